@@ -1,0 +1,112 @@
+"""The catalogue of coded validation messages.
+
+Every problem Safeground finds in input has a stable code and a message template that names
+the record (file and row, or report id) and the field, in the manner of pyxform:
+
+    [nts.csv row 12] field 'classification': 'SHA?' is not one of SHA, CHA
+
+Tests assert on the code, never on the wording. ``docs/errors.md`` lists the whole catalogue and
+a test checks it stays complete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: code -> message template. Placeholders come from ``Problem.params``.
+CATALOGUE: dict[str, str] = {
+    # structure and fields
+    "FILE_UNREADABLE": "the file cannot be read: {reason}",
+    "FILE_EMPTY": "the file holds no records",
+    "FILE_ENCODING": "the file is not valid {encoding} text: {reason}",
+    "FILE_FORMAT_UNKNOWN": "unknown file format '{suffix}' (expected {expected})",
+    "COLUMN_MISSING": "required column '{column}' is missing",
+    "REPORT_TYPE_UNKNOWN": "'{value}' is not a report type (expected one of {expected})",
+    "FIELD_REQUIRED": "required field is missing or empty",
+    "FIELD_UNKNOWN": "field is not part of a '{report_type}' report",
+    "FIELD_TYPE": "'{value}' is not a valid {expected}",
+    "CHOICE_UNKNOWN": "'{value}' is not one of {expected}",
+    "NUMBER_RANGE": "{value} is outside the allowed range {low}..{high}",
+    "ID_INVALID": "'{value}' is not a valid identifier (letters, digits, '-', '_', '.', ':'; at most 64)",
+    # dates
+    "DATE_INVALID": "'{value}' is not a date (expected YYYY-MM-DD)",
+    "DATE_FUTURE": "date {value} is in the future",
+    "DATE_TOO_OLD": "date {value} is before {earliest}, the earliest date the programme accepts",
+    "DATE_ORDER": "'{field}' ({value}) comes before '{other_field}' ({other_value})",
+    # geometry
+    "GEOM_MISSING": "the record has no geometry, and a '{report_type}' needs one",
+    "GEOM_UNPARSABLE": "the geometry cannot be read: {reason}",
+    "GEOM_TYPE": "geometry type {value} is not allowed here (expected {expected})",
+    "GEOM_TOO_FEW_VERTICES": "the polygon has {value} distinct vertices; at least 3 are needed",
+    "GEOM_SELF_INTERSECTION": "the polygon is invalid: {reason}",
+    "GEOM_ZERO_AREA": "the polygon has no area",
+    "GEOM_VERTEX_GAP": "two consecutive vertices are {value:.0f} m apart (more than {limit:.0f} m)",
+    "GEOM_OUTSIDE_EXTENT": "coordinates ({x:.5f}, {y:.5f}) fall outside the programme extent {extent}",
+    "GEOM_AXIS_SWAPPED": "coordinates ({x:.5f}, {y:.5f}) look like latitude/longitude swapped",
+    "GEOM_NOT_FINITE": "the geometry has empty, NaN or infinite coordinates",
+    "CRS_UNKNOWN": "CRS '{value}' is not known",
+    "GEOM_TOO_LARGE": "the area is {value:.0f} km², more than the {limit:.0f} km² one record may hold",
+    # links and duplicates
+    "REF_UNKNOWN": "'{value}' does not name an existing {target}",
+    "REF_WRONG_AREA": "{target} '{value}' belongs to hazardous area '{other}', not '{expected}'",
+    "DUPLICATE_REPORT": "same content as report {other} already in the record",
+    "DUPLICATE_SUBMISSION": "submission '{value}' was already taken in as report {other}",
+    "DUPLICATE_AREA": "overlaps {overlap:.0%} of existing hazardous area '{other}' (probable duplicate)",
+    "OBJECT_EXISTS": "{target} '{value}' already exists; send an update instead",
+    "OBJECT_TYPE_MISMATCH": "'{value}' is a {actual}, not a {expected}",
+    # land release rules
+    "LR_ALREADY_RELEASED": "{overlap_m2:.0f} m² of this {kind} polygon was already {previous} on {date}",
+    "LR_OUTSIDE_AREA": "the {kind} polygon does not overlap the remaining hazardous area",
+    "LR_AREA_CLOSED": "hazardous area '{value}' is closed; only new evidence can reopen it",
+    "LR_CLEARANCE_ON_SHA": "hazardous area '{value}' is still suspected (SHA): confirm it by technical survey or direct evidence before clearance",
+    "LR_METHOD_MISMATCH": "land cannot be {kind} by a '{activity_type}' activity (allowed: {expected})",
+    "LR_CANCEL_OVER_DIRECT_EVIDENCE": "the cancelled polygon covers direct evidence '{value}'; cancel only land without evidence",
+    "LR_DEPTH_REQUIRED": "cleared land must state the clearance depth",
+    "LR_QA_REQUIRED": "cleared land must pass quality checks (qa_passed) before it is recorded as cleared",
+    "LR_GEOMETRY_AFTER_RELEASE": "the perimeter of '{value}' cannot change after land was released from it; report new evidence instead",
+    "LR_CONSERVATION": "area conservation broke for '{value}': original {original:.1f} m² != released {released:.1f} m² + remaining {remaining:.1f} m²",
+    # lifecycle
+    "REPORT_NOT_SUBMITTED": "report {value} is {status}, not submitted",
+    "APPROVER_IS_SUBMITTER": "report {value} was submitted by '{user}'; another person must approve it",
+    "REPORT_REJECTED_AT_GATE": "report {value} failed the gate checks and cannot be approved",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One coded problem found in one record.
+
+    ``where`` names the record: a file and row (``nts.csv row 12``) or a report id.
+    """
+
+    code: str
+    where: str = ""
+    field: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code not in CATALOGUE:
+            raise KeyError(f"problem code {self.code!r} is not in the catalogue")
+
+    @property
+    def message(self) -> str:
+        try:
+            text = CATALOGUE[self.code].format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            text = CATALOGUE[self.code] + f" {self.params}"
+        prefix = f"[{self.where}] " if self.where else ""
+        if self.field:
+            prefix += f"field '{self.field}': "
+        return prefix + text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "where": self.where, "field": self.field,
+                "message": self.message,
+                "params": {k: v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
+                           for k, v in self.params.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Problem:
+        return cls(code=data["code"], where=data.get("where", ""), field=data.get("field"),
+                   params=data.get("params", {}))
