@@ -110,3 +110,14 @@ class Problem:
     def from_dict(cls, data: dict[str, Any]) -> Problem:
         return cls(code=data["code"], where=data.get("where", ""), field=data.get("field"),
                    params=data.get("params", {}))
+
+
+def register(codes: dict[str, str]) -> None:
+    """Add a module's own codes to the one catalogue (intake, risk and planning have some).
+
+    Raises ``ValueError`` if a code is already there with another template.
+    """
+    for code, template in codes.items():
+        if CATALOGUE.get(code, template) != template:
+            raise ValueError(f"problem code {code!r} is already registered differently")
+        CATALOGUE[code] = template
