@@ -11,7 +11,8 @@ a test checks it stays complete.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 #: code -> message template. Placeholders come from ``Problem.params``.
@@ -83,7 +84,7 @@ class Problem:
     code: str
     where: str = ""
     field: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dc_field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.code not in CATALOGUE:

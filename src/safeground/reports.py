@@ -150,7 +150,8 @@ REPORT_SPECS: dict[ReportType, ReportSpec] = {s.type: s for s in (
         _f("name", sensitive=True),
         _f("date_of_birth", "date", sensitive=True),
         _f("address", sensitive=True),
-    ), doc="A person killed or injured in an accident. Name, birth date and address are sensitive."),
+    ), doc="A person killed or injured in an accident. "
+           "Name, birth date and address are sensitive."),
     ReportSpec(ReportType.RISK_EDUCATION, (
         _f("organisation_id", "ref", required=True, ref=ReportType.ORGANISATION),
         _f("settlement_id", "ref", ref=ReportType.SETTLEMENT),
@@ -160,7 +161,8 @@ REPORT_SPECS: dict[ReportType, ReportSpec] = {s.type: s for s in (
         _f("women", "int", low=0, high=100_000),
         _f("men", "int", low=0, high=100_000),
     ), geometry=POINT, geometry_required=True,
-        doc="An explosive ordnance risk education session; audience by sex and age band (under 18 / 18+)."),
+        doc="An explosive ordnance risk education session; "
+            "audience by sex and age band (under 18 / 18+)."),
     ReportSpec(ReportType.REFERRAL, (
         _f("victim_id", "ref", required=True, ref=ReportType.VICTIM),
         _f("provider", required=True),
@@ -204,7 +206,7 @@ class Report:
     submission_id: str | None = None
 
     @property
-    def geometry(self):  # noqa: ANN201 - shapely geometry or None
+    def geometry(self):
         if self.geometry_wkb is None:
             return None
         import shapely

@@ -1,0 +1,159 @@
+"""Geometry at the gate and in the metric CRS.
+
+Geometries are stored in EPSG:4326 (lon/lat) for exchange; every area and distance is computed
+in the programme's UTM zone (``Settings.utm_epsg``), never in degrees.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+from shapely.geometry.base import BaseGeometry
+
+from safeground.problems import Problem
+from safeground.settings import Settings
+
+
+class GeometryParseError(ValueError):
+    """Raised by ``parse`` with a problem code and parameters."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@lru_cache(maxsize=32)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def crs_name(value: Any) -> str:
+    """Normalise a CRS given as int, 'EPSG:n', URN or WKT to 'EPSG:n' when it has a code.
+
+    Raises GeometryParseError(CRS_UNKNOWN).
+    """
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        value = f"EPSG:{value}"
+    try:
+        crs = CRS.from_user_input(value)
+    except (CRSError, TypeError) as exc:
+        raise GeometryParseError("CRS_UNKNOWN", value=str(value)[:80]) from exc
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
+
+
+def reproject(geom: BaseGeometry, src: str, dst: str) -> BaseGeometry:
+    if src == dst:
+        return geom
+    tr = _transformer(src, dst)
+
+    def _apply(coords: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, _apply)
+
+
+def parse(value: Any, crs: Any = None) -> BaseGeometry | None:
+    """Read a geometry given as shapely, GeoJSON (dict or text), WKT or WKB; return EPSG:4326.
+
+    Raises GeometryParseError (GEOM_UNPARSABLE, CRS_UNKNOWN).
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        if isinstance(value, BaseGeometry):
+            geom = value
+        elif isinstance(value, dict):
+            geom = shapely.geometry.shape(value)
+        elif isinstance(value, bytes | bytearray):
+            geom = shapely.from_wkb(bytes(value))
+        elif isinstance(value, str):
+            text = value.strip()
+            geom = shapely.geometry.shape(json.loads(text)) if text.startswith("{") \
+                else shapely.from_wkt(text)
+        else:
+            raise TypeError(f"unsupported geometry value of type {type(value).__name__}")
+    except (ValueError, TypeError, KeyError, AttributeError,
+            shapely.errors.ShapelyError) as exc:
+        raise GeometryParseError("GEOM_UNPARSABLE", reason=str(exc)[:120]) from exc
+    if geom is None:
+        return None
+    if crs is not None:
+        name = crs_name(crs)
+        if name != "EPSG:4326":
+            geom = reproject(geom, name, "EPSG:4326")
+    return geom
+
+
+class Projector:
+    """Moves geometries between lon/lat and the programme's metric CRS."""
+
+    def __init__(self, utm_epsg: int) -> None:
+        self.metric = f"EPSG:{utm_epsg}"
+
+    def to_metric(self, geom: BaseGeometry) -> BaseGeometry:
+        return reproject(geom, "EPSG:4326", self.metric)
+
+    def to_lonlat(self, geom: BaseGeometry) -> BaseGeometry:
+        return reproject(geom, self.metric, "EPSG:4326")
+
+    def area_m2(self, geom: BaseGeometry) -> float:
+        return float(self.to_metric(geom).area)
+
+
+def _inside(extent: tuple[float, float, float, float], x: np.ndarray, y: np.ndarray) -> bool:
+    minx, miny, maxx, maxy = extent
+    return bool(np.all((x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)))
+
+
+def check(geom: BaseGeometry, allowed: tuple[str, ...], settings: Settings, projector: Projector,
+          where: str, field: str = "geometry") -> list[Problem]:
+    """Every gate problem of one geometry (EPSG:4326). Returns [] when it is fit to store."""
+    def p(code: str, **params: Any) -> Problem:
+        return Problem(code, where, field, params)
+
+    if allowed and geom.geom_type not in allowed:
+        return [p("GEOM_TYPE", value=geom.geom_type, expected=", ".join(allowed))]
+    coords = shapely.get_coordinates(geom)
+    if geom.is_empty or len(coords) == 0 or not np.all(np.isfinite(coords)):
+        return [p("GEOM_NOT_FINITE")]
+    x, y = coords[:, 0], coords[:, 1]
+    if not _inside(settings.extent, x, y):
+        if _inside(settings.extent, y, x):
+            return [p("GEOM_AXIS_SWAPPED", x=float(x[0]), y=float(y[0]))]
+        bad = ~((x >= settings.extent[0]) & (x <= settings.extent[2])
+                & (y >= settings.extent[1]) & (y <= settings.extent[3]))
+        i = int(np.argmax(bad))
+        return [p("GEOM_OUTSIDE_EXTENT", x=float(x[i]), y=float(y[i]),
+                  extent=list(settings.extent))]
+    problems: list[Problem] = []
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        polys = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
+        for poly in polys:
+            ring = np.unique(np.round(shapely.get_coordinates(poly.exterior), 9), axis=0)
+            if len(ring) < 3:
+                return [p("GEOM_TOO_FEW_VERTICES", value=len(ring))]
+        if not geom.is_valid:
+            problems.append(p("GEOM_SELF_INTERSECTION", reason=shapely.is_valid_reason(geom)))
+        metric = projector.to_metric(geom)
+        if metric.area <= 0.01:
+            problems.append(p("GEOM_ZERO_AREA"))
+        elif metric.area / 1e6 > settings.max_area_km2:
+            problems.append(p("GEOM_TOO_LARGE", value=metric.area / 1e6,
+                              limit=settings.max_area_km2))
+        for poly in (list(metric.geoms) if metric.geom_type == "MultiPolygon" else [metric]):
+            ring = shapely.get_coordinates(poly.exterior)
+            gaps = np.hypot(*np.diff(ring, axis=0).T)
+            if len(gaps) and gaps.max() > settings.max_vertex_gap_m:
+                problems.append(p("GEOM_VERTEX_GAP", value=float(gaps.max()),
+                                  limit=settings.max_vertex_gap_m))
+                break
+    return problems

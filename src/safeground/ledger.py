@@ -1,0 +1,715 @@
+"""The ledger: submit, approve and reject field reports, and derive the record from them.
+
+Every change arrives as a dated report (``reports.py``). Approved reports are folded, in order
+of date of information (then approval order), into the derived state: one row per object,
+attribute by attribute, and for hazardous areas the land release engine's figures. A report
+dated before what the record already knows of its object is not laid on top: the object is
+rebuilt from all its approved reports in date order, so late entry of old paper is safe.
+``as_of`` replays the approved reports up to a date, in memory, to answer "what did we know on
+date X?".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import shapely
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from safeground import geometry as geo
+from safeground import land_release as engine
+from safeground.errors import ConflictError, NotFoundError, SafegroundError, ValidationError
+from safeground.problems import Problem
+from safeground.reports import REPORT_SPECS, Report
+from safeground.settings import Settings
+from safeground.storage import Database
+from safeground.storage.schema import audit_log, object_tables, reports
+from safeground.validation import CheckedRecord, check_record
+from safeground.vocabulary import (
+    ActivityStatus,
+    ActivityType,
+    EvidenceCategory,
+    HazardClass,
+    ReleaseKind,
+    ReportStatus,
+    ReportType,
+)
+
+#: reports of one date are applied in this order (a hazardous area before its evidence...)
+TYPE_ORDER = {t: i for i, t in enumerate(ReportType)}
+_AREA_EVENTS = {ReportType.EVIDENCE, ReportType.ACTIVITY, ReportType.LAND_RELEASE,
+                ReportType.ACCIDENT}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    where: str
+    problems: list[Problem]
+    report_id: int | None = None
+
+
+@dataclass(slots=True)
+class SubmitResult:
+    accepted: list[int] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    #: (where, existing report id) of records already taken in under the same submission id
+    duplicates: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ApproveResult:
+    approved: list[int] = field(default_factory=list)
+    refused: list[tuple[int, list[dict[str, Any]]]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Obj:
+    """One object's derived state while reports are folded in."""
+
+    attrs: dict[str, Any]
+    geometry: Any
+    organisation: str
+    first_date: dt.date
+    last_date: dt.date
+    last_report_id: int
+    exists: bool = False  # already a row in the database
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _report_from_row(row: Any) -> Report:
+    return Report(
+        id=row.id, type=ReportType(row.report_type) if row.report_type in
+        ReportType._value2member_map_ else row.report_type,  # type: ignore[arg-type]
+        object_id=row.object_id, organisation=row.organisation, author=row.author,
+        date_of_information=row.date_of_information, payload=row.payload,
+        geometry_wkb=row.geometry.wkb if row.geometry is not None else None,
+        status=ReportStatus(row.status), submitted_by=row.submitted_by,
+        submitted_at=row.submitted_at, decided_by=row.decided_by, decided_at=row.decided_at,
+        decision_note=row.decision_note, problems=row.problems or [], source=row.source,
+        submission_id=row.submission_id)
+
+
+class _Workspace:
+    """Derived objects and area engine states, loaded lazily from the database (or, for an
+    as-of replay, built from nothing)."""
+
+    def __init__(self, conn: Connection | None, parent: _Workspace | None = None,
+                 blank: set[tuple[ReportType, str]] | None = None) -> None:
+        self.conn = conn
+        self.parent = parent
+        self.objects: dict[tuple[ReportType, str], _Obj | None] = {k: None for k in blank or ()}
+        self.areas: dict[str, engine.AreaState | None] = {
+            oid: None for t, oid in blank or () if t is ReportType.HAZARDOUS_AREA}
+        self.dirty: set[tuple[ReportType, str]] = set()
+
+    def get(self, rtype: ReportType, oid: str) -> _Obj | None:
+        key = (rtype, oid)
+        if key not in self.objects:
+            if self.parent is not None:
+                return self.parent.get(rtype, oid)
+            self.objects[key] = self._load(rtype, oid)
+        return self.objects[key]
+
+    def _load(self, rtype: ReportType, oid: str) -> _Obj | None:
+        if self.conn is None:
+            return None
+        table = object_tables[rtype]
+        row = self.conn.execute(select(table).where(table.c.id == oid)).mappings().first()
+        if row is None:
+            return None
+        spec = REPORT_SPECS[rtype]
+        attrs = {f.name: row[f.name] for f in spec.fields if row[f.name] is not None}
+        for f in spec.fields:
+            if f.kind == "date" and f.name in attrs:
+                attrs[f.name] = attrs[f.name].isoformat()
+        if rtype is ReportType.HAZARDOUS_AREA and row["engine_state"] is not None:
+            self.areas[oid] = engine.AreaState.loads(row["engine_state"])
+        return _Obj(attrs, row.get("geometry"), row["organisation"], row["first_date"],
+                    row["last_date"], row["last_report_id"], exists=True)
+
+    def area(self, oid: str) -> engine.AreaState | None:
+        if oid not in self.areas and self.parent is not None:
+            return self.parent.area(oid)
+        self.get(ReportType.HAZARDOUS_AREA, oid)
+        return self.areas.get(oid)
+
+
+class Ledger:
+    """The national record: the one entry point for reports and the state derived from them."""
+
+    def __init__(self, db: Database, settings: Settings | None = None) -> None:
+        self.db = db
+        self.settings = settings or Settings()
+        self.projector = geo.Projector(self.settings.utm_epsg)
+
+    # ------------------------------------------------------------------ submission (the gate)
+    def submit(self, records: Iterable[dict[str, Any]], user: str, source: str | None = None,
+               today: dt.date | None = None) -> SubmitResult:
+        """Check records at the gate and store them: as submitted reports, or as rejected
+        reports with their problems (never dropped). Records with a submission id already
+        taken in are skipped and listed in ``duplicates`` (re-import is idempotent)."""
+        result = SubmitResult()
+        records = list(records)
+        checked: list[tuple[CheckedRecord | None, list[Problem], dict[str, Any], str]] = []
+        for i, raw in enumerate(records, start=1):
+            where = str(raw.get("_where") or (f"{source} record {i}" if source else f"record {i}"))
+            rec, problems = check_record(raw, self.settings, self.projector, where, today)
+            checked.append((rec, problems, raw, where))
+        now = _now()
+        with self.db.write() as conn:
+            links = _LinkChecker(conn, self)
+            rows: list[dict[str, Any]] = []
+            kinds: list[tuple[str, str]] = []  # (accepted|rejected, where)
+            for rec, problems, raw, where in checked:
+                if rec is not None:
+                    if rec.submission_id and (other := links.submission(rec.submission_id)):
+                        result.duplicates.append((where, other))
+                        continue
+                    problems = links.check(rec)
+                if rec is not None and not problems:
+                    rows.append(self._row(rec, user, now, source, ReportStatus.SUBMITTED, [],
+                                          links.area_of(rec)))
+                    links.accept(rec)
+                    kinds.append(("accepted", where))
+                else:
+                    rows.append(self._rejected_row(rec, raw, problems, user, now, source, where))
+                    kinds.append(("rejected", where))
+            ids = self._insert_reports(conn, rows)
+            for rid, (kind, where), row in zip(ids, kinds, rows, strict=True):
+                if kind == "accepted":
+                    result.accepted.append(rid)
+                else:
+                    result.rejected.append(Rejection(
+                        where, [Problem.from_dict(p) for p in row["problems"]], rid))
+            self._audit(conn, user, "submit", source,
+                        {"accepted": len(result.accepted), "rejected": len(result.rejected),
+                         "duplicates": len(result.duplicates)})
+        return result
+
+    def _row(self, rec: CheckedRecord, user: str, now: dt.datetime, source: str | None,
+             status: ReportStatus, problems: list[dict[str, Any]],
+             area_id: str | None) -> dict[str, Any]:
+        return {"report_type": rec.report_type.value, "object_id": rec.object_id,
+                "area_id": area_id, "organisation": rec.organisation, "author": rec.author,
+                "date_of_information": rec.date_of_information, "payload": rec.payload,
+                "geometry": rec.geometry, "status": status.value, "submitted_by": user,
+                "submitted_at": now, "problems": problems, "source": source,
+                "submission_id": rec.submission_id, "content_hash": rec.content_hash,
+                "decided_by": None, "decided_at": None, "decision_note": None}
+
+    def _rejected_row(self, rec: CheckedRecord | None, raw: dict[str, Any],
+                      problems: list[Problem], user: str, now: dt.datetime,
+                      source: str | None, where: str) -> dict[str, Any]:
+        """A record refused at the gate is kept, raw, with its reasons."""
+        safe = {k: (v if isinstance(v, str | int | float | bool | list | dict) or v is None
+                    else str(v)) for k, v in raw.items() if k != "geometry"}
+        geom_text = raw.get("geometry")
+        if geom_text is not None and not isinstance(geom_text, str | dict):
+            geom_text = getattr(geom_text, "wkt", str(geom_text))
+        safe["_geometry"] = geom_text
+        try:
+            date = rec.date_of_information if rec else \
+                dt.date.fromisoformat(str(raw.get("date_of_information"))[:10])
+        except ValueError:
+            date = now.date()
+        return {"report_type": str(raw.get("report_type") or "unknown")[:32],
+                "object_id": str(raw.get("object_id") or "")[:64], "area_id": None,
+                "organisation": str(raw.get("organisation") or "")[:200],
+                "author": str(raw.get("author") or "")[:200], "date_of_information": date,
+                "payload": safe, "geometry": None, "status": ReportStatus.REJECTED.value,
+                "submitted_by": user, "submitted_at": now, "decided_by": "gate",
+                "decided_at": now, "decision_note": "failed the gate checks",
+                "problems": [p.to_dict() for p in problems], "source": source,
+                "submission_id": None, "content_hash": "rejected"}
+
+    def _insert_reports(self, conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        if self.db.dialect == "postgresql":
+            return list(conn.execute(insert(reports).returning(reports.c.id), rows).scalars())
+        start = conn.execute(select(func.coalesce(func.max(reports.c.id), 0))).scalar_one()
+        ids = list(range(start + 1, start + 1 + len(rows)))
+        conn.execute(insert(reports), [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+        return ids
+
+    def _audit(self, conn: Connection, user: str, action: str, target: str | None,
+               detail: Any) -> None:
+        conn.execute(insert(audit_log).values(at=_now(), user=user, action=action,
+                                              target=target, detail=detail))
+
+    # ---------------------------------------------------------------------------- decisions
+    def approve(self, report_ids: Sequence[int], user: str,
+                note: str | None = None) -> ApproveResult:
+        """Approve submitted reports and fold them into the record.
+
+        Raises NotFoundError for an unknown id and ConflictError when a report is not
+        submitted or the approver is its submitter (nothing is approved then). A report whose
+        land release transition is refused stays submitted and is listed in ``refused``.
+        """
+        result = ApproveResult()
+        with self.db.write() as conn:
+            rows = self._load_for_decision(conn, report_ids, user)
+            rows.sort(key=lambda r: (r.date_of_information, TYPE_ORDER[ReportType(r.report_type)],
+                                     r.id))
+            seq = conn.execute(select(func.coalesce(func.max(reports.c.seq), 0))).scalar_one()
+            ws = _Workspace(conn)
+            approved_rows: list[Any] = []
+            for row in rows:
+                rep = _report_from_row(row)
+                try:
+                    self._fold(ws, rep, seq + 1, conn, approved_rows)
+                except SafegroundError as exc:
+                    result.refused.append((rep.id, exc.details or [{"code": exc.code,
+                                                                    "message": exc.message}]))
+                    continue
+                seq += 1
+                approved_rows.append((rep, seq))
+                result.approved.append(rep.id)
+            now = _now()
+            if approved_rows:
+                conn.execute(update(reports).where(reports.c.id == _bp("rid")).values(
+                    status=ReportStatus.APPROVED.value, decided_by=user, decided_at=now,
+                    decision_note=note, seq=_bp("rseq")),
+                    [{"rid": r.id, "rseq": s} for r, s in approved_rows])
+            self._write_workspace(conn, ws)
+            self._audit(conn, user, "approve", None,
+                        {"approved": result.approved[:1000], "refused": len(result.refused)})
+        return result
+
+    def reject(self, report_ids: Sequence[int], user: str, note: str) -> int:
+        """Reject submitted reports with a reason. Raises like ``approve``."""
+        with self.db.write() as conn:
+            rows = self._load_for_decision(conn, report_ids, user)
+            if rows:
+                conn.execute(update(reports).where(reports.c.id.in_([r.id for r in rows]))
+                             .values(status=ReportStatus.REJECTED.value, decided_by=user,
+                                     decided_at=_now(), decision_note=note))
+            self._audit(conn, user, "reject", None, {"ids": [r.id for r in rows], "note": note})
+        return len(rows)
+
+    def _load_for_decision(self, conn: Connection, ids: Sequence[int], user: str) -> list[Any]:
+        ids = list(dict.fromkeys(int(i) for i in ids))
+        rows: list[Any] = []
+        for chunk in _chunks(ids, 5000):
+            rows += conn.execute(select(reports).where(reports.c.id.in_(chunk))).all()
+        found = {r.id for r in rows}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFoundError(f"no report {missing[0]}", code="REPORT_NOT_FOUND")
+        for r in rows:
+            if r.status != ReportStatus.SUBMITTED.value:
+                p = Problem("REPORT_NOT_SUBMITTED", f"report {r.id}", None,
+                            {"value": r.id, "status": r.status})
+                raise ConflictError(p.message, code=p.code, details=[p.to_dict()])
+            if r.submitted_by == user:
+                p = Problem("APPROVER_IS_SUBMITTER", f"report {r.id}", None,
+                            {"value": r.id, "user": user})
+                raise ConflictError(p.message, code=p.code, details=[p.to_dict()])
+        return rows
+
+    # ---------------------------------------------------------------- folding into the record
+    def _fold(self, ws: _Workspace, rep: Report, seq: int, conn: Connection | None,
+              batch: list[tuple[Report, int]]) -> None:
+        """Fold one approved report into the workspace, atomically: on a refused transition
+        the workspace is left as it was. A late report rebuilds its object (and area)."""
+        key = (rep.type, rep.object_id)
+        obj = ws.get(*key)
+        area_id = self._area_id(ws, rep)
+        area = ws.area(area_id) if area_id else None
+        late = (obj is not None and rep.date_of_information < obj.last_date) or \
+            (area is not None and rep.date_of_information < area.last_event)
+        self._check_refs(ws, rep)
+        if conn is not None and late:
+            self._rebuild(ws, rep, seq, conn, batch, area_id)
+            return
+        new_obj = self._merge(obj, rep)
+        new_area = None
+        if rep.type is ReportType.HAZARDOUS_AREA:
+            new_area = self._own_area(area, rep)
+        elif area_id:
+            new_area = self._event(ws, rep, area)
+        ws.objects[key] = new_obj
+        ws.dirty.add(key)
+        if area_id and new_area is not None:
+            ws.areas[area_id] = replace(
+                new_area, last_event=max(new_area.last_event, rep.date_of_information))
+            ws.dirty.add((ReportType.HAZARDOUS_AREA, area_id))
+
+    def _rebuild(self, ws: _Workspace, rep: Report, seq: int, conn: Connection,
+                 batch: list[tuple[Report, int]], area_id: str | None) -> None:
+        """Replay the object's (and its area's) approved reports with ``rep``, in date order,
+        in a scratch workspace over ``ws``; copy the rebuilt object and area back on success."""
+        cond = and_(reports.c.report_type == rep.type.value, reports.c.object_id == rep.object_id)
+        if area_id:
+            cond = or_(cond, reports.c.area_id == area_id)
+        rows = conn.execute(select(reports).where(
+            reports.c.status == ReportStatus.APPROVED.value, cond)).all()
+        history = {r.id: (_report_from_row(r), r.seq) for r in rows}
+        for r, s in batch:
+            if (r.type, r.object_id) == (rep.type, rep.object_id) or \
+                    (area_id and self._area_id(ws, r) == area_id):
+                history[r.id] = (r, s)
+        history[rep.id] = (rep, seq)
+        keys = {(rep.type, rep.object_id)}
+        if area_id:
+            keys.add((ReportType.HAZARDOUS_AREA, area_id))
+        scratch = _Workspace(None, parent=ws, blank=keys)
+        for r, _ in sorted(history.values(), key=lambda x: (x[0].date_of_information, x[1])):
+            self._fold(scratch, r, 0, None, [])
+        for k in keys:
+            old = ws.get(*k)
+            new = scratch.objects.get(k)
+            if new is not None and old is not None:
+                new.exists = old.exists
+            ws.objects[k] = new
+            ws.dirty.add(k)
+        if area_id:
+            ws.areas[area_id] = scratch.areas.get(area_id)
+
+    def _check_refs(self, ws: _Workspace, rep: Report) -> None:
+        for f in REPORT_SPECS[rep.type].fields:
+            if f.kind == "ref" and f.name in rep.payload:
+                assert f.ref is not None
+                if ws.get(f.ref, rep.payload[f.name]) is None:
+                    p = Problem("REF_UNKNOWN", f"report {rep.id}", f.name,
+                                {"value": rep.payload[f.name], "target": f.ref.value})
+                    raise ValidationError([p])
+
+    def _area_id(self, ws: _Workspace, rep: Report) -> str | None:
+        if rep.type is ReportType.HAZARDOUS_AREA:
+            return rep.object_id
+        if rep.type in _AREA_EVENTS:
+            return rep.payload.get("hazardous_area_id")
+        if rep.type is ReportType.ORDNANCE and "activity_id" in rep.payload:
+            act = ws.get(ReportType.ACTIVITY, rep.payload["activity_id"])
+            return act.attrs.get("hazardous_area_id") if act else None
+        return None
+
+    @staticmethod
+    def _merge(obj: _Obj | None, rep: Report) -> _Obj:
+        """Attribute by attribute: what this report says replaces what was known."""
+        geom = rep.geometry
+        if obj is None:
+            return _Obj(dict(rep.payload), geom, rep.organisation, rep.date_of_information,
+                        rep.date_of_information, rep.id)
+        return _Obj({**obj.attrs, **rep.payload}, geom if geom is not None else obj.geometry,
+                    rep.organisation, min(obj.first_date, rep.date_of_information),
+                    max(obj.last_date, rep.date_of_information), rep.id, obj.exists)
+
+    def _own_area(self, area: engine.AreaState | None, rep: Report) -> engine.AreaState:
+        cls = HazardClass(rep.payload["classification"]) if "classification" in rep.payload \
+            else None
+        perimeter = self.projector.to_metric(rep.geometry) if rep.geometry is not None else None
+        if area is None:
+            if perimeter is None or cls is None:
+                raise ValidationError([Problem("GEOM_MISSING", f"report {rep.id}", "geometry",
+                                               {"report_type": "hazardous_area"})])
+            return engine.open_area(rep.object_id, cls, perimeter)
+        return engine.revise(area, classification=cls, perimeter=perimeter)
+
+    def _event(self, ws: _Workspace, rep: Report,
+               area: engine.AreaState | None) -> engine.AreaState | None:
+        """Apply a linked report (evidence, activity, release, item, accident) to its area."""
+        if area is None:
+            return None
+        p = rep.payload
+        if rep.type is ReportType.EVIDENCE:
+            return engine.add_evidence(area, rep.object_id, EvidenceCategory(p["category"]),
+                                       self.projector.to_metric(rep.geometry), self.settings)
+        if rep.type is ReportType.ACCIDENT:
+            return engine.add_evidence(area, rep.object_id, EvidenceCategory.ACCIDENT,
+                                       self.projector.to_metric(rep.geometry), self.settings)
+        if rep.type is ReportType.ACTIVITY:
+            act = ws.get(ReportType.ACTIVITY, rep.object_id)
+            merged = {**(act.attrs if act else {}), **p}
+            return engine.activity(area, rep.object_id, ActivityType(merged["activity_type"]),
+                                   ActivityStatus(merged["status"]))
+        if rep.type is ReportType.ORDNANCE:
+            return engine.item_found(area)
+        if rep.type is ReportType.LAND_RELEASE:
+            act = ws.get(ReportType.ACTIVITY, p["activity_id"])
+            assert act is not None  # _check_refs ran first
+            return engine.release(area, kind=ReleaseKind(p["release"]),
+                                  activity_type=ActivityType(act.attrs["activity_type"]),
+                                  geometry=self.projector.to_metric(rep.geometry),
+                                  date=rep.date_of_information, report_id=rep.id,
+                                  depth_cm=p.get("depth_cm"), qa_passed=p.get("qa_passed"),
+                                  settings=self.settings)
+        return area
+
+    def _write_workspace(self, conn: Connection, ws: _Workspace) -> None:
+        """Write every changed object (inserts and updates in batches, parents first)."""
+        by_type: dict[ReportType, list[tuple[str, _Obj]]] = defaultdict(list)
+        for rtype, oid in ws.dirty:
+            obj = ws.objects.get((rtype, oid))
+            if obj is not None:
+                by_type[rtype].append((oid, obj))
+        for rtype in sorted(by_type, key=TYPE_ORDER.__getitem__):
+            table = object_tables[rtype]
+            new, old = [], []
+            for oid, obj in by_type[rtype]:
+                row = self._object_row(rtype, oid, obj, ws.areas.get(oid))
+                (old if obj.exists else new).append(row)
+                obj.exists = True
+            if new:
+                conn.execute(insert(table), new)
+            if old:
+                cols = [c for c in old[0] if c != "id"]
+                conn.execute(update(table).where(table.c.id == _bp("_id")).values(
+                    {c: _bp("_" + c) for c in cols}),
+                    [{"_" + k: v for k, v in r.items()} for r in old])
+        ws.dirty.clear()
+
+    def _object_row(self, rtype: ReportType, oid: str, obj: _Obj,
+                    area: engine.AreaState | None) -> dict[str, Any]:
+        spec = REPORT_SPECS[rtype]
+        row: dict[str, Any] = {"id": oid}
+        for f in spec.fields:
+            value = obj.attrs.get(f.name)
+            if f.kind == "date" and value is not None:
+                value = dt.date.fromisoformat(value)
+            row[f.name] = value
+        if spec.geometry:
+            row["geometry"] = obj.geometry
+        row.update(organisation=obj.organisation, first_date=obj.first_date,
+                   last_date=obj.last_date, last_report_id=obj.last_report_id)
+        if rtype is ReportType.HAZARDOUS_AREA:
+            assert area is not None
+            row.update(self._area_columns(area))
+        return row
+
+    def _area_columns(self, area: engine.AreaState) -> dict[str, Any]:
+        return {"classification": area.classification.value, "status": area.status.value,
+                "original_m2": area.original_m2, "cancelled_m2": area.cancelled_m2,
+                "reduced_m2": area.reduced_m2, "cleared_m2": area.cleared_m2,
+                "reopened_m2": area.reopened_m2, "remaining_m2": area.remaining_m2,
+                "remaining_geometry": None if area.remaining.is_empty
+                else self.projector.to_lonlat(area.remaining),
+                "engine_state": area.dumps()}
+
+    # ------------------------------------------------------------------------------ reading
+    def report(self, report_id: int) -> Report:
+        with self.db.read() as conn:
+            row = conn.execute(select(reports).where(reports.c.id == report_id)).first()
+        if row is None:
+            raise NotFoundError(f"no report {report_id}", code="REPORT_NOT_FOUND")
+        return _report_from_row(row)
+
+    def reports(self, status: ReportStatus | str | None = None,
+                report_type: ReportType | str | None = None,
+                limit: int | None = None) -> list[Report]:
+        q = select(reports).order_by(reports.c.id)
+        if status is not None:
+            q = q.where(reports.c.status == str(status))
+        if report_type is not None:
+            q = q.where(reports.c.report_type == str(report_type))
+        if limit:
+            q = q.limit(limit)
+        with self.db.read() as conn:
+            return [_report_from_row(r) for r in conn.execute(q)]
+
+    def history(self, object_id: str) -> list[Report]:
+        """Every report that speaks of the object (or, for an area, links to it), in date order.
+        Raises NotFoundError when there is none."""
+        q = select(reports).where(or_(reports.c.object_id == object_id,
+                                      reports.c.area_id == object_id)) \
+            .order_by(reports.c.date_of_information, reports.c.seq, reports.c.id)
+        with self.db.read() as conn:
+            out = [_report_from_row(r) for r in conn.execute(q)]
+        if not out:
+            raise NotFoundError(f"nothing is recorded about '{object_id}'", code="OBJECT_NOT_FOUND")
+        return out
+
+    def objects(self, report_type: ReportType | str,
+                as_of: dt.date | None = None) -> list[dict[str, Any]]:
+        """The derived state of every object of a type (now, or as known on ``as_of``)."""
+        rtype = ReportType(report_type)
+        if as_of is not None:
+            return self._replay(as_of).get(rtype, [])
+        table = object_tables[rtype]
+        with self.db.read() as conn:
+            rows = conn.execute(select(table).order_by(table.c.id)).mappings().all()
+        return [self._public(rtype, dict(r)) for r in rows]
+
+    def get(self, report_type: ReportType | str, object_id: str,
+            as_of: dt.date | None = None) -> dict[str, Any]:
+        """One object's derived state. Raises NotFoundError."""
+        rtype = ReportType(report_type)
+        if as_of is not None:
+            found = self._replay_one(rtype, object_id, as_of)
+        else:
+            table = object_tables[rtype]
+            with self.db.read() as conn:
+                row = conn.execute(select(table).where(table.c.id == object_id)).mappings().first()
+            found = self._public(rtype, dict(row)) if row else None
+        if found is None:
+            raise NotFoundError(f"no {rtype.value} '{object_id}'"
+                                + (f" known on {as_of}" if as_of else ""),
+                                code="OBJECT_NOT_FOUND")
+        return found
+
+    @staticmethod
+    def _public(rtype: ReportType, row: dict[str, Any]) -> dict[str, Any]:
+        row.pop("engine_state", None)
+        return row
+
+    def _approved(self, cond: Any) -> Iterator[Report]:
+        q = select(reports).where(reports.c.status == ReportStatus.APPROVED.value, cond) \
+            .order_by(reports.c.date_of_information, reports.c.seq)
+        with self.db.read() as conn:
+            for row in conn.execute(q):
+                yield _report_from_row(row)
+
+    def _replay_into(self, ws: _Workspace, reps: Iterable[Report]) -> None:
+        for rep in reps:
+            self._fold(ws, rep, 0, None, [])
+
+    def _rows_of(self, ws: _Workspace) -> dict[ReportType, list[dict[str, Any]]]:
+        out: dict[ReportType, list[dict[str, Any]]] = defaultdict(list)
+        for (rtype, oid), obj in sorted(ws.objects.items(), key=lambda kv: kv[0][1]):
+            if obj is not None:
+                row = self._object_row(rtype, oid, obj, ws.areas.get(oid))
+                out[rtype].append(self._public(rtype, row))
+        return out
+
+    def _replay(self, as_of: dt.date) -> dict[ReportType, list[dict[str, Any]]]:
+        ws = _Workspace(None)
+        self._replay_into(ws, self._approved(reports.c.date_of_information <= as_of))
+        return self._rows_of(ws)
+
+    def _replay_one(self, rtype: ReportType, oid: str, as_of: dt.date) -> dict[str, Any] | None:
+        """One object as known on ``as_of``: its own reports, its area's events and the
+        objects those link to."""
+        cond = and_(reports.c.date_of_information <= as_of,
+                    or_(reports.c.object_id == oid, reports.c.area_id == oid))
+        reps = list(self._approved(cond))
+        needed = {r.payload.get("activity_id") for r in reps} - {None}
+        if needed:
+            reps += list(self._approved(and_(reports.c.date_of_information <= as_of,
+                                             reports.c.report_type == "activity",
+                                             reports.c.object_id.in_(needed))))
+        reps = list({r.id: r for r in reps}.values())
+        seqs = self._seqs([r.id for r in reps])
+        reps.sort(key=lambda r: (r.date_of_information, seqs.get(r.id, 0)))
+        ws = _Workspace(None)
+        for rep in reps:
+            try:
+                self._fold(ws, rep, 0, None, [])
+            except ValidationError:
+                continue  # a link to an object outside this object's history
+        rows = self._rows_of(ws).get(rtype, [])
+        return next((r for r in rows if r["id"] == oid), None)
+
+    def _seqs(self, ids: list[int]) -> dict[int, int]:
+        with self.db.read() as conn:
+            return dict(conn.execute(select(reports.c.id, reports.c.seq)
+                                     .where(reports.c.id.in_(ids))).all())
+
+
+class _LinkChecker:
+    """Checks records against the record and the batch: links, duplicates."""
+
+    def __init__(self, conn: Connection, ledger: Ledger) -> None:
+        self.conn = conn
+        self.ledger = ledger
+        self.known: dict[str, set[str]] = defaultdict(set)
+        self.activity_area: dict[str, str | None] = {}
+        for rtype, table in object_tables.items():
+            self.known[rtype.value] = set(conn.execute(select(table.c.id)).scalars())
+        pending = conn.execute(select(reports.c.report_type, reports.c.object_id,
+                                      reports.c.payload)
+                               .where(reports.c.status == ReportStatus.SUBMITTED.value)).all()
+        for rtype, oid, payload in pending:
+            self.known[rtype].add(oid)
+            if rtype == ReportType.ACTIVITY.value:
+                self.activity_area[oid] = payload.get("hazardous_area_id")
+        acts = object_tables[ReportType.ACTIVITY]
+        for oid, aid in conn.execute(select(acts.c.id, acts.c.hazardous_area_id)):
+            self.activity_area.setdefault(oid, aid)
+        self.hashes: set[str] = set(conn.execute(
+            select(reports.c.content_hash).where(reports.c.status != "rejected")).scalars())
+        self.submissions: dict[str, int] = {}
+        self._area_tree: Any = None
+
+    def submission(self, sub_id: str) -> int | None:
+        if sub_id in self.submissions:
+            return self.submissions[sub_id]
+        found = self.conn.execute(select(reports.c.id).where(
+            reports.c.submission_id == sub_id, reports.c.status != "rejected")).scalar()
+        return found
+
+    def area_of(self, rec: CheckedRecord) -> str | None:
+        if rec.report_type is ReportType.HAZARDOUS_AREA:
+            return rec.object_id
+        if rec.report_type is ReportType.ORDNANCE and "activity_id" in rec.payload:
+            return self.activity_area.get(rec.payload["activity_id"])
+        return rec.payload.get("hazardous_area_id")
+
+    def check(self, rec: CheckedRecord) -> list[Problem]:
+        problems = []
+        for f in REPORT_SPECS[rec.report_type].fields:
+            if f.kind == "ref" and f.name in rec.payload:
+                assert f.ref is not None
+                target = rec.payload[f.name]
+                if target not in self.known[f.ref.value]:
+                    others = [t for t, ids in self.known.items() if target in ids]
+                    code = "OBJECT_TYPE_MISMATCH" if others else "REF_UNKNOWN"
+                    problems.append(Problem(code, rec.where, f.name, {
+                        "value": target, "target": f.ref.value, "expected": f.ref.value,
+                        "actual": others[0] if others else ""}))
+        if rec.content_hash in self.hashes:
+            other = self.conn.execute(select(reports.c.id).where(
+                reports.c.content_hash == rec.content_hash)).scalar()
+            problems.append(Problem("DUPLICATE_REPORT", rec.where, None,
+                                    {"other": other if other else "in this batch"}))
+        if rec.report_type is ReportType.HAZARDOUS_AREA and \
+                rec.object_id not in self.known[ReportType.HAZARDOUS_AREA.value]:
+            dup = self._duplicate_area(rec)
+            if dup:
+                problems.append(dup)
+        return problems
+
+    def _duplicate_area(self, rec: CheckedRecord) -> Problem | None:
+        if rec.geometry is None:
+            return None
+        if self._area_tree is None:
+            table = object_tables[ReportType.HAZARDOUS_AREA]
+            rows = self.conn.execute(select(table.c.id, table.c.geometry)).all()
+            self._area_ids = [r[0] for r in rows]
+            self._area_geoms = [r[1] for r in rows]
+            self._area_tree = shapely.STRtree(self._area_geoms)
+        for i in self._area_tree.query(rec.geometry, predicate="intersects"):
+            other = self._area_geoms[i]
+            inter = rec.geometry.intersection(other).area
+            share = max(inter / rec.geometry.area if rec.geometry.area else 0,
+                        inter / other.area if other.area else 0)
+            if share >= self.ledger.settings.duplicate_overlap:
+                return Problem("DUPLICATE_AREA", rec.where, "geometry",
+                               {"overlap": share, "other": self._area_ids[i]})
+        return None
+
+    def accept(self, rec: CheckedRecord) -> None:
+        self.known[rec.report_type.value].add(rec.object_id)
+        self.hashes.add(rec.content_hash)
+        if rec.submission_id:
+            self.submissions[rec.submission_id] = -1
+        if rec.report_type is ReportType.ACTIVITY:
+            self.activity_area[rec.object_id] = rec.payload.get("hazardous_area_id")
+
+
+def _bp(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name)
+
+
+def _chunks(items: list[int], n: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]

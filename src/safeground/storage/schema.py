@@ -1,0 +1,134 @@
+"""The tables of the record.
+
+``reports`` holds every field report, immutable once written (only its decision columns are
+set, once). The derived state — one table per object type — is generated from ``REPORT_SPECS``
+so that the file format, the gate checks and the tables can never disagree: one column per
+payload field, a real foreign key per reference, a geometry column where the report has one.
+Hazardous areas carry the land release figures kept by the engine (``land_release.py``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from safeground.reports import REPORT_SPECS
+from safeground.storage.types import GeometryType
+from safeground.vocabulary import ReportType
+
+metadata = MetaData()
+
+reports = Table(
+    "reports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_type", String(32), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    #: the hazardous area the report touches (its own id, or the one it links to), indexed so
+    #: one area's history and as-of state are cheap
+    Column("area_id", String(64)),
+    Column("organisation", String(200), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("date_of_information", Date, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("geometry", GeometryType()),
+    Column("status", String(16), nullable=False),
+    Column("submitted_by", String(200), nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("decided_by", String(200)),
+    Column("decided_at", DateTime),
+    Column("decision_note", Text),
+    Column("seq", Integer),  # approval order
+    Column("problems", JSON, nullable=False),
+    Column("source", String(500)),
+    Column("submission_id", String(200)),
+    Column("content_hash", String(64), nullable=False),
+    Index("ix_reports_object", "object_id", "date_of_information"),
+    Index("ix_reports_area", "area_id", "date_of_information"),
+    Index("ix_reports_status", "status", "report_type"),
+    Index("ix_reports_submission", "submission_id"),
+    Index("ix_reports_hash", "content_hash"),
+)
+
+#: table name of each object type
+TABLE_NAMES: dict[ReportType, str] = {
+    ReportType.ORGANISATION: "organisations",
+    ReportType.TEAM: "teams",
+    ReportType.ADMIN_AREA: "admin_areas",
+    ReportType.SETTLEMENT: "settlements",
+    ReportType.HAZARDOUS_AREA: "hazardous_areas",
+    ReportType.EVIDENCE: "evidence",
+    ReportType.ACTIVITY: "activities",
+    ReportType.LAND_RELEASE: "land_releases",
+    ReportType.ORDNANCE: "ordnance_items",
+    ReportType.ACCIDENT: "accidents",
+    ReportType.VICTIM: "victims",
+    ReportType.RISK_EDUCATION: "risk_education_sessions",
+    ReportType.REFERRAL: "referrals",
+    ReportType.QA_VISIT: "qa_visits",
+}
+
+_SQL_TYPES = {"str": lambda: Text(), "int": Integer, "float": Float, "bool": Boolean,
+              "date": Date, "choice": lambda: String(40), "choices": JSON}
+
+#: extra derived columns of hazardous areas, kept by the land release engine
+AREA_COLUMNS = (
+    Column("status", String(16), nullable=False),
+    Column("original_m2", Float, nullable=False),
+    Column("cancelled_m2", Float, nullable=False),
+    Column("reduced_m2", Float, nullable=False),
+    Column("cleared_m2", Float, nullable=False),
+    Column("reopened_m2", Float, nullable=False),
+    Column("remaining_m2", Float, nullable=False),
+    Column("remaining_geometry", GeometryType()),
+    Column("engine_state", LargeBinary),  # the engine's metric state, to apply the next report
+)
+
+
+def _object_table(rtype: ReportType) -> Table:
+    spec = REPORT_SPECS[rtype]
+    cols: list[Column] = [Column("id", String(64), primary_key=True)]
+    for f in spec.fields:
+        if f.kind == "ref":
+            assert f.ref is not None
+            cols.append(Column(f.name, String(64),
+                               ForeignKey(f"{TABLE_NAMES[f.ref]}.id",
+                                          name=f"fk_{TABLE_NAMES[rtype]}_{f.name}"),
+                               index=True))
+        else:
+            cols.append(Column(f.name, _SQL_TYPES[f.kind]()))
+    if spec.geometry:
+        cols.append(Column("geometry", GeometryType()))
+    cols += [Column("organisation", String(200)),
+             Column("first_date", Date, nullable=False),
+             Column("last_date", Date, nullable=False),
+             Column("last_report_id", Integer, ForeignKey("reports.id"), nullable=False)]
+    if rtype is ReportType.HAZARDOUS_AREA:
+        cols += [c.copy() for c in AREA_COLUMNS]
+    return Table(TABLE_NAMES[rtype], metadata, *cols)
+
+
+object_tables: dict[ReportType, Table] = {t: _object_table(t) for t in ReportType}
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("user", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200)),
+    Column("detail", JSON),
+)

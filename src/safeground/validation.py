@@ -1,0 +1,238 @@
+"""The gate: every check a record passes before it becomes a submitted report.
+
+``check_record`` looks at one record on its own (fields, choices, dates, geometry);
+``check_links`` looks at it against the record and the batch (references, duplicates). Both
+return coded ``Problem`` values from the one catalogue and never raise for bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+
+from safeground import geometry as geo
+from safeground.problems import Problem
+from safeground.reports import HEADER_FIELDS, REPORT_SPECS, FieldSpec
+from safeground.settings import Settings
+from safeground.vocabulary import ReportType, choices
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
+_TRUE = {"true", "yes", "1", "y", "t"}
+_FALSE = {"false", "no", "0", "n", "f"}
+_IGNORED = {"geometry", "crs"}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRecord:
+    """A record that passed ``check_record``: normalised, JSON-able payload, EPSG:4326 geometry."""
+
+    report_type: ReportType
+    object_id: str
+    date_of_information: dt.date
+    organisation: str
+    author: str
+    submission_id: str | None
+    payload: dict[str, Any]
+    geometry: BaseGeometry | None
+    where: str
+    content_hash: str = field(default="")
+
+
+def _empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def parse_date(value: Any) -> dt.date:
+    """Raises ValueError when ``value`` is not a date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    return dt.date.fromisoformat(text[:10])
+
+
+def _coerce(spec: FieldSpec, value: Any, where: str, today: dt.date,
+            settings: Settings) -> tuple[Any, Problem | None]:
+    def bad(code: str, **params: Any) -> tuple[None, Problem]:
+        return None, Problem(code, where, spec.name, params)
+
+    kind = spec.kind
+    if kind in ("str", "ref"):
+        text = str(value).strip()
+        if kind == "ref" and not _ID.match(text):
+            return bad("ID_INVALID", value=text[:80])
+        return text, None
+    if kind == "int":
+        try:
+            num = float(value)
+            if not num.is_integer():
+                raise ValueError
+            out: Any = int(num)
+        except (TypeError, ValueError):
+            return bad("FIELD_TYPE", value=str(value)[:80], expected="whole number")
+    elif kind == "float":
+        try:
+            out = float(value)
+            if not math.isfinite(out):
+                raise ValueError
+        except (TypeError, ValueError):
+            return bad("FIELD_TYPE", value=str(value)[:80], expected="number")
+    elif kind == "bool":
+        if isinstance(value, bool):
+            return value, None
+        text = str(value).strip().lower()
+        if text in _TRUE | _FALSE:
+            return text in _TRUE, None
+        return bad("FIELD_TYPE", value=str(value)[:80], expected="yes/no value")
+    elif kind == "date":
+        try:
+            day = parse_date(value)
+        except (TypeError, ValueError):
+            return bad("DATE_INVALID", value=str(value)[:40])
+        if day > today:
+            return bad("DATE_FUTURE", value=day.isoformat())
+        if day < settings.earliest_date and not spec.sensitive:
+            return bad("DATE_TOO_OLD", value=day.isoformat(),
+                       earliest=settings.earliest_date.isoformat())
+        return day.isoformat(), None
+    elif kind == "choice":
+        assert spec.choices is not None
+        text = str(value).strip()
+        allowed = choices(spec.choices)
+        if text not in allowed:
+            return bad("CHOICE_UNKNOWN", value=text[:80], expected=", ".join(allowed))
+        return text, None
+    elif kind == "choices":
+        assert spec.choices is not None
+        items = value if isinstance(value, list | tuple) else \
+            [x for x in re.split(r"[\s,;]+", str(value)) if x]
+        allowed = choices(spec.choices)
+        for item in items:
+            if str(item) not in allowed:
+                return bad("CHOICE_UNKNOWN", value=str(item)[:80], expected=", ".join(allowed))
+        if not items:
+            return bad("FIELD_REQUIRED")
+        return sorted({str(i) for i in items}), None
+    else:  # pragma: no cover - the spec table is closed
+        raise AssertionError(kind)
+    if (spec.low is not None and out < spec.low) or (spec.high is not None and out > spec.high):
+        return bad("NUMBER_RANGE", value=out, low=spec.low, high=spec.high)
+    return out, None
+
+
+def content_hash(rtype: str, object_id: str, date: dt.date, payload: dict[str, Any],
+                 geometry: BaseGeometry | None) -> str:
+    body = json.dumps([rtype, object_id, date.isoformat(), payload,
+                       geometry.wkb_hex if geometry is not None else None],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def check_record(raw: dict[str, Any], settings: Settings, projector: geo.Projector,
+                 where: str, today: dt.date | None = None
+                 ) -> tuple[CheckedRecord | None, list[Problem]]:
+    """Check one raw record. Returns the normalised record, or None with its problems."""
+    today = today or dt.date.today()
+    problems: list[Problem] = []
+
+    def p(code: str, fld: str | None = None, **params: Any) -> None:
+        problems.append(Problem(code, where, fld, params))
+
+    rtype_raw = raw.get("report_type")
+    try:
+        rtype = ReportType(str(rtype_raw).strip())
+    except ValueError:
+        p("REPORT_TYPE_UNKNOWN", "report_type", value=str(rtype_raw)[:60],
+          expected=", ".join(choices(ReportType)))
+        return None, problems
+    spec = REPORT_SPECS[rtype]
+
+    # header
+    object_id = raw.get("object_id")
+    if _empty(object_id):
+        p("FIELD_REQUIRED", "object_id")
+    elif not _ID.match(str(object_id).strip()):
+        p("ID_INVALID", "object_id", value=str(object_id)[:80])
+    date = None
+    if _empty(raw.get("date_of_information")):
+        p("FIELD_REQUIRED", "date_of_information")
+    else:
+        try:
+            date = parse_date(raw["date_of_information"])
+            if date > today:
+                p("DATE_FUTURE", "date_of_information", value=date.isoformat())
+            elif date < settings.earliest_date:
+                p("DATE_TOO_OLD", "date_of_information", value=date.isoformat(),
+                  earliest=settings.earliest_date.isoformat())
+        except (TypeError, ValueError):
+            p("DATE_INVALID", "date_of_information", value=str(raw["date_of_information"])[:40])
+    for name in ("organisation", "author"):
+        if _empty(raw.get(name)):
+            p("FIELD_REQUIRED", name)
+
+    # payload
+    payload: dict[str, Any] = {}
+    known = {f.name for f in spec.fields}
+    for key in raw:
+        if key in HEADER_FIELDS or key in _IGNORED or key.startswith("_") or key in known:
+            continue
+        if _empty(raw[key]):
+            continue  # an empty column of another report type in a shared CSV
+        p("FIELD_UNKNOWN", key, report_type=rtype.value)
+    for f in spec.fields:
+        value = raw.get(f.name)
+        if _empty(value) or (isinstance(value, list | tuple) and not value):
+            if f.required:
+                p("FIELD_REQUIRED", f.name)
+            continue
+        out, problem = _coerce(f, value, where, today, settings)
+        if problem:
+            problems.append(problem)
+        else:
+            payload[f.name] = out
+    for first, second in (("start_date", "end_date"),):
+        if first in payload and second in payload and payload[second] < payload[first]:
+            p("DATE_ORDER", second, field=second, value=payload[second], other_field=first,
+              other_value=payload[first])
+    if date and "end_date" in payload and payload["end_date"] > date.isoformat():
+        p("DATE_ORDER", "date_of_information", field="date_of_information",
+          value=date.isoformat(), other_field="end_date", other_value=payload["end_date"])
+    if date and "date_of_birth" in payload and payload["date_of_birth"] > date.isoformat():
+        p("DATE_ORDER", "date_of_information", field="date_of_information",
+          value=date.isoformat(), other_field="date_of_birth", other_value=payload["date_of_birth"])
+
+    # geometry
+    geom = None
+    try:
+        geom = geo.parse(raw.get("geometry"), raw.get("crs"))
+    except geo.GeometryParseError as exc:
+        p(exc.code, "geometry", **exc.params)
+    else:
+        if geom is None:
+            if spec.geometry_required:
+                p("GEOM_MISSING", "geometry", report_type=rtype.value)
+        elif not spec.geometry:
+            p("GEOM_TYPE", "geometry", value=geom.geom_type, expected="no geometry")
+        else:
+            problems += geo.check(geom, spec.geometry, settings, projector, where)
+
+    if problems:
+        return None, problems
+    assert date is not None
+    oid = str(object_id).strip()
+    sub = None if _empty(raw.get("submission_id")) else str(raw["submission_id"]).strip()
+    return CheckedRecord(rtype, oid, date, str(raw["organisation"]).strip(),
+                         str(raw["author"]).strip(), sub, payload, geom, where,
+                         content_hash(rtype.value, oid, date, payload, geom)), []
