@@ -115,8 +115,11 @@ def _inside(extent: tuple[float, float, float, float], x: np.ndarray, y: np.ndar
 
 
 def check(geom: BaseGeometry, allowed: tuple[str, ...], settings: Settings, projector: Projector,
-          where: str, field: str = "geometry") -> list[Problem]:
-    """Every gate problem of one geometry (EPSG:4326). Returns [] when it is fit to store."""
+          where: str, field: str = "geometry", surveyed: bool = True) -> list[Problem]:
+    """Every gate problem of one geometry (EPSG:4326). Returns [] when it is fit to store.
+
+    ``surveyed`` polygons (walked with a GPS: hazardous areas, release products) also have
+    their vertex spacing checked; administrative boundaries do not."""
     def p(code: str, **params: Any) -> Problem:
         return Problem(code, where, field, params)
 
@@ -149,7 +152,8 @@ def check(geom: BaseGeometry, allowed: tuple[str, ...], settings: Settings, proj
         elif metric.area / 1e6 > settings.max_area_km2:
             problems.append(p("GEOM_TOO_LARGE", value=metric.area / 1e6,
                               limit=settings.max_area_km2))
-        for poly in (list(metric.geoms) if metric.geom_type == "MultiPolygon" else [metric]):
+        for poly in (list(metric.geoms) if metric.geom_type == "MultiPolygon" else [metric]) \
+                if surveyed else []:
             ring = shapely.get_coordinates(poly.exterior)
             gaps = np.hypot(*np.diff(ring, axis=0).T)
             if len(gaps) and gaps.max() > settings.max_vertex_gap_m:

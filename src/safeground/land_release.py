@@ -249,7 +249,8 @@ def release(state: AreaState, *, kind: ReleaseKind, activity_type: ActivityType,
         reduced_m2=state.reduced_m2 + (area if kind is ReleaseKind.REDUCED else 0.0),
         cleared_m2=state.cleared_m2 + (area if kind is ReleaseKind.CLEARED else 0.0),
     )
-    if remaining.area < settings.close_below_m2:
+    if remaining.area < max(settings.close_below_m2,
+                            settings.close_below_share * (state.original_m2 + state.reopened_m2)):
         # the sliver left is accounted as released with the last product, so the books balance
         bucket = f"{kind.value}_m2"
         new = replace(new, remaining=_EMPTY, status=HazardStatus.CLOSED, active_work=frozenset(),

@@ -36,8 +36,10 @@ class Settings:
     #: clipped silently (GPS noise); a larger one is refused
     release_overlap_tolerance_m2: float = 1.0
     release_overlap_tolerance_share: float = 0.005
-    #: a hazardous area whose remaining area falls below this is closed
+    #: a hazardous area whose remaining area falls below this many m², or this share of its
+    #: original area, is closed (slivers from GPS noise and reprojection)
     close_below_m2: float = 1.0
+    close_below_share: float = 1e-4
     #: radius of land reopened around point evidence found in a closed area
     reopen_radius_m: float = 50.0
 

@@ -27,6 +27,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f"}
 _IGNORED = {"geometry", "crs"}
+_SURVEYED = {ReportType.HAZARDOUS_AREA, ReportType.LAND_RELEASE, ReportType.EVIDENCE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +227,8 @@ def check_record(raw: dict[str, Any], settings: Settings, projector: geo.Project
         elif not spec.geometry:
             p("GEOM_TYPE", "geometry", value=geom.geom_type, expected="no geometry")
         else:
-            problems += geo.check(geom, spec.geometry, settings, projector, where)
+            problems += geo.check(geom, spec.geometry, settings, projector, where,
+                                  surveyed=rtype in _SURVEYED)
 
     if problems:
         return None, problems

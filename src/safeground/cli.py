@@ -1,0 +1,219 @@
+"""The ``safeground`` command line (Typer).
+
+Commands are thin: they parse arguments, call the same plain functions the web API and reports
+use, and print. A ``SafegroundError`` becomes a clear message and a non-zero exit code here, at
+the boundary, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from safeground.errors import SafegroundError, ValidationError
+from safeground.exchange import read_records, to_geojson
+from safeground.ledger import Ledger
+from safeground.settings import Settings
+from safeground.storage import Database
+from safeground.summary import StatusSummary, status
+from safeground.vocabulary import ReportStatus, ReportType
+
+app = typer.Typer(help="Safeground: the national mine action record and land-release planning.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
+                                           "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
+UserOpt = Annotated[str | None, typer.Option("--user", help="Who acts (default: $SAFEGROUND_USER "
+                                             "or the login name); recorded in the audit trail")]
+
+
+def _settings(db: str | None) -> Settings:
+    return Settings.from_env(database_url=db)
+
+
+def _ledger(db: str | None) -> Ledger:
+    s = _settings(db)
+    return Ledger(Database.open(s.database_url), s)
+
+
+def _user(user: str | None) -> str:
+    return user or os.environ.get("SAFEGROUND_USER") or getpass.getuser()
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from exc
+
+
+@app.command()
+def init(db: DbOpt = None) -> None:
+    """Create (or migrate) the record database."""
+    s = _settings(db)
+    Database.open(s.database_url)
+    console.print(f"Record ready at [bold]{s.database_url}[/]")
+
+
+@app.command("import")
+def import_(paths: Annotated[list[Path], typer.Argument(help="Report files (.geojson/.csv)")],
+            db: DbOpt = None, user: UserOpt = None) -> None:
+    """Take report files in through the gate. Bad rows are kept as rejected with reasons."""
+    ledger = _ledger(db)
+    failed = False
+    for path in paths:
+        try:
+            records = read_records(path)
+        except ValidationError as exc:
+            for p in exc.problems:
+                err.print(f"[red]{p.code}[/] {p.message}")
+            failed = True
+            continue
+        res = ledger.submit(records, _user(user), source=path.name)
+        console.print(f"{path.name}: {len(res.accepted)} submitted, {len(res.rejected)} rejected,"
+                      f" {len(res.duplicates)} already taken in")
+        for rej in res.rejected[:20]:
+            for p in rej.problems:
+                err.print(f"  [red]{p.code}[/] {p.message}")
+        if len(res.rejected) > 20:
+            err.print(f"  ... and {len(res.rejected) - 20} more rejected records")
+        failed |= bool(res.rejected)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _ids(ids: list[int], all_: bool, ledger: Ledger) -> list[int]:
+    if all_:
+        return [r.id for r in ledger.reports(status=ReportStatus.SUBMITTED)]
+    if not ids:
+        raise typer.BadParameter("name report ids, or --all")
+    return ids
+
+
+@app.command()
+def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] = None,
+            all_: Annotated[bool, typer.Option("--all", help="Every submitted report")] = False,
+            note: str | None = None, db: DbOpt = None, user: UserOpt = None) -> None:
+    """Approve submitted reports (the approver must not be the submitter)."""
+    ledger = _ledger(db)
+    res = ledger.approve(_ids(ids or [], all_, ledger), _user(user), note)
+    console.print(f"{len(res.approved)} approved, {len(res.refused)} refused")
+    for rid, problems in res.refused:
+        for p in problems:
+            err.print(f"  report {rid}: [red]{p.get('code')}[/] {p.get('message')}")
+    if res.refused:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reject(ids: Annotated[list[int], typer.Argument(help="Report ids")],
+           note: Annotated[str, typer.Option(help="Why (kept with the report)")],
+           db: DbOpt = None, user: UserOpt = None) -> None:
+    """Reject submitted reports, with the reason."""
+    n = _ledger(db).reject(ids, _user(user), note)
+    console.print(f"{n} rejected")
+
+
+def print_status(summary: StatusSummary) -> None:
+    when = summary.as_of.isoformat() if summary.as_of else "now"
+    t = Table(title=f"Programme status ({when})", show_header=False)
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    for cls in ("SHA", "CHA"):
+        t.add_row(f"{cls} open", f"{summary.areas_open[cls]:,}  "
+                  f"({summary.remaining_m2[cls] / 1e6:,.3f} km²)")
+    t.add_row("hazardous areas closed", f"{summary.areas_closed:,}")
+    for kind, m2 in summary.released_m2.items():
+        t.add_row(f"land {kind}", f"{m2:,.0f} m²")
+    for cat, n in summary.items.items():
+        t.add_row(f"items: {cat}", f"{n:,}")
+    for k, n in summary.casualties.items():
+        t.add_row(f"casualties: {k.replace('_', ' ')}", f"{n:,}")
+    for k, n in summary.settlements.items():
+        t.add_row(f"settlements {k.replace('_', ' ')}", f"{n:,}")
+    t.add_row("displaced / returned", f"{summary.displaced:,} / {summary.returned:,}")
+    for k, n in summary.reports.items():
+        t.add_row(f"reports {k}", f"{n:,}")
+    console.print(t)
+
+
+@app.command("status")
+def status_(db: DbOpt = None,
+            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Programme status: SHA/CHA, land released, items, casualties, settlements."""
+    summary = status(_ledger(db))
+    if as_json:
+        console.print_json(json.dumps(summary.to_dict()))
+    else:
+        print_status(summary)
+
+
+@app.command("as-of")
+def as_of(date: Annotated[str, typer.Argument(help="YYYY-MM-DD")], db: DbOpt = None,
+          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The status as it was known on a past date (by date of information)."""
+    summary = status(_ledger(db), _date(date))
+    if as_json:
+        console.print_json(json.dumps(summary.to_dict()))
+    else:
+        print_status(summary)
+
+
+@app.command()
+def history(object_id: str, db: DbOpt = None) -> None:
+    """Every report about an object (or linked to a hazardous area), in date order."""
+    t = Table(title=f"History of {object_id}")
+    for col in ("report", "date", "type", "object", "status", "by", "what"):
+        t.add_column(col)
+    for r in _ledger(db).history(object_id):
+        what = ", ".join(f"{k}={v}" for k, v in list(r.payload.items())[:4])
+        t.add_row(str(r.id), r.date_of_information.isoformat(), str(r.type), r.object_id,
+                  r.status.value, r.decided_by or r.submitted_by, what)
+    console.print(t)
+
+
+@app.command()
+def export(out: Annotated[Path, typer.Argument(help="Output .geojson file")],
+           report_type: Annotated[str, typer.Option("--type", help="Object type")] =
+           "hazardous_area",
+           as_of_date: Annotated[str | None, typer.Option("--as-of")] = None,
+           db: DbOpt = None) -> None:
+    """Export the derived record of one object type as GeoJSON (sensitive fields left out)."""
+    try:
+        rtype = ReportType(report_type)
+    except ValueError as exc:
+        raise typer.BadParameter(f"unknown type '{report_type}'") from exc
+    rows = _ledger(db).objects(rtype, _date(as_of_date) if as_of_date else None)
+    out.write_text(json.dumps(to_geojson(rows, rtype), default=str))
+    console.print(f"{len(rows)} {rtype.value} objects written to {out}")
+
+
+@app.command()
+def demo(workdir: Annotated[Path, typer.Option(help="Where the demo writes")] = Path("var/demo"),
+         ) -> None:
+    """Create a record, load the example programme through the report path, approve, report."""
+    from safeground.demo import run
+
+    run(workdir, console)
+
+
+def main() -> None:
+    try:
+        app()
+    except SafegroundError as exc:
+        err.print(f"[red]error {exc.code}:[/] {exc.message}")
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()
