@@ -1,0 +1,217 @@
+"""Report records from any geodata file: GeoPackage, GeoJSON, Shapefile, KML, FlatGeobuf (all
+through GDAL, by pyogrio) and CSV with a geometry, coordinate or MGRS column.
+
+Columns are the header and payload fields of ``REPORT_SPECS`` (docs/report-format.md). A file
+without a ``report_type`` column takes it from its layer name (a GeoPackage layer called
+``hazardous_area``) or from the caller. Shapefile's ten-letter column names are matched back
+to the field they cut (``date_of_in`` -> ``date_of_information``). Whatever the CRS, geometries
+come out in EPSG:4326.
+
+CSV geometry: a ``wkt``/``geometry`` column (WKT or GeoJSON), or ``longitude``/``latitude``
+(also ``lon``/``lat``, ``x``/``y``, ``easting``/``northing``, in ``crs`` when given), or an
+``mgrs`` column. Rows that are not valid UTF-8 are refused one by one (``FILE_ENCODING``), the
+others kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio
+import shapely
+
+from safeground import geometry as sg_geo
+from safeground.intake import geo
+from safeground.intake.errors import FileProblem
+from safeground.reports import HEADER_FIELDS, REPORT_SPECS
+from safeground.vocabulary import ReportType
+
+OGR_SUFFIXES = (".gpkg", ".shp", ".kml", ".fgb", ".geojson", ".json", ".gml", ".zip")
+_KNOWN = sorted({*HEADER_FIELDS, *(f.name for s in REPORT_SPECS.values() for f in s.fields)})
+_COORDS = (("longitude", "latitude"), ("lon", "lat"), ("lng", "lat"), ("x", "y"),
+           ("easting", "northing"))
+_GEOM_COLS = ("wkt", "geometry", "geom", "the_geom")
+_BAD_BYTES = re.compile(r"[\udc80-\udcff]")
+
+
+def _rename(columns: list[str]) -> dict[str, str]:
+    """Truncated (Shapefile) or differently cased column names -> field names."""
+    out: dict[str, str] = {}
+    for c in columns:
+        low = c.lower()
+        if low in _KNOWN:
+            out[c] = low
+            continue
+        if len(c) == 10:
+            hits = [k for k in _KNOWN if k.startswith(low)]
+            if len(hits) == 1:
+                out[c] = hits[0]
+    return out
+
+
+def row_submission_id(rec: dict[str, Any], label: str) -> str:
+    """A stable id for a record of a file without submission ids: the hash of its content,
+    so re-importing the same row adds nothing and an edited row comes in as new."""
+    body = repr(sorted((k, v.wkb_hex if isinstance(v, shapely.Geometry) else str(v))
+                       for k, v in rec.items() if not k.startswith("_")))
+    return f"{label}:{hashlib.sha1(body.encode()).hexdigest()[:20]}"  # noqa: S324
+
+
+def read_ogr(path: Path, report_type: str | None = None,
+             layer: str | None = None) -> Iterator[dict[str, Any] | FileProblem]:
+    """Records of every layer (or one) of a GDAL vector file, reprojected to EPSG:4326.
+
+    Raises FileProblem (FILE_UNREADABLE) when GDAL cannot open the file.
+    """
+    src = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    try:
+        layers = [layer] if layer else [name for name, _ in pyogrio.list_layers(src)]
+    except (pyogrio.errors.DataSourceError, OSError, ValueError) as exc:
+        raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)[:160]) from exc
+    for name in layers:
+        try:
+            df = pyogrio.read_dataframe(src, layer=name)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError,
+                ValueError) as exc:
+            raise FileProblem("FILE_UNREADABLE", f"{path.name}:{name}",
+                              reason=str(exc)[:160]) from exc
+        label = path.name if len(layers) == 1 else f"{path.name}:{name}"
+        if len(df) == 0:
+            yield FileProblem("LAYER_EMPTY", label, value=name)
+            continue
+        if df.crs is not None and df.crs.to_epsg() != 4326:
+            df = df.to_crs(4326)
+        df = df.rename(columns=_rename([c for c in df.columns if c != "geometry"]))
+        default_type = report_type or (name if name in ReportType._value2member_map_ else None)
+        geoms = df.geometry.array if "geometry" in df else None
+        cols = [c for c in df.columns if c != "geometry"]
+        values = df[cols].astype(object).where(df[cols].notna(), None).to_dict("records")
+        for i, rec in enumerate(values, start=1):
+            if default_type and not rec.get("report_type"):
+                rec["report_type"] = default_type
+            rec = {k: v for k, v in rec.items() if v is not None}
+            for k, v in list(rec.items()):
+                if hasattr(v, "isoformat"):
+                    rec[k] = v.isoformat()[:10] if k in _DATE_FIELDS else v.isoformat()
+            g = geoms[i - 1] if geoms is not None else None
+            rec["geometry"] = g if g is not None and not g.is_empty else None
+            rec["_where"] = f"{label} feature {i}"
+            yield rec
+
+
+_DATE_FIELDS = {"date_of_information", "start_date", "end_date", "date_of_birth"}
+
+
+def read_csv(path: Path, report_type: str | None = None,
+             crs: str | None = None) -> Iterator[dict[str, Any] | FileProblem]:
+    """Records of a CSV file (see module docstring). Raises FileProblem when the file as a whole
+    cannot be read or has no geometry columns while its report types need them."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)[:120]) from exc
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration as exc:
+        raise FileProblem("FILE_EMPTY", path.name) from exc
+    except csv.Error as exc:
+        raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)) from exc
+    names = [_rename([h]).get(h, h) for h in header]
+    lower = [h.lower() for h in header]
+    if "report_type" not in names and not report_type:
+        raise FileProblem("COLUMN_MISSING", path.name, column="report_type")
+    geom_col = next((lower.index(c) for c in _GEOM_COLS if c in lower), None)
+    xy = next(((lower.index(a), lower.index(b)) for a, b in _COORDS
+               if a in lower and b in lower), None)
+    mgrs_col = lower.index("mgrs") if "mgrs" in lower else None
+    crs_col = lower.index("crs") if "crs" in lower else None
+    skip = {i for i in (geom_col, mgrs_col, crs_col, *(xy or ())) if i is not None}
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)) from exc
+    points = _points(rows, xy, crs) if xy is not None else None
+    width = len(header)
+    for n, row in enumerate(rows, start=2):
+        where = f"{path.name} row {n}"
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != width:
+            yield FileProblem("SUBMISSION_MALFORMED", where,
+                              reason=f"{len(row)} cells for {width} columns")
+            continue
+        bad = next((c for c in row if _BAD_BYTES.search(c)), None)
+        if bad is not None:
+            yield FileProblem("FILE_ENCODING", where, encoding="UTF-8",
+                              reason=f"cell {bad.encode('utf-8', 'surrogateescape')[:30]!r}")
+            continue
+        rec: dict[str, Any] = {names[i]: v for i, v in enumerate(row) if i not in skip and v != ""}
+        if report_type and not rec.get("report_type"):
+            rec["report_type"] = report_type
+        rec["_where"] = where
+        problem = None
+        if geom_col is not None and row[geom_col].strip():
+            rec["geometry"] = row[geom_col]
+        elif mgrs_col is not None and row[mgrs_col].strip():
+            try:
+                rec["geometry"] = geo.mgrs_point(row[mgrs_col])
+            except geo.GeoEncodingError as exc:
+                problem = FileProblem(exc.code, where, "mgrs", **exc.params)
+        elif points is not None:
+            p = points[n - 2]
+            if p is None:
+                problem = FileProblem("GEO_ENCODING", where, header[xy[0]],  # type: ignore[index]
+                                      value=f"{row[xy[0]]} {row[xy[1]]}",  # type: ignore[index]
+                                      encoding="coordinate pair", reason="not two numbers")
+            elif p is not False:
+                rec["geometry"] = p
+        if crs_col is not None and row[crs_col].strip() and "geometry" in rec:
+            rec["crs"] = row[crs_col].strip()
+        elif crs and isinstance(rec.get("geometry"), str):
+            rec["crs"] = crs
+        if problem is not None:
+            rec["_intake_problems"] = [problem.problem]
+        yield rec
+
+
+def _points(rows: list[list[str]], xy: tuple[int, int], crs: str | None) -> list[Any]:
+    """Coordinate columns -> Points in lon/lat, vectorised (a million rows take a second).
+    ``False`` marks a row without coordinates, ``None`` a row whose coordinates are not numbers.
+    """
+    n = len(rows)
+    xs = np.full(n, np.nan)
+    ys = np.full(n, np.nan)
+    state = np.zeros(n, dtype=np.int8)  # 0 ok, 1 empty, 2 bad
+    ix, iy = xy
+    for k, row in enumerate(rows):
+        try:
+            a, b = row[ix].strip(), row[iy].strip()
+        except IndexError:
+            state[k] = 1
+            continue
+        if not a and not b:
+            state[k] = 1
+            continue
+        try:
+            xs[k], ys[k] = float(a.replace(",", ".")), float(b.replace(",", "."))
+        except ValueError:
+            state[k] = 2
+    if crs:
+        name = sg_geo.crs_name(crs)
+        if name != "EPSG:4326":
+            tr = sg_geo._transformer(name, "EPSG:4326")
+            xs, ys = tr.transform(xs, ys)
+    pts = shapely.points(xs, ys)
+    return [None if s == 2 else False if s == 1 else p
+            for s, p in zip(state.tolist(), pts.tolist(), strict=True)]

@@ -1,0 +1,319 @@
+"""``import_path``: any field or geodata file into the holding area, checked at the gate.
+
+Detects the format, reads it into records (form submissions through their form spec, geodata
+through its columns), submits them to the ledger in chunks, sorts each outcome into accepted /
+needs review / rejected / already imported, and writes a rejects file the user can fix and
+import again. Nothing is half-written: each record is stored whole (as a submitted report, or
+as a rejected one with its problems) or, when the file itself cannot be read, not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+
+from safeground.intake import geodata, kobo, odk, survey123
+from safeground.intake.errors import FileProblem
+from safeground.intake.reconcile import Proposal, propose
+from safeground.intake.submissions import Submission, to_records
+from safeground.ledger import Ledger
+from safeground.problems import Problem
+
+FORMATS = ("odk-csv-zip", "odk-csv", "odk-odata", "kobo-json", "kobo-csv", "survey123",
+           "geojson", "csv", "ogr")
+SUFFIXES = (".zip", ".csv", ".json", ".geojson", ".gpkg", ".shp", ".kml", ".fgb", ".gml")
+CHUNK = 20_000
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    """What became of every record of one file."""
+
+    path: str
+    format: str = ""
+    accepted: int = 0
+    needs_review: int = 0
+    rejected: int = 0
+    already_imported: int = 0
+    report_ids: list[int] = field(default_factory=list)
+    #: (where, problems) of every record or row refused
+    rejections: list[tuple[str, list[Problem]]] = field(default_factory=list)
+    #: (where, report id, reasons) of accepted records a reviewer should look at
+    reviews: list[tuple[str, int, list[str]]] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
+    rejects_path: str | None = None
+
+    @property
+    def reasons(self) -> Counter[str]:
+        """Rejection codes and how often each occurred."""
+        return Counter(p.code for _, probs in self.rejections for p in probs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "format": self.format, "accepted": self.accepted,
+                "needs_review": self.needs_review, "rejected": self.rejected,
+                "already_imported": self.already_imported, "reasons": dict(self.reasons),
+                "rejects_path": self.rejects_path,
+                "rejections": [{"where": w, "problems": [p.to_dict() for p in ps]}
+                               for w, ps in self.rejections],
+                "reviews": [{"where": w, "report_id": r, "reasons": rs}
+                            for w, r, rs in self.reviews]}
+
+
+def detect(path: Path) -> str:
+    """The format of a file, from its suffix and a look inside.
+
+    Raises FileProblem (FILE_FORMAT_UNKNOWN, FILE_UNREADABLE, FILE_ENCODING).
+    """
+    if path.is_dir():
+        if any(path.glob("*.geojson")):
+            return "survey123"
+        raise FileProblem("FILE_FORMAT_UNKNOWN", path.name, suffix="(folder)",
+                          expected=", ".join(SUFFIXES))
+    if not path.exists():
+        raise FileProblem("FILE_UNREADABLE", path.name, reason="no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = [n.lower() for n in zf.namelist()]
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)[:120]) from exc
+        if any(n.endswith(".shp") or n.endswith(".gpkg") for n in names):
+            return "ogr"
+        if any(n.endswith((".geojson", ".json")) for n in names):
+            return "survey123"
+        if any(n.endswith(".csv") for n in names):
+            return "odk-csv-zip"
+        raise FileProblem("FILE_EMPTY", path.name)
+    if suffix in (".json", ".geojson"):
+        doc = _load_json(path)
+        if isinstance(doc, dict) and isinstance(doc.get("value"), list):
+            return "odk-odata"
+        if (isinstance(doc, dict) and isinstance(doc.get("results"), list)) or \
+                (isinstance(doc, list) and doc and isinstance(doc[0], dict)
+                 and "_uuid" in doc[0]):
+            return "kobo-json"
+        if survey123.is_survey123(doc):
+            return "survey123"
+        return "geojson"
+    if suffix == ".csv":
+        try:
+            with path.open("rb") as fh:
+                first = fh.readline().decode("utf-8-sig", errors="replace")
+        except OSError as exc:
+            raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)[:120]) from exc
+        cols = {c.strip().strip('"') for c in first.replace(";", ",").split(",")}
+        if {"KEY", "SubmissionDate"} <= cols:
+            return "odk-csv"
+        if "_uuid" in cols:
+            return "kobo-csv"
+        return "csv"
+    if suffix in (".gpkg", ".shp", ".kml", ".fgb", ".gml"):
+        return "ogr"
+    raise FileProblem("FILE_FORMAT_UNKNOWN", path.name, suffix=suffix or "(none)",
+                      expected=", ".join(SUFFIXES))
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileProblem("FILE_ENCODING", path.name, encoding="UTF-8",
+                          reason=f"byte {exc.start}: {exc.reason}") from exc
+    except OSError as exc:
+        raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)[:120]) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileProblem("FILE_UNREADABLE", path.name,
+                          reason=f"not JSON: {exc.msg} at line {exc.lineno}") from exc
+
+
+def read_items(path: Path, fmt: str, report_type: str | None = None, crs: str | None = None
+               ) -> Iterator[Submission | dict[str, Any] | FileProblem]:
+    """The raw items of a file: submissions, records or row problems. Raises FileProblem."""
+    if fmt == "odk-csv-zip":
+        yield from odk.read_csv_zip(path)
+    elif fmt == "odk-csv":
+        yield from odk.read_csv(path)
+    elif fmt == "odk-odata":
+        yield from odk.read_odata(_load_json(path), path.name)
+    elif fmt == "kobo-json":
+        yield from kobo.read_json(_load_json(path), path.name)
+    elif fmt == "kobo-csv":
+        yield from kobo.read_csv(path)
+    elif fmt == "survey123":
+        yield from survey123.read(path)
+    elif fmt == "csv":
+        yield from geodata.read_csv(path, report_type, crs)
+    else:  # geojson and every GDAL format
+        yield from geodata.read_ogr(path, report_type)
+
+
+def records_of(items: Iterable[Submission | dict[str, Any] | FileProblem], label: str
+               ) -> tuple[list[dict[str, Any]], list[Problem], dict[str, list[str]]]:
+    """Items -> (records for the gate, row problems without a record, review notes by where).
+
+    Records the intake already knows to be broken carry ``_intake_problems`` and a geometry the
+    gate cannot read, so the gate refuses and keeps them with everything they held.
+    """
+    records: list[dict[str, Any]] = []
+    orphans: list[Problem] = []
+    notes: dict[str, list[str]] = {}
+    for item in items:
+        if isinstance(item, FileProblem):
+            orphans.append(item.problem)
+        elif isinstance(item, Submission):
+            conv = to_records(item)
+            orphans += conv.problems.get(-1, [])
+            for i, rec in enumerate(conv.records):
+                if i in conv.problems:
+                    _mark_broken(rec, conv.problems[i])
+                if i in conv.notes:
+                    notes[rec["_where"]] = [p.message for p in conv.notes[i]]
+                records.append(rec)
+        else:
+            if item.get("_intake_problems"):
+                _mark_broken(item, item.pop("_intake_problems"))
+            if not item.get("submission_id"):
+                item["submission_id"] = geodata.row_submission_id(item, "row")
+            records.append(item)
+    return records, orphans, notes
+
+
+def _mark_broken(rec: dict[str, Any], problems: list[Problem]) -> None:
+    rec["_intake_problems"] = [p.to_dict() for p in problems]
+    if not isinstance(rec.get("geometry"), str):
+        bad = next((p for p in problems), None)
+        raw = bad.params.get("value") if bad else None
+        rec["geometry"] = f"UNREADABLE ({raw})"
+
+
+def import_path(ledger: Ledger, path: str | Path, user: str, progress: bool = True, *,
+                report_type: str | None = None, crs: str | None = None,
+                rejects_path: str | Path | None = None, source: str | None = None,
+                chunk: int = CHUNK, reconcile: bool = True) -> ImportSummary:
+    """Import one file (or Survey123 folder) into the holding area; see the module docstring.
+
+    Never raises for bad input: a file that cannot be read at all gives a summary with one
+    rejection and nothing stored.
+    """
+    path = Path(path)
+    summary = ImportSummary(path=str(path))
+    try:
+        summary.format = detect(path)
+        records, orphans, notes = records_of(
+            read_items(path, summary.format, report_type, crs), path.name)
+    except FileProblem as exc:
+        summary.rejections.append((exc.problem.where, [exc.problem]))
+        summary.rejected = 1
+        _write_rejects(summary, [], path, rejects_path)
+        return summary
+    for p in orphans:
+        summary.rejections.append((p.where, [p]))
+        summary.rejected += 1
+    if not records and not orphans:
+        p = Problem("FILE_EMPTY", path.name)
+        summary.rejections.append((path.name, [p]))
+        summary.rejected = 1
+    rejected_records: list[dict[str, Any]] = []
+    accepted: list[tuple[dict[str, Any], int]] = []
+    for batch in _progress(records, chunk, progress, path.name):
+        res = ledger.submit(batch, user=user, source=source or path.name)
+        refused = {r.where: r for r in res.rejected}
+        dup = {w for w, _ in res.duplicates}
+        ids = iter(res.accepted)
+        for rec in batch:
+            where = rec["_where"]
+            if where in dup:
+                summary.already_imported += 1
+            elif where in refused:
+                probs = [Problem.from_dict(d) for d in rec.get("_intake_problems", [])]
+                probs += [p for p in refused[where].problems
+                          if not (probs and p.code == "GEOM_UNPARSABLE")]
+                summary.rejections.append((where, probs))
+                summary.rejected += 1
+                rejected_records.append({**rec, "_problems": probs})
+            else:
+                accepted.append((rec, next(ids)))
+    summary.report_ids = [rid for _, rid in accepted]
+    proposals = propose(ledger, accepted) if reconcile else []
+    summary.proposals = proposals
+    by_id = {p.report_id: p for p in proposals}
+    for rec, rid in accepted:
+        reasons = list(notes.get(rec["_where"], []))
+        prop = by_id.get(rid)
+        if prop is not None and prop.needs_review:
+            reasons += [f"{prop.action}: {r}" for r in prop.reasons]
+        if reasons:
+            summary.reviews.append((rec["_where"], rid, reasons))
+            summary.needs_review += 1
+        else:
+            summary.accepted += 1
+    _write_rejects(summary, rejected_records, path, rejects_path)
+    return summary
+
+
+def _progress(records: list[dict[str, Any]], chunk: int, show: bool,
+              label: str) -> Iterator[list[dict[str, Any]]]:
+    chunks = [records[i:i + chunk] for i in range(0, len(records), chunk)]
+    if not show or not chunks:
+        yield from chunks
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), transient=False) as bar:
+        task = bar.add_task(f"importing {label}", total=len(records))
+        for c in chunks:
+            yield c
+            bar.advance(task, len(c))
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, shapely.Geometry):
+        return value.wkt
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return value
+
+
+def _write_rejects(summary: ImportSummary, rejected: list[dict[str, Any]], path: Path,
+                   target: str | Path | None) -> None:
+    """Rejected records in the exchange CSV format (``wkt`` geometry), each with its problems,
+    so the user can fix them and import the file again."""
+    if not summary.rejections:
+        return
+    out = Path(target) if target else path.with_name(path.stem + ".rejects.csv")
+    fields: list[str] = ["_where", "_problems"]
+    rows: list[dict[str, Any]] = []
+    for rec in rejected:
+        row = {k: _cell(v) for k, v in rec.items()
+               if k not in ("geometry", "_problems", "_intake_problems", "_where")}
+        geom = rec.get("geometry")
+        if geom is not None and not (isinstance(geom, str) and geom.startswith("UNREADABLE")):
+            row["wkt"] = _cell(geom)
+        row["_where"] = rec["_where"]
+        row["_problems"] = " | ".join(f"{p.code}: {p.message}" for p in rec["_problems"])
+        rows.append(row)
+    stored = {r["_where"] for r in rows}
+    for where, probs in summary.rejections:
+        if where not in stored:
+            rows.append({"_where": where,
+                         "_problems": " | ".join(f"{p.code}: {p.message}" for p in probs)})
+    for r in rows:
+        fields += [k for k in r if k not in fields]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    summary.rejects_path = str(out)

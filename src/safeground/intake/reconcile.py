@@ -1,0 +1,260 @@
+"""Reconciliation: for each report in the holding area, what it most likely is.
+
+IMSMA's holding area asks a reviewer to decide whether a field report is a **new** object, an
+**update** of an existing one, or should be **linked** to one (DOMAIN.md §3). Safeground
+proposes the answer and says why; the approver accepts it (``Ledger.approve``) or overrides it
+(``override``):
+
+- ``update``: the report names an object the record (or the holding area) already holds; the
+  reasons list the attributes it changes.
+- ``duplicate``: a new object id, but an existing object of the same type is probably the same
+  thing: areas overlapping by ``AREA_OVERLAP`` or more, points closer than ``NEAR_M`` with
+  dates within ``DAYS`` and the same category. Needs review: approve as new, or re-target.
+- ``link``: an accident or evidence point without a hazardous area falls inside one.
+- ``new``: none of the above.
+
+Hazardous areas overlapping ``Settings.duplicate_overlap`` or more are already refused at the
+gate (DUPLICATE_AREA); the proposals here catch the softer cases the gate lets through.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from sqlalchemy import select
+
+from safeground.errors import ConflictError
+from safeground.ledger import Ledger
+from safeground.reports import REPORT_SPECS
+from safeground.storage.schema import object_tables
+from safeground.vocabulary import ReportStatus, ReportType
+
+AREA_OVERLAP = 0.3
+#: how near (m), how close in time (days) and on which attribute two point reports must agree
+#: to be called probable duplicates
+POINT_RULES: dict[ReportType, tuple[float, int, str | None]] = {
+    ReportType.EVIDENCE: (25.0, 30, "category"),
+    ReportType.ACCIDENT: (200.0, 3, "device_category"),
+    ReportType.RISK_EDUCATION: (100.0, 0, "method"),
+}
+LINKABLE = (ReportType.EVIDENCE, ReportType.ACCIDENT)
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    report_id: int
+    where: str
+    report_type: str
+    object_id: str
+    action: str                      # new, update, duplicate, link
+    target: str | None = None        # the existing object (update, duplicate, link)
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def needs_review(self) -> bool:
+        return self.action in ("duplicate", "link")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"report_id": self.report_id, "where": self.where,
+                "report_type": self.report_type, "object_id": self.object_id,
+                "action": self.action, "target": self.target, "reasons": list(self.reasons),
+                "needs_review": self.needs_review}
+
+
+@dataclass(slots=True)
+class _Item:
+    report_id: int
+    rtype: ReportType
+    oid: str
+    date: dt.date
+    attrs: dict[str, Any]
+    geom: Any          # metric
+    where: str
+    submission: str
+
+
+def _date(v: Any) -> dt.date:
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
+
+
+def _geom(ledger: Ledger, g: Any) -> Any:
+    if g is None or isinstance(g, str | dict):
+        return None
+    return ledger.projector.to_metric(g)
+
+
+def propose(ledger: Ledger, accepted: Sequence[tuple[dict[str, Any], int]]) -> list[Proposal]:
+    """Proposals for records just taken in (record dict, report id)."""
+    items = [_Item(rid, ReportType(rec["report_type"]), str(rec["object_id"]),
+                   _date(rec["date_of_information"]),
+                   {k: v for k, v in rec.items() if not k.startswith("_")},
+                   _geom(ledger, rec.get("geometry")), rec.get("_where", ""),
+                   str(rec.get("submission_id") or "").split("/")[0])
+             for rec, rid in accepted]
+    return _propose(ledger, items, exclude={i.report_id for i in items})
+
+
+def proposals_for(ledger: Ledger, report_ids: Iterable[int] | None = None) -> list[Proposal]:
+    """Proposals for reports waiting in the holding area (all, or the ones named)."""
+    wanted = set(report_ids) if report_ids is not None else None
+    items = []
+    for rep in ledger.reports(status=ReportStatus.SUBMITTED):
+        if wanted is not None and rep.id not in wanted:
+            continue
+        items.append(_Item(rep.id, ReportType(rep.type), rep.object_id, rep.date_of_information,
+                           dict(rep.payload), _geom(ledger, rep.geometry), f"report {rep.id}",
+                           str(rep.submission_id or "").split("/")[0]))
+    return _propose(ledger, items, exclude=set())
+
+
+def _existing(ledger: Ledger, rtype: ReportType) -> list[_Item]:
+    """Approved objects and other reports waiting in the holding area, as candidates."""
+    out = []
+    for row in ledger.objects(rtype):
+        out.append(_Item(-1, rtype, row["id"], _date(row["last_date"]), row,
+                         _geom(ledger, row.get("geometry")), f"{rtype.value} {row['id']}", ""))
+    for rep in ledger.reports(status=ReportStatus.SUBMITTED, report_type=rtype):
+        out.append(_Item(rep.id, rtype, rep.object_id, rep.date_of_information,
+                         dict(rep.payload), _geom(ledger, rep.geometry), f"report {rep.id}",
+                         str(rep.submission_id or "").split("/")[0]))
+    return out
+
+
+def _known_ids(ledger: Ledger, rtype: ReportType) -> set[str]:
+    table = object_tables[rtype]
+    with ledger.db.read() as conn:
+        return set(conn.execute(select(table.c.id)).scalars())
+
+
+def _propose(ledger: Ledger, items: list[_Item], exclude: set[int]) -> list[Proposal]:
+    by_type: dict[ReportType, list[_Item]] = defaultdict(list)
+    for it in items:
+        by_type[it.rtype].append(it)
+    out: dict[int, Proposal] = {}
+    for rtype, group in by_type.items():
+        known = _known_ids(ledger, rtype)
+        spatial = rtype is ReportType.HAZARDOUS_AREA or rtype in POINT_RULES
+        cands = _existing(ledger, rtype) if spatial else []
+        if spatial:
+            # other records of the same batch count too (two teams reporting one accident)
+            cands += [c for c in group if c.report_id in exclude]
+        for it in group:
+            if it.oid in known:
+                out[it.report_id] = Proposal(it.report_id, it.where, rtype.value, it.oid,
+                                             "update", it.oid, _changes(ledger, rtype, it))
+                continue
+            dup = _duplicate(rtype, it, cands) if spatial else None
+            if dup:
+                out[it.report_id] = Proposal(it.report_id, it.where, rtype.value, it.oid,
+                                             "duplicate", dup[0], dup[1])
+            else:
+                out[it.report_id] = Proposal(it.report_id, it.where, rtype.value, it.oid, "new")
+    for rtype in LINKABLE:
+        group = [it for it in by_type.get(rtype, []) if out[it.report_id].action == "new"
+                 and not it.attrs.get("hazardous_area_id") and it.geom is not None]
+        if group:
+            _links(ledger, group, out)
+    return [out[it.report_id] for it in items]
+
+
+def _changes(ledger: Ledger, rtype: ReportType, it: _Item) -> tuple[str, ...]:
+    try:
+        current = ledger.get(rtype, it.oid)
+    except LookupError:
+        return ("updates an object waiting in the holding area",)
+    changed = []
+    for f in REPORT_SPECS[rtype].fields:
+        new = it.attrs.get(f.name)
+        old = current.get(f.name)
+        if new is None or str(new) == str(old) or (isinstance(old, list)
+                                                    and " ".join(old) == str(new)):
+            continue
+        changed.append(f"{f.name}: {old!s} -> {new!s}" if not f.sensitive else f.name)
+    if it.geom is not None and current.get("geometry") is not None:
+        moved = it.geom.hausdorff_distance(ledger.projector.to_metric(current["geometry"]))
+        if moved > 1.0:
+            changed.append(f"geometry moves up to {moved:.0f} m")
+    return tuple(changed) or ("no attribute changes",)
+
+
+def _duplicate(rtype: ReportType, it: _Item, cands: list[_Item]
+               ) -> tuple[str, tuple[str, ...]] | None:
+    if it.geom is None:
+        return None
+    best: tuple[float, str, tuple[str, ...]] | None = None
+    for c in cands:
+        if c.report_id == it.report_id or c.oid == it.oid or c.geom is None \
+                or (it.submission and c.submission == it.submission):
+            continue
+        if rtype is ReportType.HAZARDOUS_AREA:
+            if not it.geom.intersects(c.geom):
+                continue
+            inter = it.geom.intersection(c.geom).area
+            share = max(inter / it.geom.area if it.geom.area else 0,
+                        inter / c.geom.area if c.geom.area else 0)
+            if share < AREA_OVERLAP:
+                continue
+            reasons = [f"overlaps {share:.0%} of {c.where}"]
+            days = abs((it.date - c.date).days)
+            reasons.append(f"dates {days} days apart")
+            for f in ("classification", "name"):
+                if it.attrs.get(f) and str(it.attrs.get(f)) == str(c.attrs.get(f)):
+                    reasons.append(f"same {f} '{it.attrs[f]}'")
+            score = share
+        else:
+            near, days_limit, attr = POINT_RULES[rtype]
+            dist = it.geom.distance(c.geom)
+            days = abs((it.date - c.date).days)
+            if dist > near or days > days_limit:
+                continue
+            if attr and str(it.attrs.get(attr)) != str(c.attrs.get(attr)):
+                continue
+            reasons = [f"{dist:.0f} m from {c.where}", f"dates {days} days apart"]
+            if attr:
+                reasons.append(f"same {attr} '{it.attrs.get(attr)}'")
+            score = 1 - dist / near
+        if best is None or score > best[0]:
+            best = (score, c.oid, tuple(reasons))
+    return (best[1], best[2]) if best else None
+
+
+def _links(ledger: Ledger, group: list[_Item], out: dict[int, Proposal]) -> None:
+    areas = [a for a in ledger.objects(ReportType.HAZARDOUS_AREA) if a.get("geometry") is not None]
+    if not areas:
+        return
+    metric = [ledger.projector.to_metric(a["geometry"]) for a in areas]
+    tree = shapely.STRtree(metric)
+    for it in group:
+        hits = tree.query(it.geom, predicate="intersects")
+        if len(hits):
+            a = areas[int(hits[0])]
+            out[it.report_id] = Proposal(
+                it.report_id, it.where, it.rtype.value, it.oid, "link", a["id"],
+                (f"lies inside hazardous area '{a['id']}' ({a.get('classification')}) but "
+                 "names no hazardous area",))
+
+
+def override(ledger: Ledger, report_id: int, user: str, target: str, note: str = "") -> int:
+    """Re-target a waiting report at an existing object (the reviewer says "this is an update
+    of ``target``"): submits a copy under ``target`` and rejects the original with a note.
+    Returns the new report id; another person approves it. Raises ConflictError when the
+    copy is refused at the gate, NotFoundError for an unknown report."""
+    rep = ledger.report(report_id)
+    record: dict[str, Any] = {"report_type": str(rep.type), "object_id": target,
+                              "date_of_information": rep.date_of_information,
+                              "organisation": rep.organisation, "author": rep.author,
+                              **rep.payload, "geometry": rep.geometry,
+                              "_where": f"report {report_id} re-targeted to {target}"}
+    res = ledger.submit([record], user=user, source=f"override of report {report_id}")
+    if not res.accepted:
+        probs = res.rejected[0].problems if res.rejected else []
+        raise ConflictError("the re-targeted report was refused at the gate",
+                            code="OVERRIDE_REFUSED", details=[p.to_dict() for p in probs])
+    ledger.reject([report_id], user=user,
+                  note=note or f"re-targeted to {target} as report {res.accepted[0]}")
+    return res.accepted[0]
