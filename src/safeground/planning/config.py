@@ -1,0 +1,223 @@
+"""Planning settings: productivity, travel, cost, stage shares, benefit and priority weights.
+
+The defaults live in ``defaults.toml`` and ``priorities.toml`` beside this module, readable by
+the authority that owns them. ``load_config(path)`` lays a user's TOML (or JSON) file over the
+defaults: only the keys it gives change. The result is a frozen, typed ``PlanningConfig``;
+nothing downstream reads raw dictionaries.
+
+Raises ``ConfigError`` (code ``PLAN_CONFIG_INVALID``) for unknown keys, wrong types or values out
+of range.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from safeground.errors import ConfigError
+from safeground.problems import register
+
+register({
+    "PLAN_CONFIG_INVALID": "planning setting '{key}': {reason}",
+    "PLAN_INSTANCE_INVALID": "{what}: {reason}",
+})
+
+ASSETS = ("nts", "ts", "manual", "dog", "machine")
+#: Which assets can carry out which stage of land release (DOMAIN.md §2).
+STAGE_ASSETS: dict[str, tuple[str, ...]] = {
+    "nts": ("nts",),
+    "ts": ("ts",),
+    "clearance": ("manual", "dog", "machine"),
+}
+STAGES = ("nts", "ts", "clearance")
+
+
+@dataclass(frozen=True, slots=True)
+class StageShares:
+    contamination_probability: float
+    nts_required: bool
+    max_cancel: float
+    max_reduce: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlanningConfig:
+    """Every planning figure, typed. Build with ``load_config``."""
+
+    days_per_week: float = 5.0
+    team_rate: dict[str, float] = field(default_factory=dict)      # asset -> m²/day
+    terrain: dict[str, dict[str, float]] = field(default_factory=dict)
+    mobilisation_days: float = 1.0
+    commute_limit_km: float = 40.0
+    speed_km_per_hour: float = 30.0
+    working_hours_per_day: float = 8.0
+    relocation_days: float = 2.0
+    relocation_km_per_day: float = 150.0
+    monthly_cost: dict[str, float] = field(default_factory=dict)
+    stages: dict[str, StageShares] = field(default_factory=dict)
+    evidence_per_item: float = 0.15
+    share_concentration: float = 8.0
+    productivity_cv: float = 0.25
+    items_per_contaminated_m2: float = 0.002
+    return_share: float = 1.0
+    casualty_rate_per_week: float = 0.002
+    casualty_value: float = 2000.0
+    road_value_per_week: float = 150.0
+    water_value_per_week: float = 150.0
+    reconstruction_value_per_week: float = 200.0
+    released_m2_value_per_week: float = 0.0005
+    priority_weights: dict[str, float] = field(default_factory=dict)
+    casualties_full: float = 3.0
+    displaced_full: float = 2000.0
+
+    def terrain_factor(self, terrain: str, asset: str) -> float:
+        row = self.terrain.get(terrain) or self.terrain["open"]
+        return float(row.get(asset, 0.0))
+
+    def day_cost(self, asset: str) -> float:
+        """Cost of one team-day: the monthly cost over the working days of a month."""
+        return self.monthly_cost[asset] / (self.days_per_week * 52.0 / 12.0)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read planning config {path}: {exc}",
+                          code="PLAN_CONFIG_INVALID") from exc
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        name = f"{prefix}{key}"
+        if key not in base and not prefix.startswith("productivity.terrain"):
+            raise ConfigError(f"unknown planning setting '{name}'", code="PLAN_CONFIG_INVALID",
+                              details={"key": name})
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = _merge(base[key], value, name + ".")
+        else:
+            out[key] = value
+    return out
+
+
+def _defaults() -> tuple[dict[str, Any], dict[str, Any]]:
+    pkg = resources.files("safeground.planning")
+    return (tomllib.loads(pkg.joinpath("defaults.toml").read_text(encoding="utf-8")),
+            tomllib.loads(pkg.joinpath("priorities.toml").read_text(encoding="utf-8")))
+
+
+def _positive(name: str, value: Any, allow_zero: bool = True) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"planning setting '{name}' must be a number, not {value!r}",
+                          code="PLAN_CONFIG_INVALID", details={"key": name}) from exc
+    if v < 0 or (v == 0 and not allow_zero) or v != v:
+        raise ConfigError(f"planning setting '{name}' must be {'>=' if allow_zero else '>'} 0",
+                          code="PLAN_CONFIG_INVALID", details={"key": name})
+    return v
+
+
+def load_config(path: str | Path | None = None,
+                overrides: dict[str, Any] | None = None) -> PlanningConfig:
+    """The defaults, with the file at ``path`` and then ``overrides`` laid over them.
+
+    ``overrides`` uses the file's layout, e.g. ``{"productivity": {"dog_multiplier": 2.5}}``;
+    a top-level ``"priorities"`` key reaches ``priorities.toml``.
+    Raises ``ConfigError`` for unreadable files, unknown keys or bad values.
+    """
+    main, prio = _defaults()
+    layers: list[dict[str, Any]] = []
+    if path is not None:
+        layers.append(_read(Path(path)))
+    if overrides:
+        layers.append(overrides)
+    for layer in layers:
+        layer = dict(layer)
+        if "priorities" in layer:
+            prio = _merge(prio, layer.pop("priorities"), "priorities.")
+        main = _merge(main, layer)
+    return _build(main, prio)
+
+
+def _build(main: dict[str, Any], prio: dict[str, Any]) -> PlanningConfig:
+    p = main["productivity"]
+    manual = _positive("productivity.manual_m2_per_deminer_day", p["manual_m2_per_deminer_day"],
+                       allow_zero=False) * _positive("productivity.deminers_per_team",
+                                                     p["deminers_per_team"], allow_zero=False)
+    rates = {
+        "nts": _positive("productivity.nts_m2_per_day", p["nts_m2_per_day"], allow_zero=False),
+        "ts": _positive("productivity.ts_m2_per_day", p["ts_m2_per_day"], allow_zero=False),
+        "manual": manual,
+        "dog": manual * _positive("productivity.dog_multiplier", p["dog_multiplier"]),
+        "machine": _positive("productivity.machine_m2_per_day", p["machine_m2_per_day"]),
+    }
+    terrain = {name: {a: _positive(f"productivity.terrain.{name}.{a}", row.get(a, 0.0))
+                      for a in ASSETS} for name, row in p["terrain"].items()}
+    if "open" not in terrain:
+        raise ConfigError("planning setting 'productivity.terrain.open' is required",
+                          code="PLAN_CONFIG_INVALID")
+    stages = {}
+    for cls in ("SHA", "CHA"):
+        s = main["stages"][cls]
+        shares = StageShares(
+            contamination_probability=_positive(f"stages.{cls}.contamination_probability",
+                                                s["contamination_probability"]),
+            nts_required=bool(s["nts_required"]),
+            max_cancel=_positive(f"stages.{cls}.max_cancel", s["max_cancel"]),
+            max_reduce=_positive(f"stages.{cls}.max_reduce", s["max_reduce"]))
+        for key in ("contamination_probability", "max_cancel", "max_reduce"):
+            if getattr(shares, key) > 1:
+                raise ConfigError(f"planning setting 'stages.{cls}.{key}' must be <= 1",
+                                  code="PLAN_CONFIG_INVALID")
+        stages[cls] = shares
+    t, b, u = main["travel"], main["benefit"], main["uncertainty"]
+    weights = {k: _positive(f"priorities.weights.{k}", v) for k, v in prio["weights"].items()}
+    if sum(weights.values()) <= 0:
+        raise ConfigError("priority weights sum to zero", code="PLAN_CONFIG_INVALID")
+    return PlanningConfig(
+        days_per_week=_positive("calendar.days_per_week", main["calendar"]["days_per_week"],
+                                allow_zero=False),
+        team_rate=rates, terrain=terrain,
+        mobilisation_days=_positive("travel.mobilisation_days", t["mobilisation_days"]),
+        commute_limit_km=_positive("travel.commute_limit_km", t["commute_limit_km"]),
+        speed_km_per_hour=_positive("travel.speed_km_per_hour", t["speed_km_per_hour"], False),
+        working_hours_per_day=_positive("travel.working_hours_per_day",
+                                        t["working_hours_per_day"], False),
+        relocation_days=_positive("travel.relocation_days", t["relocation_days"]),
+        relocation_km_per_day=_positive("travel.relocation_km_per_day",
+                                        t["relocation_km_per_day"], False),
+        monthly_cost={a: _positive(f"cost.{a}", main["cost"][a]) for a in ASSETS},
+        stages=stages,
+        evidence_per_item=_positive("evidence.per_item", main["evidence"]["per_item"]),
+        share_concentration=_positive("uncertainty.share_concentration",
+                                      u["share_concentration"], False),
+        productivity_cv=_positive("uncertainty.productivity_cv", u["productivity_cv"]),
+        items_per_contaminated_m2=_positive("uncertainty.items_per_contaminated_m2",
+                                            u["items_per_contaminated_m2"]),
+        return_share=_positive("benefit.return_share", b["return_share"]),
+        casualty_rate_per_week=_positive("benefit.casualty_rate_per_week",
+                                         b["casualty_rate_per_week"]),
+        casualty_value=_positive("benefit.casualty_value", b["casualty_value"]),
+        road_value_per_week=_positive("benefit.road_value_per_week", b["road_value_per_week"]),
+        water_value_per_week=_positive("benefit.water_value_per_week",
+                                       b["water_value_per_week"]),
+        reconstruction_value_per_week=_positive("benefit.reconstruction_value_per_week",
+                                                b["reconstruction_value_per_week"]),
+        released_m2_value_per_week=_positive("benefit.released_m2_value_per_week",
+                                             b["released_m2_value_per_week"]),
+        priority_weights=weights,
+        casualties_full=_positive("priorities.scales.casualties_full",
+                                  prio["scales"]["casualties_full"], False),
+        displaced_full=_positive("priorities.scales.displaced_full",
+                                 prio["scales"]["displaced_full"], False),
+    )
+
+
+DEFAULT_CONFIG = load_config()

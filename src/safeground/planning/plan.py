@@ -1,0 +1,124 @@
+"""A dated plan: which team works which area, doing what, in which week, with its outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from safeground.planning.config import STAGES
+from safeground.planning.model import Outcome, Prepared, evaluate
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """One row of a plan: ``days`` team-days of ``activity`` by a team on an area in a week."""
+
+    team_id: str
+    area_id: str
+    activity: str          # nts | ts | clearance
+    week: int              # 0-based from the plan start
+    week_start: date
+    days: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan and what it is expected to achieve.
+
+    ``rows`` holds the weekly allocation as integer arrays (team index, task index, week) and
+    team-days; ``assignments()`` and ``to_frame()`` give the readable form. ``sequence`` lists
+    (team index, task index) in the order each team takes its tasks, for Monte Carlo replay.
+    """
+
+    method: str
+    prepared: Prepared = field(repr=False)
+    team: np.ndarray = field(repr=False)
+    task: np.ndarray = field(repr=False)
+    week: np.ndarray = field(repr=False)
+    days: np.ndarray = field(repr=False)
+    outcome: Outcome = field(repr=False)
+    seconds: float = 0.0
+    status: str = "ok"
+    bound: float | None = None     # best known upper bound on the objective (MILP)
+
+    @property
+    def objective(self) -> float:
+        return self.outcome.objective
+
+    @property
+    def instance(self):  # noqa: ANN201 - the Instance, typed via prepared
+        return self.prepared.instance
+
+    def sequence(self) -> list[tuple[int, int]]:
+        """(team, task) pairs, each team's tasks in the order it starts them."""
+        if not len(self.team):
+            return []
+        df = pd.DataFrame({"team": self.team, "task": self.task, "week": self.week,
+                           "i": np.arange(len(self.team))})
+        first = df.groupby(["team", "task"], sort=False).agg(week=("week", "min"),
+                                                             i=("i", "min")).reset_index()
+        first = first.sort_values(["week", "i"])
+        return list(zip(first["team"].tolist(), first["task"].tolist(), strict=True))
+
+    def to_frame(self) -> pd.DataFrame:
+        """team_id, area_id, activity, week, week_start, days, area_released_week."""
+        p = self.prepared
+        inst = p.instance
+        team_ids = np.array([t.id for t in inst.teams], dtype=object)
+        area_ids = np.array([a.id for a in inst.areas], dtype=object)
+        stages = np.array(STAGES, dtype=object)
+        areas = p.task_area[self.task]
+        start = pd.Timestamp(inst.start)
+        return pd.DataFrame({
+            "team_id": team_ids[self.team] if len(self.team) else [],
+            "area_id": area_ids[areas] if len(self.team) else [],
+            "activity": stages[p.task_stage[self.task]] if len(self.team) else [],
+            "week": self.week,
+            "week_start": (start + pd.to_timedelta(7 * self.week, unit="D")).date
+            if len(self.team) else [],
+            "days": np.round(self.days, 3),
+        })
+
+    def assignments(self) -> list[Assignment]:
+        return [Assignment(r.team_id, r.area_id, r.activity, int(r.week), r.week_start,
+                           float(r.days)) for r in self.to_frame().itertuples()]
+
+    def date_of_week(self, week: float) -> date | None:
+        """The date a 0-based plan week ends (None for never)."""
+        if not np.isfinite(week):
+            return None
+        return self.prepared.instance.start + timedelta(days=7 * (int(week) + 1) - 1)
+
+    def summary(self) -> dict[str, float]:
+        """Headline expected outcomes for reports and the CLI."""
+        p, o = self.prepared, self.outcome
+        h = p.horizon
+        out = {"objective_person_weeks": round(o.objective, 1),
+               "people_returned_in_horizon": o.people_returned_by(p, h),
+               "settlements_returned_in_horizon": int((o.settlement_return_week < h).sum()),
+               "areas_released_in_horizon": int((o.area_release_week < h).sum()),
+               "m2_released_in_horizon": float(p.task_released[o.task_done_week < h].sum()),
+               "expected_casualties_avoided": round(o.expected_casualties_avoided, 2),
+               "seconds": round(self.seconds, 2)}
+        for years in (1, 3, 5):
+            if 52 * years <= max(h, int(np.nan_to_num(o.completion_week, posinf=0)) + 1):
+                out[f"people_returned_year_{years}"] = o.people_returned_by(p, 52 * years)
+        return out
+
+
+def plan_from_rows(method: str, prepared: Prepared, team: np.ndarray, task: np.ndarray,
+                   week: np.ndarray, days: np.ndarray, seconds: float = 0.0,
+                   status: str = "ok", bound: float | None = None,
+                   check: bool = True) -> Plan:
+    """A ``Plan`` from weekly rows, its outcome computed by the one shared evaluator."""
+    team = np.asarray(team, dtype=np.int64)
+    task = np.asarray(task, dtype=np.int64)
+    week = np.asarray(week, dtype=np.int64)
+    days = np.asarray(days, dtype=float)
+    keep = days > 1e-9
+    team, task, week, days = team[keep], task[keep], week[keep], days[keep]
+    outcome = evaluate(prepared, team, task, week, days, check=check)
+    return Plan(method, prepared, team, task, week, days, outcome, seconds, status, bound)
