@@ -144,10 +144,12 @@ def check(geom: BaseGeometry, allowed: tuple[str, ...], settings: Settings, proj
             ring = np.unique(np.round(shapely.get_coordinates(poly.exterior), 9), axis=0)
             if len(ring) < 3:
                 return [p("GEOM_TOO_FEW_VERTICES", value=len(ring))]
+        metric = projector.to_metric(geom)
+        if geom.convex_hull.area <= 1e-12:  # all vertices on one line (or one point)
+            return [p("GEOM_ZERO_AREA")]
         if not geom.is_valid:
             problems.append(p("GEOM_SELF_INTERSECTION", reason=shapely.is_valid_reason(geom)))
-        metric = projector.to_metric(geom)
-        if metric.area <= 0.01:
+        if metric.is_valid and metric.area <= 0.01:
             problems.append(p("GEOM_ZERO_AREA"))
         elif metric.area / 1e6 > settings.max_area_km2:
             problems.append(p("GEOM_TOO_LARGE", value=metric.area / 1e6,

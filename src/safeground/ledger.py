@@ -156,18 +156,17 @@ class Ledger:
         reports with their problems (never dropped). Records with a submission id already
         taken in are skipped and listed in ``duplicates`` (re-import is idempotent)."""
         result = SubmitResult()
-        records = list(records)
-        checked: list[tuple[CheckedRecord | None, list[Problem], dict[str, Any], str]] = []
-        for i, raw in enumerate(records, start=1):
-            where = str(raw.get("_where") or (f"{source} record {i}" if source else f"record {i}"))
-            rec, problems = check_record(raw, self.settings, self.projector, where, today)
-            checked.append((rec, problems, raw, where))
         now = _now()
         with self.db.write() as conn:
             links = _LinkChecker(conn, self)
             rows: list[dict[str, Any]] = []
             kinds: list[tuple[str, str]] = []  # (accepted|rejected, where)
-            for rec, problems, raw, where in checked:
+            for i, raw in enumerate(records, start=1):
+                where = str(raw.get("_where")
+                            or (f"{source} record {i}" if source else f"record {i}"))
+                rec, problems = check_record(
+                    raw, self.settings, self.projector, where, today,
+                    update=links.exists(raw.get("report_type"), raw.get("object_id")))
                 if rec is not None:
                     if rec.submission_id and (other := links.submission(rec.submission_id)):
                         result.duplicates.append((where, other))
@@ -637,6 +636,10 @@ class _LinkChecker:
             select(reports.c.content_hash).where(reports.c.status != "rejected")).scalars())
         self.submissions: dict[str, int] = {}
         self._area_tree: Any = None
+
+    def exists(self, rtype: Any, oid: Any) -> bool:
+        return isinstance(rtype, str) and isinstance(oid, str) and oid.strip() in \
+            self.known.get(rtype.strip(), ())
 
     def submission(self, sub_id: str) -> int | None:
         if sub_id in self.submissions:

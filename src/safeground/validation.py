@@ -142,9 +142,12 @@ def content_hash(rtype: str, object_id: str, date: dt.date, payload: dict[str, A
 
 
 def check_record(raw: dict[str, Any], settings: Settings, projector: geo.Projector,
-                 where: str, today: dt.date | None = None
+                 where: str, today: dt.date | None = None, update: bool = False
                  ) -> tuple[CheckedRecord | None, list[Problem]]:
-    """Check one raw record. Returns the normalised record, or None with its problems."""
+    """Check one raw record. Returns the normalised record, or None with its problems.
+
+    An ``update`` (a report about an object the record already holds) needs only the fields
+    it changes: required payload fields and the geometry may be left out."""
     today = today or dt.date.today()
     problems: list[Problem] = []
 
@@ -195,7 +198,7 @@ def check_record(raw: dict[str, Any], settings: Settings, projector: geo.Project
     for f in spec.fields:
         value = raw.get(f.name)
         if _empty(value) or (isinstance(value, list | tuple) and not value):
-            if f.required:
+            if f.required and not update:
                 p("FIELD_REQUIRED", f.name)
             continue
         out, problem = _coerce(f, value, where, today, settings)
@@ -222,7 +225,7 @@ def check_record(raw: dict[str, Any], settings: Settings, projector: geo.Project
         p(exc.code, "geometry", **exc.params)
     else:
         if geom is None:
-            if spec.geometry_required:
+            if spec.geometry_required and not update:
                 p("GEOM_MISSING", "geometry", report_type=rtype.value)
         elif not spec.geometry:
             p("GEOM_TYPE", "geometry", value=geom.geom_type, expected="no geometry")

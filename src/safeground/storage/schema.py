@@ -117,7 +117,7 @@ def _object_table(rtype: ReportType) -> Table:
              Column("last_date", Date, nullable=False),
              Column("last_report_id", Integer, ForeignKey("reports.id"), nullable=False)]
     if rtype is ReportType.HAZARDOUS_AREA:
-        cols += [c.copy() for c in AREA_COLUMNS]
+        cols += [c._copy() for c in AREA_COLUMNS]
     return Table(TABLE_NAMES[rtype], metadata, *cols)
 
 
