@@ -210,24 +210,35 @@ def import_path(ledger: Ledger, path: str | Path, user: str, progress: bool = Tr
     summary = ImportSummary(path=str(path))
     try:
         summary.format = detect(path)
-        records, orphans, notes = records_of(
-            read_items(path, summary.format, report_type, crs), path.name)
+        items = list(read_items(path, summary.format, report_type, crs))
     except FileProblem as exc:
         summary.rejections.append((exc.problem.where, [exc.problem]))
         summary.rejected = 1
         _write_rejects(summary, [], path, rejects_path)
         return summary
+    return take_in(ledger, items, user, summary, progress=progress, source=source or path.name,
+                   chunk=chunk, reconcile=reconcile,
+                   rejects_path=rejects_path or path.with_name(path.stem + ".rejects.csv"))
+
+
+def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FileProblem],
+            user: str, summary: ImportSummary, *, progress: bool = False,
+            source: str | None = None, chunk: int = CHUNK, reconcile: bool = True,
+            rejects_path: str | Path | None = None) -> ImportSummary:
+    """Submit read items to the ledger and fill ``summary`` (shared by files and pulls)."""
+    label = Path(summary.path).name
+    records, orphans, notes = records_of(items, label)
     for p in orphans:
         summary.rejections.append((p.where, [p]))
         summary.rejected += 1
-    if not records and not orphans:
-        p = Problem("FILE_EMPTY", path.name)
-        summary.rejections.append((path.name, [p]))
+    if not records and not orphans and not summary.format.startswith("pull"):
+        p = Problem("FILE_EMPTY", label)
+        summary.rejections.append((label, [p]))
         summary.rejected = 1
     rejected_records: list[dict[str, Any]] = []
     accepted: list[tuple[dict[str, Any], int]] = []
-    for batch in _progress(records, chunk, progress, path.name):
-        res = ledger.submit(batch, user=user, source=source or path.name)
+    for batch in _progress(records, chunk, progress, label):
+        res = ledger.submit(batch, user=user, source=source or label)
         refused = {r.where: r for r in res.rejected}
         dup = {w for w, _ in res.duplicates}
         ids = iter(res.accepted)
@@ -252,13 +263,14 @@ def import_path(ledger: Ledger, path: str | Path, user: str, progress: bool = Tr
         reasons = list(notes.get(rec["_where"], []))
         prop = by_id.get(rid)
         if prop is not None and prop.needs_review:
-            reasons += [f"{prop.action}: {r}" for r in prop.reasons]
+            reasons += [f"{prop.action} {prop.target}: {r}" for r in prop.reasons]
         if reasons:
             summary.reviews.append((rec["_where"], rid, reasons))
             summary.needs_review += 1
         else:
             summary.accepted += 1
-    _write_rejects(summary, rejected_records, path, rejects_path)
+    if rejects_path is not None:
+        _write_rejects(summary, rejected_records, Path(summary.path), rejects_path)
     return summary
 
 
