@@ -141,7 +141,8 @@ def check(geom: BaseGeometry, allowed: tuple[str, ...], settings: Settings, proj
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         polys = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
         for poly in polys:
-            ring = np.unique(np.round(shapely.get_coordinates(poly.exterior), 9), axis=0)
+            ring = {(round(x, 9), round(y, 9)) for x, y in
+                    shapely.get_coordinates(poly.exterior).tolist()}
             if len(ring) < 3:
                 return [p("GEOM_TOO_FEW_VERTICES", value=len(ring))]
         metric = projector.to_metric(geom)

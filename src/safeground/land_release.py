@@ -128,6 +128,9 @@ def _refuse(code: str, area_id: str, **params: object) -> TransitionError:
 
 
 def _clean(geom: BaseGeometry) -> BaseGeometry:
+    """Polygonal and valid: what set operations return can hold lines and points."""
+    if geom.geom_type in ("Polygon", "MultiPolygon") and geom.is_valid:
+        return geom
     geom = shapely.make_valid(geom) if not geom.is_valid else geom
     polys = shapely.get_parts(geom)
     polys = [p for p in polys if p.geom_type in ("Polygon", "MultiPolygon")]

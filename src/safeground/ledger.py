@@ -117,13 +117,32 @@ class _Workspace:
             self.objects[key] = self._load(rtype, oid)
         return self.objects[key]
 
+    def preload(self, keys: Iterable[tuple[ReportType, str]]) -> None:
+        """Load many objects in a few queries (one per type and 2,000 ids)."""
+        if self.conn is None:
+            return
+        by_type: dict[ReportType, list[str]] = defaultdict(list)
+        for rtype, oid in keys:
+            if (rtype, oid) not in self.objects:
+                by_type[rtype].append(oid)
+        for rtype, ids in by_type.items():
+            table = object_tables[rtype]
+            for chunk in _chunks(sorted(set(ids)), 2000):
+                for row in self.conn.execute(select(table).where(table.c.id.in_(chunk)))\
+                        .mappings():
+                    self.objects[(rtype, row["id"])] = self._from_row(rtype, row)
+                for oid in chunk:
+                    self.objects.setdefault((rtype, oid), None)
+
     def _load(self, rtype: ReportType, oid: str) -> _Obj | None:
         if self.conn is None:
             return None
         table = object_tables[rtype]
         row = self.conn.execute(select(table).where(table.c.id == oid)).mappings().first()
-        if row is None:
-            return None
+        return None if row is None else self._from_row(rtype, row)
+
+    def _from_row(self, rtype: ReportType, row: Any) -> _Obj:
+        oid = row["id"]
         spec = REPORT_SPECS[rtype]
         attrs = {f.name: row[f.name] for f in spec.fields if row[f.name] is not None}
         for f in spec.fields:
@@ -259,6 +278,7 @@ class Ledger:
                                      r.id))
             seq = conn.execute(select(func.coalesce(func.max(reports.c.seq), 0))).scalar_one()
             ws = _Workspace(conn)
+            ws.preload(self._keys_of(rows))
             approved_rows: list[Any] = []
             for row in rows:
                 rep = _report_from_row(row)
@@ -281,6 +301,21 @@ class Ledger:
             self._audit(conn, user, "approve", None,
                         {"approved": result.approved[:1000], "refused": len(result.refused)})
         return result
+
+    @staticmethod
+    def _keys_of(rows: list[Any]) -> set[tuple[ReportType, str]]:
+        """Every object the reports speak of or link to."""
+        keys: set[tuple[ReportType, str]] = set()
+        for r in rows:
+            rtype = ReportType(r.report_type)
+            keys.add((rtype, r.object_id))
+            if r.area_id:
+                keys.add((ReportType.HAZARDOUS_AREA, r.area_id))
+            for f in REPORT_SPECS[rtype].fields:
+                if f.kind == "ref" and f.name in r.payload:
+                    assert f.ref is not None
+                    keys.add((f.ref, r.payload[f.name]))
+        return keys
 
     def reject(self, report_ids: Sequence[int], user: str, note: str) -> int:
         """Reject submitted reports with a reason. Raises like ``approve``."""

@@ -1,0 +1,121 @@
+"""Ledger benchmark (issue 2): apply 100,000 approved reports — hazardous areas, NTS and TS
+activities, and cancelled / reduced release products with polygon arithmetic — then time
+``as_of`` for single areas. Targets: apply <= 60 s and peak memory <= 2 GB on SQLite (2 cores);
+as_of <= 10 ms. Runs on SQLite and on a throwaway PostGIS (tests/harness) and prints figures.
+
+    .venv/bin/python benchmarks/bench_ledger.py [--reports 100000] [--backend sqlite|postgis|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from shapely.geometry import box
+
+from safeground.ledger import Ledger
+from safeground.settings import Settings
+from safeground.storage import Database
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+
+def programme(n_areas: int) -> list[dict]:
+    """Five reports per area: the area, NTS + cancellation, TS + reduction."""
+    recs: list[dict] = [{"report_type": "organisation", "object_id": "ORG-1",
+                         "date_of_information": "2021-01-01", "organisation": "ANAMA",
+                         "author": "bench", "name": "ANAMA", "kind": "national_authority"}]
+    side = int(n_areas ** 0.5) + 1
+    d = 0.0015  # ~130 m x 170 m areas on a 0.002° grid
+    for i in range(n_areas):
+        x0, y0 = 45.5 + (i % side) * 0.002, 39.0 + (i // side) * 0.002
+        hid = f"HA-{i:06d}"
+
+        def r(rtype, oid, date, geom=None, **kw):
+            rec = {"report_type": rtype, "object_id": oid, "date_of_information": date,
+                   "organisation": "ANAMA", "author": "bench", **kw}
+            if geom is not None:
+                rec["geometry"] = geom
+            return rec
+
+        recs += [
+            r("hazardous_area", hid, "2021-01-10", box(x0, y0, x0 + d, y0 + d),
+              classification="SHA", contamination=["AP"]),
+            r("activity", f"NTS-{i:06d}", "2021-02-01", activity_type="nts",
+              organisation_id="ORG-1", hazardous_area_id=hid, start_date="2021-02-01",
+              status="completed"),
+            r("land_release", f"LC-{i:06d}", "2021-02-01", box(x0, y0, x0 + d * 0.3, y0 + d),
+              activity_id=f"NTS-{i:06d}", hazardous_area_id=hid, release="cancelled",
+              method="nts"),
+            r("activity", f"TS-{i:06d}", "2021-03-01", activity_type="ts",
+              organisation_id="ORG-1", hazardous_area_id=hid, start_date="2021-03-01",
+              status="completed"),
+            r("land_release", f"LR-{i:06d}", "2021-03-02",
+              box(x0 + d * 0.3, y0, x0 + d * 0.7, y0 + d * 0.9), activity_id=f"TS-{i:06d}",
+              hazardous_area_id=hid, release="reduced", method="ts"),
+        ]
+    return recs
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(url: str, n_reports: int, label: str) -> None:
+    n_areas = max(1, (n_reports - 1) // 5)
+    recs = programme(n_areas)
+    ledger = Ledger(Database.open(url), Settings(database_url=url))
+    t0 = time.perf_counter()
+    res = ledger.submit(recs, user="officer")
+    t1 = time.perf_counter()
+    out = ledger.approve(res.accepted, user="chief")
+    t2 = time.perf_counter()
+    assert not res.rejected and not out.refused, (res.rejected[:3], out.refused[:3])
+    n = len(out.approved)
+    ids = [f"HA-{i:06d}" for i in range(0, n_areas, max(1, n_areas // 200))]
+    times = []
+    for hid in ids:
+        s = time.perf_counter()
+        ledger.get("hazardous_area", hid, as_of=dt.date(2021, 2, 15))
+        times.append((time.perf_counter() - s) * 1000)
+    area = ledger.get("hazardous_area", ids[0])
+    gap = area["original_m2"] - area["cancelled_m2"] - area["reduced_m2"] - area["remaining_m2"]
+    print(f"[{label}] reports approved: {n:,} ({n_areas:,} areas, "
+          f"{2 * n_areas:,} release products)")
+    print(f"[{label}] submit (gate checks): {t1 - t0:6.1f} s  ({n / (t1 - t0):,.0f} reports/s)")
+    print(f"[{label}] approve + apply:      {t2 - t1:6.1f} s  ({n / (t2 - t1):,.0f} reports/s)"
+          "   target <= 60 s")
+    print(f"[{label}] as_of one area: median {statistics.median(times):.2f} ms, "
+          f"p95 {sorted(times)[int(0.95 * len(times)) - 1]:.2f} ms over {len(times)} areas"
+          "   target <= 10 ms")
+    print(f"[{label}] conservation gap of a sample area: {gap:.2e} m²")
+    print(f"[{label}] peak memory (process max RSS): {peak_mb():,.0f} MB   target <= 2,048 MB")
+    ledger.db.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reports", type=int, default=100_000)
+    ap.add_argument("--backend", choices=["sqlite", "postgis", "both"], default="both")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.backend in ("sqlite", "both"):
+            run(f"sqlite:///{tmp}/bench.sqlite", args.reports, "sqlite")
+        if args.backend in ("postgis", "both"):
+            from harness import postgis
+
+            server = postgis.start(Path(tmp) / "pg")
+            try:
+                run(server.create_database("bench"), args.reports, "postgis")
+            finally:
+                postgis.stop(server)
+
+
+if __name__ == "__main__":
+    main()
