@@ -142,11 +142,13 @@ def write_headers(book: RecordBook, region: Region) -> None:
 # ---------------------------------------------------------------- exposure ------------------
 
 
-def exposure_sources(region: Region, returned: np.ndarray | None = None) -> Sources:
+def exposure_sources(region: Region, returned: np.ndarray | None = None,
+                     military_factor: float = 1.0) -> Sources:
     """Soldiers along the old front and at positions; civilians around settlements.
 
     ``returned`` is the population living in each settlement now (residents of never-occupied
     settlements by default); displaced people visit their home villages at a lower rate.
+    ``military_factor`` scales the soldiers' exposure (the twin lets it decay over the years).
     """
     front = region.front_in_region
     parts = [p for p in shapely.get_parts(front) if p.length > 0]
@@ -167,9 +169,9 @@ def exposure_sources(region: Region, returned: np.ndarray | None = None) -> Sour
     rate = 0.0015 * returned + 0.0004 * np.maximum(displaced_away, 0)
     spread = np.array([s.radius_m for s in st]) + 1200.0
     return Sources.concat([
-        Sources(mxy[:, 0], mxy[:, 1], np.full(len(mxy), 30.0), np.full(len(mxy), 1500.0),
+        Sources(mxy[:, 0], mxy[:, 1], np.full(len(mxy), 30.0 * military_factor), np.full(len(mxy), 1500.0),
                 np.ones(len(mxy), bool), np.full(len(mxy), -1)),
-        Sources(pxy[:, 0], pxy[:, 1], np.full(len(pxy), 5.0), np.full(len(pxy), 250.0),
+        Sources(pxy[:, 0], pxy[:, 1], np.full(len(pxy), 5.0 * military_factor), np.full(len(pxy), 250.0),
                 np.ones(len(pxy), bool), np.full(len(pxy), -1)),
         Sources(sxy[:, 0], sxy[:, 1], rate.astype(float), spread, np.zeros(len(sxy), bool),
                 np.arange(len(sxy))),
