@@ -436,6 +436,12 @@ def _watchdog(root: Path, poll: float = 0.5) -> None:
         time.sleep(poll)
     if root.exists():
         _destroy(root, mode="immediate")
+        # A crashed session leaves its directory too: remove it once its owner is dead.
+        session = root.parent
+        if session.name.startswith("session-"):
+            owner = _owner_pid(session)
+            if owner is None or not _pid_alive(owner):
+                shutil.rmtree(session, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- one per session
