@@ -169,9 +169,11 @@ def exposure_sources(region: Region, returned: np.ndarray | None = None,
     rate = 0.0015 * returned + 0.0004 * np.maximum(displaced_away, 0)
     spread = np.array([s.radius_m for s in st]) + 1200.0
     return Sources.concat([
-        Sources(mxy[:, 0], mxy[:, 1], np.full(len(mxy), 30.0 * military_factor), np.full(len(mxy), 1500.0),
+        Sources(mxy[:, 0], mxy[:, 1], np.full(len(mxy), 30.0 * military_factor),
+                np.full(len(mxy), 1500.0),
                 np.ones(len(mxy), bool), np.full(len(mxy), -1)),
-        Sources(pxy[:, 0], pxy[:, 1], np.full(len(pxy), 5.0 * military_factor), np.full(len(pxy), 250.0),
+        Sources(pxy[:, 0], pxy[:, 1], np.full(len(pxy), 5.0 * military_factor),
+                np.full(len(pxy), 250.0),
                 np.ones(len(pxy), bool), np.full(len(pxy), -1)),
         Sources(sxy[:, 0], sxy[:, 1], rate.astype(float), spread, np.zeros(len(sxy), bool),
                 np.arange(len(sxy))),

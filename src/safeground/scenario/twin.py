@@ -736,7 +736,6 @@ class OperationsTwin:
                      if self.areas[k].status is not HazardStatus.CLOSED]
         poly = shapely.difference(circle, shapely.union_all(open_hits)) if open_hits else circle
         poly = shapely.make_valid(poly)
-        it = self.truth.items
         ids = np.flatnonzero(self._near(poly))
         k = len(self.areas)
         ids = ids[(self.state[ids] == IN_GROUND)
