@@ -73,6 +73,11 @@ def read_ogr(path: Path, report_type: str | None = None,
     src = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
     try:
         layers = [layer] if layer else [name for name, _ in pyogrio.list_layers(src)]
+        # a Safeground GeoPackage holds report layers (named by report type) beside the
+        # derived-state layers; the reports alone are the record, so only they are read
+        reports = [n for n in layers if n in ReportType._value2member_map_]
+        if reports and not report_type:
+            layers = sorted(reports, key=list(ReportType._value2member_map_).index)
     except (pyogrio.errors.DataSourceError, OSError, ValueError) as exc:
         raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)[:160]) from exc
     for name in layers:
@@ -86,7 +91,7 @@ def read_ogr(path: Path, report_type: str | None = None,
         if len(df) == 0:
             yield FileProblem("LAYER_EMPTY", label, value=name)
             continue
-        if df.crs is not None and df.crs.to_epsg() != 4326:
+        if getattr(df, "crs", None) is not None and df.crs.to_epsg() != 4326:
             df = df.to_crs(4326)
         df = df.rename(columns=_rename([c for c in df.columns if c != "geometry"]))
         default_type = report_type or (name if name in ReportType._value2member_map_ else None)
