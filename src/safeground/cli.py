@@ -8,14 +8,17 @@ the boundary, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import getpass
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from safeground.errors import SafegroundError, ValidationError
@@ -35,6 +38,18 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: 
                                            "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
 UserOpt = Annotated[str | None, typer.Option("--user", help="Who acts (default: $SAFEGROUND_USER "
                                              "or the login name); recorded in the audit trail")]
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a SafegroundError into a coded message and exit code 2, at the boundary."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SafegroundError as exc:
+            err.print(f"[red]error {exc.code}:[/] {escape(exc.message)}")
+            raise typer.Exit(2) from None
+    return wrapper
 
 
 def _settings(db: str | None) -> Settings:
@@ -58,6 +73,7 @@ def _date(value: str) -> dt.date:
 
 
 @app.command()
+@friendly
 def init(db: DbOpt = None) -> None:
     """Create (or migrate) the record database."""
     s = _settings(db)
@@ -66,6 +82,7 @@ def init(db: DbOpt = None) -> None:
 
 
 @app.command("import")
+@friendly
 def import_(paths: Annotated[list[Path], typer.Argument(help="Report files (.geojson/.csv)")],
             db: DbOpt = None, user: UserOpt = None) -> None:
     """Take report files in through the gate. Bad rows are kept as rejected with reasons."""
@@ -76,7 +93,7 @@ def import_(paths: Annotated[list[Path], typer.Argument(help="Report files (.geo
             records = read_records(path)
         except ValidationError as exc:
             for p in exc.problems:
-                err.print(f"[red]{p.code}[/] {p.message}")
+                err.print(f"[red]{p.code}[/] {escape(p.message)}")
             failed = True
             continue
         res = ledger.submit(records, _user(user), source=path.name)
@@ -84,7 +101,7 @@ def import_(paths: Annotated[list[Path], typer.Argument(help="Report files (.geo
                       f" {len(res.duplicates)} already taken in")
         for rej in res.rejected[:20]:
             for p in rej.problems:
-                err.print(f"  [red]{p.code}[/] {p.message}")
+                err.print(f"  [red]{p.code}[/] {escape(p.message)}")
         if len(res.rejected) > 20:
             err.print(f"  ... and {len(res.rejected) - 20} more rejected records")
         failed |= bool(res.rejected)
@@ -101,6 +118,7 @@ def _ids(ids: list[int], all_: bool, ledger: Ledger) -> list[int]:
 
 
 @app.command()
+@friendly
 def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] = None,
             all_: Annotated[bool, typer.Option("--all", help="Every submitted report")] = False,
             note: str | None = None, db: DbOpt = None, user: UserOpt = None) -> None:
@@ -110,12 +128,13 @@ def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] 
     console.print(f"{len(res.approved)} approved, {len(res.refused)} refused")
     for rid, problems in res.refused:
         for p in problems:
-            err.print(f"  report {rid}: [red]{p.get('code')}[/] {p.get('message')}")
+            err.print(f"  report {rid}: [red]{p.get('code')}[/] {escape(str(p.get('message')))}")
     if res.refused:
         raise typer.Exit(1)
 
 
 @app.command()
+@friendly
 def reject(ids: Annotated[list[int], typer.Argument(help="Report ids")],
            note: Annotated[str, typer.Option(help="Why (kept with the report)")],
            db: DbOpt = None, user: UserOpt = None) -> None:
@@ -148,6 +167,7 @@ def print_status(summary: StatusSummary) -> None:
 
 
 @app.command("status")
+@friendly
 def status_(db: DbOpt = None,
             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Programme status: SHA/CHA, land released, items, casualties, settlements."""
@@ -159,6 +179,7 @@ def status_(db: DbOpt = None,
 
 
 @app.command("as-of")
+@friendly
 def as_of(date: Annotated[str, typer.Argument(help="YYYY-MM-DD")], db: DbOpt = None,
           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The status as it was known on a past date (by date of information)."""
@@ -170,6 +191,7 @@ def as_of(date: Annotated[str, typer.Argument(help="YYYY-MM-DD")], db: DbOpt = N
 
 
 @app.command()
+@friendly
 def history(object_id: str, db: DbOpt = None) -> None:
     """Every report about an object (or linked to a hazardous area), in date order."""
     t = Table(title=f"History of {object_id}")
@@ -183,6 +205,7 @@ def history(object_id: str, db: DbOpt = None) -> None:
 
 
 @app.command()
+@friendly
 def export(out: Annotated[Path, typer.Argument(help="Output .geojson file")],
            report_type: Annotated[str, typer.Option("--type", help="Object type")] =
            "hazardous_area",
@@ -199,6 +222,7 @@ def export(out: Annotated[Path, typer.Argument(help="Output .geojson file")],
 
 
 @app.command()
+@friendly
 def demo(workdir: Annotated[Path, typer.Option(help="Where the demo writes")] = Path("var/demo"),
          ) -> None:
     """Create a record, load the example programme through the report path, approve, report."""
@@ -211,7 +235,7 @@ def main() -> None:
     try:
         app()
     except SafegroundError as exc:
-        err.print(f"[red]error {exc.code}:[/] {exc.message}")
+        err.print(f"[red]error {exc.code}:[/] {escape(exc.message)}")
         raise SystemExit(2) from None
 
 

@@ -1,0 +1,65 @@
+"""Docs are tested: a report field, problem code or CLI command without documentation fails."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+import typer
+
+from safeground.cli import app
+from safeground.problems import CATALOGUE
+from safeground.reports import REPORT_SPECS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _gen():
+    spec = importlib.util.spec_from_file_location("gen", ROOT / "scripts/gen_reference_docs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_every_report_field_is_in_the_data_model():
+    text = (ROOT / "docs/data-model.md").read_text()
+    for rtype, spec in REPORT_SPECS.items():
+        assert f"## `{rtype.value}`" in text
+        for f in spec.fields:
+            assert f"`{f.name}`" in text, (rtype, f.name)
+
+
+def test_every_problem_code_is_documented():
+    _gen().import_all()
+    text = (ROOT / "docs/errors.md").read_text()
+    missing = [c for c in CATALOGUE if f"`{c}`" not in text]
+    assert not missing, f"run scripts/gen_reference_docs.py; undocumented: {missing}"
+
+
+def _commands(group: typer.Typer, prefix: str = "safeground") -> list[str]:
+    out = []
+    for cmd in group.registered_commands:
+        name = cmd.name or cmd.callback.__name__.replace("_", "-").rstrip("-")
+        out.append(f"{prefix} {name}")
+    for sub in group.registered_groups:
+        out += _commands(sub.typer_instance, f"{prefix} {sub.name}")
+    return out
+
+
+def test_every_cli_command_is_documented():
+    text = (ROOT / "docs/cli.md").read_text() + (ROOT / "README.md").read_text()
+    for command in _commands(app):
+        assert f"`{command}" in text, command
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/DESIGN.md", "docs/data-model.md",
+                                 "docs/report-format.md", "docs/errors.md", "docs/cli.md"])
+def test_doc_links_resolve(doc):
+    path = ROOT / doc
+    for target in re.findall(r"\]\(([^)#:]+\.md)\)", path.read_text()):
+        assert (path.parent / target).exists() or target == "intake.md", (doc, target)
+
+
+def test_readme_has_the_two_commands():
+    text = (ROOT / "README.md").read_text()
+    assert "make demo" in text and "make test" in text
