@@ -572,6 +572,13 @@ class Ledger:
             rows = conn.execute(select(table).order_by(table.c.id)).mappings().all()
         return [self._public(rtype, dict(r)) for r in rows]
 
+    def values(self, report_type: ReportType | str, as_of: dt.date | None = None) -> list[Any]:
+        """The derived objects of a type as typed, immutable domain values."""
+        from safeground.domain import from_row, value_types
+
+        cls = value_types()[ReportType(report_type)]
+        return [from_row(cls, row) for row in self.objects(report_type, as_of)]
+
     def get(self, report_type: ReportType | str, object_id: str,
             as_of: dt.date | None = None) -> dict[str, Any]:
         """One object's derived state. Raises NotFoundError."""

@@ -1,0 +1,71 @@
+"""Accidents, their victims, and victim-assistance referrals.
+
+Victims' names, birth dates and addresses are sensitive: exports and public views leave them out
+(``reports.sensitive_fields``), and ``Victim.public()`` drops them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+from safeground.vocabulary import (
+    AccidentContext,
+    OrdnanceCategory,
+    ReferralService,
+    ReferralStatus,
+    Sex,
+    VictimOutcome,
+    VictimStatus,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Accident:
+    id: str
+    device_category: OrdnanceCategory
+    context: AccidentContext
+    hazardous_area_id: str | None = None
+    activity_at_time: str | None = None
+    description: str | None = None
+    geometry: Any = None
+    organisation: str | None = None
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    last_report_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Victim:
+    id: str
+    accident_id: str
+    outcome: VictimOutcome
+    sex: Sex
+    status: VictimStatus
+    age: int | None = None
+    activity_at_time: str | None = None
+    name: str | None = None
+    date_of_birth: dt.date | None = None
+    address: str | None = None
+    organisation: str | None = None
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    last_report_id: int | None = None
+
+    def public(self) -> Victim:
+        """The victim without personal data."""
+        return replace(self, name=None, date_of_birth=None, address=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    id: str
+    victim_id: str
+    provider: str
+    service: ReferralService
+    status: ReferralStatus
+    organisation: str | None = None
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    last_report_id: int | None = None

@@ -1,0 +1,43 @@
+"""Activities (NTS, TS, clearance, BAC, EOD spot tasks) and the quality checks of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from safeground.vocabulary import ActivityStatus, ActivityType, Asset, QaKind, QaResult
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    id: str
+    activity_type: ActivityType
+    organisation_id: str
+    start_date: dt.date
+    status: ActivityStatus
+    team_id: str | None = None
+    hazardous_area_id: str | None = None
+    asset: Asset | None = None
+    end_date: dt.date | None = None
+    geometry: Any = None
+    organisation: str | None = None
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    last_report_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QaVisit:
+    """A quality assurance visit or quality control sample (IMAS 07.12)."""
+
+    id: str
+    activity_id: str
+    kind: QaKind
+    result: QaResult
+    nonconformities: int | None = None
+    notes: str | None = None
+    organisation: str | None = None
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    last_report_id: int | None = None

@@ -1,0 +1,65 @@
+"""Typed, immutable domain values and their conversion from derived rows.
+
+Each IMAS object is a frozen dataclass in the module named after it (``hazardous_areas.py``,
+``ordnance.py``, ``accidents.py`` …). ``from_row`` builds one from a row of the derived record
+(``Ledger.objects``), turning choice values into their enums; ``Ledger.values`` returns them.
+A test checks that every class has exactly the fields of its report type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from enum import Enum
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: derived columns every object carries besides its payload fields
+COMMON = ("id", "organisation", "first_date", "last_date", "last_report_id")
+
+
+def _convert(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(inner[0], value) if inner else value
+    if origin is tuple:
+        (item, *_rest) = typing.get_args(tp)
+        return tuple(_convert(item, v) for v in value)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp(value)
+    if tp is dt.date and isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def from_row(cls: type[T], row: dict[str, Any]) -> T:
+    """Build a domain value from a derived row; unknown keys are ignored."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {f.name: _convert(hints[f.name], row.get(f.name))
+              for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+              if f.name in row}
+    return cls(**kwargs)
+
+
+def value_types() -> dict[Any, type]:
+    """The domain class of each report type."""
+    from safeground.accidents import Accident, Referral, Victim
+    from safeground.activities import Activity, QaVisit
+    from safeground.hazardous_areas import Evidence, HazardousArea
+    from safeground.ordnance import OrdnanceItem, ReleaseProduct
+    from safeground.organisations import Organisation, Team
+    from safeground.risk_education import RiskEducationSession
+    from safeground.settlements import AdminArea, Settlement
+    from safeground.vocabulary import ReportType as R
+
+    return {R.ORGANISATION: Organisation, R.TEAM: Team, R.ADMIN_AREA: AdminArea,
+            R.SETTLEMENT: Settlement, R.HAZARDOUS_AREA: HazardousArea, R.EVIDENCE: Evidence,
+            R.ACTIVITY: Activity, R.LAND_RELEASE: ReleaseProduct, R.ORDNANCE: OrdnanceItem,
+            R.ACCIDENT: Accident, R.VICTIM: Victim, R.RISK_EDUCATION: RiskEducationSession,
+            R.REFERRAL: Referral, R.QA_VISIT: QaVisit}
