@@ -29,7 +29,7 @@ def generate_cmd(
     region: str = typer.Option("default", "--region",
                                help="'default' (Karabakh-like), 'rectangle' (small test region) "
                                     "or a polygon file path (GeoJSON, GeoPackage)"),
-    region_name: list[str] = typer.Option([], "--region-name",  # noqa: B006
+    region_name: list[str] = typer.Option([], "--region-name",
                                           help="keep only these features of a region file "
                                                "(by shapeName/name); repeatable"),
     area_km2: float | None = typer.Option(None, "--area-km2",

@@ -89,6 +89,8 @@ class Site:
     mine_spacing_m: float = 0.0
     offset_m: float = 0.0  # distance of the first row from the line of contact
     year: int = 0
+    front_from_m: float = 0.0  # stretch of the line of contact the belt follows (along-line m)
+    front_to_m: float = 0.0
 
 
 @dataclass
@@ -156,6 +158,16 @@ def _belts(rng: np.random.Generator, b: _Builder, front, intensity: float) -> No
                 s += length + rng.uniform(50, 700)
 
 
+def _single(g: shapely.Geometry) -> shapely.LineString | None:
+    """The longest line of an offset curve (tight bends can split it)."""
+    if g.is_empty:
+        return None
+    if g.geom_type == "LineString":
+        return g
+    parts = [p for p in shapely.get_parts(shapely.line_merge(g)) if p.geom_type == "LineString"]
+    return max(parts, key=lambda p: p.length) if parts else None
+
+
 def _one_belt(rng, b: _Builder, front, side: int, s0: float, s1: float, offset: float) -> None:
     kind = str(rng.choice(["AP", "AT", "mixed"], p=[0.55, 0.2, 0.25]))
     doc = DOCTRINE["AT" if kind == "AT" else "AP"]
@@ -167,9 +179,9 @@ def _one_belt(rng, b: _Builder, front, side: int, s0: float, s1: float, offset: 
     base = substring(front, s0, s1)
     if base.length < 50:
         return
-    rows = [shapely.offset_curve(base, side * (offset + k * row_sp)) for k in range(n_rows)]
-    rows = [r for r in rows if r.geom_type == "LineString" and not r.is_empty]
-    if not rows:
+    rows = [_single(shapely.offset_curve(base, side * (offset + k * row_sp), quad_segs=32))
+            for k in range(n_rows)]
+    if any(r is None for r in rows):
         return
     year = int(rng.integers(1994, 2021))
     mine_sp_ap = rng.uniform(*DOCTRINE["AP"]["mine_spacing"])
@@ -178,7 +190,8 @@ def _one_belt(rng, b: _Builder, front, side: int, s0: float, s1: float, offset: 
     sid = b.site(kind=f"belt_{kind}", side=side, polygon=poly, rows=shapely.multilinestrings(rows),
                  n_rows=len(rows), row_spacing_m=float(row_sp),
                  mine_spacing_m=float(mine_sp_at if kind == "AT" else mine_sp_ap),
-                 offset_m=float(offset), year=year)
+                 offset_m=float(offset), year=year, front_from_m=float(s0),
+                 front_to_m=float(s1))
     for k, row in enumerate(rows):
         at_row = kind == "AT" or (kind == "mixed" and k % 2 == 0)
         sp = mine_sp_at if at_row else mine_sp_ap

@@ -73,11 +73,11 @@ def generate(config: ScenarioConfig | None = None) -> Scenario:
     rng = np.random.default_rng(cfg.seed)
     poly, front, rivers, factor, origin, admin_file = region.build_region(rng, cfg)
     grid = terrain.elevation_grid(rng, poly, rivers, cfg.resolution_m)
-    transform, elev, _, _ = grid
-    inv = ~transform
+    tr, elev, _, _ = grid
 
     def elevation_at(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        c, r = inv * (np.asarray(x, float), np.asarray(y, float))
+        c = (np.asarray(x, float) - tr.c) / tr.a
+        r = (np.asarray(y, float) - tr.f) / tr.e
         h, w = elev.shape
         return elev[np.clip(r.astype(int), 0, h - 1), np.clip(c.astype(int), 0, w - 1)]
 

@@ -35,8 +35,9 @@ class Terrain:
     resolution: float
 
     def index(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        inv = ~self.transform
-        col, row = inv * (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        tr = self.transform
+        col = (np.asarray(x, dtype=float) - tr.c) / tr.a
+        row = (np.asarray(y, dtype=float) - tr.f) / tr.e
         h, w = self.elevation.shape
         return (np.clip(np.floor(row).astype(int), 0, h - 1),
                 np.clip(np.floor(col).astype(int), 0, w - 1))
