@@ -89,7 +89,7 @@ def _report_from_row(row: Any) -> Report:
         ReportType._value2member_map_ else row.report_type,  # type: ignore[arg-type]
         object_id=row.object_id, organisation=row.organisation, author=row.author,
         date_of_information=row.date_of_information, payload=row.payload,
-        geometry_wkb=row.geometry.wkb if row.geometry is not None else None,
+        geometry=row.geometry,
         status=ReportStatus(row.status), submitted_by=row.submitted_by,
         submitted_at=row.submitted_at, decided_by=row.decided_by, decided_at=row.decided_at,
         decision_note=row.decision_note, problems=row.problems or [], source=row.source,

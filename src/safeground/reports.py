@@ -185,7 +185,8 @@ HEADER_FIELDS = ("report_type", "object_id", "date_of_information", "organisatio
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """A stored field report. ``payload`` holds normalised values; ``geometry_wkb`` is EPSG:4326."""
+    """A stored field report. ``payload`` holds normalised values; ``geometry`` is a shapely
+    geometry in EPSG:4326 (or None)."""
 
     id: int
     type: ReportType
@@ -194,7 +195,7 @@ class Report:
     author: str
     date_of_information: dt.date
     payload: dict[str, Any]
-    geometry_wkb: bytes | None
+    geometry: Any
     status: ReportStatus
     submitted_by: str
     submitted_at: dt.datetime
@@ -206,12 +207,8 @@ class Report:
     submission_id: str | None = None
 
     @property
-    def geometry(self):
-        if self.geometry_wkb is None:
-            return None
-        import shapely
-
-        return shapely.from_wkb(self.geometry_wkb)
+    def geometry_wkb(self) -> bytes | None:
+        return None if self.geometry is None else self.geometry.wkb
 
 
 def sensitive_fields(report_type: ReportType) -> frozenset[str]:
