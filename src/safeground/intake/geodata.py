@@ -50,8 +50,10 @@ def _rename(columns: list[str]) -> dict[str, str]:
             out[c] = low
             continue
         if len(c) == 10:
-            hits = [k for k in _KNOWN if k.startswith(low)]
-            if len(hits) == 1:
+            # "organisati" cuts both organisation and organisation_id: the header field,
+            # the shorter, is the one a Shapefile writer met first
+            hits = sorted((k for k in _KNOWN if k.startswith(low)), key=len)
+            if hits:
                 out[c] = hits[0]
     return out
 

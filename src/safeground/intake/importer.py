@@ -50,11 +50,19 @@ class ImportSummary:
     reviews: list[tuple[str, int, list[str]]] = field(default_factory=list)
     proposals: list[Proposal] = field(default_factory=list)
     rejects_path: str | None = None
+    #: DUPLICATE_SUBMISSION notes of records already taken in (not stored again)
+    duplicates: list[Problem] = field(default_factory=list)
 
     @property
     def reasons(self) -> Counter[str]:
         """Rejection codes and how often each occurred."""
         return Counter(p.code for _, probs in self.rejections for p in probs)
+
+    @property
+    def codes(self) -> set[str]:
+        """Every code the import gave: rejections, duplicates and review notes."""
+        return set(self.reasons) | {p.code for p in self.duplicates} | {
+            c for _, _, reasons in self.reviews for c in _codes_in(reasons)}
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "format": self.format, "accepted": self.accepted,
@@ -65,6 +73,10 @@ class ImportSummary:
                                for w, ps in self.rejections],
                 "reviews": [{"where": w, "report_id": r, "reasons": rs}
                             for w, r, rs in self.reviews]}
+
+
+def _codes_in(reasons: list[str]) -> set[str]:
+    return {r.split(":", 1)[0] for r in reasons if r[:1].isupper() and ":" in r}
 
 
 def detect(path: Path) -> str:
@@ -178,7 +190,7 @@ def records_of(items: Iterable[Submission | dict[str, Any] | FileProblem], label
                 if i in conv.problems:
                     _mark_broken(rec, conv.problems[i])
                 if i in conv.notes:
-                    notes[rec["_where"]] = [p.message for p in conv.notes[i]]
+                    notes[rec["_where"]] = [f"{p.code}: {p.message}" for p in conv.notes[i]]
                 records.append(rec)
         else:
             if item.get("_intake_problems"):
@@ -240,12 +252,16 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
     for batch in _progress(records, chunk, progress, label):
         res = ledger.submit(batch, user=user, source=source or label)
         refused = {r.where: r for r in res.rejected}
-        dup = {w for w, _ in res.duplicates}
+        dup = dict(res.duplicates)
         ids = iter(res.accepted)
         for rec in batch:
             where = rec["_where"]
             if where in dup:
                 summary.already_imported += 1
+                summary.duplicates.append(Problem(
+                    "DUPLICATE_SUBMISSION", where, "submission_id",
+                    {"value": rec.get("submission_id"),
+                     "other": dup[where] if dup[where] > 0 else "in this batch"}))
             elif where in refused:
                 probs = [Problem.from_dict(d) for d in rec.get("_intake_problems", [])]
                 probs += [p for p in refused[where].problems
@@ -260,7 +276,7 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
     summary.proposals = proposals
     by_id = {p.report_id: p for p in proposals}
     for rec, rid in accepted:
-        reasons = list(notes.get(rec["_where"], []))
+        reasons = list(notes.get(rec["_where"], []))  # "CODE: message" strings
         prop = by_id.get(rid)
         if prop is not None and prop.needs_review:
             reasons += [f"{prop.action} {prop.target}: {r}" for r in prop.reasons]

@@ -127,6 +127,7 @@ def _assemble(label: str, form_id: str, main: str,
                 (f"{label}:{Path(name).name} row {i}", _flat(h, row)))
     col = {c: i for i, c in enumerate(header)}
     seen: set[str] = set()
+    first: dict[str, str] = {}
     for i, row in enumerate(rows, start=2):
         if not any(row):
             continue
@@ -143,7 +144,11 @@ def _assemble(label: str, form_id: str, main: str,
 
         key = cell("KEY")
         instance = cell("meta-instanceID") or key
+        if key in seen:
+            yield FileProblem("DUPLICATE_IN_BATCH", where, "KEY", value=key, other=first[key])
+            continue
         seen.add(key)
+        first[key] = where
         reps = repeats.get(key, {})
         yield Submission(
             key=key, instance_id=instance, form_id=form_id,
