@@ -97,10 +97,23 @@ def to_wgs_records(records: list[dict]) -> Iterator[dict]:
     out = np.full(len(records), None, dtype=object)
     if has.any():
         out[has] = to_wgs(geoms[has])
+        # a valid UTM polygon can come out of the projection with a ring just touching another
+        bad = has & ~shapely.is_valid(np.where(has, out, None).astype(object))
+        for i in np.flatnonzero(bad):
+            out[i] = polygonal(shapely.make_valid(out[i]))
     for r, g in zip(records, out, strict=True):
         c = dict(r)
         c["geometry"] = g
         yield c
+
+
+def polygonal(g: shapely.Geometry) -> shapely.Geometry:
+    """The polygon parts of ``g`` (after ``make_valid``) as a Polygon or MultiPolygon."""
+    parts = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
+    flat = [q for p in parts for q in shapely.get_parts(p)]
+    if len(flat) == 1:
+        return flat[0]
+    return shapely.MultiPolygon(flat) if flat else g
 
 
 def write_geojson(path: Path, records: list[dict]) -> int:
@@ -109,7 +122,7 @@ def write_geojson(path: Path, records: list[dict]) -> int:
     has = np.array([g is not None for g in geoms], dtype=bool)
     gj = np.full(len(records), "null", dtype=object)
     if has.any():
-        gj[has] = shapely.to_geojson(shapely.set_precision(geoms[has], 1e-7, mode="pointwise"))
+        gj[has] = shapely.to_geojson(shapely.set_precision(geoms[has], 1e-7))
     with path.open("w", encoding="utf-8") as fh:
         fh.write('{"type": "FeatureCollection", "crs": {"type": "name", "properties": '
                  '{"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}, "features": [\n')

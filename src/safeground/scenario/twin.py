@@ -417,6 +417,7 @@ class OperationsTwin:
         Returns the report records emitted, geometry in EPSG:4326. Raises ``TwinOrderError``.
         """
         self._validate(orders)
+        first = len(self.book.records)
         for tid in sorted({t.id for t in self._new_teams}):
             t = self._teams[tid].team
             self.book.add(ReportType.TEAM, t.id, self.now, ORG_NAME.get(t.organisation_id,
@@ -430,7 +431,6 @@ class OperationsTwin:
             if not ts.scheduled and ts.job is None and ts.queue:
                 ts.scheduled = True
                 self._push(max(self.now, ts.queue[0].start), 0, "team", tid)
-        first = len(self.book.records)
         while self._heap and self._heap[0][0] < until:
             when, _, _, kind, key = heapq.heappop(self._heap)
             if kind == "expose":
@@ -561,7 +561,7 @@ class OperationsTwin:
                       team.id, geometry=g, activity_id=job.act_id, hazardous_area_id=a.id,
                       release=kind, method=method, depth_cm=depth,
                       qa_passed=True if kind is ReleaseKind.CLEARED else None)
-        a.remaining = shapely.difference(a.remaining, g)
+        a.remaining = _clean(shapely.difference(a.remaining, g))
         self.released[kind.value] += g.area
         return g
 
@@ -618,6 +618,8 @@ class OperationsTwin:
         target = job.rate * days
         final = a.remaining_m2 <= target * 1.005 + MIN_RELEASE_M2
         piece = a.remaining if final else sweep_cut(a.remaining, target)
+        if not final and piece.area < 0.5 * target:   # degenerate cut: take what is left
+            final, piece = True, a.remaining
         idx = self._live(a, piece)
         hit = self.rng.random(len(idx)) < DETECTION[team.asset]
         found = idx[hit]
@@ -811,6 +813,19 @@ class OperationsTwin:
             completion_date=self.completion_date,
             now=self.now,
         )
+
+
+def _clean(g: shapely.Geometry) -> shapely.Geometry:
+    """Valid polygonal remainder without the sub-square-millimetre slivers differences leave."""
+    if g.is_empty:
+        return shapely.Polygon()
+    if not g.is_valid:
+        g = shapely.make_valid(g)
+    parts = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area > 1e-3]
+    parts = [q for p in parts for q in shapely.get_parts(p)]
+    if not parts:
+        return shapely.Polygon()
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
 
 
 def _cells(x: np.ndarray, y: np.ndarray) -> int:
