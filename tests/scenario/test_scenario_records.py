@@ -11,9 +11,9 @@ from collections import Counter
 
 import pyogrio
 import shapely
+from scenario_checks import check_records
 
 from safeground.scenario.records import FILE_ORDER, file_name
-from scenario_checks import check_records
 
 
 def test_report_records_are_valid(small):

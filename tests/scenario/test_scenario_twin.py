@@ -12,10 +12,10 @@ from collections import defaultdict
 import numpy as np
 import pytest
 import shapely
+from scenario_checks import check_records
 
 from safeground.scenario.geo import to_utm
 from safeground.scenario.twin import OperationsTwin, TwinOrderError, TwinTeam, WorkOrder
-from scenario_checks import check_records
 
 START = dt.date(2021, 4, 1)
 
@@ -88,7 +88,7 @@ def test_area_is_conserved(worked):
 
 
 def test_twin_records_are_valid(worked, small):
-    twin, records = worked
+    _, records = worked
     known = {r["object_id"]: r["report_type"] for r in small.book.records}
     assert check_records(records, known=known, ordered=False) == []
 
