@@ -40,17 +40,19 @@ class Decoder:
     """Turns an order of areas into a schedule; reusable across many orders."""
 
     def __init__(self, prep: Prepared, committed: Committed | None = None,
-                 max_weeks: int | None = None) -> None:
+                 max_weeks: int | None = None, backfill: bool | None = None) -> None:
         self.prep = prep
         self.committed = committed
         d = prep.days
         self.elig: list[np.ndarray] = []
         self.need: list[np.ndarray] = []
+        self.rates: list[list[float]] = []
         for k in range(prep.n_tasks):
             e = prep.eligible(k)
             a = prep.task_area[k]
             self.elig.append(e)
             self.need.append(prep.setup[e, a] + prep.task_work[k] / prep.rate[e, a])
+            self.rates.append(prep.effective_rate(e, np.full(e.shape, k)).tolist())
         inst = prep.instance
         self.limited = (inst.monthly_capacity_team_days is not None
                         or inst.monthly_budget is not None)
@@ -63,14 +65,23 @@ class Decoder:
             self.cap0 = np.full(n_months, np.inf if cap is None else float(cap))
             self.bud0 = np.full(n_months, np.inf if bud is None else float(bud))
         self.days = d
+        # filling idle gaps costs a scan of each team's free slots: worth it for small fleets
+        if backfill is None:
+            backfill = prep.n_teams <= 24
+        self.backfill = bool(backfill) and not self.limited
+        self.split = True
 
-    def run(self, order: np.ndarray, record: bool = False):
-        """Decode; returns task done weeks (and the weekly rows when ``record``)."""
+    def run(self, order: np.ndarray, record: bool = False, mode: np.ndarray | None = None):
+        """Decode a priority order of tasks; returns task done weeks (and the weekly rows
+        when ``record``). A task listed before its previous stage waits for it. ``mode`` (per
+        task) picks teams: 0 the earliest finish, one team or two side by side; 1 the earliest
+        finish by one team; 2 the second-earliest single team, leaving the fastest for others.
+        """
         prep, d = self.prep, self.days
         done = np.full(prep.n_tasks, np.inf)
+        placed = np.zeros(prep.n_tasks, dtype=bool)
         avail = np.zeros(prep.n_teams)
         rows: list[tuple[int, int, int, float]] = []
-        skip: set[int] = set()
         cap = bud = None
         if self.limited:
             cap, bud = self.cap0.copy(), self.bud0.copy()
@@ -79,7 +90,7 @@ class Decoder:
             avail = c.team_free.copy()
             for k, w in c.done.items():
                 done[k] = w
-            skip = set(c.task_team)
+            placed[list(c.task_team)] = True
             if record:
                 rows.extend(c.segments)
             if cap is not None:
@@ -87,34 +98,99 @@ class Decoder:
                     cap[m] -= v
                 for m, v in c.budget_used.items():
                     bud[m] -= v
-        for a in order:
-            for k in prep.area_tasks[a]:
-                if k in skip:
+        gaps = None
+        if self.backfill:
+            gaps = [[(float(avail[t]), BIG)] for t in range(prep.n_teams)]
+        waiting: dict[int, int] = {}
+        pred_of = prep.task_pred
+        for k0 in order:
+            queue = [int(k0)]
+            while queue:
+                k = queue.pop()
+                if placed[k]:
                     continue
+                pred = pred_of[k]
+                if pred >= 0 and not placed[pred]:
+                    waiting[pred] = k
+                    continue
+                placed[k] = True
                 e = self.elig[k]
-                if not e.size:
-                    break            # no team can do this stage here: the area stays open
-                pred = prep.task_pred[k]
-                ready = 0.0
-                if pred >= 0:
-                    if not np.isfinite(done[pred]):
-                        break
-                    ready = (done[pred] + 1.0) * d
-                finish = np.maximum(avail[e], ready) + self.need[k]
-                j = int(np.argmin(finish))
-                t = int(e[j])
-                start = max(avail[t], ready)
-                if self.limited:
-                    end, segs = self._place_limited(t, start, float(self.need[k][j]), cap, bud)
-                else:
-                    end, segs = float(finish[j]), None
-                avail[t] = end
-                done[k] = float(max(0, int(np.ceil(end / d - 1e-9)) - 1))
-                if record:
-                    if segs is None:
-                        segs = split_span(start, end, d)
-                    rows.extend((t, k, w, x) for w, x in segs)
+                if e.size and (pred < 0 or np.isfinite(done[pred])):
+                    ready = (done[pred] + 1.0) * d if pred >= 0 else 0.0
+                    m = 0 if mode is None else int(mode[k])
+                    end = self._place(k, e, ready, m, avail, gaps, cap, bud,
+                                      rows if record else None)
+                    done[k] = float(max(0, int(np.ceil(end / d - 1e-9)) - 1))
+                nxt = waiting.pop(k, None)
+                if nxt is not None:
+                    queue.append(nxt)
         return (done, rows) if record else done
+
+    def _place(self, k: int, e: np.ndarray, ready: float, mode: int, avail: np.ndarray,
+               gaps: list | None, cap: np.ndarray | None, bud: np.ndarray | None,
+               rows: list | None) -> float:
+        """Book task k; returns the day it ends."""
+        d = self.days
+        if gaps is not None:
+            end = 0.0
+            for t, start, stop in self._fit(gaps, k, ready, mode):
+                end = max(end, stop)
+                if rows is not None:
+                    rows.extend((t, k, w, x) for w, x in split_span(start, stop, d))
+            return end
+        finish = np.maximum(avail[e], ready) + self.need[k]
+        j = int(np.argmin(finish))
+        t = int(e[j])
+        start = max(avail[t], ready)
+        segs = None
+        if cap is not None and bud is not None:
+            end, segs = self._place_limited(t, start, float(self.need[k][j]), cap, bud)
+        else:
+            end = float(finish[j])
+        avail[t] = end
+        if rows is not None:
+            rows.extend((t, k, w, x) for w, x in (segs or split_span(start, end, d)))
+        return end
+
+    def _fit(self, gaps: list[list[tuple[float, float]]], k: int,
+             ready: float, mode: int = 0) -> list[tuple[int, float, float]]:
+        """Book the earliest finish for task k in the teams' free time: one team, or two teams
+        side by side when that finishes sooner. Work may be interrupted by time already booked
+        (pre-emption); each team pays its set-up once. Returns (team, start, end) pieces."""
+        elig = self.elig[k].tolist()
+        rates = self.rates[k]
+        work = float(self.prep.task_work[k])
+        options = [(j,) for j in range(len(elig))]
+        if mode == 0 and self.split and len(elig) > 1:
+            options += [(a, b) for a in range(len(elig)) for b in range(a + 1, len(elig))]
+        ends = []
+        for opt in options:
+            ends.append((_finish([gaps[elig[j]] for j in opt], [rates[j] for j in opt], ready,
+                                 work, BIG if mode == 2 else (min(ends)[0] if ends else BIG)),
+                         len(ends)))
+        ends.sort()
+        pick = 1 if mode == 2 and len(ends) > 1 and ends[1][0] < BIG else 0
+        best_end = ends[pick][0] if ends else BIG
+        best = options[ends[pick][1]] if ends and best_end < BIG else None
+        out: list[tuple[int, float, float]] = []
+        if best is None:
+            return out
+        for j in best:
+            t = elig[j]
+            keep, used = [], []
+            for s, e in gaps[t]:
+                lo, hi = max(s, ready), min(e, best_end)
+                if hi - lo > 1e-12:
+                    used.append((lo, hi))
+                    if lo - s > 1e-9:
+                        keep.append((s, lo))
+                    if e - hi > 1e-9:
+                        keep.append((hi, e))
+                else:
+                    keep.append((s, e))
+            gaps[t][:] = keep
+            out.extend((t, lo, hi) for lo, hi in used)
+        return out
 
     def _place_limited(self, t: int, start: float, need: float, cap: np.ndarray,
                        bud: np.ndarray) -> tuple[float, list[tuple[int, float]]]:
@@ -143,6 +219,33 @@ class Decoder:
             if left > 1e-9 and can < room - 1e-9:
                 day = float((w + 1) * d)
         return day, segs
+
+
+def _finish(gaps: list[list[tuple[float, float]]], rates: list[float], ready: float,
+            work: float, cutoff: float) -> float:
+    """Earliest time the teams, working every free moment from ``ready`` at their effective
+    rates, complete ``work`` m²; ``BIG`` if not before ``cutoff``."""
+    events: list[tuple[float, float]] = []     # (time, change of combined rate)
+    for g, r in zip(gaps, rates, strict=True):
+        for s, e in g:
+            if e > ready:
+                events.append((max(s, ready), r))
+                events.append((e, -r))
+    events.sort()
+    done = rate = 0.0
+    now = ready
+    for when, change in events:
+        if when >= cutoff:
+            break
+        if rate > 1e-12 and done + rate * (when - now) >= work - 1e-9:
+            return now + (work - done) / rate
+        done += rate * (when - now)
+        now = when
+        rate += change
+    if rate > 1e-12:
+        end = now + (work - done) / rate
+        return end if end < cutoff else BIG
+    return BIG
 
 
 def month_of_week(instance: Instance, n_weeks: int) -> np.ndarray:
@@ -228,52 +331,109 @@ def greedy_order(prep: Prepared) -> np.ndarray:
     for a in np.flatnonzero(~claimed):
         units.append((value[a] / max(cost[a], 1e-9), [int(a)]))
     units.sort(key=lambda u: -u[0])
-    return np.array([a for _, ar in units for a in ar], dtype=np.int64)
+    return tasks_of(prep, [a for _, ar in units for a in ar])
+
+
+def tasks_of(prep: Prepared, areas: list[int] | np.ndarray) -> np.ndarray:
+    """The task order that takes the areas in the given order, each area's stages in turn."""
+    return np.array([k for a in areas for k in prep.area_tasks[int(a)]], dtype=np.int64)
 
 
 # -- local search ---------------------------------------------------------------------------------
-def local_search(decoder: Decoder, order: np.ndarray, *, seconds: float = 5.0,
-                 max_iter: int = 20000, seed: int = 0) -> tuple[np.ndarray, float]:
-    """Hill-climbing on the order: move one area, or a settlement's areas as a block."""
+def area_ratio_order(prep: Prepared) -> np.ndarray:
+    """Each area alone by weekly value per scarcity-weighted day, settlement people shared out
+    over their access areas by days needed."""
+    cost = area_days(prep, scarcity(prep))
+    value = area_value(prep)
+    for j, ar in enumerate(prep.settlement_areas):
+        if ar.size:
+            value[ar] += prep.settlement_people[j] * cost[ar] / max(cost[ar].sum(), 1e-9)
+    return tasks_of(prep, np.argsort(-value / np.maximum(cost, 1e-9), kind="stable"))
+
+
+State = tuple[np.ndarray, np.ndarray]     # (order of tasks, team-choice mode of each task)
+
+
+def _value(decoder: Decoder, state: State) -> float:
+    return outcome_from_done(decoder.prep, decoder.run(state[0], mode=state[1])).objective
+
+
+def local_search(decoder: Decoder, state: State, *, seconds: float = 5.0,
+                 max_iter: int = 20000, seed: int = 0) -> tuple[State, float]:
+    """Hill-climbing with sideways moves on (task order, team-choice modes): move one task
+    anywhere, move an area's or a settlement's tasks as a block, swap two tasks, or change how a
+    task's teams are chosen (see ``Decoder.run``). When stuck, kick the best state and go on, until ``seconds`` or
+    ``max_iter`` moves."""
     prep = decoder.prep
     rng = np.random.default_rng(seed)
-    best = order.copy()
-    best_val = outcome_from_done(prep, decoder.run(best)).objective
-    n = len(best)
+    cur = (state[0].copy(), state[1].copy())
+    cur_val = _value(decoder, cur)
+    best, best_val = cur, cur_val
+    n = len(cur[0])
     if n < 2:
         return best, best_val
-    sett_of = [set(ar.tolist()) for ar in prep.settlement_areas if ar.size]
+    sett_of = [tasks_of(prep, ar) for ar in prep.settlement_areas if ar.size]
+    sett_of += [np.array(t) for t in prep.area_tasks if len(t) > 1]
     t_end = time.perf_counter() + seconds
-    it = 0
-    stale = 0
-    while it < max_iter and time.perf_counter() < t_end and stale < 4 * n + 200:
+    it = stale = 0
+    while it < max_iter and time.perf_counter() < t_end:
         it += 1
-        cand = best.copy()
-        move = rng.random()
-        if move < 0.35 and sett_of:
-            members = sett_of[int(rng.integers(len(sett_of)))]
-            mask = np.isin(cand, list(members))
-            block, rest = cand[mask], cand[~mask]
-            pos = int(rng.integers(len(rest) + 1))
-            cand = np.concatenate([rest[:pos], block, rest[pos:]])
-        elif move < 0.7:
-            i = int(rng.integers(n))
-            a = cand[i]
-            rest = np.delete(cand, i)
-            span = max(3, n // 10)
-            pos = int(np.clip(i + rng.integers(-span, span + 1), 0, n - 1))
-            cand = np.insert(rest, pos, a)
-        else:
-            i = int(rng.integers(n - 1))
-            j = int(np.clip(i + rng.integers(1, max(2, n // 20) + 1), 0, n - 1))
-            cand[i], cand[j] = cand[j], cand[i]
-        val = outcome_from_done(prep, decoder.run(cand)).objective
-        if val > best_val + 1e-9:
-            best, best_val = cand, val
+        stale += 1
+        if stale > 20 * n + 200:
+            order = best[0].copy()
+            for _ in range(3):
+                i, j = rng.integers(n, size=2)
+                order = np.insert(np.delete(order, i), j, order[i])
+            cur = (order, best[1].copy())
+            cur_val = _value(decoder, cur)
             stale = 0
+        order, split = cur
+        move = rng.random()
+        if move < 0.25 and sett_of:
+            mask = np.isin(order, sett_of[int(rng.integers(len(sett_of)))])
+            block, rest = order[mask], order[~mask]
+            pos = int(rng.integers(len(rest) + 1))
+            cand = (np.concatenate([rest[:pos], block, rest[pos:]]), split)
+        elif move < 0.65:
+            i = int(rng.integers(n))
+            rest = np.delete(order, i)
+            if rng.random() < 0.5:
+                pos = int(rng.integers(n))
+            else:
+                span = max(3, n // 20)
+                pos = int(np.clip(i + rng.integers(-span, span + 1), 0, n - 1))
+            cand = (np.insert(rest, pos, order[i]), split)
+        elif move < 0.8:
+            i, j = rng.integers(n, size=2)
+            o = order.copy()
+            o[i], o[j] = o[j], o[i]
+            cand = (o, split)
         else:
-            stale += 1
+            f = split.copy()
+            i = int(order[int(rng.integers(min(n, max(5, n // 3))))])
+            f[i] = (f[i] + int(rng.integers(1, 3))) % 3
+            cand = (order, f)
+        val = _value(decoder, cand)
+        if val >= cur_val - 1e-9:
+            cur, cur_val = cand, val
+            if val > best_val + 1e-9:
+                best, best_val = cand, val
+                stale = 0
     return best, best_val
+
+
+def improve(decoder: Decoder, starts: list[np.ndarray], *, seconds: float, seed: int = 0,
+            max_iter: int = 20000) -> State:
+    """Local search from each start order (with and without sharing work between teams), time
+    shared, then again from the best."""
+    n = decoder.prep.n_tasks
+    states = [(o, np.full(n, mode, dtype=np.int8)) for o in starts for mode in (0, 1)]
+    per = seconds / (len(states) + 1)
+    results = [local_search(decoder, st, seconds=per, seed=seed + i, max_iter=max_iter)
+               for i, st in enumerate(states)]
+    state, _ = max(results, key=lambda r: r[1])
+    state, _ = local_search(decoder, state, seconds=per, seed=seed + 97, max_iter=max_iter)
+    return state
 
 
 def plan_heuristic(instance: Instance, *, seconds: float = 5.0, seed: int = 0,
@@ -282,18 +442,19 @@ def plan_heuristic(instance: Instance, *, seconds: float = 5.0, seed: int = 0,
                    prepared: Prepared | None = None, method: str | None = None) -> Plan:
     """Plan with the greedy order and (unless ``local`` is False) local search for ``seconds``.
 
-    ``order`` replaces the greedy first order (used by the policy comparisons); ``committed``
+    ``order`` (of areas) replaces the greedy first order (policy comparisons); ``committed``
     fixes work already under way (re-planning).
     """
     t0 = time.perf_counter()
     prep = prepared or Prepared(instance)
     decoder = Decoder(prep, committed)
-    first = greedy_order(prep) if order is None else np.asarray(order, dtype=np.int64)
+    first = greedy_order(prep) if order is None else tasks_of(prep, order)
     if local:
-        best, _ = local_search(decoder, first, seconds=seconds, seed=seed)
+        starts = [first] if order is not None else [first, area_ratio_order(prep)]
+        best, modes = improve(decoder, starts, seconds=seconds, seed=seed)
     else:
-        best = first
-    _, rows = decoder.run(best, record=True)
+        best, modes = first, None
+    _, rows = decoder.run(best, record=True, mode=modes)
     arr = np.array(rows, dtype=float).reshape(-1, 4)
     return plan_from_rows(method or ("heuristic" if local else "greedy"), prep,
                           arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3],

@@ -3,12 +3,12 @@
 For small instances (tens of areas, a handful of teams, half a year in weeks). Variables:
 
 * ``x[t,k,w]`` team-days team t spends on task k in week w (0..days per week);
-* ``u[t,k]`` 1 if team t works task k at all (it then pays the set-up days);
 * ``z[k,w]`` 1 if task k is done by the end of week w (monotone in w);
 * ``y[j,w]`` 1 if settlement j's people can return from week w (all access areas released).
 
-Constraints: a team works at most a week's days per week; progress (rate x (days - set-up)) of
-all teams on a task reaches its work before ``z`` turns on; a stage can start only the week after
+Constraints: a team works at most a week's days per week; progress (effective rate x days, the
+set-up spread over the task, see ``model``) of all teams on a task reaches its work before
+``z`` turns on; a stage can start only the week after
 the previous stage is done; ``y`` needs every access area's last task done; team-days and cost
 per calendar month stay within the monthly capacity and budget. The objective is the same
 person-weeks the shared evaluator computes: sum of task values x weeks done plus people x weeks
@@ -82,15 +82,12 @@ def plan_milp(instance: Instance, *, time_limit: float = 60.0, mip_gap: float = 
     elig = [p.eligible(k) for k in range(p.n_tasks)]
     z = np.array([[b.var(0, 1, -float(p.task_value[k]), True) for _ in range(H)]
                   for k in range(p.n_tasks)], dtype=np.int64).reshape(p.n_tasks, H)
-    u: dict[tuple[int, int], int] = {}
     x: dict[tuple[int, int], np.ndarray] = {}
     for k in range(p.n_tasks):
         has_pred = p.task_pred[k] >= 0
         for t in elig[k]:
-            t = int(t)
-            u[t, k] = b.var(0, 1, 0.0, True)
-            x[t, k] = np.array([b.var(0, 0.0 if (has_pred and w == 0) else D, 0.0)
-                                for w in range(H)], dtype=np.int64)
+            x[int(t), k] = np.array([b.var(0, 0.0 if (has_pred and w == 0) else D, 0.0)
+                                     for w in range(H)], dtype=np.int64)
     # settlements
     y = {}
     for j, tasks in enumerate(p.settlement_tasks):
@@ -105,27 +102,20 @@ def plan_milp(instance: Instance, *, time_limit: float = 60.0, mip_gap: float = 
         for w in range(H):
             if mine:
                 b.row([int(xv[w]) for xv in mine], [1.0] * len(mine), -inf, D)
-    for (t, k), xv in x.items():
-        for w in range(H):
-            b.row([int(xv[w]), u[t, k]], [1.0, -D], -inf, 0.0)
-            pred = p.task_pred[k]
-            if pred >= 0 and w >= 1:
+    for (_t, k), xv in x.items():
+        pred = p.task_pred[k]
+        if pred >= 0:
+            for w in range(1, H):
                 b.row([int(xv[w]), int(z[pred, w - 1])], [1.0, -D], -inf, 0.0)
-    # progress: sum_t rate * (cum days - setup * u) >= work * z
+    # progress: sum_t effective rate * cumulative days >= work * z
     for k in range(p.n_tasks):
-        a = p.task_area[k]
+        eff = {int(t): float(p.effective_rate(int(t), k)) for t in elig[k]}
         for w in range(H):
-            # big-M: the set-up charge only binds once z turns on
-            big = float(sum(p.rate[int(t), a] * p.setup[int(t), a] for t in elig[k]))
-            cols, vals = [int(z[k, w])], [-float(p.task_work[k]) - big]
-            for t in elig[k]:
-                t = int(t)
-                r = float(p.rate[t, a])
+            cols, vals = [int(z[k, w])], [-float(p.task_work[k])]
+            for t, r in eff.items():
                 cols.extend(int(c) for c in x[t, k][: w + 1])
                 vals.extend([r] * (w + 1))
-                cols.append(u[t, k])
-                vals.append(-r * float(p.setup[t, a]))
-            b.row(cols, vals, -big, inf)
+            b.row(cols, vals, 0.0, inf)
             if w + 1 < H:
                 b.row([int(z[k, w]), int(z[k, w + 1])], [1.0, -1.0], -inf, 0.0)
     # monthly capacity and budget
@@ -141,7 +131,7 @@ def plan_milp(instance: Instance, *, time_limit: float = 60.0, mip_gap: float = 
                 b.row(cols, [1.0] * len(cols), -inf, float(instance.monthly_capacity_team_days))
             if instance.monthly_budget is not None:
                 b.row(cols, costs, -inf, float(instance.monthly_budget))
-    h = _solve(b, time_limit, mip_gap, threads, start, x, u, z, y, p)
+    h = _solve(b, time_limit, mip_gap, threads, start, x, z, y, p)
     info = h.getInfo()
     status = h.modelStatusToString(h.getModelStatus())
     sol = h.getSolution()
@@ -173,7 +163,7 @@ def _constant(p: Prepared) -> float:
 
 
 def _solve(b: _Builder, time_limit: float, mip_gap: float, threads: int, start: Plan | None,
-           x: dict, u: dict, z: np.ndarray, y: dict, p: Prepared) -> highspy.Highs:
+           x: dict, z: np.ndarray, y: dict, p: Prepared) -> highspy.Highs:
     n = len(b.lb)
     a = sparse.csc_matrix((b.vals, (b.rows, b.cols)), shape=(len(b.rlo), n))
     lp = highspy.HighsLp()
@@ -200,19 +190,18 @@ def _solve(b: _Builder, time_limit: float, mip_gap: float, threads: int, start: 
     h.setOptionValue("random_seed", 0)
     h.passModel(lp)
     if start is not None:
-        _warm_start(h, n, start, x, u, z, y, p)
+        _warm_start(h, n, start, x, z, y, p)
     h.run()
     return h
 
 
-def _warm_start(h: highspy.Highs, n: int, start: Plan, x: dict, u: dict, z: np.ndarray,
+def _warm_start(h: highspy.Highs, n: int, start: Plan, x: dict, z: np.ndarray,
                 y: dict, p: Prepared) -> None:
     H = p.horizon
     val = np.zeros(n)
     for t, k, w, d in zip(start.team, start.task, start.week, start.days, strict=True):
         if w < H and (int(t), int(k)) in x:
             val[x[int(t), int(k)][w]] += d
-            val[u[int(t), int(k)]] = 1.0
     done = start.outcome.task_done_week
     for k in range(p.n_tasks):
         if np.isfinite(done[k]) and done[k] < H:

@@ -3,8 +3,11 @@
 An area's land release runs in up to three stages (IMAS 07.11 practice): NTS over the whole
 remaining area cancels a share; TS over what is left reduces a share; clearance covers the rest.
 Each stage with work is a *task*. A team's rate on an area is its productivity times a terrain
-factor times a commuting factor; each team that works a task first spends a set-up time
-(mobilisation, plus relocation when the task lies beyond commuting range of its base).
+factor times a commuting factor; a task also needs a set-up time (mobilisation, plus relocation
+when it lies beyond commuting range of the team's base), spread over the work: a team's
+*effective rate* on a task is work / (set-up + work / rate), so a team doing all of a task takes
+set-up + work / rate days, and teams sharing a task share its set-up. Spreading keeps the model
+linear, so the MILP stays tight and the heuristic and MILP optimise the very same thing.
 
 A plan is a table of team-days per (team, task, week). ``evaluate`` turns it into completion
 weeks and benefits measured in person-weeks, the one currency every planner here optimises:
@@ -141,6 +144,17 @@ class Prepared:
         self.day_cost = np.array([t.monthly_cost / (self.days * 52.0 / 12.0)
                                   for t in instance.teams], dtype=float)
 
+    def effective_rate(self, team: np.ndarray | int, task: np.ndarray | int) -> np.ndarray:
+        """m² of task per day of team, its set-up spread over the task:
+        work / (set-up + work / rate). A team doing a share of a task pays that share of the
+        set-up; one team doing it all pays it all."""
+        a = self.task_area[task]
+        w = self.task_work[task]
+        r = self.rate[team, a]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(r > 0, w / (self.setup[team, a] + w / np.where(r > 0, r, 1.0)), 0.0)
+        return out
+
     def eligible(self, k: int) -> np.ndarray:
         """Indices of teams able to work task k."""
         a, s = self.task_area[k], self.task_stage[k]
@@ -238,7 +252,7 @@ def evaluate(prep: Prepared, team: np.ndarray, task: np.ndarray, week: np.ndarra
     """Outcome of a weekly allocation (team-days per team, task and week).
 
     A task is done in the first week its progress, summed over the teams that worked it
-    (rate x (days worked - set-up)), reaches its work. With ``check`` it verifies that no team
+    (effective rate x days worked, the set-up spread over the task), reaches its work. With ``check`` it verifies that no team
     works more than a week's days and no task starts before the week after its predecessor.
     Raises ``ValueError`` when a check fails.
     """
@@ -252,13 +266,7 @@ def evaluate(prep: Prepared, team: np.ndarray, task: np.ndarray, week: np.ndarra
                 raise ValueError("a team works more days than a week holds")
         order = np.lexsort((week, task))
         team, task, week, days = team[order], task[order], week[order], days[order]
-        rate = prep.rate[team, prep.task_area[task]]
-        setup = prep.setup[team, prep.task_area[task]]
-        # set-up is charged once per (team, task), from the first week (as the MILP does)
-        key = task * (prep.n_teams + 1) + team
-        first = np.zeros(len(key), dtype=bool)
-        first[np.unique(key, return_index=True)[1]] = True
-        gain = rate * days - np.where(first, rate * setup, 0.0)
+        gain = prep.effective_rate(team, task) * days
         starts = np.flatnonzero(np.r_[True, task[1:] != task[:-1]])
         ends = np.r_[starts[1:], len(task)]
         for s, e in zip(starts, ends, strict=True):

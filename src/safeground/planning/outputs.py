@@ -1,0 +1,135 @@
+"""Plans written out: CSV and GeoPackage tables, a Gantt-style chart, a returns-over-time chart.
+
+The GeoPackage holds one layer ``plan_areas`` (one feature per area: its polygon when the
+instance carries one, else its centroid; with the team, activity and weeks planned) and one
+layer ``settlement_returns`` (settlement points with the planned return date). Coordinates are
+the instance's metric CRS (EPSG:32638, UTM 38N, unless told).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import geopandas as gpd  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from shapely.geometry import Point  # noqa: E402
+
+from safeground.planning.config import STAGES  # noqa: E402
+from safeground.planning.plan import Plan  # noqa: E402
+
+COLOURS = {"nts": "#4c78a8", "ts": "#f58518", "clearance": "#e45756"}
+
+
+def write_csv(plan: Plan, path: str | Path) -> Path:
+    """The weekly plan: team_id, area_id, activity, week, week_start, days."""
+    path = Path(path)
+    plan.to_frame().to_csv(path, index=False)
+    return path
+
+
+def area_table(plan: Plan) -> pd.DataFrame:
+    """One row per area: classification, planned teams and activities, first and last week,
+    expected release date."""
+    p, inst = plan.prepared, plan.prepared.instance
+    df = plan.to_frame()
+    rows = []
+    grouped = dict(tuple(df.groupby("area_id"))) if not df.empty else {}
+    for i, a in enumerate(inst.areas):
+        g = grouped.get(a.id)
+        wk = plan.outcome.area_release_week[i]
+        rows.append({
+            "area_id": a.id, "classification": a.classification,
+            "remaining_m2": a.remaining_m2,
+            "teams": ",".join(sorted(set(g.team_id))) if g is not None else "",
+            "activities": ",".join(s for s in STAGES if g is not None and s in set(g.activity)),
+            "first_week": int(g.week.min()) if g is not None else None,
+            "last_week": int(g.week.max()) if g is not None else None,
+            "release_date": plan.date_of_week(wk) if np.isfinite(wk) else None,
+            "geometry": a.geometry if a.geometry is not None else Point(a.x, a.y),
+        })
+    return pd.DataFrame(rows)
+
+
+def write_gpkg(plan: Plan, path: str | Path, crs: str = "EPSG:32638") -> Path:
+    """Plan layers in a GeoPackage (written with pyogrio)."""
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    areas = area_table(plan)
+    areas["release_date"] = areas["release_date"].astype(str).replace("None", "")
+    gdf = gpd.GeoDataFrame(areas, geometry="geometry", crs=crs)
+    gdf.to_file(path, layer="plan_areas", driver="GPKG", engine="pyogrio")
+    inst = plan.prepared.instance
+    sw = plan.outcome.settlement_return_week
+    sett = gpd.GeoDataFrame({
+        "settlement_id": [s.id for s in inst.settlements],
+        "name": [s.name for s in inst.settlements],
+        "displaced_population": [s.displaced_population for s in inst.settlements],
+        "return_date": [str(plan.date_of_week(w) or "") for w in sw],
+    }, geometry=[Point(s.x, s.y) for s in inst.settlements], crs=crs)
+    sett.to_file(path, layer="settlement_returns", driver="GPKG", engine="pyogrio")
+    return path
+
+
+def gantt_chart(plan: Plan, path: str | Path, max_weeks: int | None = None) -> Path:
+    """Teams down the side, weeks across, bars coloured by activity."""
+    path = Path(path)
+    df = plan.to_frame()
+    horizon = max_weeks or plan.prepared.horizon
+    df = df[df.week < horizon]
+    teams = [t.id for t in plan.prepared.instance.teams]
+    fig, ax = plt.subplots(figsize=(11, max(2.5, 0.25 * len(teams) + 1.5)))
+    y = {t: i for i, t in enumerate(teams)}
+    d = plan.prepared.days
+    for act, g in df.groupby("activity"):
+        ax.barh([y[t] for t in g.team_id], g.days / d, left=g.week, height=0.7,
+                color=COLOURS.get(act, "grey"), label=act)
+    if len(teams) <= 40:
+        ax.set_yticks(range(len(teams)), teams, fontsize=7)
+    ax.set_ylim(-1, len(teams))
+    ax.invert_yaxis()
+    ax.set_xlabel("week from plan start")
+    ax.set_title(f"Plan ({plan.method}): team x week, by activity")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def returns_chart(plans: list[Plan], path: str | Path, weeks: int | None = None) -> Path:
+    """People able to return over time, one line per plan."""
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for plan in plans:
+        p = plan.prepared
+        horizon = weeks or p.horizon
+        w = np.arange(horizon + 1)
+        sw = plan.outcome.settlement_return_week
+        people = [(p.settlement_people * (sw < x)).sum() for x in w]
+        ax.step(w, people, where="post", label=plan.method)
+    ax.set_xlabel("week from plan start")
+    ax.set_ylabel("displaced people able to return")
+    ax.set_title("Returns over time")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_all(plan: Plan, out_dir: str | Path, prefix: str = "plan",
+              crs: str = "EPSG:32638") -> dict[str, Path]:
+    """CSV, GeoPackage, Gantt and returns charts into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return {"csv": write_csv(plan, out / f"{prefix}.csv"),
+            "gpkg": write_gpkg(plan, out / f"{prefix}.gpkg", crs),
+            "gantt": gantt_chart(plan, out / f"{prefix}_gantt.png"),
+            "returns": returns_chart([plan], out / f"{prefix}_returns.png")}

@@ -1,0 +1,88 @@
+"""Re-planning on a rolling horizon, keeping work in progress stable.
+
+When new reports are approved (land released, areas found or reclassified, teams added), the
+plan is made again from today's state. Teams are not pulled off the ground mid-task: every task
+a team is working on today, and every task it was due to start within ``freeze_weeks``, stays
+with that team, first in its queue, in the old order; only the remaining work is re-optimised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from safeground.planning.config import STAGES
+from safeground.planning.heuristic import Committed, plan_heuristic, split_span
+from safeground.planning.instance import Instance
+from safeground.planning.model import Prepared
+from safeground.planning.plan import Plan
+
+
+@dataclass(frozen=True)
+class Replan:
+    plan: Plan
+    kept: list[tuple[str, str, str]]     # (team id, area id, activity) held from the old plan
+    changed_teams: list[str]            # teams whose first task today differs from the old plan
+
+
+def frozen_work(previous: Plan, week_now: int, freeze_weeks: int
+                ) -> list[tuple[str, str, str]]:
+    """(team id, area id, activity) of the old plan in progress at ``week_now`` or due to
+    start before ``week_now + freeze_weeks``, each team's in its old order."""
+    df = previous.to_frame()
+    if df.empty:
+        return []
+    g = df.groupby(["team_id", "area_id", "activity"], sort=False)["week"].agg(["min", "max"])
+    g = g.reset_index()
+    live = g[(g["max"] >= week_now) & (g["min"] < week_now + max(1, freeze_weeks))]
+    live = live.sort_values(["team_id", "min"])
+    return list(zip(live.team_id, live.area_id, live.activity, strict=True))
+
+
+def replan(instance: Instance, previous: Plan | None, week_now: int, *,
+           freeze_weeks: int = 2, seconds: float = 2.0, seed: int = 0,
+           local: bool = True) -> Replan:
+    """A new plan for ``instance`` (whose ``start`` is today), holding the old plan's work in
+    progress. ``week_now`` is today's week in the old plan's calendar."""
+    prep = Prepared(instance)
+    if previous is None:
+        plan = plan_heuristic(instance, seconds=seconds, seed=seed, prepared=prep, local=local)
+        return Replan(plan, [], [])
+    keep = frozen_work(previous, week_now, freeze_weeks)
+    team_idx = {t.id: i for i, t in enumerate(instance.teams)}
+    task_idx = {(instance.areas[prep.task_area[k]].id, STAGES[prep.task_stage[k]]): k
+                for k in range(prep.n_tasks)}
+    committed = Committed(team_free=np.zeros(prep.n_teams))
+    d = prep.days
+    done: dict[int, float] = {}
+    held = []
+    for team_id, area_id, activity in keep:
+        t, k = team_idx.get(team_id), task_idx.get((area_id, activity))
+        if t is None or k is None or k in committed.task_team:
+            continue            # team gone, or the work was finished or changed by new reports
+        a = prep.task_area[k]
+        if prep.rate[t, a] <= 0:
+            continue
+        pred = prep.task_pred[k]
+        if pred >= 0 and pred not in done:
+            continue            # its previous stage is not held: let the planner decide
+        ready = (done[pred] + 1) * d if pred >= 0 else 0.0
+        start = max(committed.team_free[t], ready)
+        end = start + prep.setup[t, a] + prep.task_work[k] / prep.rate[t, a]
+        committed.team_free[t] = end
+        committed.task_team[k] = t
+        committed.segments.extend((t, k, w, x) for w, x in split_span(start, end, d))
+        done[k] = float(max(0, int(np.ceil(end / d - 1e-9)) - 1))
+        held.append((team_id, area_id, activity))
+    committed.done.update(done)
+    plan = plan_heuristic(instance, seconds=seconds, seed=seed, prepared=prep, local=local,
+                          committed=committed, method="replan")
+    old_first = {}
+    for team_id, area_id, activity in frozen_work(previous, week_now, 1):
+        old_first.setdefault(team_id, (area_id, activity))
+    new_first = {}
+    for team_id, area_id, activity in frozen_work(plan, 0, 1):
+        new_first.setdefault(team_id, (area_id, activity))
+    changed = sorted(t for t in old_first if t in team_idx and new_first.get(t) != old_first[t])
+    return Replan(plan, held, changed)
