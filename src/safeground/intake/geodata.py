@@ -63,7 +63,7 @@ def row_submission_id(rec: dict[str, Any], label: str) -> str:
     so re-importing the same row adds nothing and an edited row comes in as new."""
     body = repr(sorted((k, v.wkb_hex if isinstance(v, shapely.Geometry) else str(v))
                        for k, v in rec.items() if not k.startswith("_")))
-    return f"{label}:{hashlib.sha1(body.encode()).hexdigest()[:20]}"  # noqa: S324
+    return f"{label}:{hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()[:20]}"
 
 
 def read_ogr(path: Path, report_type: str | None = None,
@@ -124,7 +124,11 @@ def read_csv(path: Path, report_type: str | None = None,
         data = path.read_bytes()
     except OSError as exc:
         raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)[:120]) from exc
-    text = data.decode("utf-8-sig", errors="surrogateescape")
+    try:
+        text, clean = data.decode("utf-8-sig"), True
+    except UnicodeDecodeError:
+        # keep the undecodable bytes as surrogates: their rows are refused one by one below
+        text, clean = data.decode("utf-8-sig", errors="surrogateescape"), False
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -150,22 +154,31 @@ def read_csv(path: Path, report_type: str | None = None,
         raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)) from exc
     points = _points(rows, xy, crs) if xy is not None else None
     width = len(header)
+    # rows without a submission id get one from their text (see row_submission_id)
+    has_id = "submission_id" in names
+    seed = hashlib.sha1("\x1f".join(header).encode(), usedforsecurity=False)
+    label = path.name
+    keep = [(i, names[i]) for i in range(width) if i not in skip]
     for n, row in enumerate(rows, start=2):
-        where = f"{path.name} row {n}"
-        if not any(c.strip() for c in row):
+        where = f"{label} row {n}"
+        if not any(row):
             continue
         if len(row) != width:
             yield FileProblem("SUBMISSION_MALFORMED", where,
                               reason=f"{len(row)} cells for {width} columns")
             continue
-        bad = next((c for c in row if _BAD_BYTES.search(c)), None)
+        bad = None if clean else next((c for c in row if _BAD_BYTES.search(c)), None)
         if bad is not None:
             yield FileProblem("FILE_ENCODING", where, encoding="UTF-8",
                               reason=f"cell {bad.encode('utf-8', 'surrogateescape')[:30]!r}")
             continue
-        rec: dict[str, Any] = {names[i]: v for i, v in enumerate(row) if i not in skip and v != ""}
+        rec: dict[str, Any] = {name: row[i] for i, name in keep if row[i] != ""}
         if report_type and not rec.get("report_type"):
             rec["report_type"] = report_type
+        if not has_id or not rec.get("submission_id"):
+            h = seed.copy()
+            h.update("\x1f".join(row).encode())
+            rec["submission_id"] = f"row:{h.hexdigest()[:20]}"
         rec["_where"] = where
         problem = None
         if geom_col is not None and row[geom_col].strip():

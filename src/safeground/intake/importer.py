@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -52,6 +53,8 @@ class ImportSummary:
     rejects_path: str | None = None
     #: DUPLICATE_SUBMISSION notes of records already taken in (not stored again)
     duplicates: list[Problem] = field(default_factory=list)
+    #: seconds spent reading, at the gate (Ledger.submit), reconciling, writing rejects
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def reasons(self) -> Counter[str]:
@@ -220,6 +223,7 @@ def import_path(ledger: Ledger, path: str | Path, user: str, progress: bool = Tr
     """
     path = Path(path)
     summary = ImportSummary(path=str(path))
+    start = time.perf_counter()
     try:
         summary.format = detect(path)
         items = list(read_items(path, summary.format, report_type, crs))
@@ -228,6 +232,7 @@ def import_path(ledger: Ledger, path: str | Path, user: str, progress: bool = Tr
         summary.rejected = 1
         _write_rejects(summary, [], path, rejects_path)
         return summary
+    summary.timings["read"] = time.perf_counter() - start
     return take_in(ledger, items, user, summary, progress=progress, source=source or path.name,
                    chunk=chunk, reconcile=reconcile,
                    rejects_path=rejects_path or path.with_name(path.stem + ".rejects.csv"))
@@ -239,7 +244,10 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
             rejects_path: str | Path | None = None) -> ImportSummary:
     """Submit read items to the ledger and fill ``summary`` (shared by files and pulls)."""
     label = Path(summary.path).name
+    start = time.perf_counter()
     records, orphans, notes = records_of(items, label)
+    summary.timings["convert"] = time.perf_counter() - start
+    start = time.perf_counter()
     for p in orphans:
         summary.rejections.append((p.where, [p]))
         summary.rejected += 1
@@ -272,7 +280,10 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
             else:
                 accepted.append((rec, next(ids)))
     summary.report_ids = [rid for _, rid in accepted]
+    summary.timings["gate"] = time.perf_counter() - start
+    start = time.perf_counter()
     proposals = propose(ledger, accepted) if reconcile else []
+    summary.timings["reconcile"] = time.perf_counter() - start
     summary.proposals = proposals
     by_id = {p.report_id: p for p in proposals}
     for rec, rid in accepted:

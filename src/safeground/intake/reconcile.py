@@ -43,6 +43,9 @@ POINT_RULES: dict[ReportType, tuple[float, int, str | None]] = {
     ReportType.RISK_EDUCATION: (100.0, 0, "method"),
 }
 LINKABLE = (ReportType.EVIDENCE, ReportType.ACCIDENT)
+#: types whose updates report how far the geometry moved
+_GEOM_CHANGES = (ReportType.HAZARDOUS_AREA, ReportType.SETTLEMENT, ReportType.ADMIN_AREA,
+                 ReportType.EVIDENCE, ReportType.ACCIDENT, ReportType.ACTIVITY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +76,7 @@ class _Item:
     oid: str
     date: dt.date
     attrs: dict[str, Any]
-    geom: Any          # metric
+    geom: Any          # lon/lat when made; metric once a spatial rule needs it
     where: str
     submission: str
 
@@ -88,12 +91,15 @@ def _geom(ledger: Ledger, g: Any) -> Any:
     return ledger.projector.to_metric(g)
 
 
+def _lonlat(g: Any) -> Any:
+    return None if g is None or isinstance(g, str | dict) else g
+
+
 def propose(ledger: Ledger, accepted: Sequence[tuple[dict[str, Any], int]]) -> list[Proposal]:
     """Proposals for records just taken in (record dict, report id)."""
     items = [_Item(rid, ReportType(rec["report_type"]), str(rec["object_id"]),
                    _date(rec["date_of_information"]),
-                   {k: v for k, v in rec.items() if not k.startswith("_")},
-                   _geom(ledger, rec.get("geometry")), rec.get("_where", ""),
+                   rec, _lonlat(rec.get("geometry")), rec.get("_where", ""),
                    str(rec.get("submission_id") or "").split("/")[0])
              for rec, rid in accepted]
     return _propose(ledger, items, exclude={i.report_id for i in items})
@@ -107,7 +113,7 @@ def proposals_for(ledger: Ledger, report_ids: Iterable[int] | None = None) -> li
         if wanted is not None and rep.id not in wanted:
             continue
         items.append(_Item(rep.id, ReportType(rep.type), rep.object_id, rep.date_of_information,
-                           dict(rep.payload), _geom(ledger, rep.geometry), f"report {rep.id}",
+                           dict(rep.payload), _lonlat(rep.geometry), f"report {rep.id}",
                            str(rep.submission_id or "").split("/")[0]))
     return _propose(ledger, items, exclude=set())
 
@@ -139,6 +145,10 @@ def _propose(ledger: Ledger, items: list[_Item], exclude: set[int]) -> list[Prop
     for rtype, group in by_type.items():
         known = _known_ids(ledger, rtype)
         spatial = rtype is ReportType.HAZARDOUS_AREA or rtype in POINT_RULES
+        if spatial or rtype in LINKABLE:
+            # only here is the metric geometry needed: a million items skip the projection
+            for it in group:
+                it.geom = _geom(ledger, it.geom)
         cands = _existing(ledger, rtype) if spatial else []
         if spatial:
             # other records of the same batch count too (two teams reporting one accident)
@@ -175,8 +185,10 @@ def _changes(ledger: Ledger, rtype: ReportType, it: _Item) -> tuple[str, ...]:
                                                     and " ".join(old) == str(new)):
             continue
         changed.append(f"{f.name}: {old!s} -> {new!s}" if not f.sensitive else f.name)
-    if it.geom is not None and current.get("geometry") is not None:
-        moved = it.geom.hausdorff_distance(ledger.projector.to_metric(current["geometry"]))
+    if it.geom is not None and current.get("geometry") is not None and rtype in _GEOM_CHANGES:
+        mine = it.geom if rtype is ReportType.HAZARDOUS_AREA or rtype in POINT_RULES \
+            else _geom(ledger, it.geom)
+        moved = mine.hausdorff_distance(ledger.projector.to_metric(current["geometry"]))
         if moved > 1.0:
             changed.append(f"geometry moves up to {moved:.0f} m")
     return tuple(changed) or ("no attribute changes",)
