@@ -195,8 +195,9 @@ def as_of(date: Annotated[str, typer.Argument(help="YYYY-MM-DD")], db: DbOpt = N
 def history(object_id: str, db: DbOpt = None) -> None:
     """Every report about an object (or linked to a hazardous area), in date order."""
     t = Table(title=f"History of {object_id}")
-    for col in ("report", "date", "type", "object", "status", "by", "what"):
-        t.add_column(col)
+    for col in ("report", "date", "type", "object", "status", "by"):
+        t.add_column(col, no_wrap=True)
+    t.add_column("what", overflow="fold")
     for r in _ledger(db).history(object_id):
         what = ", ".join(f"{k}={v}" for k, v in list(r.payload.items())[:4])
         t.add_row(str(r.id), r.date_of_information.isoformat(), str(r.type), r.object_id,

@@ -34,7 +34,22 @@ def _transformer(src: str, dst: str) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
+_LONLAT_ALIASES = {"OGC:CRS84", "URN:OGC:DEF:CRS:OGC:1.3:CRS84", "URN:OGC:DEF:CRS:OGC::CRS84",
+                   "CRS84", "EPSG:4326", "4326", "URN:OGC:DEF:CRS:EPSG::4326"}
+
+
 def crs_name(value: Any) -> str:
+    """Normalise a CRS given as int, 'EPSG:n', URN or WKT to 'EPSG:n' when it has a code.
+
+    Raises GeometryParseError(CRS_UNKNOWN).
+    """
+    if str(value).strip().upper() in _LONLAT_ALIASES:
+        return "EPSG:4326"  # GeoJSON's CRS84 is lon/lat WGS 84, our storage order
+    return _crs_name(str(value) if not isinstance(value, int) else value)
+
+
+@lru_cache(maxsize=64)
+def _crs_name(value: Any) -> str:
     """Normalise a CRS given as int, 'EPSG:n', URN or WKT to 'EPSG:n' when it has a code.
 
     Raises GeometryParseError(CRS_UNKNOWN).

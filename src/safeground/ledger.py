@@ -274,16 +274,19 @@ class Ledger:
         result = ApproveResult()
         with self.db.write() as conn:
             rows = self._load_for_decision(conn, report_ids, user)
-            rows.sort(key=lambda r: (r.date_of_information, TYPE_ORDER[ReportType(r.report_type)],
-                                     r.id))
             seq = conn.execute(select(func.coalesce(func.max(reports.c.seq), 0))).scalar_one()
             ws = _Workspace(conn)
             ws.preload(self._keys_of(rows))
+            reps = [_report_from_row(r) for r in rows]
+            eff = _effective_dates(reps, ws)
+            rows = [r for _, r in sorted(zip(reps, rows, strict=True), key=lambda x: (
+                eff[x[0].id], TYPE_ORDER[x[0].type], x[0].id))]
             approved_rows: list[Any] = []
+            by_id = {r.id: r for r in reps}
             for row in rows:
-                rep = _report_from_row(row)
+                rep = by_id[row.id]
                 try:
-                    self._fold(ws, rep, seq + 1, conn, approved_rows)
+                    self._fold(ws, rep, seq + 1, conn, approved_rows, eff[rep.id])
                 except SafegroundError as exc:
                     result.refused.append((rep.id, exc.details or [{"code": exc.code,
                                                                     "message": exc.message}]))
@@ -350,16 +353,22 @@ class Ledger:
 
     # ---------------------------------------------------------------- folding into the record
     def _fold(self, ws: _Workspace, rep: Report, seq: int, conn: Connection | None,
-              batch: list[tuple[Report, int]]) -> None:
+              batch: list[tuple[Report, int]], eff: dt.date | None = None) -> None:
         """Fold one approved report into the workspace, atomically: on a refused transition
-        the workspace is left as it was. A late report rebuilds its object (and area)."""
+        the workspace is left as it was. A late report rebuilds its object (and area).
+
+        ``eff`` is the report's effective date: its date of information, or the date the
+        objects it links to came into the record if that is later (an accident reported on the
+        day before the survey that drew its hazardous area acts on the area once it exists)."""
+        eff = eff or rep.date_of_information
         key = (rep.type, rep.object_id)
         obj = ws.get(*key)
         area_id = self._area_id(ws, rep)
         area = ws.area(area_id) if area_id else None
         late = (obj is not None and rep.date_of_information < obj.last_date) or \
-            (area is not None and rep.date_of_information < area.last_event)
-        self._check_refs(ws, rep)
+            (area is not None and eff < area.last_event)
+        if conn is not None:
+            self._check_refs(ws, rep)  # a replay of the past may hold links to the future
         if conn is not None and late:
             self._rebuild(ws, rep, seq, conn, batch, area_id)
             return
@@ -372,8 +381,7 @@ class Ledger:
         ws.objects[key] = new_obj
         ws.dirty.add(key)
         if area_id and new_area is not None:
-            ws.areas[area_id] = replace(
-                new_area, last_event=max(new_area.last_event, rep.date_of_information))
+            ws.areas[area_id] = replace(new_area, last_event=max(new_area.last_event, eff))
             ws.dirty.add((ReportType.HAZARDOUS_AREA, area_id))
 
     def _rebuild(self, ws: _Workspace, rep: Report, seq: int, conn: Connection,
@@ -395,8 +403,10 @@ class Ledger:
         if area_id:
             keys.add((ReportType.HAZARDOUS_AREA, area_id))
         scratch = _Workspace(None, parent=ws, blank=keys)
-        for r, _ in sorted(history.values(), key=lambda x: (x[0].date_of_information, x[1])):
-            self._fold(scratch, r, 0, None, [])
+        items = list(history.values())
+        eff = _effective_dates([r for r, _ in items], None)
+        for r, _ in sorted(items, key=lambda x: (eff[x[0].id], x[1])):
+            self._fold(scratch, r, 0, None, [], eff[r.id])
         for k in keys:
             old = ws.get(*k)
             new = scratch.objects.get(k)
@@ -609,8 +619,12 @@ class Ledger:
                 yield _report_from_row(row)
 
     def _replay_into(self, ws: _Workspace, reps: Iterable[Report]) -> None:
-        for rep in reps:
-            self._fold(ws, rep, 0, None, [])
+        """Fold approved reports (given in approval order) in order of effective date."""
+        reps = list(reps)
+        order = {r.id: i for i, r in enumerate(reps)}
+        eff = _effective_dates(reps, None)
+        for rep in sorted(reps, key=lambda r: (eff[r.id], order[r.id])):
+            self._fold(ws, rep, 0, None, [], eff[rep.id])
 
     def _rows_of(self, ws: _Workspace) -> dict[ReportType, list[dict[str, Any]]]:
         out: dict[ReportType, list[dict[str, Any]]] = defaultdict(list)
@@ -638,13 +652,9 @@ class Ledger:
                                              reports.c.object_id.in_(needed))))
         reps = list({r.id: r for r in reps}.values())
         seqs = self._seqs([r.id for r in reps])
-        reps.sort(key=lambda r: (r.date_of_information, seqs.get(r.id, 0)))
+        reps.sort(key=lambda r: seqs.get(r.id, 0))
         ws = _Workspace(None)
-        for rep in reps:
-            try:
-                self._fold(ws, rep, 0, None, [])
-            except ValidationError:
-                continue  # a link to an object outside this object's history
+        self._replay_into(ws, reps)
         rows = self._rows_of(ws).get(rtype, [])
         return next((r for r in rows if r["id"] == oid), None)
 
@@ -676,7 +686,9 @@ class _LinkChecker:
             self.activity_area.setdefault(oid, aid)
         self.hashes: set[str] = set(conn.execute(
             select(reports.c.content_hash).where(reports.c.status != "rejected")).scalars())
-        self.submissions: dict[str, int] = {}
+        self.submissions: dict[str, int] = dict(conn.execute(
+            select(reports.c.submission_id, reports.c.id).where(
+                reports.c.submission_id.is_not(None), reports.c.status != "rejected")).all())
         self._area_tree: Any = None
 
     def exists(self, rtype: Any, oid: Any) -> bool:
@@ -684,11 +696,7 @@ class _LinkChecker:
             self.known.get(rtype.strip(), ())
 
     def submission(self, sub_id: str) -> int | None:
-        if sub_id in self.submissions:
-            return self.submissions[sub_id]
-        found = self.conn.execute(select(reports.c.id).where(
-            reports.c.submission_id == sub_id, reports.c.status != "rejected")).scalar()
-        return found
+        return self.submissions.get(sub_id)
 
     def area_of(self, rec: CheckedRecord) -> str | None:
         if rec.report_type is ReportType.HAZARDOUS_AREA:
@@ -747,6 +755,28 @@ class _LinkChecker:
             self.submissions[rec.submission_id] = -1
         if rec.report_type is ReportType.ACTIVITY:
             self.activity_area[rec.object_id] = rec.payload.get("hazardous_area_id")
+
+
+def _effective_dates(reps: list[Report], ws: _Workspace | None) -> dict[int, dt.date]:
+    """Each report's effective date: its date of information, or the date its hazardous area
+    came into the record (from these reports, or from ``ws``) when that is later."""
+    created: dict[str, dt.date] = {}
+    for r in reps:
+        if r.type is ReportType.HAZARDOUS_AREA:
+            d = created.get(r.object_id)
+            created[r.object_id] = r.date_of_information if d is None \
+                else min(d, r.date_of_information)
+    out: dict[int, dt.date] = {}
+    for r in reps:
+        aid = r.object_id if r.type is ReportType.HAZARDOUS_AREA else \
+            r.payload.get("hazardous_area_id")
+        start = created.get(aid) if aid else None
+        if aid and ws is not None:
+            hobj = ws.get(ReportType.HAZARDOUS_AREA, aid)
+            if hobj is not None:
+                start = min(start, hobj.first_date) if start else hobj.first_date
+        out[r.id] = max(r.date_of_information, start) if start else r.date_of_information
+    return out
 
 
 def _bp(name: str) -> Any:
