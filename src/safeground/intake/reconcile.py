@@ -149,16 +149,15 @@ def _propose(ledger: Ledger, items: list[_Item], exclude: set[int]) -> list[Prop
             # only here is the metric geometry needed: a million items skip the projection
             for it in group:
                 it.geom = _geom(ledger, it.geom)
-        cands = _existing(ledger, rtype) if spatial else []
-        if spatial:
-            # other records of the same batch count too (two teams reporting one accident)
-            cands += [c for c in group if c.report_id in exclude]
+        # candidates: approved objects and every report waiting in the holding area, which
+        # includes the other records of this batch (two teams reporting one accident)
+        index = _Index(_existing(ledger, rtype)) if spatial else None
         for it in group:
             if it.oid in known:
                 out[it.report_id] = Proposal(it.report_id, it.where, rtype.value, it.oid,
                                              "update", it.oid, _changes(ledger, rtype, it))
                 continue
-            dup = _duplicate(rtype, it, cands) if spatial else None
+            dup = _duplicate(rtype, it, index) if index is not None else None
             if dup:
                 out[it.report_id] = Proposal(it.report_id, it.where, rtype.value, it.oid,
                                              "duplicate", dup[0], dup[1])
@@ -170,6 +169,23 @@ def _propose(ledger: Ledger, items: list[_Item], exclude: set[int]) -> list[Prop
         if group:
             _links(ledger, group, out)
     return [out[it.report_id] for it in items]
+
+
+class _Index:
+    """Candidates in a spatial index (metric geometries)."""
+
+    def __init__(self, cands: list[_Item]) -> None:
+        self.items = [c for c in cands if c.geom is not None]
+        self.tree = shapely.STRtree([c.geom for c in self.items])
+
+    def near(self, geom: Any, distance: float | None) -> list[_Item]:
+        if not self.items:
+            return []
+        if distance is None:
+            hits = self.tree.query(geom, predicate="intersects")
+        else:
+            hits = self.tree.query(geom, predicate="dwithin", distance=distance)
+        return [self.items[int(i)] for i in hits]
 
 
 def _changes(ledger: Ledger, rtype: ReportType, it: _Item) -> tuple[str, ...]:
@@ -194,12 +210,13 @@ def _changes(ledger: Ledger, rtype: ReportType, it: _Item) -> tuple[str, ...]:
     return tuple(changed) or ("no attribute changes",)
 
 
-def _duplicate(rtype: ReportType, it: _Item, cands: list[_Item]
+def _duplicate(rtype: ReportType, it: _Item, index: _Index
                ) -> tuple[str, tuple[str, ...]] | None:
     if it.geom is None:
         return None
     best: tuple[float, str, tuple[str, ...]] | None = None
-    for c in cands:
+    near = None if rtype is ReportType.HAZARDOUS_AREA else POINT_RULES[rtype][0]
+    for c in index.near(it.geom, near):
         if c.report_id == it.report_id or c.oid == it.oid or c.geom is None \
                 or (it.submission and c.submission == it.submission):
             continue
