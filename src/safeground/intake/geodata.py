@@ -95,6 +95,8 @@ def read_ogr(path: Path, report_type: str | None = None,
             continue
         if getattr(df, "crs", None) is not None and df.crs.to_epsg() != 4326:
             df = df.to_crs(4326)
+        if path.suffix.lower() in (".kml", ".kmz"):
+            df = df.drop(columns=[c for c in df.columns if c in _KML_SYSTEM])
         df = df.rename(columns=_rename([c for c in df.columns if c != "geometry"]))
         default_type = report_type or (name if name in ReportType._value2member_map_ else None)
         geoms = df.geometry.array if "geometry" in df else None
@@ -113,6 +115,9 @@ def read_ogr(path: Path, report_type: str | None = None,
             yield rec
 
 
+#: columns GDAL's KML drivers add to every placemark; Safeground fields travel as ExtendedData
+_KML_SYSTEM = {"Name", "Description", "id", "timestamp", "begin", "end", "altitudeMode",
+               "tessellate", "extrude", "visibility", "drawOrder", "icon", "snippet"}
 _DATE_FIELDS = {"date_of_information", "start_date", "end_date", "date_of_birth"}
 
 

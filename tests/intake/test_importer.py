@@ -1,0 +1,215 @@
+"""Requirements 3, 4 and 6: generic geodata import in any CRS, the holding area with
+reconciliation proposals and reasons, idempotent re-import, and the rejects file round trip."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from shapely.geometry import Point, box
+from typer.testing import CliRunner
+
+from safeground.intake import field_exports as fx
+from safeground.intake import samples
+from safeground.intake.cli import app
+from safeground.intake.importer import import_path
+from safeground.intake.reconcile import override, proposals_for
+
+
+def _approve(ledger, ids=None):
+    ids = ids if ids is not None else [r.id for r in ledger.reports(status="submitted")]
+    res = ledger.approve(ids, user="approver")
+    assert res.refused == []
+
+
+def test_reimporting_the_same_export_adds_nothing(ledger, tmp_path):
+    path = fx.odk_csv_zip([samples.nts(i) for i in range(3)], tmp_path / "nts.zip")
+    first = import_path(ledger, path, "alice", progress=False)
+    again = import_path(ledger, path, "alice", progress=False)
+    assert first.accepted == 15 and first.rejected == 0
+    assert again.accepted == again.rejected == 0 and again.already_imported == 15
+    assert {p.code for p in again.duplicates} == {"DUPLICATE_SUBMISSION"}
+    assert len(ledger.reports()) == 1 + 15
+
+
+def test_an_edited_submission_updates_the_same_objects(ledger, tmp_path):
+    sub = samples.nts(1)
+    import_path(ledger, fx.odk_csv_zip([sub], tmp_path / "a.zip"), "alice", progress=False)
+    _approve(ledger)
+    edited = dataclasses.replace(sub, instance_id="uuid:edited-1",
+                                 values={**sub.values, "ha_classification": "CHA",
+                                         "ha_beneficiaries": 500})
+    s = import_path(ledger, fx.odk_csv_zip([edited], tmp_path / "b.zip"), "alice",
+                    progress=False)
+    area = next(p for p in s.proposals if p.report_type == "hazardous_area")
+    assert area.action == "update" and area.target.startswith("HA-")
+    assert any("classification: SHA -> CHA" in r for r in area.reasons)
+    _approve(ledger)
+    assert ledger.get("hazardous_area", area.target)["beneficiaries"] == 500
+
+
+def test_rejects_file_can_be_fixed_and_imported_again(ledger, tmp_path):
+    good, bad = samples.nts(1), samples.nts(2)
+    bad = dataclasses.replace(bad, values={**bad.values, "ha_classification": "SHA?"})
+    s = import_path(ledger, fx.odk_csv_zip([good, bad], tmp_path / "nts.zip"), "alice",
+                    progress=False)
+    assert s.accepted == 5 and s.rejected == 5
+    assert s.reasons["CHOICE_UNKNOWN"] == 1 and s.reasons["REF_UNKNOWN"] >= 1
+    rejects = tmp_path / "nts.rejects.csv"
+    assert s.rejects_path == str(rejects)
+    rows = list(csv.DictReader(rejects.open(encoding="utf-8")))
+    assert rows[0]["classification"] == "SHA?" and "CHOICE_UNKNOWN" in rows[0]["_problems"]
+    assert rows[0]["wkt"].startswith("POLYGON")
+    rows[0]["classification"] = "SHA"
+    fixed = tmp_path / "fixed.csv"
+    with fixed.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    again = import_path(ledger, fixed, "alice", progress=False)
+    assert again.rejected == 0, again.rejections
+    assert again.accepted + again.needs_review == 5
+
+
+def test_overlapping_area_is_proposed_as_a_probable_duplicate(ledger, tmp_path):
+    first = samples.nts(1)
+    import_path(ledger, fx.odk_csv_zip([first], tmp_path / "a.zip"), "alice", progress=False)
+    _approve(ledger)
+    poly = first.values["ha_geo"][0]
+    x0, y0, x1, y1 = poly.bounds
+    shifted = box(x0 + (x1 - x0) * 0.4, y0, x1 + (x1 - x0) * 0.4, y1)   # 60 % overlap
+    other = samples.nts(500)
+    other = dataclasses.replace(other, values={**other.values, "ha_geo": shifted,
+                                               "ha_name": first.values["ha_name"]})
+    s = import_path(ledger, fx.odk_csv_zip([other], tmp_path / "b.zip"), "bob", progress=False)
+    dup = next(p for p in s.proposals if p.report_type == "hazardous_area")
+    assert dup.action == "duplicate" and dup.needs_review
+    assert any("overlaps 60%" in r for r in dup.reasons)
+    assert any("same name" in r for r in dup.reasons)
+    assert s.needs_review >= 1
+    # the reviewer overrides: it is the same area, an update of the first
+    new_id = override(ledger, dup.report_id, "carol", dup.target)
+    assert ledger.report(dup.report_id).status == "rejected"
+    assert ledger.report(new_id).object_id == dup.target
+    assert proposals_for(ledger, [new_id])[0].action == "update"
+
+
+def test_accident_inside_an_area_is_proposed_as_a_link_and_twin_reports_as_duplicate(
+        ledger, tmp_path):
+    nts = samples.nts(1)
+    import_path(ledger, fx.odk_csv_zip([nts], tmp_path / "a.zip"), "alice", progress=False)
+    _approve(ledger)
+    inside = nts.values["ha_geo"][0].centroid
+    acc = samples.accident(7)
+    acc = dataclasses.replace(acc, values={**acc.values, "acc_geo": inside})
+    twin = samples.accident(8)
+    twin = dataclasses.replace(twin, values={**twin.values,
+                                             "acc_geo": Point(inside.x + 0.0003, inside.y)})
+    path = tmp_path / "acc.json"
+    path.write_text(json.dumps(fx.kobo_page([acc, twin])))
+    s = import_path(ledger, path, "bob", progress=False)
+    props = {p.object_id: p for p in s.proposals if p.report_type == "accident"}
+    actions = sorted(p.action for p in props.values())
+    assert actions == ["duplicate", "link"] or actions == ["duplicate", "duplicate"]
+    link = [p for p in proposals_for(ledger) if p.report_type == "accident"]
+    assert any("inside hazardous area" in r for p in link for r in p.reasons) or \
+        any(p.action == "duplicate" and "m from" in p.reasons[0] for p in link)
+
+
+def test_geopackage_in_a_projected_crs_is_reprojected(ledger, tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"object_id": ["EV-G1"], "date_of_information": ["2025-05-02"],
+         "organisation": ["ORG-1"], "author": ["gis"], "category": ["marking"],
+         "source": ["observed"], "reliability": ["high"]},
+        geometry=[Point(47.0, 40.0)], crs=4326).to_crs(32638)
+    path = tmp_path / "partner.gpkg"
+    pyogrio.write_dataframe(frame, path, layer="evidence")
+    s = import_path(ledger, path, "alice", progress=False)
+    assert s.accepted == 1, s.rejections
+    rep = ledger.report(s.report_ids[0])
+    assert rep.geometry.distance(Point(47.0, 40.0)) < 1e-7
+
+
+def test_shapefile_with_cut_column_names(ledger, tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"report_type": ["evidence"], "object_id": ["EV-S1"],
+         "date_of_information": ["2025-05-02"], "organisation": ["ORG-1"], "author": ["gis"],
+         "category": ["marking"], "source": ["observed"], "reliability": ["high"]},
+        geometry=[Point(47.01, 40.0)], crs=4326)
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    with pytest.warns(RuntimeWarning):
+        pyogrio.write_dataframe(frame, folder / "evidence.shp")
+    s = import_path(ledger, folder / "evidence.shp", "alice", progress=False)
+    assert s.accepted == 1, s.rejections
+
+
+def test_kml_with_extended_data(ledger, tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"report_type": ["evidence"], "object_id": ["EV-K1"],
+         "date_of_information": ["2025-05-02"], "organisation": ["ORG-1"], "author": ["gis"],
+         "category": ["marking"], "source": ["observed"], "reliability": ["high"]},
+        geometry=[Point(47.02, 40.0)], crs=4326)
+    path = tmp_path / "marks.kml"
+    pyogrio.write_dataframe(frame, path, driver="KML")
+    s = import_path(ledger, path, "alice", progress=False)
+    assert s.accepted == 1, s.rejections
+
+
+def test_csv_with_mgrs_and_csv_in_utm(ledger, tmp_path):
+    head = "report_type,object_id,date_of_information,organisation,author,category,source," \
+           "reliability"
+    m = tmp_path / "mgrs.csv"
+    m.write_text(f"{head},mgrs\nevidence,EV-M1,2025-05-01,ORG-1,a,marking,observed,high,"
+                 "38SNJ 4000 1000\n")
+    s = import_path(ledger, m, "alice", progress=False)
+    assert s.accepted == 1, s.rejections
+    u = tmp_path / "utm.csv"
+    u.write_text(f"{head},easting,northing\nevidence,EV-U1,2025-05-01,ORG-1,a,marking,observed,"
+                 "high,585000,4430000\n")
+    s = import_path(ledger, u, "alice", progress=False, crs="EPSG:32638")
+    assert s.accepted == 1, s.rejections
+    g = ledger.report(s.report_ids[0]).geometry
+    assert 45.5 < g.x < 48 and 39 < g.y < 41
+
+
+def test_poor_gps_fix_is_kept_and_flagged_for_review(ledger, tmp_path):
+    sub = samples.eore(3)
+    sub = dataclasses.replace(sub, values={**sub.values,
+                                           "eore_geo": (sub.values["eore_geo"][0], 250.0)})
+    path = tmp_path / "eore.json"
+    path.write_text(json.dumps(fx.odata_page([sub], "sg_eore")))
+    s = import_path(ledger, path, "alice", progress=False)
+    assert s.needs_review == 1 and "GPS_ACCURACY_POOR" in s.codes
+
+
+def test_cli_import_review_export_and_summary(ledger, tmp_path, monkeypatch):
+    db = f"sqlite:///{tmp_path}/record.sqlite"
+    path = fx.odk_csv_zip([samples.nts(i) for i in range(2)], tmp_path / "nts.zip")
+    runner = CliRunner()
+    res = runner.invoke(app, ["import", str(path), "--db", db, "--user", "alice",
+                              "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "10 accepted" in res.output
+    res = runner.invoke(app, ["review", "--db", db, "--all"])
+    assert res.exit_code == 0 and "hazardous_area" in res.output
+    res = runner.invoke(app, ["export-gpkg", str(tmp_path / "out.gpkg"), "--db", db])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["summary", "--db", db, "--out", str(tmp_path / "lr.csv")])
+    assert res.exit_code == 0 and (tmp_path / "lr.csv").exists()
+    res = runner.invoke(app, ["forms"])
+    assert "sg_clearance" in res.output
+    bad = tmp_path / "notes.txt"
+    bad.write_text("x")
+    res = runner.invoke(app, ["import", str(bad), "--db", db, "--no-progress"])
+    assert res.exit_code == 1 and "FILE_FORMAT_UNKNOWN" in res.output
+
+
+def test_progress_bar_does_not_get_in_the_way(ledger, tmp_path, capsys):
+    path = fx.odk_csv_zip([samples.nts(1)], tmp_path / "nts.zip")
+    s = import_path(ledger, path, "alice", progress=True, chunk=2)
+    assert s.accepted == 5
