@@ -758,24 +758,34 @@ class _LinkChecker:
 
 
 def _effective_dates(reps: list[Report], ws: _Workspace | None) -> dict[int, dt.date]:
-    """Each report's effective date: its date of information, or the date its hazardous area
-    came into the record (from these reports, or from ``ws``) when that is later."""
-    created: dict[str, dt.date] = {}
-    for r in reps:
-        if r.type is ReportType.HAZARDOUS_AREA:
-            d = created.get(r.object_id)
-            created[r.object_id] = r.date_of_information if d is None \
-                else min(d, r.date_of_information)
+    """Each report's effective date: its date of information, or — when later — the date on
+    which the objects it links to (and its hazardous area) came into the record, from these
+    reports or from ``ws``. Types are visited in dependency order, so a settlement drawn after
+    its district pushes the areas that link to it along."""
+    created: dict[tuple[ReportType, str], dt.date] = {}
     out: dict[int, dt.date] = {}
-    for r in reps:
-        aid = r.object_id if r.type is ReportType.HAZARDOUS_AREA else \
-            r.payload.get("hazardous_area_id")
-        start = created.get(aid) if aid else None
-        if aid and ws is not None:
-            hobj = ws.get(ReportType.HAZARDOUS_AREA, aid)
-            if hobj is not None:
-                start = min(start, hobj.first_date) if start else hobj.first_date
-        out[r.id] = max(r.date_of_information, start) if start else r.date_of_information
+
+    def start_of(key: tuple[ReportType, str]) -> dt.date | None:
+        start = created.get(key)
+        if ws is not None:
+            obj = ws.get(*key)
+            if obj is not None:
+                start = min(start, obj.first_date) if start else obj.first_date
+        return start
+
+    for r in sorted(reps, key=lambda r: (TYPE_ORDER[r.type], r.date_of_information)):
+        eff = r.date_of_information
+        links = [(f.ref, r.payload[f.name]) for f in REPORT_SPECS[r.type].fields
+                 if f.kind == "ref" and f.name in r.payload]
+        for ref_type, target in links:
+            if (ref_type, target) == (r.type, r.object_id):
+                continue
+            start = start_of((ref_type, target))  # type: ignore[arg-type]
+            if start and start > eff:
+                eff = start
+        out[r.id] = eff
+        key = (r.type, r.object_id)
+        created[key] = min(created.get(key, eff), eff)
     return out
 
 
