@@ -141,6 +141,13 @@ def write_headers(book: RecordBook, region: Region) -> None:
 
 # ---------------------------------------------------------------- exposure ------------------
 
+#: Probes (person-trips) per day: per 2 km of former front (soldiers), per position (soldiers),
+#: per resident and per displaced person visiting home (civilians).
+FRONT_RATE = 15.0
+POSITION_RATE = 3.0
+RESIDENT_RATE = 0.03
+VISITOR_RATE = 0.02
+
 
 def exposure_sources(region: Region, returned: np.ndarray | None = None,
                      military_factor: float = 1.0) -> Sources:
@@ -166,13 +173,13 @@ def exposure_sources(region: Region, returned: np.ndarray | None = None,
     if returned is None:
         returned = np.array([0 if s.occupied else s.pre_conflict_population for s in st])
     displaced_away = np.array([s.displaced_population for s in st]) - returned
-    rate = 0.0015 * returned + 0.0004 * np.maximum(displaced_away, 0)
+    rate = RESIDENT_RATE * returned + VISITOR_RATE * np.maximum(displaced_away, 0)
     spread = np.array([s.radius_m for s in st]) + 1200.0
     return Sources.concat([
-        Sources(mxy[:, 0], mxy[:, 1], np.full(len(mxy), 30.0 * military_factor),
+        Sources(mxy[:, 0], mxy[:, 1], np.full(len(mxy), FRONT_RATE * military_factor),
                 np.full(len(mxy), 1500.0),
                 np.ones(len(mxy), bool), np.full(len(mxy), -1)),
-        Sources(pxy[:, 0], pxy[:, 1], np.full(len(pxy), 5.0 * military_factor),
+        Sources(pxy[:, 0], pxy[:, 1], np.full(len(pxy), POSITION_RATE * military_factor),
                 np.full(len(pxy), 250.0),
                 np.ones(len(pxy), bool), np.full(len(pxy), -1)),
         Sources(sxy[:, 0], sxy[:, 1], rate.astype(float), spread, np.zeros(len(sxy), bool),
@@ -543,7 +550,7 @@ _ACTS = {AccidentContext.CIVILIAN: ("farming", "herding livestock", "travelling"
          AccidentContext.MILITARY: ("patrol", "engineering work", "driving"),
          AccidentContext.DEMINING: ("clearance",)}
 #: probability a victim is killed, and victims per accident, by device category
-_LETHALITY = {C.AP: (0.12, (1, 1, 1, 2)), C.AT: (0.45, (1, 2, 3, 4)), C.UXO: (0.25, (1, 1, 2)),
+_LETHALITY = {C.AP: (0.13, (1, 1, 1, 2)), C.AT: (0.4, (1, 2, 3, 4)), C.UXO: (0.25, (1, 1, 2)),
               C.AXO: (0.2, (1, 1, 2)), C.SUB: (0.25, (1, 1, 2, 3)), C.IED: (0.4, (1, 2, 3))}
 
 

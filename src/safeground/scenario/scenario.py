@@ -54,8 +54,11 @@ class Scenario:
         yield from _to_wgs(in_file_order(self.book.records))
 
     def calibration(self) -> dict[str, float]:
-        """Generated figures set against the reference figures in docs/scenario.md."""
-        return calibration(self)
+        """Generated figures set against the reference figures in docs/scenario.md (cached)."""
+        cached = self.__dict__.get("_calibration")
+        if cached is None:
+            cached = self.__dict__["_calibration"] = calibration(self)
+        return dict(cached)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``reports/``, ``truth/``, ``context/`` and ``scenario.json`` under ``out_dir``."""
