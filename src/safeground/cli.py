@@ -225,11 +225,26 @@ def export(out: Annotated[Path, typer.Argument(help="Output .geojson file")],
 @app.command()
 @friendly
 def demo(workdir: Annotated[Path, typer.Option(help="Where the demo writes")] = Path("var/demo"),
-         ) -> None:
-    """Create a record, load the example programme through the report path, approve, report."""
+         use_example: Annotated[bool, typer.Option(
+             "--example", help="Load the small built-in example programme, not a scenario")]
+         = False,
+         seed: Annotated[int, typer.Option(help="Scenario seed")] = 1) -> None:
+    """Generate a region, take its reports in through the gate, approve, report (make demo)."""
     from safeground.demo import run
 
-    run(workdir, console)
+    run(workdir, console, use_example=use_example, seed=seed)
+
+
+def _register_subcommands() -> None:
+    """The domain packages' own command groups."""
+    from safeground.intake.cli import app as intake_app
+    from safeground.scenario.cli import app as scenario_app
+
+    app.add_typer(scenario_app, name="scenario")
+    app.add_typer(intake_app, name="intake")
+
+
+_register_subcommands()
 
 
 def main() -> None:

@@ -1,8 +1,14 @@
 """``make demo``: the whole system on an embedded SQLite record.
 
-Today: create the record, write the example programme as report files, take them in through
-the gate as the records officer, approve them as the operations chief (a different person),
-print the status summary and what was known three months in, and export the hazardous areas.
+1. Generate the default Karabakh-like scenario (``safeground.scenario``): ~10,000 km², 320
+   settlements, ~700,000 displaced, hidden contamination and the field reports it produces.
+2. Take every report file in through the gate as the records officer, and approve them as the
+   operations chief (a different person) — the normal report path.
+3. Print the programme status now and as known three months after the ceasefire; export the
+   hazardous areas.
+4. Later stages (risk map, plan, web app) run when their modules are present.
+
+``--example`` loads the small built-in example programme instead of the scenario.
 """
 
 from __future__ import annotations
@@ -10,10 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.progress import Progress
 
 from safeground import example
+from safeground.errors import ValidationError
 from safeground.exchange import read_records, to_geojson
 from safeground.ledger import Ledger
 from safeground.settings import Settings
@@ -22,7 +31,7 @@ from safeground.summary import status
 from safeground.vocabulary import ReportStatus, ReportType
 
 
-def _write_reports(records: list[dict], out: Path) -> Path:
+def _write_reports(records: list[dict[str, Any]], out: Path) -> Path:
     import shapely
 
     feats = []
@@ -35,7 +44,42 @@ def _write_reports(records: list[dict], out: Path) -> Path:
     return out
 
 
-def run(workdir: Path, console: Console) -> Ledger:
+def _scenario_files(workdir: Path, seed: int, console: Console) -> list[Path]:
+    from safeground.scenario import ScenarioConfig, generate
+
+    with console.status(f"Generating the default scenario (seed {seed})..."):
+        scenario = generate(ScenarioConfig(seed=seed))
+        scenario.write(workdir / "scenario")
+    cal = scenario.calibration()
+    console.print(f"Scenario: {cal.get('area_km2', 0):,.0f} km², "
+                  f"{cal.get('settlements', 0):,} settlements, "
+                  f"{cal.get('displaced_population', 0):,} displaced, "
+                  f"{cal.get('hazardous_areas', 0):,} hazardous areas reported; "
+                  f"hidden truth in {workdir / 'scenario' / 'truth'}")
+    return sorted((workdir / "scenario" / "reports").glob("*.geojson"))
+
+
+def take_in(ledger: Ledger, files: list[Path], user: str, console: Console) -> tuple[int, int]:
+    """Submit report files through the gate, with a progress bar. Returns (accepted, rejected)."""
+    accepted = rejected = 0
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Taking reports in", total=len(files))
+        for path in files:
+            try:
+                records = read_records(path)
+            except ValidationError as exc:  # an empty file (no land released yet) is no failure
+                if exc.code != "FILE_EMPTY":
+                    raise
+                progress.advance(task)
+                continue
+            res = ledger.submit(records, user=user, source=path.name)
+            accepted += len(res.accepted)
+            rejected += len(res.rejected)
+            progress.advance(task)
+    return accepted, rejected
+
+
+def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int = 1) -> Ledger:
     from safeground.cli import print_status
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -44,18 +88,24 @@ def run(workdir: Path, console: Console) -> Ledger:
         p.unlink()
     settings = Settings.from_env(database_url=f"sqlite:///{db_path}")
     ledger = Ledger(Database.open(settings.database_url), settings)
-    console.rule("Safeground demo: the example programme")
-    reports_file = _write_reports(example.records(), workdir / "example-reports.geojson")
-    res = ledger.submit(read_records(reports_file), user="records.officer",
-                        source=reports_file.name)
-    console.print(f"Submitted {len(res.accepted)} reports ({len(res.rejected)} rejected at the "
-                  "gate) as records.officer")
+    if use_example:
+        console.rule("Safeground demo: the example programme")
+        files = [_write_reports(example.records(), workdir / "example-reports.geojson")]
+        past = dt.date(2021, 3, 1)
+    else:
+        console.rule("Safeground demo: a post-conflict region")
+        files = _scenario_files(workdir, seed, console)
+        past = dt.date(2021, 2, 10)
+    accepted, rejected = take_in(ledger, files, "records.officer", console)
+    console.print(f"Submitted {accepted:,} reports as records.officer; {rejected:,} rejected at "
+                  "the gate with coded reasons (kept in the record)")
     pending = [r.id for r in ledger.reports(status=ReportStatus.SUBMITTED)]
-    approved = ledger.approve(pending, user="ops.chief")
-    console.print(f"Approved {len(approved.approved)} as ops.chief "
-                  f"({len(approved.refused)} refused by the land release rules)")
+    with console.status("Approving and deriving the record..."):
+        approved = ledger.approve(pending, user="ops.chief")
+    console.print(f"Approved {len(approved.approved):,} as ops.chief "
+                  f"({len(approved.refused):,} refused by the land release rules)")
     print_status(status(ledger))
-    print_status(status(ledger, dt.date(2021, 3, 1)))
+    print_status(status(ledger, past))
     out = workdir / "hazardous_areas.geojson"
     out.write_text(json.dumps(to_geojson(ledger.objects(ReportType.HAZARDOUS_AREA),
                                          ReportType.HAZARDOUS_AREA), default=str))

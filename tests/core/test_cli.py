@@ -73,7 +73,7 @@ def test_main_turns_errors_into_a_message(env, capsys):
 
 
 def test_demo_runs(tmp_path):
-    r = run("demo", "--workdir", str(tmp_path / "demo"))
+    r = run("demo", "--example", "--workdir", str(tmp_path / "demo"))
     assert r.exit_code == 0, r.output
     assert "Approved 49" in r.output
     assert (tmp_path / "demo" / "hazardous_areas.geojson").exists()
