@@ -71,6 +71,7 @@ class PlanningConfig:
     reconstruction_value_per_week: float = 200.0
     released_m2_value_per_week: float = 0.0005
     priority_weights: dict[str, float] = field(default_factory=dict)
+    capabilities: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(STAGE_ASSETS))
     casualties_full: float = 3.0
     displaced_full: float = 2000.0
 
@@ -181,7 +182,15 @@ def _build(main: dict[str, Any], prio: dict[str, Any]) -> PlanningConfig:
     weights = {k: _positive(f"priorities.weights.{k}", v) for k, v in prio["weights"].items()}
     if sum(weights.values()) <= 0:
         raise ConfigError("priority weights sum to zero", code="PLAN_CONFIG_INVALID")
+    caps = {}
+    for stage in STAGES:
+        assets = tuple(str(a) for a in main["capabilities"].get(stage, STAGE_ASSETS[stage]))
+        if not assets or any(a not in ASSETS for a in assets):
+            raise ConfigError(f"planning setting 'capabilities.{stage}' must list assets from "
+                              f"{', '.join(ASSETS)}", code="PLAN_CONFIG_INVALID")
+        caps[stage] = assets
     return PlanningConfig(
+        capabilities=caps,
         days_per_week=_positive("calendar.days_per_week", main["calendar"]["days_per_week"],
                                 allow_zero=False),
         team_rate=rates, terrain=terrain,

@@ -40,7 +40,8 @@ class Decoder:
     """Turns an order of areas into a schedule; reusable across many orders."""
 
     def __init__(self, prep: Prepared, committed: Committed | None = None,
-                 max_weeks: int | None = None, backfill: bool | None = None) -> None:
+                 max_weeks: int | None = None, backfill: bool | None = None,
+                 cutoff_weeks: float | None = None) -> None:
         self.prep = prep
         self.committed = committed
         d = prep.days
@@ -70,12 +71,17 @@ class Decoder:
             backfill = prep.n_teams <= 24
         self.backfill = bool(backfill) and not self.limited
         self.split = True
+        # work that cannot end before the cutoff adds nothing to the plan's value: skip it
+        self.cutoff = BIG if cutoff_weeks is None else float(cutoff_weeks) * d
 
-    def run(self, order: np.ndarray, record: bool = False, mode: np.ndarray | None = None):
+    def run(self, order: np.ndarray, record: bool = False, mode: np.ndarray | None = None,
+            complete: bool = True):
         """Decode a priority order of tasks; returns task done weeks (and the weekly rows
         when ``record``). A task listed before its previous stage waits for it. ``mode`` (per
         task) picks teams: 0 the earliest finish, one team or two side by side; 1 the earliest
         finish by one team; 2 the second-earliest single team, leaving the fastest for others.
+        Work that cannot end before the cutoff is left out, and with ``record`` and
+        ``complete`` booked afterwards into the time left, so it changes nothing before it.
         """
         prep, d = self.prep, self.days
         done = np.full(prep.n_tasks, np.inf)
@@ -102,6 +108,8 @@ class Decoder:
         if self.backfill:
             gaps = [[(float(avail[t]), BIG)] for t in range(prep.n_teams)]
         waiting: dict[int, int] = {}
+        deferred: list[int] = []
+        deferred_set: set[int] = set()
         pred_of = prep.task_pred
         for k0 in order:
             queue = [int(k0)]
@@ -118,12 +126,36 @@ class Decoder:
                 if e.size and (pred < 0 or np.isfinite(done[pred])):
                     ready = (done[pred] + 1.0) * d if pred >= 0 else 0.0
                     m = 0 if mode is None else int(mode[k])
-                    end = self._place(k, e, ready, m, avail, gaps, cap, bud,
-                                      rows if record else None)
-                    done[k] = float(max(0, int(np.ceil(end / d - 1e-9)) - 1))
+                    end = BIG
+                    if ready < self.cutoff:
+                        end = self._place(k, e, ready, m, avail, gaps, cap, bud,
+                                          rows if record else None)
+                    if end < BIG:
+                        done[k] = float(max(0, int(np.ceil(end / d - 1e-9)) - 1))
+                    else:
+                        deferred.append(k)
+                elif e.size and pred >= 0 and pred in deferred_set:
+                    deferred.append(k)
+                if deferred and deferred[-1] == k:
+                    deferred_set.add(k)
                 nxt = waiting.pop(k, None)
                 if nxt is not None:
                     queue.append(nxt)
+        if record and complete and deferred:
+            # work that ends beyond the cutoff: book it after, into what is left
+            cutoff, self.cutoff = self.cutoff, BIG
+            try:
+                for k in deferred:
+                    pred = pred_of[k]
+                    if pred >= 0 and not np.isfinite(done[pred]):
+                        continue
+                    ready = (done[pred] + 1.0) * d if pred >= 0 else 0.0
+                    m = 0 if mode is None else int(mode[k])
+                    end = self._place(k, self.elig[k], ready, m, avail, gaps, cap, bud, rows)
+                    if end < BIG:
+                        done[k] = float(max(0, int(np.ceil(end / d - 1e-9)) - 1))
+            finally:
+                self.cutoff = cutoff
         return (done, rows) if record else done
 
     def _place(self, k: int, e: np.ndarray, ready: float, mode: int, avail: np.ndarray,
@@ -132,14 +164,15 @@ class Decoder:
         """Book task k; returns the day it ends."""
         d = self.days
         if gaps is not None:
-            end = 0.0
-            for t, start, stop in self._fit(gaps, k, ready, mode):
-                end = max(end, stop)
-                if rows is not None:
+            pieces = self._fit(gaps, k, ready, mode)
+            if rows is not None:
+                for t, start, stop in pieces:
                     rows.extend((t, k, w, x) for w, x in split_span(start, stop, d))
-            return end
+            return max((stop for _, _, stop in pieces), default=BIG)
         finish = np.maximum(avail[e], ready) + self.need[k]
         j = int(np.argmin(finish))
+        if finish[j] > self.cutoff:
+            return BIG
         t = int(e[j])
         start = max(avail[t], ready)
         segs = None
@@ -160,21 +193,32 @@ class Decoder:
         elig = self.elig[k].tolist()
         rates = self.rates[k]
         work = float(self.prep.task_work[k])
-        options = [(j,) for j in range(len(elig))]
-        if mode == 0 and self.split and len(elig) > 1:
-            options += [(a, b) for a in range(len(elig)) for b in range(a + 1, len(elig))]
-        ends = []
-        for opt in options:
-            ends.append((_finish([gaps[elig[j]] for j in opt], [rates[j] for j in opt], ready,
-                                 work, BIG if mode == 2 else (min(ends)[0] if ends else BIG)),
-                         len(ends)))
-        ends.sort()
-        pick = 1 if mode == 2 and len(ends) > 1 and ends[1][0] < BIG else 0
-        best_end = ends[pick][0] if ends else BIG
-        best = options[ends[pick][1]] if ends and best_end < BIG else None
+        cutoff = self.cutoff
+        singles = []
+        for j, t in enumerate(elig):
+            g = gaps[t]
+            if not g or max(g[0][0], ready) >= cutoff:
+                continue
+            singles.append((_finish([g], [rates[j]], ready, work, BIG), j))
+        singles.sort()
+        options = [((j,), end) for end, j in singles if end < cutoff]
+        if mode == 0 and self.split and len(singles) > 1:
+            # two teams side by side: try the three earliest single teams in pairs
+            top = [j for _, j in singles[:3]]
+            for x in range(len(top)):
+                for y in range(x + 1, len(top)):
+                    a, b = top[x], top[y]
+                    end = _finish([gaps[elig[a]], gaps[elig[b]]], [rates[a], rates[b]], ready,
+                                  work, min(singles[0][0], cutoff))
+                    if end < BIG:
+                        options.append(((a, b), end))
+        if mode == 2 and len(options) > 1:
+            options = [((singles[1][1],), singles[1][0])]
+        options.sort(key=lambda o: o[1])
+        if not options:
+            return []
+        best, best_end = options[0]
         out: list[tuple[int, float, float]] = []
-        if best is None:
-            return out
         for j in best:
             t = elig[j]
             keep, used = [], []
@@ -447,7 +491,7 @@ def plan_heuristic(instance: Instance, *, seconds: float = 5.0, seed: int = 0,
     """
     t0 = time.perf_counter()
     prep = prepared or Prepared(instance)
-    decoder = Decoder(prep, committed)
+    decoder = Decoder(prep, committed, cutoff_weeks=prep.horizon)
     first = greedy_order(prep) if order is None else tasks_of(prep, order)
     if local:
         starts = [first] if order is not None else [first, area_ratio_order(prep)]

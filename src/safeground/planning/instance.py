@@ -43,6 +43,7 @@ class Area:
     funded_reconstruction: bool = False
     casualties_nearby: int = 0
     stages_done: int = 0
+    rate_factor: float = 1.0
     geometry: Any = field(default=None, compare=False, repr=False)
 
 
@@ -184,6 +185,7 @@ def _area(rec: Any, row: int, config: PlanningConfig, problems: list[Problem]) -
         funded_reconstruction=bool(_get(rec, "funded_reconstruction", False)),
         casualties_nearby=int(_get(rec, "casualties_nearby", 0)),
         stages_done=stages_done,
+        rate_factor=float(_get(rec, "rate_factor", _get(rec, "terrain_factor", 1.0))),
         geometry=_get(rec, "geometry") or _get(rec, "polygon"))
 
 
@@ -216,7 +218,7 @@ def build_instance(areas: Any, settlements: Any, teams: Any, *, horizon_weeks: i
     Area keys: id, classification, remaining_m2 (or a metric geometry), x/y (or geometry),
     contamination_probability (or risk; else from classification and evidence_count), terrain,
     land_use, settlement_ids (list or comma-separated), road, water, funded_reconstruction,
-    casualties_nearby, stages_done / status. Settlement keys: id, x/y, pre_conflict_population,
+    casualties_nearby, stages_done / status, rate_factor (or terrain_factor). Settlement keys: id, x/y, pre_conflict_population,
     displaced_population, access_area_ids (else the areas that name the settlement). Team keys:
     id, asset, productivity_m2_per_day (else the config default), base_x/base_y, monthly_cost.
 

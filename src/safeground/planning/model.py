@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from safeground.planning.config import STAGE_ASSETS, STAGES
+from safeground.planning.config import STAGES
 from safeground.planning.instance import Instance
 
 EPS = 1e-6
@@ -115,6 +115,7 @@ class Prepared:
         self.task_released = np.array(task_released, dtype=float)
         self.n_tasks = len(task_area)
         self.area_last = np.array([m[-1] if m else -1 for m in self.area_tasks], dtype=np.int64)
+        self._eligible: list[np.ndarray] | None = None
         self._rates(instance)
         self._values(instance)
 
@@ -134,12 +135,18 @@ class Prepared:
                             for t in instance.teams], dtype=float).reshape(self.n_teams,
                                                                            self.n_areas)
         prod = np.array([t.productivity_m2_per_day for t in instance.teams], dtype=float)
-        self.rate = prod[:, None] * terrain * commute
+        # an area's own rate factor (slope, cover) slows survey on the ground and clearance,
+        # not the desk-and-interview work of NTS
+        own = np.array([a.rate_factor for a in instance.areas], dtype=float)
+        not_nts = np.array([t.asset != "nts" for t in instance.teams], dtype=bool)
+        factor = np.where(not_nts[:, None], own[None, :], 1.0)
+        self.rate = prod[:, None] * terrain * commute * factor
         self.setup = cfg.mobilisation_days + np.where(
             far, cfg.relocation_days + dist_km / cfg.relocation_km_per_day, 0.0)
         self.dist_km = dist_km
         assets = [t.asset for t in instance.teams]
-        self.team_stage = np.array([[a in STAGE_ASSETS[s] for s in STAGES] for a in assets],
+        caps = instance.config.capabilities
+        self.team_stage = np.array([[a in caps[s] for s in STAGES] for a in assets],
                                    dtype=bool).reshape(self.n_teams, 3)
         self.day_cost = np.array([t.monthly_cost / (self.days * 52.0 / 12.0)
                                   for t in instance.teams], dtype=float)
@@ -157,8 +164,10 @@ class Prepared:
 
     def eligible(self, k: int) -> np.ndarray:
         """Indices of teams able to work task k."""
-        a, s = self.task_area[k], self.task_stage[k]
-        return np.flatnonzero(self.team_stage[:, s] & (self.rate[:, a] > 0))
+        if self._eligible is None:
+            ok = (self.team_stage[:, self.task_stage] & (self.rate[:, self.task_area] > 0))
+            self._eligible = [np.flatnonzero(ok[:, j]) for j in range(self.n_tasks)]
+        return self._eligible[k]
 
     # -- benefits ----------------------------------------------------------------------------
     def _values(self, instance: Instance) -> None:
