@@ -1,0 +1,45 @@
+"""Errors and coded problems of the risk model.
+
+The codes join the one catalogue (``safeground.problems``) so CLI and API show them like any
+other validation problem.
+"""
+
+from __future__ import annotations
+
+from safeground import problems
+from safeground.errors import NotFoundError, SafegroundError, ValidationError
+from safeground.problems import Problem
+
+problems.register({
+    "RISK_NO_POSITIVES": "no positive cells (reliable evidence of contamination) to learn from",
+    "RISK_NO_BACKGROUND": "no unlabelled or negative cells to contrast the positives with",
+    "RISK_LABEL_VALUE": "label {value} is not one of 1 (contaminated), 0 (surveyed, none), "
+                        "-1 (unknown)",
+    "RISK_FEATURE_MISSING": "feature '{column}' the model needs is not in the data",
+    "RISK_MODEL_KIND": "'{value}' is not a model kind (expected {expected})",
+    "RISK_MODEL_DIR": "'{value}' holds no fitted risk model ({reason})",
+    "RISK_EXTENT": "extent '{value}' is not 'minx,miny,maxx,maxy' with min < max",
+    "RISK_RESOLUTION": "resolution {value} must be positive and give at most {limit} cells",
+    "RISK_NO_EVENTS": "no events are known at {value}",
+    "RISK_GROUP_TOO_FEW": "spatial hold-out needs at least 2 groups, got {value}",
+    "RISK_RULES": "evidence rule set is invalid: {reason}",
+    "RISK_AREA_UNKNOWN": "hazardous area '{value}' is not in the area file",
+})
+
+
+class RiskError(SafegroundError):
+    """Root of the risk model's own failures."""
+
+    code = "RISK_ERROR"
+
+
+class ModelNotFoundError(NotFoundError):
+    """A model directory holds no fitted model."""
+
+    code = "RISK_MODEL_DIR"
+
+
+def invalid(code: str, where: str = "", field: str | None = None,
+            **params: object) -> ValidationError:
+    """Build a ValidationError holding one coded problem (raise it at the call site)."""
+    return ValidationError([Problem(code, where=where, field=field, params=dict(params))])

@@ -1,0 +1,153 @@
+"""Features of every cell of a grid, from the evidence known at a date and the context layers.
+
+``FeatureBuilder`` computes the smooth fields (distances, kernel densities) once on a coarse
+grid, then produces the feature matrix of any window of the target grid: smooth fields sampled
+bilinearly, rasters (elevation, slope, land cover) read at the target resolution. It holds only
+arrays and file paths, so it pickles to Dask workers.
+
+Feature names (present only when the input exists):
+
+- ``dist_<layer>_km``: distance to the former front line, military positions, roads, rivers,
+  settlements;
+- ``density_<group>_<b>km``: reliability-weighted Gaussian kernel density (per km²) of
+  accidents, finds, direct and indirect evidence, bandwidth ``b``;
+- ``dist_<group>_km``: distance to the nearest event of the group;
+- ``population_density``: settlement population spread with a 5 km kernel (people per km²);
+- ``elevation_m``, ``slope_deg``, ``landcover``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.warp import reproject
+from rasterio.windows import Window
+
+from safeground.risk import events as ev
+from safeground.risk import fields
+from safeground.risk.context import RASTER_LAYERS, VECTOR_LAYERS, ContextLayers
+from safeground.risk.grid import Grid
+
+RASTER_FEATURE = {"elevation": "elevation_m", "slope": "slope_deg", "landcover": "landcover"}
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    """How features are built. ``field_step_m`` None: the target step, at least 100 m."""
+
+    bandwidths_km: tuple[float, ...] = (1.0, 5.0)
+    distance_cap_km: float = 50.0
+    field_step_m: float | None = None
+    population_bandwidth_km: float = 5.0
+    #: also a density of the events of the last N years before the prediction date (0: none)
+    recent_years: float = 0.0
+    recent_bandwidth_km: float = 3.0
+    groups: tuple[str, ...] = ev.GROUPS
+    #: vector layers whose distance is a feature (settlements also give population)
+    vector_layers: tuple[str, ...] = VECTOR_LAYERS
+    raster_layers: tuple[str, ...] = tuple(RASTER_LAYERS)
+
+
+class FeatureBuilder:
+    """Feature matrices for windows of ``grid``, from ``events`` known at ``as_of``."""
+
+    def __init__(self, grid: Grid, events: pd.DataFrame, as_of: dt.date | str,
+                 context: ContextLayers | None = None,
+                 config: FeatureConfig | None = None) -> None:
+        self.grid = grid
+        self.config = cfg = config or FeatureConfig()
+        self.as_of = pd.Timestamp(as_of)
+        self.context = context
+        step = cfg.field_step_m or max(grid.step, 100.0)
+        margin = 3 * max((*cfg.bandwidths_km, cfg.population_bandwidth_km)) * 1000.0
+        self.field_grid = grid.coarsen(step, margin=margin)
+        known = ev.known_at(events, self.as_of)
+        self.n_events = len(known)
+        self._fields: dict[str, np.ndarray] = {}
+        self._build_context_fields()
+        self._build_event_fields(known)
+        self._rasters = ({n: str(context.rasters[n]) for n in cfg.raster_layers
+                          if n in context.rasters} if context else {})
+        self.names: list[str] = [*self._fields, *(RASTER_FEATURE[n] for n in self._rasters)]
+
+    # -- smooth fields ----------------------------------------------------------------------
+    def _build_context_fields(self) -> None:
+        cfg, g = self.config, self.field_grid
+        if self.context is None:
+            return
+        for name in cfg.vector_layers:
+            layer = self.context.vectors.get(name)
+            if layer is not None and not layer.empty:
+                self._fields[f"dist_{name}_km"] = fields.distance_km(
+                    g, layer.geometry, cfg.distance_cap_km)
+        pop = self.context.population()
+        if pop is not None and "settlements" in cfg.vector_layers:
+            pts, people = pop
+            self._fields["population_density"] = fields.density_per_km2(
+                g, pts.x.to_numpy(), pts.y.to_numpy(), np.asarray(people),
+                cfg.population_bandwidth_km)
+
+    def _build_event_fields(self, known: pd.DataFrame) -> None:
+        cfg, g = self.config, self.field_grid
+        for group in cfg.groups:
+            sub = known[known["group"] == group]
+            x, y, w = sub["x"].to_numpy(), sub["y"].to_numpy(), sub["weight"].to_numpy()
+            for b in cfg.bandwidths_km:
+                self._fields[f"density_{group}_{b:g}km"] = fields.density_per_km2(g, x, y, w, b)
+            self._fields[f"dist_{group}_km"] = fields.points_distance_km(
+                g, x, y, cfg.distance_cap_km)
+        if cfg.recent_years > 0:
+            start = self.as_of - pd.Timedelta(days=365.25 * cfg.recent_years)
+            rec = known[known["date"] > start]
+            self._fields[f"density_recent_{cfg.recent_years:g}y"] = fields.density_per_km2(
+                g, rec["x"].to_numpy(), rec["y"].to_numpy(), rec["weight"].to_numpy(),
+                cfg.recent_bandwidth_km)
+
+    # -- matrices ---------------------------------------------------------------------------
+    def field(self, name: str) -> np.ndarray:
+        """The coarse field behind a smooth feature (for maps and baselines)."""
+        return self._fields[name]
+
+    def window(self, window: Window, names: list[str] | None = None) -> np.ndarray:
+        """Feature matrix (cells of ``window`` in row-major order x features) as float32."""
+        names = names or self.names
+        xs, ys = self.grid.centres(window)
+        h, w = len(ys), len(xs)
+        out = np.empty((h * w, len(names)), np.float32)
+        rasters = {RASTER_FEATURE[n]: n for n in self._rasters}
+        for j, name in enumerate(names):
+            if name in self._fields:
+                out[:, j] = fields.sample_bilinear(self._fields[name], self.field_grid, xs,
+                                                   ys).ravel()
+            elif name in rasters:
+                out[:, j] = self._read_raster(rasters[name], window).ravel()
+            else:
+                raise KeyError(name)
+        return out
+
+    def frame(self, names: list[str] | None = None, size: int = 2048) -> pd.DataFrame:
+        """Features of every cell of the grid (row-major), as a DataFrame."""
+        names = names or self.names
+        full = np.empty((self.grid.n_cells, len(names)), np.float32)
+        for win in self.grid.windows(size):
+            block = self.window(win, names).reshape(win.height, win.width, len(names))
+            for r in range(win.height):
+                start = (win.row_off + r) * self.grid.width + win.col_off
+                full[start:start + win.width] = block[r]
+        return pd.DataFrame(full, columns=names)
+
+    def _read_raster(self, layer: str, window: Window) -> np.ndarray:
+        dst = np.full((window.height, window.width), np.nan, np.float32)
+        from rasterio.windows import transform as wtransform
+
+        with rasterio.open(self._rasters[layer]) as src:
+            reproject(rasterio.band(src, 1), dst,
+                      dst_transform=wtransform(window, self.grid.transform),
+                      dst_crs=self.grid.crs, dst_nodata=np.nan,
+                      resampling=Resampling[RASTER_LAYERS[layer]])
+        return dst

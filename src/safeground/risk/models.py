@@ -1,0 +1,253 @@
+"""Positive-unlabelled risk models: a transparent logistic baseline and LightGBM.
+
+Positives are reliable (a mine was found or exploded there); everything else is *unlabelled*,
+not negative — most of it was never searched (DOMAIN.md §6). The models therefore:
+
+1. learn to tell positives from background (unlabelled cells, plus surveyed-empty cells when a
+   data set has them: RELand label 0);
+2. correct for search bias: background cells are weighted by a survey-effort proxy, e.g.
+   ``exp(-distance to road / 2 km)``, so the background is searched-looking land and the model
+   cannot score "accessible" as "contaminated" (target-group background, Phillips et al. 2009);
+3. calibrate on a held-out share of the training data (whole groups when groups are given):
+   Platt or isotonic. With surveyed negatives, calibration is on labelled cells (1 vs 0) and
+   gives P(contaminated | surveyed-like cell). Without them, calibration gives P(labelled | x)
+   and the Elkan–Noto constant c = mean P(labelled | x) over held-out positives turns it into
+   P(contaminated | x) = min(1, P(labelled | x) / c) (Elkan & Noto, KDD 2008).
+
+Both models explain each cell in log-odds units: LightGBM's exact TreeSHAP (``pred_contrib``),
+and for the logistic model coefficient x standardised feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from safeground.risk.errors import invalid
+
+KINDS = ("logistic", "lightgbm")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """Everything a fit depends on, saved with the model."""
+
+    kind: str = "lightgbm"
+    features: tuple[str, ...] = ()
+    seed: int = 0
+    calibration: str = "platt"          # or "isotonic"
+    calibration_share: float = 0.25
+    #: feature holding distance (km) to access, for the search-bias (effort) weights
+    effort_feature: str | None = None
+    effort_scale_km: float = 2.0
+    #: weight of surveyed-empty cells (label 0) relative to unlabelled background
+    negative_weight: float = 1.0
+    n_estimators: int = 200
+    learning_rate: float = 0.05
+    num_leaves: int = 15
+    min_child_samples: int = 20
+    logistic_c: float = 1.0
+    categorical: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["features"] = list(self.features)
+        d["categorical"] = list(self.categorical)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        d = dict(d)
+        d["features"] = tuple(d.get("features", ()))
+        d["categorical"] = tuple(d.get("categorical", ()))
+        return cls(**d)
+
+
+def effort_weights(distance_km: np.ndarray, scale_km: float) -> np.ndarray:
+    """Survey effort proxy: 1 at the road, falling as exp(-d / scale). Mean-normalised."""
+    w = np.exp(-np.clip(np.nan_to_num(distance_km, nan=0.0), 0, None) / scale_km)
+    return w / w.mean() if w.size and w.mean() > 0 else np.ones_like(w)
+
+
+def _check_labels(labels: np.ndarray) -> None:
+    bad = set(np.unique(labels).tolist()) - {-1, 0, 1}
+    if bad:
+        raise invalid("RISK_LABEL_VALUE", field="label", value=sorted(bad)[0])
+    if not (labels == 1).any():
+        raise invalid("RISK_NO_POSITIVES")
+    if (labels == 1).all():
+        raise invalid("RISK_NO_BACKGROUND")
+
+
+class RiskModel:
+    """A fitted PU model. ``predict`` gives calibrated probabilities of contamination."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        if config.kind not in KINDS:
+            raise invalid("RISK_MODEL_KIND", value=config.kind, expected=", ".join(KINDS))
+        self.config = config
+        self.features = list(config.features)
+        self.mean_: np.ndarray | None = None
+        self.std_: np.ndarray | None = None
+        self.estimator: Any = None
+        self.calibrator: Any = None
+        self.label_frequency_: float = 1.0
+        self.calibrated_on_: str = ""
+        self.train_summary_: dict[str, Any] = {}
+
+    # -- fitting ----------------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame, labels: np.ndarray,
+            groups: np.ndarray | None = None) -> RiskModel:
+        """Fit on rows with labels 1 (positive), 0 (surveyed, none), -1 (unknown).
+
+        Raises ValidationError (RISK_FEATURE_MISSING, RISK_LABEL_VALUE, RISK_NO_POSITIVES...).
+        """
+        labels = np.asarray(labels).astype(int)
+        _check_labels(labels)
+        A = self._matrix(X)
+        rng = np.random.default_rng(self.config.seed)
+        cal = self._calibration_rows(labels, groups, rng)
+        fit_rows = ~cal
+        weights = self._weights(X, labels)
+        s = (labels == 1).astype(int)
+        self._fit_estimator(A[fit_rows], s[fit_rows], weights[fit_rows])
+        self._fit_calibration(self.decision(A[cal], raw=True), labels[cal])
+        self.train_summary_ = {"rows": len(labels), "positives": int(s.sum()),
+                               "surveyed_negatives": int((labels == 0).sum()),
+                               "unlabelled": int((labels == -1).sum()),
+                               "calibration_rows": int(cal.sum())}
+        return self
+
+    def _matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        if isinstance(X, np.ndarray):
+            return X.astype(np.float64, copy=False)
+        missing = [f for f in self.features if f not in X.columns]
+        if missing:
+            raise invalid("RISK_FEATURE_MISSING", column=missing[0])
+        return X[self.features].to_numpy(np.float64)
+
+    def _calibration_rows(self, labels: np.ndarray, groups: np.ndarray | None,
+                          rng: np.random.Generator) -> np.ndarray:
+        share = self.config.calibration_share
+        pos = labels == 1
+        if groups is not None and len(np.unique(groups)) >= 4:
+            ug = np.unique(groups)
+            for _ in range(20):   # whole groups held out, with positives on both sides
+                pick = rng.choice(ug, size=max(1, round(share * len(ug))), replace=False)
+                cal = np.isin(groups, pick)
+                if pos[cal].sum() >= 5 and pos[~cal].sum() >= 5:
+                    return cal
+        cal = rng.random(len(labels)) < share
+        if pos[cal].sum() < 2 or pos[~cal].sum() < 2:   # tiny data: stratify positives
+            cal = np.zeros(len(labels), bool)
+            for cls in (True, False):
+                idx = np.flatnonzero(pos == cls)
+                cal[rng.choice(idx, size=max(1, int(share * len(idx))), replace=False)] = True
+        return cal
+
+    def _weights(self, X: pd.DataFrame | np.ndarray, labels: np.ndarray) -> np.ndarray:
+        w = np.ones(len(labels))
+        cfg = self.config
+        unl = labels == -1
+        if cfg.effort_feature and isinstance(X, pd.DataFrame) and cfg.effort_feature in X:
+            d = X[cfg.effort_feature].to_numpy(float)
+            w[unl] = effort_weights(d[unl], cfg.effort_scale_km)
+        w[labels == 0] = cfg.negative_weight
+        bg = labels != 1
+        # balance classes: the background weighs as much as the positives in total
+        w[bg] *= (labels == 1).sum() / w[bg].sum()
+        return w
+
+    def _fit_estimator(self, A: np.ndarray, s: np.ndarray, w: np.ndarray) -> None:
+        cfg = self.config
+        if cfg.kind == "logistic":
+            self.mean_ = A.mean(axis=0)
+            std = A.std(axis=0)
+            self.std_ = np.where(std > 0, std, 1.0)
+            Z = (A - self.mean_) / self.std_
+            self.estimator = LogisticRegression(C=cfg.logistic_c, max_iter=2000)
+            self.estimator.fit(Z, s, sample_weight=w)
+            return
+        cat = [self.features.index(c) for c in cfg.categorical if c in self.features]
+        params = dict(objective="binary", n_estimators=cfg.n_estimators,
+                      learning_rate=cfg.learning_rate, num_leaves=cfg.num_leaves,
+                      min_child_samples=cfg.min_child_samples, subsample=0.8, subsample_freq=1,
+                      colsample_bytree=0.8, reg_lambda=1.0, random_state=cfg.seed,
+                      deterministic=True, force_row_wise=True, n_jobs=1, verbose=-1)
+        params.update(cfg.extra)
+        model = lgb.LGBMClassifier(**params)
+        model.fit(A, s, sample_weight=w, categorical_feature=cat or "auto")
+        self.estimator = model.booster_
+
+    def _fit_calibration(self, raw: np.ndarray, labels: np.ndarray) -> None:
+        labelled = labels >= 0
+        if (labels == 0).sum() >= 5 and (labels[labelled] == 1).sum() >= 2:
+            x, y, self.calibrated_on_ = raw[labelled], labels[labelled], "surveyed"
+        else:
+            x, y, self.calibrated_on_ = raw, (labels == 1).astype(int), "pu"
+        if self.config.calibration == "isotonic":
+            self.calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
+            self.calibrator.fit(x, y)
+        else:
+            self.calibrator = LogisticRegression(C=1e4, max_iter=1000)
+            self.calibrator.fit(x.reshape(-1, 1), y)
+        self.label_frequency_ = 1.0
+        if self.calibrated_on_ == "pu":
+            g = self._calibrate(x[y == 1])
+            self.label_frequency_ = float(np.clip(g.mean(), 1e-6, 1.0)) if g.size else 1.0
+
+    # -- prediction -------------------------------------------------------------------------
+    def decision(self, X: pd.DataFrame | np.ndarray, raw: bool = False,
+                 threads: int = 1) -> np.ndarray:
+        """Uncalibrated score in log-odds (the ranking every metric uses)."""
+        A = X if raw else self._matrix(X)
+        if self.config.kind == "logistic":
+            Z = (np.asarray(A, dtype=np.float64) - self.mean_) / self.std_
+            return Z @ self.estimator.coef_[0] + self.estimator.intercept_[0]
+        return self.estimator.predict(A, raw_score=True, num_threads=threads)
+
+    def _calibrate(self, raw: np.ndarray) -> np.ndarray:
+        if isinstance(self.calibrator, IsotonicRegression):
+            return self.calibrator.predict(raw)
+        return self.calibrator.predict_proba(np.asarray(raw).reshape(-1, 1))[:, 1]
+
+    def predict(self, X: pd.DataFrame | np.ndarray, threads: int = 1) -> np.ndarray:
+        """Calibrated probability that a cell is contaminated, in [0, 1]."""
+        p = self._calibrate(self.decision(X, raw=isinstance(X, np.ndarray), threads=threads))
+        return np.clip(p / self.label_frequency_, 0.0, 1.0)
+
+    def contributions(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+        """Per-cell contribution of each feature to the log-odds, plus ``bias``.
+
+        The row sums equal ``decision(X)``.
+        """
+        A = X if isinstance(X, np.ndarray) else self._matrix(X)
+        if self.config.kind == "logistic":
+            Z = (np.asarray(A, np.float64) - self.mean_) / self.std_
+            c = Z * self.estimator.coef_[0]
+            bias = np.full((len(Z), 1), self.estimator.intercept_[0])
+            vals = np.hstack([c, bias])
+        else:
+            vals = self.estimator.predict(A, pred_contrib=True, num_threads=1)
+        return pd.DataFrame(vals, columns=[*self.features, "bias"])
+
+    def importance(self) -> dict[str, float]:
+        """Global weight of each feature: |coefficient| (logistic) or total gain (LightGBM)."""
+        if self.config.kind == "logistic":
+            vals = np.abs(self.estimator.coef_[0])
+        else:
+            vals = self.estimator.feature_importance(importance_type="gain")
+        return dict(zip(self.features, (float(v) for v in vals), strict=True))
+
+
+def fit_model(X: pd.DataFrame, labels: np.ndarray, config: ModelConfig,
+              groups: np.ndarray | None = None) -> RiskModel:
+    """Fit a ``RiskModel`` (see the module docstring for the PU treatment)."""
+    return RiskModel(config).fit(X, labels, groups)

@@ -1,0 +1,144 @@
+"""The RELand grid schema (Colombia, 1 km cells; Dulce Rubio et al. 2024) and its evaluation.
+
+A grid CSV of this schema has one row per cell with ``LATITUD_Y``, ``LONGITUD_X``, a group
+column (``Municipio``), ``mines_outcome`` (1 mine, 0 surveyed none, -1 unknown; optional when
+only scoring) and the data set's own features. Any file of the schema can be fitted on and
+scored, so the evaluation can be repeated on other departments.
+
+Baselines. Colombia has no former line of contact: its conflict was fought between mobile armed
+groups. The nearest proxy in the schema is the distance to coca cultivation (``coca_dist``),
+where armed groups held territory and defended it with mines. The density baseline is a
+Gaussian kernel density (3 km) of the positive cells of the training municipalities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+from scipy.spatial import cKDTree
+
+from safeground.risk.errors import invalid
+from safeground.risk.evaluation import Scoreboard, leave_one_group_out
+from safeground.risk.models import ModelConfig, fit_model
+
+LABEL = "mines_outcome"
+GROUP = "Municipio"
+LAT, LON = "LATITUD_Y", "LONGITUD_X"
+NON_FEATURES = {LABEL, GROUP, LAT, LON, "geometry", "Unnamed: 0"}
+#: few, standardised, readable features for the transparent baseline
+LOGISTIC_FEATURES = ("elevation", "population_2020", "rwi", "roads_dist", "settlement_dist",
+                     "buildings_dist", "waterways_dist", "coca_dist")
+FRONTLINE_PROXY = "coca_dist"
+#: kernel density (3 km) of the known positives of *other* groups: the spatial context feature
+KNOWN_DENSITY = "known_mines_density_3km"
+EFFORT_FEATURE = "roads_dist"
+METRIC_CRS = "EPSG:9377"   # MAGNA-SIRGAS 2018 / Origen-Nacional (CTM12)
+
+
+def load_grid(path: str | Path, require_label: bool = True) -> pd.DataFrame:
+    """Read a RELand-schema grid CSV.
+
+    Raises ValidationError (COLUMN_MISSING) when coordinates (or the label) are absent.
+    """
+    df = pd.read_csv(path)
+    df = df.drop(columns=[c for c in df.columns if c.startswith("Unnamed: ")])
+    needed = [LAT, LON] + ([LABEL] if require_label else [])
+    for col in needed:
+        if col not in df.columns:
+            raise invalid("COLUMN_MISSING", where=Path(path).name, column=col)
+    return df
+
+
+def feature_columns(df: pd.DataFrame) -> list[str]:
+    """Every numeric column of the schema except label, group and coordinates."""
+    return [c for c in df.columns
+            if c not in NON_FEATURES and pd.api.types.is_numeric_dtype(df[c])]
+
+
+def model_config(kind: str, df: pd.DataFrame, seed: int = 0, *,
+                 bias_correction: bool = True) -> ModelConfig:
+    """The default configuration of each model kind on this schema."""
+    feats = (tuple(f for f in LOGISTIC_FEATURES if f in df) if kind == "logistic"
+             else tuple(c for c in feature_columns(df) if c != KNOWN_DENSITY))
+    if KNOWN_DENSITY in df:
+        feats = (*feats, KNOWN_DENSITY)
+    effort = EFFORT_FEATURE if bias_correction and EFFORT_FEATURE in df else None
+    return ModelConfig(kind=kind, features=feats, seed=seed, effort_feature=effort,
+                       effort_scale_km=2.0)
+
+
+def metric_xy(df: pd.DataFrame) -> np.ndarray:
+    t = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
+    x, y = t.transform(df[LON].to_numpy(), df[LAT].to_numpy())
+    return np.column_stack([x, y])
+
+
+def density_baseline(train_xy: np.ndarray, train_pos: np.ndarray, test_xy: np.ndarray,
+                     bandwidth_m: float = 3000.0) -> np.ndarray:
+    """Gaussian kernel density of the training positives at the test cells."""
+    pts = train_xy[train_pos]
+    if len(pts) == 0:
+        return np.zeros(len(test_xy))
+    tree = cKDTree(pts)
+    d, _ = tree.query(test_xy, k=min(64, len(pts)), distance_upper_bound=4 * bandwidth_m)
+    d = np.atleast_2d(d.T).T if d.ndim == 1 else d
+    k = np.exp(-0.5 * (d / bandwidth_m) ** 2)
+    return np.where(np.isfinite(d), k, 0.0).sum(axis=1)
+
+
+def with_known_density(train: pd.DataFrame, others: pd.DataFrame | None = None,
+                       group: str = GROUP) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Add the known-mines density feature without leaking a cell's own group.
+
+    Training cells see the positives of the *other* training groups (what a held-out group
+    sees at prediction time); ``others`` (cells to score) see all training positives.
+    """
+    xy = metric_xy(train)
+    pos = train[LABEL].to_numpy() == 1
+    groups = train[group].astype(str).to_numpy() if group in train else np.zeros(len(train))
+    dens = np.zeros(len(train))
+    for g in np.unique(groups):
+        m = groups == g
+        dens[m] = density_baseline(xy[~m], pos[~m], xy[m])
+    train = train.assign(**{KNOWN_DENSITY: dens})
+    if others is not None:
+        others = others.assign(**{KNOWN_DENSITY: density_baseline(xy, pos, metric_xy(others))})
+    return train, others
+
+
+def baseline_scores(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The two baselines' scores of the test cells (higher = riskier)."""
+    out = {}
+    if FRONTLINE_PROXY in test:
+        out["baseline: distance to front-line proxy (coca)"] = -test[FRONTLINE_PROXY].to_numpy()
+    out["baseline: density of past events"] = density_baseline(
+        metric_xy(train), train[LABEL].to_numpy() == 1, metric_xy(test))
+    return out
+
+
+def evaluate_leave_one_group_out(df: pd.DataFrame, kinds: tuple[str, ...] = ("logistic",
+                                 "lightgbm"), seed: int = 0, group: str = GROUP,
+                                 bias_correction: bool = True,
+                                 progress: Callable[[str], None] | None = None) -> Scoreboard:
+    """Leave one group (municipality) out: fit on the others, score the held-out group.
+
+    Only groups with at least one positive are held out (a metric needs them).
+    """
+    board = Scoreboard()
+    labels = df[LABEL].to_numpy().astype(int)
+    groups = df[group].astype(str).to_numpy()
+    for name, tr, te in leave_one_group_out(groups, labels):
+        train, test = with_known_density(df[tr], df[te], group)
+        for kind in kinds:
+            cfg = model_config(kind, train, seed, bias_correction=bias_correction)
+            model = fit_model(train, labels[tr], cfg, groups=groups[tr])
+            board.add(name, kind, model.decision(test), labels[te])
+        for bname, score in baseline_scores(train, test).items():
+            board.add(name, bname, score, labels[te])
+        if progress:
+            progress(name)
+    return board

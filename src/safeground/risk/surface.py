@@ -1,0 +1,125 @@
+"""The risk surface: a Cloud-Optimised GeoTIFF of calibrated probabilities, window by window.
+
+Windows of the grid are scored independently (features sampled from the coarse fields plus
+rasters read at the target resolution, then the model), so memory stays bounded by the window
+size times the number of windows in flight, whatever the extent. Windows run on Dask: a local
+``dask.distributed`` cluster by default, any scheduler given by address, or in-process
+(``scheduler="sync"``, for tests). One writer process collects the windows into a tiled GeoTIFF,
+which GDAL's COG driver then turns into a Cloud-Optimised GeoTIFF with overviews.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from rasterio.windows import Window
+
+from safeground.risk.features import FeatureBuilder
+from safeground.risk.models import RiskModel
+
+NODATA = -1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SurfaceResult:
+    path: Path
+    cells: int
+    seconds: float
+    windows: int
+    cog_valid: bool
+    cog_errors: tuple[str, ...]
+
+    @property
+    def cells_per_second(self) -> float:
+        return self.cells / self.seconds if self.seconds > 0 else float("nan")
+
+
+def score_window(builder: FeatureBuilder, model: RiskModel, window: Window,
+                 threads: int = 1) -> tuple[Window, np.ndarray]:
+    """Probability of contamination of every cell of ``window`` (float32, rows x cols)."""
+    X = builder.window(window, model.features)
+    p = model.predict(X, threads=threads).astype(np.float32)
+    return window, p.reshape(window.height, window.width)
+
+
+def _sync(builder: FeatureBuilder, model: RiskModel,
+          windows: list[Window]) -> Iterator[tuple[Window, np.ndarray]]:
+    for w in windows:
+        yield score_window(builder, model, w, threads=1)
+
+
+def _distributed(builder: FeatureBuilder, model: RiskModel, windows: list[Window],
+                 scheduler: str | None, n_workers: int) -> Iterator[tuple[Window, np.ndarray]]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler in (None, "", "local"):
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, memory_limit=0)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        b_f = client.scatter(builder, broadcast=True)
+        m_f = client.scatter(model, broadcast=True)
+        n_workers = max(1, len(client.scheduler_info()["workers"]))
+        queue = list(windows)
+        in_flight = 2 * n_workers      # bounded: memory holds a few windows, never all
+        batch = as_completed([client.submit(score_window, b_f, m_f, queue.pop(0), pure=False)
+                              for _ in range(min(in_flight, len(queue)))])
+        for fut in batch:
+            result = fut.result()
+            fut.release()
+            if queue:
+                batch.add(client.submit(score_window, b_f, m_f, queue.pop(0), pure=False))
+            yield result
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def compute_surface(builder: FeatureBuilder, model: RiskModel, out_path: str | Path, *,
+                    window_size: int = 1024, scheduler: str | None = None,
+                    n_workers: int = 2,
+                    progress: Callable[[int, int], None] | None = None) -> SurfaceResult:
+    """Write the probability surface of ``builder.grid`` to ``out_path`` as a COG.
+
+    ``scheduler``: None or "local" (a local dask.distributed cluster of ``n_workers``
+    processes), "sync" (in this process), or a scheduler address ("tcp://host:8786").
+    """
+    from rio_cogeo.cogeo import cog_validate
+
+    t0 = time.perf_counter()
+    grid = builder.grid
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.stem + f".{os.getpid()}.tmp.tif")
+    windows = list(grid.windows(window_size))
+    profile = {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1,
+               "dtype": "float32", "crs": grid.crs, "transform": grid.transform,
+               "nodata": NODATA, "tiled": True, "blockxsize": 512, "blockysize": 512,
+               "BIGTIFF": "IF_SAFER"}
+    source = (_sync(builder, model, windows) if scheduler == "sync"
+              else _distributed(builder, model, windows, scheduler, n_workers))
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            for i, (win, arr) in enumerate(source, 1):
+                dst.write(arr, 1, window=win)
+                if progress:
+                    progress(i, len(windows))
+        rasterio.shutil.copy(tmp, out, driver="COG", COMPRESS="DEFLATE", PREDICTOR="YES",
+                             OVERVIEW_RESAMPLING="AVERAGE", NUM_THREADS="ALL_CPUS",
+                             BIGTIFF="IF_SAFER")
+    finally:
+        tmp.unlink(missing_ok=True)
+    valid, errors, _warnings = cog_validate(str(out), quiet=True)
+    return SurfaceResult(out, grid.n_cells, time.perf_counter() - t0, len(windows), valid,
+                         tuple(errors))
