@@ -12,6 +12,8 @@ from collections import defaultdict
 import numpy as np
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scenario_checks import check_records
 
 from safeground.scenario.geo import to_utm
@@ -188,3 +190,31 @@ def test_observable_areas_hold_no_truth(small):
     fields = set(a.__dataclass_fields__)
     assert not fields & {"items", "truth", "true_items"}
     assert a.polygon.area == pytest.approx(a.remaining_m2)
+
+
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_plan_conserves_items_and_area(small, data):
+    """Property: whatever the plan, items and area are conserved (DOMAIN.md §2)."""
+    twin = OperationsTwin(small, seed=data.draw(st.integers(0, 1000)), start=START)
+    areas = [a.id for a in twin.observable_areas()]
+    teams = {t.id: t.asset for t in twin.teams}
+    allowed = {"nts": ["nts"], "ts": ["ts"], "manual": ["ts", "clearance"],
+               "dog": ["ts", "clearance"], "machine": ["ts", "clearance"]}
+    n = data.draw(st.integers(1, 40))
+    orders = []
+    for _ in range(n):
+        tid = data.draw(st.sampled_from(sorted(teams)))
+        orders.append(WorkOrder(tid, data.draw(st.sampled_from(areas)),
+                                data.draw(st.sampled_from(allowed[teams[tid]])),
+                                START + dt.timedelta(days=data.draw(st.integers(0, 400)))))
+    records = twin.advance(orders, dt.date(2023, 4, 1))
+    m = twin.metrics()
+    assert _conserved(m)
+    released = defaultdict(float)
+    for r in records:
+        if r["report_type"] == "land_release":
+            released[r["hazardous_area_id"]] += to_utm(r["geometry"]).area
+    for a in twin.observable_areas():
+        assert released[a.id] + a.remaining_m2 == pytest.approx(a.original_m2, rel=1e-6, abs=1.0)

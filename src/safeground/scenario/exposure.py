@@ -20,6 +20,10 @@ CELL_M = 25.0
 
 IN_GROUND, FOUND, ACCIDENT = 0, 1, 2
 
+#: Person-trips one probe stands for: fewer, heavier probes keep the simulation fast while the
+#: expected number of accidents (linear in trips × beta) stays the same.
+PROBE_UNIT = 5.0
+
 
 class CellIndex:
     """Items grouped by 25 m cell, with live counts of items still in the ground."""
@@ -96,7 +100,7 @@ def expose(rng: np.random.Generator, index: CellIndex, state: np.ndarray, depth:
     """
     if days <= 0 or len(src.x) == 0 or len(index.ukeys) == 0:
         return []
-    n = rng.poisson(src.rate * days)
+    n = rng.poisson(src.rate * days / PROBE_UNIT)
     who = np.repeat(np.arange(len(src.x)), n)
     if len(who) == 0:
         return []
@@ -108,10 +112,10 @@ def expose(rng: np.random.Generator, index: CellIndex, state: np.ndarray, depth:
     hot = np.flatnonzero(count > 0)
     if len(hot) == 0:
         return []
-    p_acc = 1.0 - np.exp(-beta * count[hot])
+    p_acc = 1.0 - np.exp(-beta * PROBE_UNIT * count[hot])
     u = rng.random(len(hot))
     acc = u < p_acc
-    fnd = (~acc) & (rng.random(len(hot)) < find_rate)
+    fnd = (~acc) & (rng.random(len(hot)) < min(1.0, find_rate * PROBE_UNIT))
     day = rng.integers(0, days, len(hot))
     events: list[Event] = []
     for j in np.argsort(day, kind="stable"):

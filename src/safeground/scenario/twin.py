@@ -40,10 +40,20 @@ import shapely
 
 from safeground.errors import SafegroundError
 from safeground.scenario import contamination as C
-from safeground.scenario.exposure import ACCIDENT, CELL_M, FOUND, IN_GROUND, CellIndex, expose
+from safeground.scenario.exposure import (
+    ACCIDENT,
+    CELL_M,
+    FOUND,
+    IN_GROUND,
+    CellIndex,
+    Sources,
+    expose,
+)
 from safeground.scenario.fleet import DEFAULT_FLEET, ORG_NAME
 from safeground.scenario.geo import sweep_cut
 from safeground.scenario.observation import (
+    RESIDENT_RATE,
+    VISITOR_RATE,
     exposure_sources,
     write_accident,
     write_ordnance,
@@ -303,6 +313,7 @@ class OperationsTwin:
         self.released = {k.value: 0.0 for k in ReleaseKind}
         self.cleared_with_eo = 0.0
         self.completion_date: dt.date | None = None
+        self._base_src: Sources | None = None
 
     # ------------------------------------------------------------ set-up ------------------
 
@@ -676,12 +687,26 @@ class OperationsTwin:
 
     # ------------------------------------------------------------ exposure ----------------
 
-    def _expose(self, week_end: dt.date) -> None:
+    def _sources(self, week_end: dt.date) -> Sources:
+        """This week's exposure: soldiers fade out, returnees become residents."""
         reg = self.scenario.region
-        residents = np.array([0 if s.occupied else s.pre_conflict_population
-                              for s in reg.settlements]) + self.returned_pop
+        if self._base_src is None:
+            self._base_src = exposure_sources(reg)
+            self._natives = np.array([0 if s.occupied else s.pre_conflict_population
+                                      for s in reg.settlements])
+            self._displaced = np.array([s.displaced_population for s in reg.settlements])
+        base = self._base_src
         years = (week_end - self.scenario.config.ceasefire).days / 365.25
-        src = exposure_sources(reg, residents, military_factor=math.exp(-years / 1.5))
+        rate = base.rate.copy()
+        rate[base.military] *= math.exp(-years / 1.5)
+        civ = base.settlement >= 0
+        residents = self._natives + self.returned_pop
+        away = np.maximum(self._displaced - self.returned_pop, 0)
+        rate[civ] = (RESIDENT_RATE * residents + VISITOR_RATE * away)[base.settlement[civ]]
+        return Sources(base.x, base.y, rate, base.spread, base.military, base.settlement)
+
+    def _expose(self, week_end: dt.date) -> None:
+        src = self._sources(week_end)
         events = expose(self.rng, self.index, self.state, self.truth.items.depth_cm, src,
                         week_end - dt.timedelta(days=WEEK), WEEK,
                         self.scenario.config.accident_beta)
