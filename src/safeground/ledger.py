@@ -28,6 +28,7 @@ from safeground.reports import REPORT_SPECS, Report
 from safeground.settings import Settings
 from safeground.storage import Database
 from safeground.storage.schema import audit_log, object_tables, reports
+from safeground.storage.types import encode_many
 from safeground.validation import CheckedRecord, check_record
 from safeground.vocabulary import (
     ActivityStatus,
@@ -250,6 +251,9 @@ class Ledger:
     def _insert_reports(self, conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
         if not rows:
             return []
+        for row, enc in zip(rows, encode_many([r["geometry"] for r in rows], self.db.dialect),
+                            strict=True):
+            row["geometry"] = enc
         if self.db.dialect == "postgresql":
             return list(conn.execute(insert(reports).returning(reports.c.id), rows).scalars())
         start = conn.execute(select(func.coalesce(func.max(reports.c.id), 0))).scalar_one()
@@ -502,6 +506,12 @@ class Ledger:
                 row = self._object_row(rtype, oid, obj, ws.areas.get(oid))
                 (old if obj.exists else new).append(row)
                 obj.exists = True
+            for col in ("geometry", "remaining_geometry"):
+                if col in table.c:
+                    both = new + old
+                    for row, enc in zip(both, encode_many([r[col] for r in both],
+                                                          self.db.dialect), strict=True):
+                        row[col] = enc
             if new:
                 conn.execute(insert(table), new)
             if old:

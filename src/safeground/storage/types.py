@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import shapely
 from sqlalchemy.types import LargeBinary, TypeDecorator, UserDefinedType
 
@@ -31,8 +32,8 @@ class GeometryType(TypeDecorator):
         return dialect.type_descriptor(LargeBinary())
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
+        if value is None or isinstance(value, Encoded):
+            return value  # already encoded for this dialect by ``encode_many``
         if isinstance(value, bytes | bytearray | memoryview):
             value = shapely.from_wkb(bytes(value))
         if dialect.name == "postgresql":
@@ -45,3 +46,29 @@ class GeometryType(TypeDecorator):
         if isinstance(value, memoryview):
             value = bytes(value)
         return shapely.from_wkb(value)
+
+
+class _EncodedStr(str):
+    """Hex EWKB already encoded for PostGIS."""
+
+
+class EncodedBytes(bytes):
+    """WKB already encoded for SQLite."""
+
+
+Encoded = (_EncodedStr, EncodedBytes)
+
+
+def encode_many(geoms: list[Any], dialect: str) -> list[Any]:
+    """Encode many shapely geometries in one vectorised call (the write path's hot spot)."""
+    if not geoms:
+        return []
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = geoms
+    if dialect == "postgresql":
+        present = np.array([g is not None for g in geoms], dtype=bool)
+        arr[present] = shapely.set_srid(arr[present], 4326)
+        out = shapely.to_wkb(arr, hex=True, include_srid=True)
+        return [None if v is None else _EncodedStr(v) for v in out]
+    out = shapely.to_wkb(arr)
+    return [None if v is None else EncodedBytes(v) for v in out]
