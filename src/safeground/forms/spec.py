@@ -6,10 +6,11 @@ each filled section becomes one report (one per repeat). Question names carry a 
 prefix (``ha_classification``, ``ev_source``) because Survey123 wants names unique across the
 whole form; the intake strips the prefix, whatever group path an export puts in front.
 
-Object ids: a section may ask for an existing object's id (``ha_object_id``); left blank, the
+Object ids: every section asks for an existing object's id (``ha_object_id``); left blank, the
 intake derives a stable id from the submission's instance id, so a re-import names the same
-objects. References between sections of one submission (an item's ``activity_id``) are filled
-from ``links`` and never asked.
+objects. A group where only the id (and references) is answered makes no report: it names the
+object the other sections refer to. References between sections of one submission (an item's
+``activity_id``) are filled from ``links`` when the form leaves them empty.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ class Section:
     geometry_required: bool = False
     #: payload values the form sets without asking, e.g. activity_type=eod_spot
     fixed: tuple[tuple[str, str], ...] = ()
-    #: payload field -> where its value comes from: "section" (that section's object id),
-    #: "section.field" (a field of a non-repeat section) or "@header"
+    #: payload field -> where its value comes from when not answered: "section" (that
+    #: section's object id), "section.field" (a field of a non-repeat section) or "@header"
     links: tuple[tuple[str, str], ...] = ()
     ask_id: bool = True
     id_prefix: str = "OBJ"
@@ -98,12 +99,12 @@ class FormSpec:
         return out
 
 
-_ACT_BASE = ("team_id", "asset", "start_date", "end_date", "status")
+_ACT_BASE = ("organisation_id", "team_id", "asset", "start_date", "end_date", "status")
 _ITEM = Section(
     "item", "item", ReportType.ORDNANCE,
     ("category", "model", "condition", "depth_cm", "disposal", "quantity"),
     "Explosive items found", repeat=True, geometry="geopoint", geometry_required=True,
-    links=(("activity_id", "activity"),), ask_id=False, id_prefix="EO")
+    links=(("activity_id", "activity"),), id_prefix="EO")
 
 FORMS: dict[str, FormSpec] = {f.form_id: f for f in (
     FormSpec("sg_nts", "Non-technical survey", (
@@ -112,18 +113,19 @@ FORMS: dict[str, FormSpec] = {f.form_id: f for f in (
                 links=(("organisation_id", "@organisation"),
                        ("hazardous_area_id", "hazardous_area")), id_prefix="ACT"),
         Section("hazardous_area", "ha", ReportType.HAZARDOUS_AREA,
-                ("name", "classification", "contamination", "settlement_id", "land_use",
+                ("name", "classification", "contamination", "settlement_id", "admin_area_id",
+                 "land_use",
                  "estimated_area_m2", "beneficiaries", "benchmark"),
                 "Hazardous area", geometry="geoshape", geometry_required=True, id_prefix="HA"),
         Section("evidence", "ev", ReportType.EVIDENCE,
                 ("category", "source", "reliability", "description"),
                 "Evidence", repeat=True, geometry="geopoint", geometry_required=True,
-                links=(("hazardous_area_id", "hazardous_area"),), ask_id=False, id_prefix="EV"),
+                links=(("hazardous_area_id", "hazardous_area"),), id_prefix="EV"),
         Section("informant", "inf", ReportType.EVIDENCE, ("reliability", "description"),
                 "Informants (what each said; names are not kept in the record)", repeat=True,
                 geometry="geopoint", geometry_required=True,
                 fixed=(("category", "verbal"), ("source", "verbal")),
-                links=(("hazardous_area_id", "hazardous_area"),), ask_id=False, id_prefix="INF"),
+                links=(("hazardous_area_id", "hazardous_area"),), id_prefix="INF"),
         Section("cancelled", "can", ReportType.LAND_RELEASE, (),
                 "Land cancelled by this survey", repeat=True, geometry="geoshape",
                 geometry_required=True,
@@ -164,12 +166,12 @@ FORMS: dict[str, FormSpec] = {f.form_id: f for f in (
         Section("victim", "vic", ReportType.VICTIM,
                 ("outcome", "sex", "age", "status", "activity_at_time", "name",
                  "date_of_birth", "address"),
-                "Victims", repeat=True, links=(("accident_id", "accident"),), ask_id=False,
+                "Victims", repeat=True, links=(("accident_id", "accident"),),
                 id_prefix="VIC"),
     ), doc="An accident and each person killed or injured; victims' personal data is sensitive."),
     FormSpec("sg_eore", "Risk education session", (
         Section("session", "eore", ReportType.RISK_EDUCATION,
-                ("settlement_id", "method", "girls", "boys", "women", "men"),
+                ("organisation_id", "settlement_id", "method", "girls", "boys", "women", "men"),
                 "Session", geometry="geopoint", geometry_required=True,
                 links=(("organisation_id", "@organisation"),), id_prefix="EORE"),
     ), doc="One EORE session with its audience by sex and age band."),

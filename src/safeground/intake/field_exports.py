@@ -36,7 +36,8 @@ def odk_string(geom: BaseGeometry, accuracy: float | None = None) -> str:
     """ODK ``"lat lon alt acc"`` for a point; ``;``-joined vertices for a line or polygon."""
     acc = 0.0 if accuracy is None else accuracy
     coords = shapely.get_coordinates(geom.exterior if geom.geom_type == "Polygon" else geom)
-    return ";".join(f"{y:.8f} {x:.8f} 0 {acc:g}" for x, y in coords)
+    # full double precision, as ODK Collect writes it: rounding could fold a thin polygon
+    return ";".join(f"{float(y)!r} {float(x)!r} 0.0 {float(acc)!r}" for x, y in coords)
 
 
 def _paths(form: FormSpec) -> dict[str, str]:

@@ -107,7 +107,9 @@ def read_ogr(path: Path, report_type: str | None = None,
                 rec["report_type"] = default_type
             rec = {k: v for k, v in rec.items() if v is not None}
             for k, v in list(rec.items()):
-                if hasattr(v, "isoformat"):
+                if isinstance(v, np.ndarray):  # GDAL string lists (GeoJSON arrays)
+                    rec[k] = v.tolist()
+                elif hasattr(v, "isoformat"):
                     rec[k] = v.isoformat()[:10] if k in _DATE_FIELDS else v.isoformat()
             g = geoms[i - 1] if geoms is not None else None
             rec["geometry"] = g if g is not None and not g.is_empty else None

@@ -163,10 +163,17 @@ def to_records(sub: Submission) -> Converted:
                 oid = f"{s.id_prefix}-{short}" + (f"-{i}" if s.repeat else "")
                 rec["object_id"] = oid
             if not s.repeat:
-                ids[s.name] = oid
                 single[s.name] = rec
+                if not _answered(s, entry):
+                    # a group left empty makes no report; given an id, it names an existing
+                    # object for the other sections to refer to
+                    if s.ask_id and entry.get(s.id_question):
+                        ids[s.name] = oid
+                    continue
+                ids[s.name] = oid
             for fname, source in s.links:
-                rec[fname] = _link(source, ids, single, header)
+                if rec.get(fname) in (None, ""):
+                    rec[fname] = _link(source, ids, single, header)
             rec["submission_id"] = f"{sub.instance_id}/{s.name}" + (f"[{i}]" if s.repeat else "")
             rec["_form"] = f"{form.form_id}@{form.version}"
             idx = len(out.records)
@@ -176,6 +183,21 @@ def to_records(sub: Submission) -> Converted:
             if notes:
                 out.notes[idx] = notes
     return out
+
+
+def _answered(s: Section, entry: dict[str, Any]) -> bool:
+    """Whether a group says something of its own: a field other than a reference, or a place."""
+    spec = REPORT_SPECS[s.report_type]
+    for fname in s.fields:
+        f = spec.field(fname)
+        v = entry.get(s.question(fname))
+        if f is not None and f.kind != "ref" and v is not None and v != "":
+            return True
+    if s.geometry:
+        v = entry.get(s.geometry_question)
+        if v is not None and v != "":
+            return True
+    return False
 
 
 def _link(source: str, ids: dict[str, str], single: dict[str, dict[str, Any]],
