@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from rasterio import features as rfeatures
-from rasterio.windows import Window, from_bounds
+from rasterio.windows import Window
 from rasterio.windows import transform as wtransform
 
 from safeground.risk.features import FeatureBuilder
@@ -22,11 +22,11 @@ from safeground.risk.models import RiskModel
 
 def _area_cells(builder: FeatureBuilder, geom: object) -> tuple[Window, np.ndarray] | None:
     g = builder.grid
-    win = from_bounds(*geom.bounds, transform=g.transform)
-    win = win.round_offsets("floor").round_lengths("ceil")
-    col0, row0 = max(0, int(win.col_off)), max(0, int(win.row_off))
-    col1 = min(g.width, int(win.col_off + win.width) + 1)
-    row1 = min(g.height, int(win.row_off + win.height) + 1)
+    minx, miny, maxx, maxy = geom.bounds
+    col0 = max(0, int(np.floor((minx - g.x0) / g.step)))
+    row0 = max(0, int(np.floor((g.y1 - maxy) / g.step)))
+    col1 = min(g.width, int(np.ceil((maxx - g.x0) / g.step)))
+    row1 = min(g.height, int(np.ceil((g.y1 - miny) / g.step)))
     if col1 <= col0 or row1 <= row0:
         return None
     win = Window(col0, row0, col1 - col0, row1 - row0)

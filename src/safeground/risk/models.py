@@ -54,6 +54,9 @@ class ModelConfig:
     min_child_samples: int = 20
     logistic_c: float = 1.0
     categorical: tuple[str, ...] = ()
+    #: LightGBM monotone constraints by feature name: +1 risk never falls as it grows, -1 never
+    #: rises (domain knowledge, e.g. more known mines nearby never lowers risk)
+    monotone: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,6 +184,9 @@ class RiskModel:
                       min_child_samples=cfg.min_child_samples, subsample=0.8, subsample_freq=1,
                       colsample_bytree=0.8, reg_lambda=1.0, random_state=cfg.seed,
                       deterministic=True, force_row_wise=True, n_jobs=1, verbose=-1)
+        if cfg.monotone:
+            params["monotone_constraints"] = [int(cfg.monotone.get(f, 0)) for f in self.features]
+            params["monotone_constraints_method"] = "advanced"
         params.update(cfg.extra)
         model = lgb.LGBMClassifier(**params)
         model.fit(A, s, sample_weight=w, categorical_feature=cat or "auto")

@@ -61,14 +61,36 @@ def feature_columns(df: pd.DataFrame) -> list[str]:
 
 def model_config(kind: str, df: pd.DataFrame, seed: int = 0, *,
                  bias_correction: bool = True) -> ModelConfig:
-    """The default configuration of each model kind on this schema."""
-    feats = (tuple(f for f in LOGISTIC_FEATURES if f in df) if kind == "logistic"
-             else tuple(c for c in feature_columns(df) if c != KNOWN_DENSITY))
+    """The default configuration of each model kind on this schema.
+
+    Logistic: the few readable ``LOGISTIC_FEATURES``. LightGBM: every feature except those
+    constant within a group. Both get the known-mines density (monotone increasing) when
+    ``df`` carries it, and the distance to roads as the survey-effort proxy.
+    """
+    if kind == "logistic":
+        feats = tuple(f for f in LOGISTIC_FEATURES if f in df)
+    else:
+        constant = set(group_constant_columns(df))
+        feats = tuple(c for c in feature_columns(df) if c != KNOWN_DENSITY and c not in constant)
+    monotone = {}
     if KNOWN_DENSITY in df:
         feats = (*feats, KNOWN_DENSITY)
+        monotone = {KNOWN_DENSITY: 1}
     effort = EFFORT_FEATURE if bias_correction and EFFORT_FEATURE in df else None
     return ModelConfig(kind=kind, features=feats, seed=seed, effort_feature=effort,
-                       effort_scale_km=2.0)
+                       effort_scale_km=2.0, monotone=monotone)
+
+
+def group_constant_columns(df: pd.DataFrame, group: str = GROUP) -> list[str]:
+    """Features with one value per group (the municipal victim counts).
+
+    Left out of LightGBM: in a model meant for unseen municipalities they can only teach it
+    which municipality it is in, which does not transfer.
+    """
+    if group not in df or df[group].nunique() < 2:
+        return []
+    n = df.groupby(group)[feature_columns(df)].nunique().max()
+    return [c for c in n.index if n[c] <= 1]
 
 
 def metric_xy(df: pd.DataFrame) -> np.ndarray:

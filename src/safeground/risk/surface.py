@@ -62,7 +62,7 @@ def _distributed(builder: FeatureBuilder, model: RiskModel, windows: list[Window
     cluster = None
     if scheduler in (None, "", "local"):
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, memory_limit=0)
+                               dashboard_address=":0", memory_limit=0)
         client = Client(cluster)
     else:
         client = Client(scheduler)

@@ -1,0 +1,115 @@
+"""Positive-unlabelled models: calibration, explanations that add up, seeds, coded errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from safeground.errors import ValidationError
+from safeground.risk import store
+from safeground.risk.models import ModelConfig, effort_weights, fit_model
+
+FEATURES = ("dist_front_km", "density", "dist_road_km")
+
+
+def pu_data(seed: int = 0, n: int = 3000) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Truth depends on the front line and density; only a third of true cells are labelled,
+    mostly near roads (search bias). Returns features, PU labels and the hidden truth."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"dist_front_km": rng.exponential(3, n), "density": rng.gamma(1, 1, n),
+                      "dist_road_km": rng.exponential(2, n)})
+    logit = 1.5 - 1.2 * X.dist_front_km + 0.8 * X.density
+    truth = rng.random(n) < 1 / (1 + np.exp(-logit))
+    seen = rng.random(n) < 0.6 * np.exp(-X.dist_road_km / 2)
+    labels = np.where(truth & seen, 1, -1)
+    return X, labels, truth
+
+
+@pytest.mark.parametrize("kind", ["logistic", "lightgbm"])
+def test_pu_model_ranks_hidden_truth_and_calibrates(kind):
+    from sklearn.metrics import roc_auc_score
+
+    X, labels, truth = pu_data()
+    model = fit_model(X, labels, ModelConfig(kind=kind, features=FEATURES, seed=1,
+                                             effort_feature="dist_road_km", n_estimators=80))
+    p = model.predict(X)
+    assert ((p >= 0) & (p <= 1)).all()
+    assert model.calibrated_on_ == "pu" and 0 < model.label_frequency_ <= 1
+    assert roc_auc_score(truth, model.decision(X)) > 0.75
+    # Elkan-Noto: probabilities are of contamination, not of being labelled
+    assert p.mean() > (labels == 1).mean()
+
+
+@pytest.mark.parametrize("kind", ["logistic", "lightgbm"])
+def test_contributions_add_up_to_the_log_odds(kind):
+    X, labels, _ = pu_data(n=800)
+    model = fit_model(X, labels, ModelConfig(kind=kind, features=FEATURES, n_estimators=30))
+    c = model.contributions(X.head(50))
+    assert list(c.columns) == [*FEATURES, "bias"]
+    np.testing.assert_allclose(c.sum(axis=1), model.decision(X.head(50)), rtol=1e-6, atol=1e-6)
+
+
+def test_fits_are_seeded():
+    X, labels, _ = pu_data(n=800)
+    cfg = ModelConfig(kind="lightgbm", features=FEATURES, seed=7, n_estimators=30)
+    a, b = fit_model(X, labels, cfg), fit_model(X, labels, cfg)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_surveyed_negatives_calibrate_on_labelled_cells():
+    X, labels, truth = pu_data(n=1500)
+    labels = labels.copy()
+    labels[(~truth) & (np.arange(len(labels)) % 3 == 0)] = 0
+    model = fit_model(X, labels, ModelConfig(kind="logistic", features=FEATURES))
+    assert model.calibrated_on_ == "surveyed" and model.label_frequency_ == 1.0
+
+
+def test_effort_weights_fall_with_distance_and_average_one():
+    w = effort_weights(np.array([0.0, 1.0, 5.0, 10.0]), 2.0)
+    assert np.all(np.diff(w) < 0) and w.mean() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("labels", "code"), [
+    (np.full(10, -1), "RISK_NO_POSITIVES"),
+    (np.ones(10, int), "RISK_NO_BACKGROUND"),
+    (np.array([1, 2] * 5), "RISK_LABEL_VALUE"),
+])
+def test_bad_labels_are_coded(labels, code):
+    X, _, _ = pu_data(n=10)
+    with pytest.raises(ValidationError) as exc:
+        fit_model(X, labels, ModelConfig(kind="logistic", features=FEATURES))
+    assert exc.value.code == code
+
+
+def test_missing_feature_and_unknown_kind_are_coded():
+    X, labels, _ = pu_data(n=100)
+    with pytest.raises(ValidationError) as exc:
+        fit_model(X.drop(columns="density"), labels,
+                  ModelConfig(kind="logistic", features=FEATURES))
+    assert exc.value.code == "RISK_FEATURE_MISSING"
+    with pytest.raises(ValidationError) as exc:
+        fit_model(X, labels, ModelConfig(kind="forest", features=FEATURES))
+    assert exc.value.code == "RISK_MODEL_KIND"
+
+
+def test_model_directory_round_trip(tmp_path):
+    X, labels, _ = pu_data(n=600)
+    models = {k: fit_model(X, labels, ModelConfig(kind=k, features=FEATURES, n_estimators=20))
+              for k in ("logistic", "lightgbm")}
+    csv = tmp_path / "data.csv"
+    X.to_csv(csv)
+    store.save(tmp_path / "m", models, {"data_sha256": store.data_sha256([csv]), "seed": 0})
+    loaded, meta = store.load(tmp_path / "m")
+    assert (tmp_path / "m" / "lightgbm.txt").exists()
+    assert meta["models"]["lightgbm"]["config"]["features"] == list(FEATURES)
+    assert len(meta["data_sha256"]) == 64 and "created" in meta
+    for k in models:
+        np.testing.assert_allclose(loaded[k].predict(X), models[k].predict(X))
+
+
+def test_loading_an_empty_directory_is_not_found(tmp_path):
+    from safeground.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        store.load(tmp_path)

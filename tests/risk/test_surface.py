@@ -1,0 +1,54 @@
+"""Risk surfaces: valid Cloud-Optimised GeoTIFFs, the same whichever way the windows run."""
+
+from __future__ import annotations
+
+import numpy as np
+import rasterio
+
+from safeground.risk import forecast, sources
+from safeground.risk.grid import Grid
+from safeground.risk.surface import compute_surface
+
+
+def _fitted(programme):
+    src = sources.detect(programme)
+    study = sources.build_study(src, "2021-12-31", 200)
+    model = forecast.fit(study, "2021-12-31", 0.5, ("lightgbm",), seed=0)["lightgbm"]
+    return study, model
+
+
+def test_surface_is_a_valid_cog_and_windows_agree(programme, tmp_path):
+    study, model = _fitted(programme)
+    grid = Grid.from_bounds(study.grid.bounds, 20, study.grid.crs)
+    builder = sources.study_on(study, grid).builder("2021-12-31")
+    a = compute_surface(builder, model, tmp_path / "a.tif", window_size=128, scheduler="sync")
+    b = compute_surface(builder, model, tmp_path / "b.tif", window_size=300, scheduler="sync")
+    assert a.cog_valid and b.cog_valid, (a.cog_errors, b.cog_errors)
+    assert a.windows > b.windows and a.cells == grid.n_cells
+    with rasterio.open(a.path) as ra, rasterio.open(b.path) as rb:
+        assert ra.crs.to_string() == "EPSG:32638" and ra.res == (20.0, 20.0)
+        assert ra.overviews(1)             # a COG carries overviews
+        pa, pb = ra.read(1), rb.read(1)
+    np.testing.assert_allclose(pa, pb, rtol=1e-6)
+    assert (pa >= 0).all() and (pa <= 1).all()
+    # risk is higher along the former front line (x ~ 606 km) than far from it
+    cols = (np.arange(grid.width) + 0.5) * 20 + grid.x0
+    near = pa[:, np.abs(cols - 606_250) < 400].mean()
+    far = pa[:, np.abs(cols - 606_250) > 4000].mean()
+    assert near > 2 * far
+
+
+def test_surface_runs_on_a_dask_scheduler_address(programme, tmp_path):
+    from dask.distributed import LocalCluster
+
+    study, model = _fitted(programme)
+    builder = study.builder("2021-12-31")
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=":0") as cluster:
+        res = compute_surface(builder, model, tmp_path / "d.tif", window_size=20,
+                              scheduler=cluster.scheduler_address)
+    sync = compute_surface(builder, model, tmp_path / "s.tif", window_size=20,
+                           scheduler="sync")
+    assert res.cog_valid and res.windows > 4
+    with rasterio.open(res.path) as a, rasterio.open(sync.path) as b:
+        np.testing.assert_allclose(a.read(1), b.read(1))
