@@ -17,12 +17,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import shapely
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from safeground import geometry as geo
 from safeground import land_release as engine
 from safeground.errors import ConflictError, NotFoundError, SafegroundError, ValidationError
+from safeground.gate import LinkChecker
 from safeground.problems import Problem
 from safeground.reports import REPORT_SPECS, Report
 from safeground.settings import Settings
@@ -178,7 +178,7 @@ class Ledger:
         result = SubmitResult()
         now = _now()
         with self.db.write() as conn:
-            links = _LinkChecker(conn, self)
+            links = LinkChecker(conn, self.settings)
             rows: list[dict[str, Any]] = []
             kinds: list[tuple[str, str]] = []  # (accepted|rejected, where)
             for i, raw in enumerate(records, start=1):
@@ -672,99 +672,6 @@ class Ledger:
         with self.db.read() as conn:
             return dict(conn.execute(select(reports.c.id, reports.c.seq)
                                      .where(reports.c.id.in_(ids))).all())
-
-
-class _LinkChecker:
-    """Checks records against the record and the batch: links, duplicates."""
-
-    def __init__(self, conn: Connection, ledger: Ledger) -> None:
-        self.conn = conn
-        self.ledger = ledger
-        self.known: dict[str, set[str]] = defaultdict(set)
-        self.activity_area: dict[str, str | None] = {}
-        for rtype, table in object_tables.items():
-            self.known[rtype.value] = set(conn.execute(select(table.c.id)).scalars())
-        pending = conn.execute(select(reports.c.report_type, reports.c.object_id,
-                                      reports.c.payload)
-                               .where(reports.c.status == ReportStatus.SUBMITTED.value)).all()
-        for rtype, oid, payload in pending:
-            self.known[rtype].add(oid)
-            if rtype == ReportType.ACTIVITY.value:
-                self.activity_area[oid] = payload.get("hazardous_area_id")
-        acts = object_tables[ReportType.ACTIVITY]
-        for oid, aid in conn.execute(select(acts.c.id, acts.c.hazardous_area_id)):
-            self.activity_area.setdefault(oid, aid)
-        self.hashes: set[str] = set(conn.execute(
-            select(reports.c.content_hash).where(reports.c.status != "rejected")).scalars())
-        self.submissions: dict[str, int] = dict(conn.execute(
-            select(reports.c.submission_id, reports.c.id).where(
-                reports.c.submission_id.is_not(None), reports.c.status != "rejected")).all())
-        self._area_tree: Any = None
-
-    def exists(self, rtype: Any, oid: Any) -> bool:
-        return isinstance(rtype, str) and isinstance(oid, str) and oid.strip() in \
-            self.known.get(rtype.strip(), ())
-
-    def submission(self, sub_id: str) -> int | None:
-        return self.submissions.get(sub_id)
-
-    def area_of(self, rec: CheckedRecord) -> str | None:
-        if rec.report_type is ReportType.HAZARDOUS_AREA:
-            return rec.object_id
-        if rec.report_type is ReportType.ORDNANCE and "activity_id" in rec.payload:
-            return self.activity_area.get(rec.payload["activity_id"])
-        return rec.payload.get("hazardous_area_id")
-
-    def check(self, rec: CheckedRecord) -> list[Problem]:
-        problems = []
-        for f in REPORT_SPECS[rec.report_type].fields:
-            if f.kind == "ref" and f.name in rec.payload:
-                assert f.ref is not None
-                target = rec.payload[f.name]
-                if target not in self.known[f.ref.value]:
-                    others = [t for t, ids in self.known.items() if target in ids]
-                    code = "OBJECT_TYPE_MISMATCH" if others else "REF_UNKNOWN"
-                    problems.append(Problem(code, rec.where, f.name, {
-                        "value": target, "target": f.ref.value, "expected": f.ref.value,
-                        "actual": others[0] if others else ""}))
-        if rec.content_hash in self.hashes:
-            other = self.conn.execute(select(reports.c.id).where(
-                reports.c.content_hash == rec.content_hash)).scalar()
-            problems.append(Problem("DUPLICATE_REPORT", rec.where, None,
-                                    {"other": other if other else "in this batch"}))
-        if rec.report_type is ReportType.HAZARDOUS_AREA and \
-                rec.object_id not in self.known[ReportType.HAZARDOUS_AREA.value]:
-            dup = self._duplicate_area(rec)
-            if dup:
-                problems.append(dup)
-        return problems
-
-    def _duplicate_area(self, rec: CheckedRecord) -> Problem | None:
-        if rec.geometry is None:
-            return None
-        if self._area_tree is None:
-            table = object_tables[ReportType.HAZARDOUS_AREA]
-            rows = self.conn.execute(select(table.c.id, table.c.geometry)).all()
-            self._area_ids = [r[0] for r in rows]
-            self._area_geoms = [r[1] for r in rows]
-            self._area_tree = shapely.STRtree(self._area_geoms)
-        for i in self._area_tree.query(rec.geometry, predicate="intersects"):
-            other = self._area_geoms[i]
-            inter = rec.geometry.intersection(other).area
-            share = max(inter / rec.geometry.area if rec.geometry.area else 0,
-                        inter / other.area if other.area else 0)
-            if share >= self.ledger.settings.duplicate_overlap:
-                return Problem("DUPLICATE_AREA", rec.where, "geometry",
-                               {"overlap": share, "other": self._area_ids[i]})
-        return None
-
-    def accept(self, rec: CheckedRecord) -> None:
-        self.known[rec.report_type.value].add(rec.object_id)
-        self.hashes.add(rec.content_hash)
-        if rec.submission_id:
-            self.submissions[rec.submission_id] = -1
-        if rec.report_type is ReportType.ACTIVITY:
-            self.activity_area[rec.object_id] = rec.payload.get("hazardous_area_id")
 
 
 def _effective_dates(reps: list[Report], ws: _Workspace | None) -> dict[int, dt.date]:

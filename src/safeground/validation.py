@@ -141,6 +141,98 @@ def content_hash(rtype: str, object_id: str, date: dt.date, payload: dict[str, A
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+class _Found:
+    """Collects the problems of one record."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.problems: list[Problem] = []
+
+    def __call__(self, code: str, fld: str | None = None, **params: Any) -> None:
+        self.problems.append(Problem(code, self.where, fld, params))
+
+
+def _header(raw: dict[str, Any], p: _Found, settings: Settings,
+            today: dt.date) -> dt.date | None:
+    """Check object id, date of information, organisation and author; return the date."""
+    object_id = raw.get("object_id")
+    if _empty(object_id):
+        p("FIELD_REQUIRED", "object_id")
+    elif not _ID.match(str(object_id).strip()):
+        p("ID_INVALID", "object_id", value=str(object_id)[:80])
+    for name in ("organisation", "author"):
+        if _empty(raw.get(name)):
+            p("FIELD_REQUIRED", name)
+    if _empty(raw.get("date_of_information")):
+        p("FIELD_REQUIRED", "date_of_information")
+        return None
+    try:
+        date = parse_date(raw["date_of_information"])
+    except (TypeError, ValueError):
+        p("DATE_INVALID", "date_of_information", value=str(raw["date_of_information"])[:40])
+        return None
+    if date > today:
+        p("DATE_FUTURE", "date_of_information", value=date.isoformat())
+    elif date < settings.earliest_date:
+        p("DATE_TOO_OLD", "date_of_information", value=date.isoformat(),
+          earliest=settings.earliest_date.isoformat())
+    return date
+
+
+def _payload(raw: dict[str, Any], spec: Any, p: _Found, settings: Settings, today: dt.date,
+             update: bool) -> dict[str, Any]:
+    """Check and normalise the payload fields of the report type."""
+    payload: dict[str, Any] = {}
+    known = {f.name for f in spec.fields}
+    for key in raw:
+        if key in HEADER_FIELDS or key in _IGNORED or key.startswith("_") or key in known:
+            continue
+        if not _empty(raw[key]):  # an empty column of another report type is fine
+            p("FIELD_UNKNOWN", key, report_type=spec.type.value)
+    for f in spec.fields:
+        value = raw.get(f.name)
+        if _empty(value) or (isinstance(value, list | tuple) and not value):
+            if f.required and not update:
+                p("FIELD_REQUIRED", f.name)
+            continue
+        out, problem = _coerce(f, value, p.where, today, settings)
+        if problem:
+            p.problems.append(problem)
+        else:
+            payload[f.name] = out
+    return payload
+
+
+def _date_order(payload: dict[str, Any], date: dt.date | None, p: _Found) -> None:
+    """Dates that must come in order: start <= end <= date of information; birth before."""
+    pairs = [("start_date", payload.get("start_date"), "end_date", payload.get("end_date"))]
+    if date:
+        day = date.isoformat()
+        pairs += [("end_date", payload.get("end_date"), "date_of_information", day),
+                  ("date_of_birth", payload.get("date_of_birth"), "date_of_information", day)]
+    for first, a, second, b in pairs:
+        if a and b and b < a:
+            p("DATE_ORDER", second, field=second, value=b, other_field=first, other_value=a)
+
+
+def _geometry(raw: dict[str, Any], spec: Any, p: _Found, settings: Settings,
+              projector: geo.Projector, update: bool) -> BaseGeometry | None:
+    try:
+        geom = geo.parse(raw.get("geometry"), raw.get("crs"))
+    except geo.GeometryParseError as exc:
+        p(exc.code, "geometry", **exc.params)
+        return None
+    if geom is None:
+        if spec.geometry_required and not update:
+            p("GEOM_MISSING", "geometry", report_type=spec.type.value)
+    elif not spec.geometry:
+        p("GEOM_TYPE", "geometry", value=geom.geom_type, expected="no geometry")
+    else:
+        p.problems += geo.check(geom, spec.geometry, settings, projector, p.where,
+                                surveyed=spec.type in _SURVEYED)
+    return geom
+
+
 def check_record(raw: dict[str, Any], settings: Settings, projector: geo.Projector,
                  where: str, today: dt.date | None = None, update: bool = False
                  ) -> tuple[CheckedRecord | None, list[Problem]]:
@@ -149,94 +241,23 @@ def check_record(raw: dict[str, Any], settings: Settings, projector: geo.Project
     An ``update`` (a report about an object the record already holds) needs only the fields
     it changes: required payload fields and the geometry may be left out."""
     today = today or dt.date.today()
-    problems: list[Problem] = []
-
-    def p(code: str, fld: str | None = None, **params: Any) -> None:
-        problems.append(Problem(code, where, fld, params))
-
+    p = _Found(where)
     rtype_raw = raw.get("report_type")
     try:
         rtype = ReportType(str(rtype_raw).strip())
     except ValueError:
         p("REPORT_TYPE_UNKNOWN", "report_type", value=str(rtype_raw)[:60],
           expected=", ".join(choices(ReportType)))
-        return None, problems
+        return None, p.problems
     spec = REPORT_SPECS[rtype]
-
-    # header
-    object_id = raw.get("object_id")
-    if _empty(object_id):
-        p("FIELD_REQUIRED", "object_id")
-    elif not _ID.match(str(object_id).strip()):
-        p("ID_INVALID", "object_id", value=str(object_id)[:80])
-    date = None
-    if _empty(raw.get("date_of_information")):
-        p("FIELD_REQUIRED", "date_of_information")
-    else:
-        try:
-            date = parse_date(raw["date_of_information"])
-            if date > today:
-                p("DATE_FUTURE", "date_of_information", value=date.isoformat())
-            elif date < settings.earliest_date:
-                p("DATE_TOO_OLD", "date_of_information", value=date.isoformat(),
-                  earliest=settings.earliest_date.isoformat())
-        except (TypeError, ValueError):
-            p("DATE_INVALID", "date_of_information", value=str(raw["date_of_information"])[:40])
-    for name in ("organisation", "author"):
-        if _empty(raw.get(name)):
-            p("FIELD_REQUIRED", name)
-
-    # payload
-    payload: dict[str, Any] = {}
-    known = {f.name for f in spec.fields}
-    for key in raw:
-        if key in HEADER_FIELDS or key in _IGNORED or key.startswith("_") or key in known:
-            continue
-        if _empty(raw[key]):
-            continue  # an empty column of another report type in a shared CSV
-        p("FIELD_UNKNOWN", key, report_type=rtype.value)
-    for f in spec.fields:
-        value = raw.get(f.name)
-        if _empty(value) or (isinstance(value, list | tuple) and not value):
-            if f.required and not update:
-                p("FIELD_REQUIRED", f.name)
-            continue
-        out, problem = _coerce(f, value, where, today, settings)
-        if problem:
-            problems.append(problem)
-        else:
-            payload[f.name] = out
-    for first, second in (("start_date", "end_date"),):
-        if first in payload and second in payload and payload[second] < payload[first]:
-            p("DATE_ORDER", second, field=second, value=payload[second], other_field=first,
-              other_value=payload[first])
-    if date and "end_date" in payload and payload["end_date"] > date.isoformat():
-        p("DATE_ORDER", "date_of_information", field="date_of_information",
-          value=date.isoformat(), other_field="end_date", other_value=payload["end_date"])
-    if date and "date_of_birth" in payload and payload["date_of_birth"] > date.isoformat():
-        p("DATE_ORDER", "date_of_information", field="date_of_information",
-          value=date.isoformat(), other_field="date_of_birth", other_value=payload["date_of_birth"])
-
-    # geometry
-    geom = None
-    try:
-        geom = geo.parse(raw.get("geometry"), raw.get("crs"))
-    except geo.GeometryParseError as exc:
-        p(exc.code, "geometry", **exc.params)
-    else:
-        if geom is None:
-            if spec.geometry_required and not update:
-                p("GEOM_MISSING", "geometry", report_type=rtype.value)
-        elif not spec.geometry:
-            p("GEOM_TYPE", "geometry", value=geom.geom_type, expected="no geometry")
-        else:
-            problems += geo.check(geom, spec.geometry, settings, projector, where,
-                                  surveyed=rtype in _SURVEYED)
-
-    if problems:
-        return None, problems
+    date = _header(raw, p, settings, today)
+    payload = _payload(raw, spec, p, settings, today, update)
+    _date_order(payload, date, p)
+    geom = _geometry(raw, spec, p, settings, projector, update)
+    if p.problems:
+        return None, p.problems
     assert date is not None
-    oid = str(object_id).strip()
+    oid = str(raw["object_id"]).strip()
     sub = None if _empty(raw.get("submission_id")) else str(raw["submission_id"]).strip()
     return CheckedRecord(rtype, oid, date, str(raw["organisation"]).strip(),
                          str(raw["author"]).strip(), sub, payload, geom, where,
