@@ -19,6 +19,7 @@ import csv
 import hashlib
 import io
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,9 @@ def read_ogr(path: Path, report_type: str | None = None,
     """
     src = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
     try:
-        layers = [layer] if layer else [name for name, _ in pyogrio.list_layers(src)]
+        with warnings.catch_warnings():  # GDAL warns before it refuses a broken file
+            warnings.simplefilter("ignore", RuntimeWarning)
+            layers = [layer] if layer else [name for name, _ in pyogrio.list_layers(src)]
         # a Safeground GeoPackage holds report layers (named by report type) beside the
         # derived-state layers; the reports alone are the record, so only they are read
         reports = [n for n in layers if n in ReportType._value2member_map_]
@@ -155,6 +158,7 @@ def read_csv(path: Path, report_type: str | None = None,
     mgrs_col = lower.index("mgrs") if "mgrs" in lower else None
     crs_col = lower.index("crs") if "crs" in lower else None
     skip = {i for i in (geom_col, mgrs_col, crs_col, *(xy or ())) if i is not None}
+    no_geometry_columns = geom_col is None and xy is None and mgrs_col is None
     try:
         rows = list(reader)
     except csv.Error as exc:
@@ -203,6 +207,10 @@ def read_csv(path: Path, report_type: str | None = None,
                                       encoding="coordinate pair", reason="not two numbers")
             elif p is not False:
                 rec["geometry"] = p
+        elif no_geometry_columns and _needs_geometry(rec.get("report_type")):
+            problem = FileProblem("COORDINATES_MISSING", where, "geometry",
+                                  expected="wkt, longitude/latitude, x/y, easting/northing "
+                                           "or mgrs")
         if crs_col is not None and row[crs_col].strip() and "geometry" in rec:
             rec["crs"] = row[crs_col].strip()
         elif crs and isinstance(rec.get("geometry"), str):
@@ -210,6 +218,13 @@ def read_csv(path: Path, report_type: str | None = None,
         if problem is not None:
             rec["_intake_problems"] = [problem.problem]
         yield rec
+
+
+def _needs_geometry(report_type: Any) -> bool:
+    try:
+        return REPORT_SPECS[ReportType(str(report_type))].geometry_required
+    except ValueError:
+        return False
 
 
 def _points(rows: list[list[str]], xy: tuple[int, int], crs: str | None) -> list[Any]:

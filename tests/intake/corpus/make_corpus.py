@@ -330,6 +330,9 @@ def main() -> None:
     write_csv("csv_missing_geometry.csv", head, [ev(25), bad])
     expect("csv_missing_geometry.csv", ["GEOM_MISSING"], good=1)
 
+    write_csv("csv_no_geometry_columns.csv", head[:-2], [ev(27)[:-2]])
+    expect("csv_no_geometry_columns.csv", ["COORDINATES_MISSING"])
+
     # ------------------------------------------------------------ GDAL vector formats
     (HERE / "gpkg_corrupt.gpkg").write_bytes(b"SQLite format 3\x00" + bytes(500))
     expect("gpkg_corrupt.gpkg", ["FILE_UNREADABLE"])
