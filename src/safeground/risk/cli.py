@@ -276,10 +276,11 @@ def map_(model_dir: Annotated[Path, typer.Option("--model-dir")],
     """Write the risk surface as a Cloud-Optimised GeoTIFF, window by window on Dask."""
     from safeground.risk.surface import compute_surface
 
+    parsed = _extent(extent) if extent else None
     models, meta = store.load(model_dir)
     model = _pick(models, kind)
     study = _study_from_meta(meta)
-    bounds = _extent(extent) if extent else tuple(meta["extent"])
+    bounds = parsed or tuple(meta["extent"])
     grid = Grid.from_bounds(bounds, resolution, study.grid.crs)
     date = as_of or meta["as_of"]
     with console.status(f"features for {grid.n_cells:,} cells as of {date}..."):
