@@ -108,9 +108,12 @@ def to_wgs_records(records: list[dict]) -> Iterator[dict]:
 
 
 def polygonal(g: shapely.Geometry) -> shapely.Geometry:
-    """The polygon parts of ``g`` (after ``make_valid``) as a Polygon or MultiPolygon."""
+    """The polygon parts of ``g`` (after ``make_valid``) as a Polygon or MultiPolygon.
+
+    Parts under ~0.1 m² (1e-11 square degrees) are dropped: they are repair slivers.
+    """
     parts = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
-    flat = [q for p in parts for q in shapely.get_parts(p)]
+    flat = [q for p in parts for q in shapely.get_parts(p) if q.area > 1e-11]
     if len(flat) == 1:
         return flat[0]
     return shapely.MultiPolygon(flat) if flat else g

@@ -563,8 +563,9 @@ class OperationsTwin:
                  method: ReleaseMethod, job: _Job, team: TwinTeam, when: dt.date,
                  depth: int | None = None, min_m2: float = MIN_RELEASE_M2) -> shapely.Geometry:
         part = shapely.make_valid(part)
+        # parts under 1 m² are projection slivers; they stay in the remaining land
         polys = [p for p in shapely.get_parts(part) if p.geom_type == "Polygon"
-                 and p.area >= min_m2 and p.area > 0]
+                 and p.area >= max(min_m2, 1.0)]
         if not polys:
             return shapely.Polygon()
         g = polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
@@ -665,8 +666,8 @@ class OperationsTwin:
                            self._org(team), team.id, quantity=int(n))
 
     def _after_release(self, a: _Area, when: dt.date) -> None:
-        if a.remaining_m2 < 1.0:
-            a.remaining = shapely.Polygon()
+        # closed like the ledger closes it: below 1 m² or 1e-4 of the original area left
+        if a.remaining_m2 < max(1.0, 1e-4 * a.original.area):
             a.status = HazardStatus.CLOSED
             for j in self.area_to_settlements.get(self.by_id[a.id], []):
                 self._check_return(j, when)
@@ -762,7 +763,9 @@ class OperationsTwin:
                      self._tree.query(circle, predicate="intersects")
                      if self.areas[k].status is not HazardStatus.CLOSED]
         poly = shapely.difference(circle, shapely.union_all(open_hits)) if open_hits else circle
-        poly = shapely.make_valid(poly)
+        poly = _clean(poly, min_part_m2=1.0)
+        if poly.is_empty:
+            poly = circle
         ids = np.flatnonzero(self._near(poly))
         k = len(self.areas)
         ids = ids[(self.state[ids] == IN_GROUND)
@@ -840,14 +843,14 @@ class OperationsTwin:
         )
 
 
-def _clean(g: shapely.Geometry) -> shapely.Geometry:
-    """Valid polygonal remainder without the sub-square-millimetre slivers differences leave."""
+def _clean(g: shapely.Geometry, min_part_m2: float = 1e-3) -> shapely.Geometry:
+    """Valid polygonal remainder without the slivers differences leave (default < 1e-3 m²)."""
     if g.is_empty:
         return shapely.Polygon()
     if not g.is_valid:
         g = shapely.make_valid(g)
-    parts = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area > 1e-3]
-    parts = [q for p in parts for q in shapely.get_parts(p)]
+    parts = [q for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")
+             for q in shapely.get_parts(p) if q.area > min_part_m2]
     if not parts:
         return shapely.Polygon()
     return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
