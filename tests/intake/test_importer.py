@@ -48,6 +48,7 @@ def test_an_edited_submission_updates_the_same_objects(ledger, tmp_path):
     area = next(p for p in s.proposals if p.report_type == "hazardous_area")
     assert area.action == "update" and area.target.startswith("HA-")
     assert any("classification: SHA -> CHA" in r for r in area.reasons)
+    assert not any("estimated_area_m2" in r for r in area.reasons)  # "40000" is 40000.0
     _approve(ledger)
     assert ledger.get("hazardous_area", area.target)["beneficiaries"] == 500
 

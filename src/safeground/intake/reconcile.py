@@ -197,8 +197,7 @@ def _changes(ledger: Ledger, rtype: ReportType, it: _Item) -> tuple[str, ...]:
     for f in REPORT_SPECS[rtype].fields:
         new = it.attrs.get(f.name)
         old = current.get(f.name)
-        if new is None or str(new) == str(old) or (isinstance(old, list)
-                                                    and " ".join(old) == str(new)):
+        if new is None or _same_value(new, old):
             continue
         changed.append(f"{f.name}: {old!s} -> {new!s}" if not f.sensitive else f.name)
     if it.geom is not None and current.get("geometry") is not None and rtype in _GEOM_CHANGES:
@@ -208,6 +207,21 @@ def _changes(ledger: Ledger, rtype: ReportType, it: _Item) -> tuple[str, ...]:
         if moved > 1.0:
             changed.append(f"geometry moves up to {moved:.0f} m")
     return tuple(changed) or ("no attribute changes",)
+
+
+def _same_value(new: Any, old: Any) -> bool:
+    """A raw form answer against a stored value: "40000" is 40000.0, "AP AT" is [AP, AT]."""
+    if isinstance(old, list):
+        items = new if isinstance(new, list) else str(new).replace(",", " ").split()
+        return sorted(map(str, items)) == sorted(map(str, old))
+    if isinstance(old, bool):
+        return str(new).strip().lower() in (("yes", "true", "1") if old else ("no", "false", "0"))
+    if isinstance(old, int | float):
+        try:
+            return float(new) == float(old)
+        except (TypeError, ValueError):
+            return False
+    return str(new) == str(old)
 
 
 def _duplicate(rtype: ReportType, it: _Item, index: _Index
