@@ -173,7 +173,7 @@ def read_items(path: Path, fmt: str, report_type: str | None = None, crs: str | 
         yield from geodata.read_ogr(path, report_type)
 
 
-def records_of(items: Iterable[Submission | dict[str, Any] | FileProblem], label: str
+def records_of(items: Iterable[Submission | dict[str, Any] | FileProblem]
                ) -> tuple[list[dict[str, Any]], list[Problem], dict[str, list[str]]]:
     """Items -> (records for the gate, row problems without a record, review notes by where).
 
@@ -207,8 +207,7 @@ def records_of(items: Iterable[Submission | dict[str, Any] | FileProblem], label
 def _mark_broken(rec: dict[str, Any], problems: list[Problem]) -> None:
     rec["_intake_problems"] = [p.to_dict() for p in problems]
     if not isinstance(rec.get("geometry"), str):
-        bad = next((p for p in problems), None)
-        raw = bad.params.get("value") if bad else None
+        raw = problems[0].params.get("value") if problems else None
         rec["geometry"] = f"UNREADABLE ({raw})"
 
 
@@ -245,7 +244,7 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
     """Submit read items to the ledger and fill ``summary`` (shared by files and pulls)."""
     label = Path(summary.path).name
     start = time.perf_counter()
-    records, orphans, notes = records_of(items, label)
+    records, orphans, notes = records_of(items)
     summary.timings["convert"] = time.perf_counter() - start
     start = time.perf_counter()
     for p in orphans:

@@ -144,7 +144,6 @@ def to_records(sub: Submission) -> Converted:
     form, problems = check_form(sub)
     if form is None:
         return Converted([], {-1: problems})
-    qmap = form.question_map()
     header = {h: _epoch_ms_to_date(sub.values.get(h)) if h == "date_of_information"
               else sub.values.get(h) for h in HEADER}
     short = _short(sub.key)
@@ -157,7 +156,7 @@ def to_records(sub: Submission) -> Converted:
         for i, entry in enumerate(entries, start=1):
             where = wheres[i - 1] if i - 1 < len(wheres) else (
                 f"{sub.where} {s.name}[{i}]" if s.repeat else f"{sub.where} {s.name}")
-            rec, probs, notes = _section_record(form, s, entry, header, qmap, where)
+            rec, probs, notes = _section_record(s, entry, header, where)
             oid = rec.get("object_id")
             if not oid:
                 oid = f"{s.id_prefix}-{short}" + (f"-{i}" if s.repeat else "")
@@ -210,8 +209,7 @@ def _link(source: str, ids: dict[str, str], single: dict[str, dict[str, Any]],
     return ids.get(source)
 
 
-def _section_record(form: FormSpec, s: Section, entry: dict[str, Any], header: dict[str, Any],
-                    qmap: dict[str, tuple[Section | None, str]], where: str
+def _section_record(s: Section, entry: dict[str, Any], header: dict[str, Any], where: str
                     ) -> tuple[dict[str, Any], list[Problem], list[Problem]]:
     spec = REPORT_SPECS[s.report_type]
     rec: dict[str, Any] = {"report_type": s.report_type.value, **header, "_where": where}
