@@ -110,7 +110,7 @@ def main() -> None:
         if args.backend in ("postgis", "both"):
             from harness import postgis
 
-            server = postgis.start(Path(tmp) / "pg")
+            server = postgis.start()
             try:
                 run(server.create_database("bench"), args.reports, "postgis")
             finally:

@@ -621,12 +621,12 @@ class Ledger:
         row.pop("engine_state", None)
         return row
 
-    def _approved(self, cond: Any) -> Iterator[Report]:
+    def _approved(self, cond: Any) -> list[tuple[Report, int]]:
+        """Approved reports matching ``cond``, with their approval sequence, in that order."""
         q = select(reports).where(reports.c.status == ReportStatus.APPROVED.value, cond) \
-            .order_by(reports.c.date_of_information, reports.c.seq)
+            .order_by(reports.c.seq)
         with self.db.read() as conn:
-            for row in conn.execute(q):
-                yield _report_from_row(row)
+            return [(_report_from_row(row), row.seq) for row in conn.execute(q)]
 
     def _replay_into(self, ws: _Workspace, reps: Iterable[Report]) -> None:
         """Fold approved reports (given in approval order) in order of effective date."""
@@ -646,7 +646,8 @@ class Ledger:
 
     def _replay(self, as_of: dt.date) -> dict[ReportType, list[dict[str, Any]]]:
         ws = _Workspace(None)
-        self._replay_into(ws, self._approved(reports.c.date_of_information <= as_of))
+        self._replay_into(ws, [r for r, _ in
+                               self._approved(reports.c.date_of_information <= as_of)])
         return self._rows_of(ws)
 
     def _replay_one(self, rtype: ReportType, oid: str, as_of: dt.date) -> dict[str, Any] | None:
@@ -654,24 +655,17 @@ class Ledger:
         objects those link to."""
         cond = and_(reports.c.date_of_information <= as_of,
                     or_(reports.c.object_id == oid, reports.c.area_id == oid))
-        reps = list(self._approved(cond))
-        needed = {r.payload.get("activity_id") for r in reps} - {None}
+        found = self._approved(cond)
+        needed = {r.payload.get("activity_id") for r, _ in found} - {None}
         if needed:
-            reps += list(self._approved(and_(reports.c.date_of_information <= as_of,
-                                             reports.c.report_type == "activity",
-                                             reports.c.object_id.in_(needed))))
-        reps = list({r.id: r for r in reps}.values())
-        seqs = self._seqs([r.id for r in reps])
-        reps.sort(key=lambda r: seqs.get(r.id, 0))
+            found += self._approved(and_(reports.c.date_of_information <= as_of,
+                                         reports.c.report_type == "activity",
+                                         reports.c.object_id.in_(needed)))
+        by_id = {r.id: (r, seq) for r, seq in found}
         ws = _Workspace(None)
-        self._replay_into(ws, reps)
+        self._replay_into(ws, [r for r, _ in sorted(by_id.values(), key=lambda x: x[1])])
         rows = self._rows_of(ws).get(rtype, [])
         return next((r for r in rows if r["id"] == oid), None)
-
-    def _seqs(self, ids: list[int]) -> dict[int, int]:
-        with self.db.read() as conn:
-            return dict(conn.execute(select(reports.c.id, reports.c.seq)
-                                     .where(reports.c.id.in_(ids))).all())
 
 
 def _effective_dates(reps: list[Report], ws: _Workspace | None) -> dict[int, dt.date]:
