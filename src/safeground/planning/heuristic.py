@@ -316,34 +316,32 @@ def split_span(start: float, end: float, d: float) -> list[tuple[int, float]]:
 
 
 # -- the first order ----------------------------------------------------------------------------
+def _mean_eligible(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per task: mean rate and set-up over its eligible teams, and whether any team can."""
+    ok = prep.team_stage[:, prep.task_stage] & (prep.rate[:, prep.task_area] > 0)
+    n = ok.sum(axis=0)
+    rate = np.where(ok, prep.rate[:, prep.task_area], 0.0).sum(axis=0) / np.maximum(n, 1)
+    setup = np.where(ok, prep.setup[:, prep.task_area], 0.0).sum(axis=0) / np.maximum(n, 1)
+    return rate, setup, n > 0
+
+
 def scarcity(prep: Prepared) -> np.ndarray:
     """Per stage, expected team-days of demand per team-day of supply (at least a small floor)."""
+    rate, _, can = _mean_eligible(prep)
     demand = np.zeros(3)
-    supply = np.zeros(3)
-    for k in range(prep.n_tasks):
-        e = prep.eligible(k)
-        if e.size:
-            a = prep.task_area[k]
-            demand[prep.task_stage[k]] += prep.task_work[k] / prep.rate[e, a].mean()
-    for s in range(3):
-        supply[s] = prep.team_stage[:, s].sum() * prep.horizon * prep.days
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(supply > 0, demand / np.maximum(supply, 1e-9), 1.0)
+    np.add.at(demand, prep.task_stage[can], prep.task_work[can] / rate[can])
+    supply = prep.team_stage.sum(axis=0) * prep.horizon * prep.days
+    ratio = np.where(supply > 0, demand / np.maximum(supply, 1e-9), 1.0)
     return np.maximum(ratio, 0.05)
 
 
 def area_days(prep: Prepared, weight: np.ndarray | None = None) -> np.ndarray:
     """Expected team-days each area needs (mean eligible rate), stage days weighted."""
     w = np.ones(3) if weight is None else weight
+    rate, setup, can = _mean_eligible(prep)
+    days = np.where(can, setup + prep.task_work / np.where(can, rate, 1.0), 1e6)
     out = np.zeros(prep.n_areas)
-    for k in range(prep.n_tasks):
-        e = prep.eligible(k)
-        a = prep.task_area[k]
-        if e.size:
-            days = prep.setup[e, a].mean() + prep.task_work[k] / prep.rate[e, a].mean()
-        else:
-            days = 1e6
-        out[a] += days * w[prep.task_stage[k]]
+    np.add.at(out, prep.task_area, days * w[prep.task_stage])
     return out
 
 
@@ -406,8 +404,8 @@ def local_search(decoder: Decoder, state: State, *, seconds: float = 5.0,
                  max_iter: int = 20000, seed: int = 0) -> tuple[State, float]:
     """Hill-climbing with sideways moves on (task order, team-choice modes): move one task
     anywhere, move an area's or a settlement's tasks as a block, swap two tasks, or change how a
-    task's teams are chosen (see ``Decoder.run``). When stuck, kick the best state and go on, until ``seconds`` or
-    ``max_iter`` moves."""
+    task's teams are chosen (see ``Decoder.run``). When stuck, kick the best state and go on,
+    until ``seconds`` or ``max_iter`` moves."""
     prep = decoder.prep
     rng = np.random.default_rng(seed)
     cur = (state[0].copy(), state[1].copy())
@@ -423,9 +421,10 @@ def local_search(decoder: Decoder, state: State, *, seconds: float = 5.0,
     while it < max_iter and time.perf_counter() < t_end:
         it += 1
         stale += 1
-        if stale > 20 * n + 200:
+        if stale > 5 * n + 50:
+            # iterated local search: kick the best order with a few random moves, go on
             order = best[0].copy()
-            for _ in range(3):
+            for _ in range(int(rng.integers(2, 7))):
                 i, j = rng.integers(n, size=2)
                 order = np.insert(np.delete(order, i), j, order[i])
             cur = (order, best[1].copy())
@@ -436,7 +435,8 @@ def local_search(decoder: Decoder, state: State, *, seconds: float = 5.0,
         if move < 0.25 and sett_of:
             mask = np.isin(order, sett_of[int(rng.integers(len(sett_of)))])
             block, rest = order[mask], order[~mask]
-            pos = int(rng.integers(len(rest) + 1))
+            # often straight to the front: what a settlement needs, first
+            pos = 0 if rng.random() < 0.3 else int(rng.integers(len(rest) + 1))
             cand = (np.concatenate([rest[:pos], block, rest[pos:]]), split)
         elif move < 0.65:
             i = int(rng.integers(n))

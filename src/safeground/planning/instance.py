@@ -91,10 +91,7 @@ class Instance:
 
 
 def _get(rec: Any, key: str, default: Any = None) -> Any:
-    if isinstance(rec, Mapping):
-        value = rec.get(key, default)
-    else:
-        value = getattr(rec, key, default)
+    value = rec.get(key, default) if isinstance(rec, Mapping) else getattr(rec, key, default)
     if value is None:
         return default
     if isinstance(value, float) and math.isnan(value):
@@ -218,9 +215,10 @@ def build_instance(areas: Any, settlements: Any, teams: Any, *, horizon_weeks: i
     Area keys: id, classification, remaining_m2 (or a metric geometry), x/y (or geometry),
     contamination_probability (or risk; else from classification and evidence_count), terrain,
     land_use, settlement_ids (list or comma-separated), road, water, funded_reconstruction,
-    casualties_nearby, stages_done / status, rate_factor (or terrain_factor). Settlement keys: id, x/y, pre_conflict_population,
-    displaced_population, access_area_ids (else the areas that name the settlement). Team keys:
-    id, asset, productivity_m2_per_day (else the config default), base_x/base_y, monthly_cost.
+    casualties_nearby, stages_done / status, rate_factor (or terrain_factor). Settlement keys:
+    id, x/y, pre_conflict_population, displaced_population, access_area_ids (else the areas
+    that name the settlement). Team keys: id, asset, productivity_m2_per_day (else the config
+    default), base_x/base_y, monthly_cost.
 
     Areas with no remaining land are left out. Raises ``ValidationError`` listing every problem.
     """

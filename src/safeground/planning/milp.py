@@ -102,6 +102,13 @@ def plan_milp(instance: Instance, *, time_limit: float = 60.0, mip_gap: float = 
         for w in range(H):
             if mine:
                 b.row([int(xv[w]) for xv in mine], [1.0] * len(mine), -inf, D)
+    # valid cuts: a stage is done no earlier than the week after its previous stage
+    for k in range(p.n_tasks):
+        pred = p.task_pred[k]
+        if pred >= 0:
+            b.ub[int(z[k, 0])] = 0.0
+            for w in range(1, H):
+                b.row([int(z[k, w]), int(z[pred, w - 1])], [1.0, -1.0], -inf, 0.0)
     for (_t, k), xv in x.items():
         pred = p.task_pred[k]
         if pred >= 0:

@@ -261,8 +261,9 @@ def evaluate(prep: Prepared, team: np.ndarray, task: np.ndarray, week: np.ndarra
     """Outcome of a weekly allocation (team-days per team, task and week).
 
     A task is done in the first week its progress, summed over the teams that worked it
-    (effective rate x days worked, the set-up spread over the task), reaches its work. With ``check`` it verifies that no team
-    works more than a week's days and no task starts before the week after its predecessor.
+    (effective rate x days worked, the set-up spread over the task), reaches its work. With
+    ``check`` it verifies that no team works more than a week's days and no task starts before
+    the week after its predecessor.
     Raises ``ValueError`` when a check fails.
     """
     done = np.full(prep.n_tasks, np.inf)

@@ -13,14 +13,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import geopandas as gpd  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from shapely.geometry import Point  # noqa: E402
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from shapely.geometry import Point
 
-from safeground.planning.config import STAGES  # noqa: E402
-from safeground.planning.plan import Plan  # noqa: E402
+from safeground.planning.config import STAGES
+from safeground.planning.plan import Plan
 
 COLOURS = {"nts": "#4c78a8", "ts": "#f58518", "clearance": "#e45756"}
 
@@ -35,7 +35,7 @@ def write_csv(plan: Plan, path: str | Path) -> Path:
 def area_table(plan: Plan) -> pd.DataFrame:
     """One row per area: classification, planned teams and activities, first and last week,
     expected release date."""
-    p, inst = plan.prepared, plan.prepared.instance
+    inst = plan.prepared.instance
     df = plan.to_frame()
     rows = []
     grouped = dict(tuple(df.groupby("area_id"))) if not df.empty else {}

@@ -49,7 +49,7 @@ class Plan:
         return self.outcome.objective
 
     @property
-    def instance(self):  # noqa: ANN201 - the Instance, typed via prepared
+    def instance(self):
         return self.prepared.instance
 
     def sequence(self) -> list[tuple[int, int]]:

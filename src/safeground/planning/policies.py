@@ -18,9 +18,16 @@ from collections.abc import Callable
 import numpy as np
 
 from safeground.planning.config import STAGES
-from safeground.planning.heuristic import Committed, Decoder, greedy_order, plan_heuristic
+from safeground.planning.heuristic import (
+    Committed,
+    Decoder,
+    greedy_order,
+    plan_heuristic,
+    split_span,
+)
 from safeground.planning.instance import Instance
 from safeground.planning.model import Prepared
+from safeground.planning.plan import Plan, plan_from_rows
 from safeground.planning.priority import area_scores
 
 #: (team id, area id, activity, planned start day)
@@ -132,3 +139,56 @@ def optimised(instance: Instance, committed: Committed | None = None,
 
 POLICIES: dict[str, Policy] = {"weighted_score": weighted_score, "nearest_first": nearest_first,
                                "greedy": greedy, "optimised": optimised}
+
+
+def plan_of_work(instance: Instance, work: list[Work], method: str,
+                 prepared: Prepared | None = None) -> Plan:
+    """Replay a policy's work list (each team its tasks in start order, a stage only after the
+    week its previous stage is done) into a dated ``Plan`` with expected outcomes. A task two
+    teams share is split in proportion to their effective rates."""
+    prep = prepared or Prepared(instance)
+    d = prep.days
+    team_idx = {t.id: i for i, t in enumerate(instance.teams)}
+    task_idx = {(instance.areas[prep.task_area[k]].id, STAGES[prep.task_stage[k]]): k
+                for k in range(prep.n_tasks)}
+    items = [(team_idx[t], task_idx[(a, s)]) for t, a, s, _ in work
+             if t in team_idx and (a, s) in task_idx]
+    teams_of: dict[int, list[int]] = {}
+    for t, k in items:
+        teams_of.setdefault(k, []).append(t)
+    free = np.zeros(prep.n_teams)
+    finish = np.zeros(prep.n_tasks)
+    done = np.full(prep.n_tasks, np.inf)
+    rows: list[tuple[int, int, int, float]] = []
+    for t, k in items:
+        pred = prep.task_pred[k]
+        if pred >= 0 and not np.isfinite(done[pred]):
+            continue
+        ready = (done[pred] + 1) * d if pred >= 0 else 0.0
+        eff = prep.effective_rate(np.array(teams_of[k]), np.full(len(teams_of[k]), k))
+        share = float(prep.effective_rate(t, k)) / float(eff.sum())
+        start = max(free[t], ready)
+        end = start + share * prep.task_work[k] / float(prep.effective_rate(t, k))
+        free[t] = end
+        finish[k] = max(finish[k], end)
+        done[k] = max(0, int(np.ceil(finish[k] / d - 1e-9)) - 1)
+        rows.extend((t, k, w, x) for w, x in split_span(start, end, d))
+    arr = np.array(rows, dtype=float).reshape(-1, 4)
+    return plan_from_rows(method, prep, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+
+
+def plan_policy(instance: Instance, name: str, seconds: float = 2.0,
+                prepared: Prepared | None = None) -> Plan:
+    """The plan a policy makes for the whole horizon, with its expected outcomes."""
+    prep = prepared or Prepared(instance)
+    if name == "optimised":
+        return plan_heuristic(instance, seconds=seconds, prepared=prep, method=name)
+    if name == "greedy":
+        return plan_heuristic(instance, local=False, prepared=prep, method=name)
+    if name == "weighted_score":
+        idx = instance.area_index()
+        order = [idx[s.id] for s in area_scores(instance)]
+        return plan_heuristic(instance, local=False, prepared=prep, method=name, order=order)
+    if name == "nearest_first":
+        return plan_of_work(instance, nearest_first(instance), name, prep)
+    raise KeyError(name)

@@ -1,0 +1,104 @@
+"""Planning benchmark: the national instance by the heuristic, and small-instance MILP solve times.
+
+    .venv/bin/python benchmarks/bench_planning.py [--quick] [--milp-seeds N] [--time-limit S]
+
+Prints, for the national instance (5,000 areas, 300 settlements, 100 teams, 520 weeks):
+build, greedy and local-search times, total planning time against the 60 s target, peak
+resident memory against 4 GB; then for small instances (4 teams) the heuristic's objective,
+the MILP's objective, bound, status and solve time, and the heuristic's gap to the MILP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+
+import psutil
+
+from safeground.planning.heuristic import plan_heuristic
+from safeground.planning.milp import plan_milp
+from safeground.planning.synthetic import national_instance, synthetic_instance
+
+
+class PeakMemory:
+    """Samples this process's resident memory every 50 ms."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.peak = self.proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(0.05)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+
+
+def national(search_seconds: float) -> None:
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        inst = national_instance(seed=0)
+        t_build = time.perf_counter() - t0
+        plan = plan_heuristic(inst, seconds=search_seconds, seed=0)
+        total = time.perf_counter() - t0
+    s = plan.summary()
+    print("National instance: 5,000 areas, 300 settlements, 100 teams, 520 weeks")
+    print(f"  instance built             {t_build:6.1f} s")
+    print(f"  heuristic (local search {search_seconds:.0f} s) {plan.seconds:6.1f} s")
+    print(f"  total                      {total:6.1f} s   (target <= 60 s: "
+          f"{'met' if total <= 60 else 'MISSED'})")
+    print(f"  peak memory                {mem.peak / 2**30:6.2f} GB (target <= 4 GB: "
+          f"{'met' if mem.peak <= 4 * 2**30 else 'MISSED'})")
+    print(f"  plan rows (team x area x week) {len(plan.team):,}")
+    for key in ("objective_person_weeks", "people_returned_year_1", "people_returned_year_3",
+                "people_returned_year_5", "people_returned_in_horizon",
+                "settlements_returned_in_horizon", "areas_released_in_horizon"):
+        if key in s:
+            print(f"  {key:34s} {s[key]:,.0f}")
+
+
+def small(seeds: int, n_areas: int, weeks: int, time_limit: float, search: float) -> None:
+    print(f"\nSmall instances: {n_areas} areas, {max(3, n_areas // 5)} settlements, 4 teams, "
+          f"{weeks} weeks; MILP by HiGHS (1 thread, limit {time_limit:.0f} s), heuristic "
+          f"{search:.0f} s")
+    print(f"  {'seed':>4} {'heuristic':>11} {'milp':>11} {'bound':>11} {'gap':>7} "
+          f"{'milp s':>7}  status")
+    for seed in range(seeds):
+        inst = synthetic_instance(n_areas, max(3, n_areas // 5), 4, weeks, seed)
+        h = plan_heuristic(inst, seconds=search, seed=0)
+        m = plan_milp(inst, time_limit=time_limit, start=h)
+        best = max(m.objective, h.objective)
+        gap = 1 - h.objective / best if best else 0.0
+        print(f"  {seed:>4} {h.objective:>11,.0f} {m.objective:>11,.0f} {m.bound:>11,.0f} "
+              f"{gap:>7.2%} {m.seconds:>7.1f}  {m.status}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer, smaller MILP instances")
+    ap.add_argument("--search", type=float, default=20.0, help="national local search, s")
+    ap.add_argument("--milp-seeds", type=int, default=5)
+    ap.add_argument("--time-limit", type=float, default=120.0)
+    ap.add_argument("--areas", type=int, default=12)
+    ap.add_argument("--weeks", type=int, default=12)
+    args = ap.parse_args()
+    national(args.search)
+    if args.quick:
+        small(2, 8, 8, 60.0, 1.0)
+    else:
+        small(args.milp_seeds, args.areas, args.weeks, args.time_limit, 5.0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""``safeground plan``: make a plan, compare policies, forecast completion.
+
+Thin commands over the planning functions; a ``SafegroundError`` becomes a coded message and
+exit code 2 here, at the boundary.
+
+    safeground plan make --synthetic 40 --horizon-weeks 26 --out plans/
+    safeground plan make --areas areas.gpkg --settlements s.csv --teams teams.csv --out plans/
+    safeground plan compare --synthetic 40 --milp
+    safeground plan compare --twin --seeds 20 --years 5
+    safeground plan forecast --synthetic 200 --runs 200 --what-if
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from safeground.errors import ConfigError, SafegroundError
+from safeground.planning.config import load_config
+from safeground.planning.instance import Instance, build_instance
+from safeground.planning.synthetic import synthetic_instance
+
+app = typer.Typer(help="Plan land release: which land first so the most people go home "
+                       "safely soonest.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+Synthetic = Annotated[int | None, typer.Option(
+    "--synthetic", help="Plan a seeded synthetic programme of this many areas instead of files")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the synthetic programme")]
+Areas = Annotated[Path | None, typer.Option("--areas", help="Hazardous areas (CSV, GeoPackage, "
+                                            "GeoJSON; metric CRS)")]
+Settlements = Annotated[Path | None, typer.Option("--settlements", help="Settlements file")]
+Teams = Annotated[Path | None, typer.Option("--teams", help="Teams file")]
+Horizon = Annotated[int, typer.Option("--horizon-weeks", help="Planning horizon in weeks")]
+Start = Annotated[str, typer.Option("--start", help="First day of the plan (YYYY-MM-DD)")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Planning settings (TOML/JSON) "
+                                                "laid over the defaults")]
+Seconds = Annotated[float, typer.Option("--seconds", help="Local search time of the heuristic")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SafegroundError as exc:
+            err.print(f"[red]error {exc.code}:[/] {escape(exc.message)}")
+            raise typer.Exit(2) from None
+    return wrapper
+
+
+def _table(path: Path | None) -> list[dict] | Any:
+    if path is None:
+        return []
+    if not path.exists():
+        raise ConfigError(f"file not found: {path}", code="PLAN_INSTANCE_INVALID")
+    if path.suffix.lower() == ".csv":
+        import pandas as pd
+
+        return pd.read_csv(path)
+    import geopandas as gpd
+
+    return gpd.read_file(path, engine="pyogrio")
+
+
+def _instance(synthetic: int | None, seed: int, areas: Path | None, settlements: Path | None,
+              teams: Path | None, horizon: int, start: str, config: Path | None,
+              budget: float | None = None, capacity: float | None = None) -> Instance:
+    try:
+        day = dt.date.fromisoformat(start)
+    except ValueError as exc:
+        raise ConfigError(f"--start '{start}' is not a date (YYYY-MM-DD)",
+                          code="PLAN_CONFIG_INVALID") from exc
+    cfg = load_config(config)
+    if synthetic is not None:
+        return synthetic_instance(synthetic, max(3, synthetic // 5),
+                                  4 if synthetic <= 60 else max(4, synthetic // 50),
+                                  horizon, seed, start=day, monthly_budget=budget,
+                                  monthly_capacity_team_days=capacity, config=cfg)
+    if areas is None or teams is None:
+        raise ConfigError("give --areas and --teams (and --settlements), or --synthetic N",
+                          code="PLAN_INSTANCE_INVALID")
+    return build_instance(_table(areas), _table(settlements), _table(teams),
+                          horizon_weeks=horizon, start=day, monthly_budget=budget,
+                          monthly_capacity_team_days=capacity, config=cfg)
+
+
+def _print(rows: list[dict], title: str, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(rows, default=str))
+        return
+    table = Table(title=title)
+    for key in rows[0] if rows else []:
+        table.add_column(str(key))
+    for r in rows:
+        table.add_row(*[f"{v:,.3f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
+                        for v in r.values()])
+    console.print(table)
+
+
+@app.command("make")
+@friendly
+def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
+         settlements: Settlements = None, teams: Teams = None, horizon_weeks: Horizon = 26,
+         start: Start = "2021-04-01", config: ConfigOpt = None, seconds: Seconds = 5.0,
+         method: Annotated[str, typer.Option(
+             "--method", help="heuristic (greedy + local search), greedy or milp")] = "heuristic",
+         time_limit: Annotated[float, typer.Option("--time-limit",
+                                                   help="MILP time limit, s")] = 60.0,
+         monthly_budget: Annotated[float | None, typer.Option(
+             "--monthly-budget", help="US$ a month across all teams")] = None,
+         monthly_capacity: Annotated[float | None, typer.Option(
+             "--monthly-capacity", help="team-days a month across all teams")] = None,
+         out: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("plan"),
+         as_json: JsonOpt = False) -> None:
+    """Make a dated plan (team x area x week) and write CSV, GeoPackage and charts."""
+    from safeground.planning.heuristic import plan_heuristic
+    from safeground.planning.outputs import write_all
+
+    inst = _instance(synthetic, seed, areas, settlements, teams, horizon_weeks, start, config,
+                     monthly_budget, monthly_capacity)
+    if method == "milp":
+        from safeground.planning.milp import plan_milp
+
+        plan = plan_milp(inst, time_limit=time_limit,
+                         start=plan_heuristic(inst, seconds=min(seconds, 5.0)))
+    elif method in ("heuristic", "greedy"):
+        plan = plan_heuristic(inst, seconds=seconds, local=method == "heuristic")
+    else:
+        raise ConfigError(f"--method '{method}' is not one of heuristic, greedy, milp",
+                          code="PLAN_CONFIG_INVALID")
+    files = write_all(plan, out)
+    summary = {"method": plan.method, **plan.summary(),
+               **{f"file_{k}": str(v) for k, v in files.items()}}
+    if as_json:
+        _print([summary], "Plan", True)
+    else:
+        _print([{"figure": k, "value": v} for k, v in summary.items()], "Plan", False)
+
+
+@app.command("compare")
+@friendly
+def compare(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
+            settlements: Settlements = None, teams: Teams = None, horizon_weeks: Horizon = 26,
+            start: Start = "2021-04-01", config: ConfigOpt = None, seconds: Seconds = 5.0,
+            milp: Annotated[bool, typer.Option("--milp", help="Also solve the MILP")] = False,
+            time_limit: Annotated[float, typer.Option("--time-limit")] = 60.0,
+            twin: Annotated[bool, typer.Option(
+                "--twin", help="Run the policies on the operations twin instead")] = False,
+            seeds: Annotated[int, typer.Option("--seeds", help="Twin seeds")] = 20,
+            years: Annotated[int, typer.Option("--years", help="Twin years")] = 5,
+            period_weeks: Annotated[int, typer.Option("--period-weeks",
+                                                      help="Re-planning period")] = 13,
+            policies: Annotated[str, typer.Option(
+                "--policies", help="Comma-separated policies")] =
+            "weighted_score,nearest_first,greedy,optimised",
+            out: Annotated[Path | None, typer.Option("--out", help="Write runs as JSON lines")]
+            = None,
+            as_json: JsonOpt = False) -> None:
+    """Compare planners on one instance, or policies on the operations twin."""
+    if twin:
+        _compare_twin(seeds, years, period_weeks, seconds, policies.split(","), out, as_json)
+        return
+    from safeground.planning import policies as pol
+    from safeground.planning.heuristic import plan_heuristic
+    from safeground.planning.model import Prepared
+
+    inst = _instance(synthetic, seed, areas, settlements, teams, horizon_weeks, start, config)
+    # the heuristic and policies all start from the same prepared instance
+    prep = Prepared(inst)
+    rows = []
+    for name in policies.split(","):
+        if name not in pol.POLICIES:
+            raise ConfigError(f"unknown policy '{name}' (expected {', '.join(pol.POLICIES)})",
+                              code="PLAN_CONFIG_INVALID")
+        o = pol.plan_policy(inst, name, seconds, prep).outcome
+        rows.append({"planner": name, "objective_person_weeks": round(o.objective, 1),
+                     "people_returned_in_horizon": o.people_returned_by(prep, prep.horizon)})
+    if milp:
+        from safeground.planning.milp import plan_milp
+
+        m = plan_milp(inst, time_limit=time_limit, start=plan_heuristic(inst, seconds=seconds))
+        rows.append({"planner": f"milp ({m.status}, {m.seconds:.0f} s, bound "
+                                f"{m.bound:,.0f})",
+                     "objective_person_weeks": round(m.objective, 1),
+                     "people_returned_in_horizon": m.outcome.people_returned_by(
+                         prep, prep.horizon)})
+    _print(rows, "Planners on one instance (expected person-weeks in the horizon)", as_json)
+
+
+def _compare_twin(seeds: int, years: int, period_weeks: int, seconds: float,
+                  policies: list[str], out: Path | None, as_json: bool) -> None:
+    from safeground.planning.evaluation import run_policy, summarise
+    from safeground.scenario import ScenarioConfig, generate
+
+    scenario = generate(ScenarioConfig(seed=0))
+    runs = []
+    for s in range(seeds):
+        for name in policies:
+            r = run_policy(scenario, name, seed=s, years=years, period_weeks=period_weeks,
+                           seconds=seconds)
+            runs.append(r)
+            if out is not None:
+                with out.open("a", encoding="utf-8") as f:
+                    f.write(json.dumps(r.as_dict()) + "\n")
+    _print(summarise(runs), "Policies on the operations twin (mean and sd over seeds)", as_json)
+
+
+@app.command("forecast")
+@friendly
+def forecast_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
+                 settlements: Settlements = None, teams: Teams = None,
+                 horizon_weeks: Horizon = 26, start: Start = "2021-04-01",
+                 config: ConfigOpt = None, seconds: Seconds = 2.0,
+                 runs: Annotated[int, typer.Option("--runs", help="Monte Carlo runs")] = 200,
+                 what_if: Annotated[bool, typer.Option(
+                     "--what-if", help="Also forecast more teams, dogs, machines, better NTS")]
+                 = False,
+                 as_json: JsonOpt = False) -> None:
+    """Monte Carlo completion forecast (P10 / P50 / P90) and what-if scenarios."""
+    from safeground.planning.heuristic import plan_heuristic
+    from safeground.planning.uncertainty import forecast
+    from safeground.planning.uncertainty import what_if as what_if_fn
+
+    inst = _instance(synthetic, seed, areas, settlements, teams, horizon_weeks, start, config)
+    if what_if:
+        _print(what_if_fn(inst, runs=runs, seed=seed, seconds=seconds), "What if", as_json)
+        return
+    plan = plan_heuristic(inst, seconds=seconds, seed=seed)
+    f = forecast(plan, runs=runs, seed=seed)
+    rows = [{"quantile": q, "completion_date": f.completion_date[q],
+             **{f"people_year_{y}": v[q] for y, v in f.people_returned.items()}}
+            for q in ("P10", "P50", "P90")]
+    _print(rows, f"Forecast over {runs} runs (share of cleared land with EO "
+                 f"{f.share_cleared_with_eo:.1%})", as_json)

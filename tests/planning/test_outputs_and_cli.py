@@ -1,0 +1,75 @@
+"""Plans as CSV, GeoPackage and charts; the ``safeground plan`` commands (issue 6 item 7)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyogrio
+from typer.testing import CliRunner
+
+from safeground.planning.cli import app
+from safeground.planning.heuristic import plan_heuristic
+from safeground.planning.outputs import write_all
+
+runner = CliRunner()
+
+
+def test_write_all(tmp_path, small_instance):
+    plan = plan_heuristic(small_instance, seconds=0.2)
+    files = write_all(plan, tmp_path)
+    df = pd.read_csv(files["csv"])
+    assert list(df.columns) == ["team_id", "area_id", "activity", "week", "week_start", "days"]
+    assert len(df) == len(plan.team)
+    layers = {name for name, _ in pyogrio.list_layers(files["gpkg"])}
+    assert layers == {"plan_areas", "settlement_returns"}
+    areas = pyogrio.read_dataframe(files["gpkg"], layer="plan_areas")
+    assert len(areas) == len(small_instance.areas)
+    for key in ("gantt", "returns"):
+        assert files[key].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_make_writes_a_plan(tmp_path):
+    res = runner.invoke(app, ["make", "--synthetic", "10", "--horizon-weeks", "10",
+                              "--seconds", "0.2", "--out", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)[0]
+    assert summary["method"] == "heuristic"
+    assert (tmp_path / "plan.gpkg").exists() and (tmp_path / "plan_gantt.png").exists()
+
+
+def test_cli_make_from_files(tmp_path):
+    pd.DataFrame([{"id": "A1", "classification": "CHA", "remaining_m2": 2000, "x": 0, "y": 0,
+                   "settlement_ids": "S1", "land_use": "built_up"}]).to_csv(
+        tmp_path / "areas.csv", index=False)
+    pd.DataFrame([{"id": "S1", "x": 100, "y": 0, "displaced_population": 400}]).to_csv(
+        tmp_path / "settlements.csv", index=False)
+    pd.DataFrame([{"id": "T1", "asset": "ts"}, {"id": "T2", "asset": "dog"}]).to_csv(
+        tmp_path / "teams.csv", index=False)
+    res = runner.invoke(app, ["make", "--areas", str(tmp_path / "areas.csv"),
+                              "--settlements", str(tmp_path / "settlements.csv"),
+                              "--teams", str(tmp_path / "teams.csv"), "--horizon-weeks", "8",
+                              "--seconds", "0", "--method", "greedy",
+                              "--out", str(tmp_path / "out"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)[0]["people_returned_in_horizon"] == 400
+
+
+def test_cli_compare_and_forecast():
+    res = runner.invoke(app, ["compare", "--synthetic", "10", "--horizon-weeks", "10",
+                              "--seconds", "0.2", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["planner"]: r for r in json.loads(res.output)}
+    assert set(rows) == {"weighted_score", "nearest_first", "greedy", "optimised"}
+    res = runner.invoke(app, ["forecast", "--synthetic", "10", "--horizon-weeks", "10",
+                              "--seconds", "0.1", "--runs", "20", "--json"])
+    assert res.exit_code == 0, res.output
+    assert [r["quantile"] for r in json.loads(res.output)] == ["P10", "P50", "P90"]
+
+
+def test_cli_errors_are_coded():
+    res = runner.invoke(app, ["make", "--horizon-weeks", "10"])
+    assert res.exit_code == 2
+    assert "PLAN_INSTANCE_INVALID" in res.output
+    res = runner.invoke(app, ["make", "--synthetic", "5", "--method", "magic"])
+    assert res.exit_code == 2 and "PLAN_CONFIG_INVALID" in res.output
