@@ -205,12 +205,12 @@ def _one_belt(rng, b: _Builder, front, side: int, s0: float, s1: float, offset: 
 
 
 def _protective(rng, b: _Builder, region: Region, front, intensity: float) -> None:
-    for pos in region.positions:
+    pos_xy = np.array([[p.x, p.y] for p in region.positions]).reshape(-1, 2)
+    _, normals = frame_at(front, shapely.line_locate_point(front, shapely.points(pos_xy)))
+    for pos, nrm in zip(region.positions, normals, strict=True):
         if rng.random() > (0.85 if pos.line == 1 else 0.5) * min(1.0, intensity):
             continue
-        s = shapely.line_locate_point(front, shapely.Point(pos.x, pos.y))
-        _, nrm = frame_at(front, np.array([s]))
-        facing = -pos.side * nrm[0]           # towards the other side
+        facing = -pos.side * nrm              # towards the other side
         ang0 = np.arctan2(facing[1], facing[0])
         radius = rng.uniform(40, 90)
         n_rows = int(rng.integers(1, 3))

@@ -53,7 +53,8 @@ def _fractal(rng: np.random.Generator, shape: tuple[int, int], octaves: int = 5)
     for k in range(octaves):
         cells = 2 ** (k + 2)
         coarse = rng.standard_normal((cells, cells)).astype(np.float32)
-        fine = ndimage.zoom(coarse, (shape[0] / cells, shape[1] / cells), order=3)
+        # bilinear: cubic splines cost ten times more on large grids for no visible gain
+        fine = ndimage.zoom(coarse, (shape[0] / cells, shape[1] / cells), order=1)
         out += amp * fine[: shape[0], : shape[1]]
         total += amp
         amp *= 0.5
