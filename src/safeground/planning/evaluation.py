@@ -127,7 +127,7 @@ def _team_load(twin: Any) -> tuple[dict[str, float], set[str]]:
     return busy, held
 
 
-def run_policy(scenario: Any, policy: str, seed: int, *, years: int = 5,
+def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
                period_weeks: int = 8, seconds: float = 1.0, horizon_weeks: int = 104,
                start: dt.date = dt.date(2021, 4, 1)) -> TwinRun:
     """Run ``policy`` on a twin of ``scenario`` for ``years`` with rolling re-planning."""
