@@ -82,16 +82,16 @@ def test_scenario_forms_geopackage_round_trip(scenario_records, tmp_path):
         assert s.rejected == 0, (path.name, s.rejections[:3])
     _approve_all(a)
 
-    # C: the record built from the scenario's reports directly
-    # (as one exchange file, the way the leftovers travel, so both go through the same reader)
+    # C: the record built from the scenario's reports themselves, given to the gate directly
+    # (the leftovers through the same desk files as in A)
     c = Ledger(Database.open(f"sqlite:///{tmp_path}/c.sqlite"))
-    write_geojson(tmp_path / "all.geojson", recs)
-    s = import_path(c, tmp_path / "all.geojson", "desk", progress=False, reconcile=False)
-    assert s.rejected == 0, s.rejections[:3]
+    assert import_path(c, early, "desk", progress=False).rejected == 0
+    left = {id(r) for r in leftovers}
+    res = c.submit([r for r in recs if id(r) not in left], user="desk")
+    assert not res.rejected, res.rejected[:3]
+    assert import_path(c, late, "desk", progress=False).rejected == 0
     _approve_all(c)
-    # the scenario's exchange writer snaps to a 1e-7° grid, which can drop a vertex of a
-    # jagged perimeter: places agree to 1e-4° (~10 m), areas to 1 %; everything else exactly
-    _same_record(a, c, tol=1e-4, rel=1e-2)
+    _same_record(a, c, tol=1e-9, rel=1e-9)
 
     # B: A's GeoPackage imported into an empty database
     gpkg = export_gpkg(a, tmp_path / "record.gpkg", include_sensitive=True)
