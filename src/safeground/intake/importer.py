@@ -31,7 +31,10 @@ from safeground.problems import Problem
 FORMATS = ("odk-csv-zip", "odk-csv", "odk-odata", "kobo-json", "kobo-csv", "survey123",
            "geojson", "csv", "ogr")
 SUFFIXES = (".zip", ".csv", ".json", ".geojson", ".gpkg", ".shp", ".kml", ".fgb", ".gml")
+#: records per Ledger.submit call: the gate loads the holding area's ids and hashes once per
+#: call, so a big file goes in a few large calls (at most MAX_CALLS), each a step of the bar
 CHUNK = 20_000
+MAX_CALLS = 5
 
 
 @dataclass(slots=True)
@@ -214,7 +217,7 @@ def _mark_broken(rec: dict[str, Any], problems: list[Problem]) -> None:
 def import_path(ledger: Ledger, path: str | Path, user: str, progress: bool = True, *,
                 report_type: str | None = None, crs: str | None = None,
                 rejects_path: str | Path | None = None, source: str | None = None,
-                chunk: int = CHUNK, reconcile: bool = True) -> ImportSummary:
+                chunk: int | None = None, reconcile: bool = True) -> ImportSummary:
     """Import one file (or Survey123 folder) into the holding area; see the module docstring.
 
     Never raises for bad input: a file that cannot be read at all gives a summary with one
@@ -239,7 +242,7 @@ def import_path(ledger: Ledger, path: str | Path, user: str, progress: bool = Tr
 
 def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FileProblem],
             user: str, summary: ImportSummary, *, progress: bool = False,
-            source: str | None = None, chunk: int = CHUNK, reconcile: bool = True,
+            source: str | None = None, chunk: int | None = None, reconcile: bool = True,
             rejects_path: str | Path | None = None) -> ImportSummary:
     """Submit read items to the ledger and fill ``summary`` (shared by files and pulls)."""
     label = Path(summary.path).name
@@ -256,7 +259,8 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
         summary.rejected = 1
     rejected_records: list[dict[str, Any]] = []
     accepted: list[tuple[dict[str, Any], int]] = []
-    for batch in _progress(records, chunk, progress, label):
+    size = chunk or max(CHUNK, -(-len(records) // MAX_CALLS))
+    for batch in _progress(records, size, progress, label):
         res = ledger.submit(batch, user=user, source=source or label)
         refused = {r.where: r for r in res.rejected}
         dup = dict(res.duplicates)
