@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
 from safeground.errors import ConfigError, ValidationError
@@ -87,3 +89,17 @@ def test_invalid_records_list_every_problem():
     assert codes == {"PLAN_INSTANCE_INVALID"}
     fields = {p.field for p in exc.value.problems}
     assert {"classification", "id", "x", "asset", "horizon_weeks"} <= fields
+
+
+@settings(max_examples=40, deadline=None)
+@given(cls=st.sampled_from(["SHA", "CHA"]), m2=st.floats(1, 1e7), p=st.floats(0, 1),
+       done=st.integers(0, 2))
+def test_expected_stages_conserve_the_area(cls, m2, p, done):
+    # original = cancelled + reduced + cleared (DOMAIN.md §2 invariant), in expectation
+    inst = build_instance([{"id": "A", "classification": cls, "remaining_m2": m2, "x": 0,
+                            "y": 0, "contamination_probability": p, "stages_done": done}],
+                          [], [{"id": "T", "asset": "manual"}], horizon_weeks=4)
+    prep = Prepared(inst)
+    assert prep.task_released.sum() == pytest.approx(m2, rel=1e-9)
+    assert (prep.task_work >= 0).all()
+    assert prep.task_stage.tolist() == sorted(prep.task_stage.tolist())

@@ -123,11 +123,23 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
          monthly_capacity: Annotated[float | None, typer.Option(
              "--monthly-capacity", help="team-days a month across all teams")] = None,
          out: Annotated[Path, typer.Option("--out", help="Output folder")] = Path("plan"),
+         scenario: Annotated[bool, typer.Option(
+             "--scenario", help="Plan the generated default scenario (seed --seed) from what "
+                                "its record knows")] = False,
          as_json: JsonOpt = False) -> None:
     """Make a dated plan (team x area x week) and write CSV, GeoPackage and charts."""
     from safeground.planning.heuristic import plan_heuristic
     from safeground.planning.outputs import write_all
 
+    if scenario:
+        from safeground.planning.evaluation import plan_scenario
+        from safeground.scenario import ScenarioConfig, generate
+
+        plan = plan_scenario(generate(ScenarioConfig(seed=seed)),
+                             start=dt.date.fromisoformat(start), horizon_weeks=horizon_weeks,
+                             seconds=seconds)
+        _report(plan, write_all(plan, out), as_json)
+        return
     inst = _instance(synthetic, seed, areas, settlements, teams, horizon_weeks, start, config,
                      monthly_budget, monthly_capacity)
     if method == "milp":
@@ -140,7 +152,10 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
     else:
         raise ConfigError(f"--method '{method}' is not one of heuristic, greedy, milp",
                           code="PLAN_CONFIG_INVALID")
-    files = write_all(plan, out)
+    _report(plan, write_all(plan, out), as_json)
+
+
+def _report(plan: Any, files: dict[str, Path], as_json: bool) -> None:
     summary = {"method": plan.method, **plan.summary(),
                **{f"file_{k}": str(v) for k, v in files.items()}}
     if as_json:

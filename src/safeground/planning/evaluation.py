@@ -193,3 +193,15 @@ def summarise(runs: list[TwinRun]) -> list[dict[str, Any]]:
         row["completion_years_mean"] = float(np.mean(comp)) if comp else None
         out.append(row)
     return out
+
+
+def plan_scenario(scenario: Any, *, start: dt.date = dt.date(2021, 4, 1),
+                  horizon_weeks: int = 104, seconds: float = 5.0) -> Any:
+    """A plan for a generated scenario from what its record knows on ``start`` (for
+    ``make demo``): the twin is only read, never advanced."""
+    from safeground.planning.heuristic import plan_heuristic
+    from safeground.scenario.twin import OperationsTwin
+
+    twin = OperationsTwin(scenario, seed=0, start=start)
+    inst = instance_from_twin(twin, start, {}, set(), horizon_weeks)
+    return plan_heuristic(inst, seconds=seconds, method="optimised")
