@@ -23,9 +23,12 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import shapely
+from pyproj import Transformer
 from sqlalchemy import select
 
 from safeground.errors import ConflictError
@@ -95,6 +98,27 @@ def _lonlat(g: Any) -> Any:
     return None if g is None or isinstance(g, str | dict) else g
 
 
+@lru_cache(maxsize=8)
+def _to_utm(epsg: int) -> Transformer:
+    return Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
+
+
+def _metric_all(ledger: Ledger, items: list[_Item]) -> None:
+    """Project every item's lon/lat geometry to the metric CRS in one pyproj call."""
+    todo = [it for it in items if it.geom is not None]
+    if not todo:
+        return
+    tr = _to_utm(ledger.settings.utm_epsg)
+
+    def apply(coords: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    out = shapely.transform(np.array([it.geom for it in todo], dtype=object), apply)
+    for it, g in zip(todo, out, strict=True):
+        it.geom = g
+
+
 def propose(ledger: Ledger, accepted: Sequence[tuple[dict[str, Any], int]]) -> list[Proposal]:
     """Proposals for records just taken in (record dict, report id)."""
     items = [_Item(rid, ReportType(rec["report_type"]), str(rec["object_id"]),
@@ -123,11 +147,12 @@ def _existing(ledger: Ledger, rtype: ReportType) -> list[_Item]:
     out = []
     for row in ledger.objects(rtype):
         out.append(_Item(-1, rtype, row["id"], _date(row["last_date"]), row,
-                         _geom(ledger, row.get("geometry")), f"{rtype.value} {row['id']}", ""))
+                         _lonlat(row.get("geometry")), f"{rtype.value} {row['id']}", ""))
     for rep in ledger.reports(status=ReportStatus.SUBMITTED, report_type=rtype):
         out.append(_Item(rep.id, rtype, rep.object_id, rep.date_of_information,
-                         dict(rep.payload), _geom(ledger, rep.geometry), f"report {rep.id}",
+                         dict(rep.payload), _lonlat(rep.geometry), f"report {rep.id}",
                          str(rep.submission_id or "").split("/")[0]))
+    _metric_all(ledger, out)
     return out
 
 
@@ -147,8 +172,7 @@ def _propose(ledger: Ledger, items: list[_Item], exclude: set[int]) -> list[Prop
         spatial = rtype is ReportType.HAZARDOUS_AREA or rtype in POINT_RULES
         if spatial or rtype in LINKABLE:
             # only here is the metric geometry needed: a million items skip the projection
-            for it in group:
-                it.geom = _geom(ledger, it.geom)
+            _metric_all(ledger, group)
         # candidates: approved objects and every report waiting in the holding area, which
         # includes the other records of this batch (two teams reporting one accident)
         index = _Index(_existing(ledger, rtype)) if spatial else None
