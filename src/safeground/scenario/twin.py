@@ -562,7 +562,8 @@ class OperationsTwin:
     def _release(self, a: _Area, part: shapely.Geometry, kind: ReleaseKind,
                  method: ReleaseMethod, job: _Job, team: TwinTeam, when: dt.date,
                  depth: int | None = None, min_m2: float = MIN_RELEASE_M2) -> shapely.Geometry:
-        part = shapely.make_valid(part)
+        if not part.is_valid:
+            part = shapely.make_valid(part)
         # parts under 1 m² are projection slivers; they stay in the remaining land
         polys = [p for p in shapely.get_parts(part) if p.geom_type == "Polygon"
                  and p.area >= max(min_m2, 1.0)]
