@@ -73,6 +73,11 @@ class FeatureBuilder:
         self._build_event_fields(known)
         self._rasters = ({n: str(context.rasters[n]) for n in cfg.raster_layers
                           if n in context.rasters} if context else {})
+        self._raster_arrays: dict[str, tuple[np.ndarray, Grid]] = {}
+        for layer, path in self._rasters.items():
+            loaded = _load_raster(path, grid)
+            if loaded is not None:
+                self._raster_arrays[layer] = loaded
         self.names: list[str] = [*self._fields, *(RASTER_FEATURE[n] for n in self._rasters)]
 
     # -- smooth fields ----------------------------------------------------------------------
@@ -142,6 +147,16 @@ class FeatureBuilder:
         return pd.DataFrame(full, columns=names)
 
     def _read_raster(self, layer: str, window: Window) -> np.ndarray:
+        if layer in self._raster_arrays:
+            arr, agrid = self._raster_arrays[layer]
+            xs, ys = self.grid.centres(window)
+            if RASTER_LAYERS[layer] == "nearest":
+                _, col, _ = agrid.index_of(xs, np.full_like(xs, agrid.y1 - agrid.step / 2))
+                row, _, _ = agrid.index_of(np.full_like(ys, agrid.x0 + agrid.step / 2), ys)
+                col = np.clip(col, 0, agrid.width - 1)
+                row = np.clip(row, 0, agrid.height - 1)
+                return arr[row[:, None], col[None, :]]
+            return fields.sample_bilinear(arr, agrid, xs, ys)
         dst = np.full((window.height, window.width), np.nan, np.float32)
         from rasterio.windows import transform as wtransform
 
@@ -151,3 +166,27 @@ class FeatureBuilder:
                       dst_crs=self.grid.crs, dst_nodata=np.nan,
                       resampling=Resampling[RASTER_LAYERS[layer]])
         return dst
+
+
+#: rasters up to this many cells in the target's CRS are held in memory and sampled directly;
+#: larger ones are warped window by window
+MAX_RASTER_CELLS = 50_000_000
+
+
+def _load_raster(path: str, grid: Grid) -> tuple[np.ndarray, Grid] | None:
+    """A north-up raster in the grid's CRS, whole in memory, with its own ``Grid``.
+
+    None when it must be warped per window instead (other CRS, rotated, or too large).
+    """
+    with rasterio.open(path) as src:
+        t = src.transform
+        same_crs = src.crs is not None and src.crs.to_string() == grid.crs
+        square = t.b == 0 and t.d == 0 and abs(t.a + t.e) < 1e-9 * abs(t.a) and t.a > 0
+        if not (same_crs and square) or src.width * src.height > MAX_RASTER_CELLS:
+            return None
+        arr = src.read(1, masked=True).astype(np.float32)
+        # bilinear weights are applied by matrix products, where one NaN would spread: nodata
+        # (outside the region) takes the raster's mean
+        arr = arr.filled(float(arr.mean()) if arr.count() else 0.0)
+    return arr, Grid(t.c, t.f, t.a, arr.shape[1], arr.shape[0], grid.crs)
+
