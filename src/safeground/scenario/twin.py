@@ -31,14 +31,13 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import shapely
 
-from safeground.errors import SafegroundError
 from safeground.scenario import contamination as C
 from safeground.scenario.exposure import (
     ACCIDENT,
@@ -51,6 +50,7 @@ from safeground.scenario.exposure import (
 )
 from safeground.scenario.fleet import DEFAULT_FLEET, ORG_NAME
 from safeground.scenario.geo import sweep_cut
+from safeground.scenario.metrics import Casualties, ReturnSeries, TwinMetrics
 from safeground.scenario.observation import (
     RESIDENT_RATE,
     VISITOR_RATE,
@@ -58,6 +58,8 @@ from safeground.scenario.observation import (
     write_accident,
     write_ordnance,
 )
+from safeground.scenario.observed import ObservedArea, ObservedSettlement
+from safeground.scenario.plan import ALLOWED, ASSETS, TwinOrderError, TwinTeam, WorkOrder
 from safeground.scenario.records import RecordBook, to_wgs_records
 from safeground.scenario.scenario import Scenario
 from safeground.scenario.terrain import LANDCOVER_CODES
@@ -81,145 +83,12 @@ from safeground.vocabulary import (
     ReportType,
 )
 
-ASSETS = ("nts", "ts", "manual", "dog", "machine")
-ACTIVITIES = ("nts", "ts", "clearance")
-#: Which activities each asset may be ordered to do.
-ALLOWED = {"nts": {"nts"}, "ts": {"ts"}, "manual": {"ts", "clearance"},
-           "dog": {"ts", "clearance"}, "machine": {"ts", "clearance"}}
 DETECTION = {"manual": 0.999, "dog": 0.995, "machine": 0.97}
 #: Chance that finding a mine injures the deminer (per mine), by asset.
 DEMINING_ACCIDENT = {"manual": 1 / 4000, "dog": 1 / 6000, "machine": 0.0}
 CHUNK_DAYS = 30
 WEEK = 7
 MIN_RELEASE_M2 = 100.0
-
-
-class TwinOrderError(SafegroundError, ValueError):
-    """A work order names an unknown team or area, or an activity the team cannot do."""
-
-    code = "TWIN_ORDER_INVALID"
-    http_status = 422
-
-
-@dataclass(frozen=True, slots=True)
-class TwinTeam:
-    """A team the twin can task. ``asset`` is one of nts, ts, manual, dog, machine."""
-
-    id: str
-    asset: str
-    productivity_m2_per_day: float
-    organisation_id: str = "ORG-ANAMA"
-
-    def __post_init__(self) -> None:
-        if self.asset not in ASSETS:
-            raise TwinOrderError(f"team {self.id}: asset {self.asset!r} not one of {ASSETS}")
-        if self.productivity_m2_per_day <= 0:
-            raise TwinOrderError(f"team {self.id}: productivity must be positive")
-
-
-@dataclass(frozen=True, slots=True)
-class WorkOrder:
-    """Team ``team_id`` does ``activity`` (nts, ts, clearance) on ``area_id`` from ``start``."""
-
-    team_id: str
-    area_id: str
-    activity: str
-    start: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class ObservedArea:
-    """What the record knows of a hazardous area now — never the truth.
-
-    ``polygon`` is the remaining (unreleased) land in EPSG:32638; ``known_items`` counts items
-    found in it so far; ``centroid`` is a point on the remaining land (x, y).
-    """
-
-    id: str
-    name: str
-    classification: str
-    status: str
-    remaining_m2: float
-    original_m2: float
-    polygon: shapely.Geometry
-    centroid: tuple[float, float]
-    settlement_id: str | None
-    land_use: str
-    contamination: tuple[str, ...]
-    evidence_count: int
-    direct_evidence_count: int
-    known_items: int
-    terrain_factor: float
-
-
-@dataclass(frozen=True, slots=True)
-class ObservedSettlement:
-    id: str
-    name: str
-    xy: tuple[float, float]
-    pre_conflict_population: int
-    displaced_population: int
-    access_area_ids: tuple[str, ...]
-    returned: bool
-    return_date: dt.date | None
-
-
-class ReturnSeries:
-    """People returned over time: call it with a date, iterate (date, cumulative) pairs."""
-
-    def __init__(self, steps: Sequence[tuple[dt.date, int]]) -> None:
-        self._steps = sorted(steps)
-        self._dates = [d for d, _ in self._steps]
-        self._cum = np.cumsum([n for _, n in self._steps]) if self._steps else np.zeros(0)
-
-    def __call__(self, when: dt.date) -> int:
-        import bisect
-
-        k = bisect.bisect_right(self._dates, when)
-        return int(self._cum[k - 1]) if k else 0
-
-    def __iter__(self) -> Iterator[tuple[dt.date, int]]:
-        return iter(zip(self._dates, (int(c) for c in self._cum), strict=True))
-
-    @property
-    def total(self) -> int:
-        return int(self._cum[-1]) if len(self._cum) else 0
-
-    def __int__(self) -> int:
-        return self.total
-
-
-@dataclass(frozen=True, slots=True)
-class Casualties:
-    killed: int
-    injured: int
-    civilian: int
-    military: int
-    deminer: int
-
-
-@dataclass(frozen=True, slots=True)
-class TwinMetrics:
-    """Scores of a plan so far. Item counts are since the twin's start unless ``_before``."""
-
-    people_returned: ReturnSeries
-    casualties: Casualties
-    accidents: int
-    released_m2: dict[str, float]
-    cleared_m2: float
-    cleared_m2_with_eo: float
-    items_found: int
-    items_remaining: int
-    items_in_accidents: int
-    items_total: int
-    items_found_before: int
-    items_in_accidents_before: int
-    completion_date: dt.date | None
-    now: dt.date
-
-    @property
-    def share_cleared_with_eo(self) -> float:
-        return self.cleared_m2_with_eo / self.cleared_m2 if self.cleared_m2 else 0.0
 
 
 @dataclass
