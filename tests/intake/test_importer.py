@@ -178,6 +178,14 @@ def test_csv_with_mgrs_and_csv_in_utm(ledger, tmp_path):
     assert 45.5 < g.x < 48 and 39 < g.y < 41
 
 
+def test_unknown_crs_for_coordinates_is_a_file_problem(ledger, tmp_path):
+    u = tmp_path / "utm.csv"
+    u.write_text("report_type,object_id,easting,northing\nevidence,EV-1,585000,4430000\n")
+    s = import_path(ledger, u, "alice", progress=False, crs="EPSG:999999")
+    assert s.codes == {"CRS_UNKNOWN"} and s.accepted == 0
+    assert len(ledger.reports()) == 1   # nothing but the organisation
+
+
 def test_poor_gps_fix_is_kept_and_flagged_for_review(ledger, tmp_path):
     sub = samples.eore(3)
     sub = dataclasses.replace(sub, values={**sub.values,

@@ -163,7 +163,10 @@ def read_csv(path: Path, report_type: str | None = None,
         rows = list(reader)
     except csv.Error as exc:
         raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)) from exc
-    points = _points(rows, xy, crs) if xy is not None else None
+    try:
+        points = _points(rows, xy, crs) if xy is not None else None
+    except sg_geo.GeometryParseError as exc:
+        raise FileProblem(exc.code, path.name, "crs", **exc.params) from exc
     width = len(header)
     # rows without a submission id get one from their text (see row_submission_id)
     has_id = "submission_id" in names

@@ -75,6 +75,7 @@ class ImportSummary:
                 "needs_review": self.needs_review, "rejected": self.rejected,
                 "already_imported": self.already_imported, "reasons": dict(self.reasons),
                 "rejects_path": self.rejects_path,
+                "timings": {k: round(v, 3) for k, v in self.timings.items()},
                 "rejections": [{"where": w, "problems": [p.to_dict() for p in ps]}
                                for w, ps in self.rejections],
                 "reviews": [{"where": w, "report_id": r, "reasons": rs}

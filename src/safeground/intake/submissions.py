@@ -209,25 +209,34 @@ def _link(source: str, ids: dict[str, str], single: dict[str, dict[str, Any]],
     return ids.get(source)
 
 
+@lru_cache(maxsize=128)
+def _questions(s: Section) -> tuple[tuple[str, str, str], ...]:
+    """(payload field, question name, kind) of a section, worked out once."""
+    spec = REPORT_SPECS[s.report_type]
+    out = []
+    for fname in s.fields:
+        f = spec.field(fname)
+        out.append((fname, s.question(fname), f.kind if f is not None else "str"))
+    return tuple(out)
+
+
 def _section_record(s: Section, entry: dict[str, Any], header: dict[str, Any], where: str
                     ) -> tuple[dict[str, Any], list[Problem], list[Problem]]:
-    spec = REPORT_SPECS[s.report_type]
     rec: dict[str, Any] = {"report_type": s.report_type.value, **header, "_where": where}
-    rec.update(dict(s.fixed))
+    rec.update(s.fixed)
     problems: list[Problem] = []
     notes: list[Problem] = []
     if s.ask_id:
         oid = entry.get(s.id_question)
         if oid is not None and str(oid).strip():
             rec["object_id"] = str(oid).strip()
-    for fname in s.fields:
-        value = entry.get(s.question(fname))
+    for fname, question, kind in _questions(s):
+        value = entry.get(question)
         if value is None:
             continue
-        fspec = spec.field(fname)
-        if fspec is not None and fspec.kind == "date":
+        if kind == "date":
             value = _epoch_ms_to_date(value)
-        if fspec is not None and fspec.kind == "choices" and isinstance(value, list):
+        elif kind == "choices" and isinstance(value, list):
             value = " ".join(str(v) for v in value)
         rec[fname] = value
     if s.geometry:
