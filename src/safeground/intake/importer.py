@@ -354,9 +354,14 @@ def _write_rejects(summary: ImportSummary, rejected: list[dict[str, Any]], path:
                          "_problems": " | ".join(f"{p.code}: {p.message}" for p in probs)})
     for r in rows:
         fields += [k for k in r if k not in fields]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
-    summary.rejects_path = str(out)
+    for target_path in (out, Path.cwd() / out.name):  # beside the input, else here
+        try:
+            target_path.parent.mkdir(parents=True, exist_ok=True)
+            with target_path.open("w", newline="", encoding="utf-8") as fh:
+                w = csv.DictWriter(fh, fieldnames=fields)
+                w.writeheader()
+                w.writerows(rows)
+        except OSError:
+            continue
+        summary.rejects_path = str(target_path)
+        return

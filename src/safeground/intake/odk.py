@@ -19,6 +19,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,20 +50,30 @@ def _rows(text: str, where: str) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
-def _flat(header: list[str], row: list[str]) -> dict[str, Any]:
-    """A CSV row -> question name -> value; split geopoints joined back to ODK strings."""
-    out: dict[str, Any] = {}
-    geo: dict[str, list[str]] = {}
-    for col, value in zip(header, row, strict=False):
+@lru_cache(maxsize=64)
+def _plan(header: tuple[str, ...]) -> tuple[tuple[tuple[int, str], ...],
+                                            tuple[tuple[str, int, int, int, int], ...]]:
+    """Which columns are questions (index, name) and which geopoints are split in four."""
+    plain: list[tuple[int, str]] = []
+    geo: dict[str, list[int]] = {}
+    for i, col in enumerate(header):
         if col in _SYSTEM:
             continue
         parts = col.split("-")
         if len(parts) >= 2 and parts[-1] in _GEO_PARTS:
-            geo.setdefault(parts[-2], ["", "", "", ""])[_GEO_PARTS[parts[-1]]] = value
-            continue
-        if value != "":
-            out[last_segment(col)] = value
-    for name, (lat, lon, alt, acc) in geo.items():
+            geo.setdefault(parts[-2], [-1, -1, -1, -1])[_GEO_PARTS[parts[-1]]] = i
+        else:
+            plain.append((i, last_segment(col)))
+    return tuple(plain), tuple((name, *idx) for name, idx in geo.items())  # type: ignore[misc]
+
+
+def _flat(header: list[str], row: list[str]) -> dict[str, Any]:
+    """A CSV row -> question name -> value; split geopoints joined back to ODK strings."""
+    plain, geos = _plan(tuple(header))
+    width = len(row)
+    out: dict[str, Any] = {name: row[i] for i, name in plain if i < width and row[i] != ""}
+    for name, *idx in geos:
+        lat, lon, alt, acc = (row[i] if 0 <= i < width else "" for i in idx)
         if lat or lon:
             out[name] = f"{lat} {lon} {alt or 0} {acc or 0}" if acc else f"{lat} {lon}"
     return out
