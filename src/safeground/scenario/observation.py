@@ -278,14 +278,18 @@ def _strip_candidates(rng, region: Region) -> list[Candidate]:
                 poly = shapely.make_valid(poly)
                 d = _date_between(rng, SURVEY_START, SURVEY_END)
                 band = "belt zone" if k == 0 else "combat zone"
+                ev = [Evidence(EvidenceCategory.COMBAT_ZONE, EvidenceSource.OBSERVED,
+                               Reliability.MEDIUM, shapely.Point(*outer[len(outer) // 2]), d,
+                               "former line of contact 1994-2020")]
+                if rng.random() < 0.5:   # farmland left unused for decades, seen on imagery
+                    mid = 0.5 * (inner[len(inner) // 2] + outer[len(outer) // 2])
+                    ev.append(Evidence(EvidenceCategory.UNUSED_LAND, EvidenceSource.OBSERVED,
+                                       Reliability.MEDIUM, shapely.Point(*mid), d,
+                                       "productive land unused since 1993"))
                 out.append(Candidate(4, poly, HazardClass.SHA,
                                      (Contamination.AP, Contamination.AT, Contamination.ERW),
                                      f"Former front {band} km {s0 / 1000:.1f} "
-                                     f"{'E' if side > 0 else 'W'}", d,
-                                     [Evidence(EvidenceCategory.COMBAT_ZONE,
-                                               EvidenceSource.OBSERVED, Reliability.MEDIUM,
-                                               shapely.Point(*outer[len(outer) // 2]), d,
-                                               "former line of contact 1994-2020")]))
+                                     f"{'E' if side > 0 else 'W'}", d, ev))
     return out
 
 
@@ -295,11 +299,15 @@ def _position_candidates(rng, region: Region) -> list[Candidate]:
         if rng.random() > 0.85:
             continue
         d = _date_between(rng, SURVEY_START, SURVEY_END)
+        ev = [Evidence(EvidenceCategory.MILITARY_POSITION, EvidenceSource.OBSERVED,
+                       Reliability.MEDIUM, shapely.Point(p.x, p.y), d, "trenches and bunkers")]
+        if rng.random() < 0.3:
+            ev.append(Evidence(EvidenceCategory.IMAGERY, EvidenceSource.RECORDS,
+                               Reliability.MEDIUM, shapely.Point(p.x, p.y), d,
+                               "fortifications visible on satellite imagery"))
         out.append(Candidate(3, _circle(p.x, p.y, rng.uniform(250, 400)), HazardClass.SHA,
                              (Contamination.AP, Contamination.ERW), f"Military position {p.id}",
-                             d, [Evidence(EvidenceCategory.MILITARY_POSITION,
-                                          EvidenceSource.OBSERVED, Reliability.MEDIUM,
-                                          shapely.Point(p.x, p.y), d, "trenches and bunkers")]))
+                             d, ev))
     return out
 
 
