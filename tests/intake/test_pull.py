@@ -78,3 +78,21 @@ def test_kobo_pull_pages_and_since(ledger):
 def test_kobo_bad_token():
     with FakeKobo({"a": []}) as srv, pytest.raises(PullError):
         list(KoboToolbox(srv.url, "nope", "a").submissions())
+
+
+def test_central_edit_pulled_later_updates_the_same_objects(ledger):
+    sub = samples.nts(3)
+    with FakeCentral({"sg_nts": [sub]}) as srv:
+        client = OdkCentral(srv.url, "field@example.org", "secret")
+        first = pull(ledger, client.submissions("sg_nts"), user="alice", label="c")
+        ledger.approve(first.summary.report_ids, user="approver")
+        # the reviewer edits the submission in Central: same __id, a new instance, later time
+        edited = dataclasses.replace(
+            sub, instance_id="uuid:edit-of-3", submitted_at="2025-06-04T07:00:00Z",
+            values={**sub.values, "ha_beneficiaries": 900})
+        srv.forms["sg_nts"] = [edited]
+        second = pull(ledger, client.submissions("sg_nts", since=first.cursor), user="alice",
+                      label="c", since=first.cursor)
+    assert second.pulled == 1
+    area = next(p for p in second.summary.proposals if p.report_type == "hazardous_area")
+    assert area.action == "update" and any("beneficiaries" in r for r in area.reasons)
