@@ -73,6 +73,8 @@ def write_truth(sc: Scenario, out: Path) -> dict[str, Path]:
         "row_spacing_m": [s.row_spacing_m for s in sites],
         "mine_spacing_m": [s.mine_spacing_m for s in sites],
         "offset_m": [s.offset_m for s in sites], "year": [s.year for s in sites],
+        "front_from_m": [s.front_from_m for s in sites],
+        "front_to_m": [s.front_to_m for s in sites],
     })
     p_sites = out / "minefields.gpkg"
     _gpkg(p_sites, sdf, [s.polygon for s in sites], "minefields")
