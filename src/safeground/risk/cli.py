@@ -159,7 +159,9 @@ def evaluate(grid: Annotated[Path | None, typer.Option(
                  "--train-until", help="Fit on evidence up to this date")] = None,
              test_until: Annotated[str | None, typer.Option(
                  "--test-until", help="Score the events up to this date")] = None,
-             horizon_years: Annotated[float, typer.Option("--horizon-years")] = 3.0,
+             horizon_years: Annotated[float | None, typer.Option(
+                 "--horizon-years", help="Positives window before the fit date "
+                 "(default: 3 years; 0.25 for a twin)")] = None,
              step: Annotated[float | None, typer.Option("--step")] = None,
              twin: Annotated[Path | None, typer.Option(
                  "--twin", help="Scenario directory: score against its hidden truth")] = None,
@@ -182,7 +184,8 @@ def evaluate(grid: Annotated[Path | None, typer.Option(
 
         with console.status("fitting on the observable record..."):
             board, _ = tw.evaluate(twin, step_m=step or 100.0, kinds=kinds, seed=seed,
-                                   bias_correction=bias_correction)
+                                   bias_correction=bias_correction,
+                                   horizon_years=horizon_years or 0.25)
         title = f"scenario twin {twin}: cells with true items vs empty cells"
     elif events is not None:
         if not (train_until and test_until):
@@ -190,8 +193,8 @@ def evaluate(grid: Annotated[Path | None, typer.Option(
         src = sources.detect(events, context)
         study = sources.build_study(src, train_until, step)
         with console.status("fitting and scoring forward in time..."):
-            board, _ = forecast.evaluate(study, train_until, test_until, horizon_years, kinds,
-                                         seed, bias_correction)
+            board, _ = forecast.evaluate(study, train_until, test_until, horizon_years or 3.0,
+                                         kinds, seed, bias_correction)
         title = f"forward in time: fit to {train_until}, events to {test_until}"
     else:
         raise invalid("FIELD_REQUIRED", field="--grid, --events or --twin")

@@ -56,23 +56,13 @@ def density_per_km2(grid: Grid, x: np.ndarray, y: np.ndarray, weight: np.ndarray
     return (counts / cell_km2).astype(np.float32)
 
 
-def interpolation_matrix(src_origin: float, src_step: float, src_n: int,
-                         targets: np.ndarray, descending: bool = False) -> tuple[np.ndarray, int]:
-    """Dense bilinear weights (len(targets) x k) from a run of k source cells, and its offset.
-
-    ``descending`` is for rows, whose coordinates fall as the index grows.
-    """
+def _axis(src_origin: float, src_step: float, src_n: int, targets: np.ndarray,
+          descending: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Lower source index and weight of the upper one, for each target coordinate."""
     pos = ((src_origin - targets) if descending else (targets - src_origin)) / src_step - 0.5
     i0 = np.clip(np.floor(pos).astype(np.int64), 0, max(src_n - 2, 0))
     t = np.clip(pos - i0, 0.0, 1.0) if src_n > 1 else np.zeros_like(pos)
-    lo = int(i0.min())
-    hi = min(int(i0.max()) + 2, src_n)
-    m = np.zeros((len(targets), hi - lo), np.float32)
-    idx = np.arange(len(targets))
-    m[idx, i0 - lo] = 1.0 - t
-    if src_n > 1:
-        m[idx, i0 + 1 - lo] += t
-    return m, lo
+    return i0, t.astype(np.float32)
 
 
 def sample_bilinear(field: np.ndarray, field_grid: Grid, xs: np.ndarray,
@@ -86,8 +76,12 @@ def sample_bilinear(field: np.ndarray, field_grid: Grid, xs: np.ndarray,
         c0, r0 = round(c), round(r)   # same cells: a slice, not an interpolation
         if r0 + len(ys) <= field.shape[0] and c0 + len(xs) <= field.shape[1]:
             return field[r0:r0 + len(ys), c0:c0 + len(xs)]
-    rx, c0 = interpolation_matrix(field_grid.x0, field_grid.step, field_grid.width, xs)
-    ry, r0 = interpolation_matrix(field_grid.y1, field_grid.step, field_grid.height, ys,
-                                  descending=True)
-    sub = field[r0:r0 + ry.shape[1], c0:c0 + rx.shape[1]]
-    return ry @ sub @ rx.T
+    # separable, one cell at a time: a cell's value never depends on the window around it
+    c0, tx = _axis(field_grid.x0, step, field_grid.width, xs)
+    r0, ty = _axis(field_grid.y1, step, field_grid.height, ys, descending=True)
+    c1 = np.minimum(c0 + 1, field_grid.width - 1)
+    lo, hi = int(r0.min()), min(int(r0.max()) + 2, field_grid.height)
+    rows = field[lo:hi]
+    across = rows[:, c0] * (1 - tx) + rows[:, c1] * tx          # (rows, len(xs))
+    r1 = np.minimum(r0 + 1, field_grid.height - 1) - lo
+    return across[r0 - lo] * (1 - ty)[:, None] + across[r1] * ty[:, None]
