@@ -135,7 +135,7 @@ def write_headers(book: RecordBook, region: Region) -> None:
                  geometry=shapely.Point(s.x, s.y), name=s.name, admin_area_id=s.admin_id,
                  pre_conflict_population=s.pre_conflict_population,
                  displaced_population=s.displaced_population,
-                 returned_population=s.pre_conflict_population if resident else 0,
+                 returned_population=0,   # never displaced, or not back yet
                  return_status=ReturnStatus.RETURNED if resident else ReturnStatus.NOT_RETURNED)
 
 
