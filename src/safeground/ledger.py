@@ -94,7 +94,7 @@ def _report_from_row(row: Any) -> Report:
         status=ReportStatus(row.status), submitted_by=row.submitted_by,
         submitted_at=row.submitted_at, decided_by=row.decided_by, decided_at=row.decided_at,
         decision_note=row.decision_note, problems=row.problems or [], source=row.source,
-        submission_id=row.submission_id)
+        submission_id=row.submission_id, meta=row.meta or {})
 
 
 class _Workspace:
@@ -187,6 +187,9 @@ class Ledger:
                 rec, problems = check_record(
                     raw, self.settings, self.projector, where, today,
                     update=links.exists(raw.get("report_type"), raw.get("object_id")))
+                found_before = _problems_found_before(raw)
+                if found_before:  # e.g. by an intake parser, before the gate
+                    rec, problems = None, found_before + problems
                 if rec is not None:
                     if rec.submission_id and (other := links.submission(rec.submission_id)):
                         result.duplicates.append((where, other))
@@ -194,7 +197,7 @@ class Ledger:
                     problems = links.check(rec)
                 if rec is not None and not problems:
                     rows.append(self._row(rec, user, now, source, ReportStatus.SUBMITTED, [],
-                                          links.area_of(rec)))
+                                          links.area_of(rec), _meta(raw)))
                     links.accept(rec)
                     kinds.append(("accepted", where))
                 else:
@@ -214,21 +217,22 @@ class Ledger:
 
     def _row(self, rec: CheckedRecord, user: str, now: dt.datetime, source: str | None,
              status: ReportStatus, problems: list[dict[str, Any]],
-             area_id: str | None) -> dict[str, Any]:
+             area_id: str | None, meta: dict[str, Any] | None = None) -> dict[str, Any]:
         return {"report_type": rec.report_type.value, "object_id": rec.object_id,
                 "area_id": area_id, "organisation": rec.organisation, "author": rec.author,
                 "date_of_information": rec.date_of_information, "payload": rec.payload,
                 "geometry": rec.geometry, "status": status.value, "submitted_by": user,
                 "submitted_at": now, "problems": problems, "source": source,
                 "submission_id": rec.submission_id, "content_hash": rec.content_hash,
-                "decided_by": None, "decided_at": None, "decision_note": None}
+                "decided_by": None, "decided_at": None, "decision_note": None,
+                "meta": meta or None}
 
     def _rejected_row(self, rec: CheckedRecord | None, raw: dict[str, Any],
                       problems: list[Problem], user: str, now: dt.datetime,
                       source: str | None, where: str) -> dict[str, Any]:
         """A record refused at the gate is kept, raw, with its reasons."""
         safe = {k: (v if isinstance(v, str | int | float | bool | list | dict) or v is None
-                    else str(v)) for k, v in raw.items() if k != "geometry"}
+                    else str(v)) for k, v in raw.items() if k not in ("geometry", "_problems")}
         geom_text = raw.get("geometry")
         if geom_text is not None and not isinstance(geom_text, str | dict):
             geom_text = getattr(geom_text, "wkt", str(geom_text))
@@ -246,7 +250,7 @@ class Ledger:
                 "submitted_by": user, "submitted_at": now, "decided_by": "gate",
                 "decided_at": now, "decision_note": "failed the gate checks",
                 "problems": [p.to_dict() for p in problems], "source": source,
-                "submission_id": None, "content_hash": "rejected"}
+                "submission_id": None, "content_hash": "rejected", "meta": None}
 
     def _insert_reports(self, conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
         if not rows:
@@ -666,6 +670,21 @@ class Ledger:
         self._replay_into(ws, [r for r, _ in sorted(by_id.values(), key=lambda x: x[1])])
         rows = self._rows_of(ws).get(rtype, [])
         return next((r for r in rows if r["id"] == oid), None)
+
+
+_NOT_META = {"_where", "_problems"}
+
+
+def _meta(raw: dict[str, Any]) -> dict[str, Any]:
+    """The ``_``-prefixed keys of a record that are kept with the report (JSON-able only)."""
+    return {k: v for k, v in raw.items() if k.startswith("_") and k not in _NOT_META
+            and (v is None or isinstance(v, str | int | float | bool | list | dict))}
+
+
+def _problems_found_before(raw: dict[str, Any]) -> list[Problem]:
+    """Problems a parser found before the gate (``_problems``: Problem values or dicts)."""
+    found = raw.get("_problems") or []
+    return [p if isinstance(p, Problem) else Problem.from_dict(p) for p in found]
 
 
 def _effective_dates(reps: list[Report], ws: _Workspace | None) -> dict[int, dt.date]:

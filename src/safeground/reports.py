@@ -205,6 +205,7 @@ class Report:
     problems: list[dict[str, Any]] = field(default_factory=list)
     source: str | None = None
     submission_id: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def geometry_wkb(self) -> bytes | None:

@@ -182,3 +182,23 @@ def test_cleared_without_depth_is_refused_at_approval(programme):
     res = programme.submit([r], user="alice")
     out = programme.approve(res.accepted, user="bob")
     assert out.refused[0][1][0]["code"] == "LR_DEPTH_REQUIRED"
+
+
+def test_problems_found_before_the_gate_reject_the_record(programme):
+    from safeground.problems import Problem
+
+    good = rec("evidence", "E-OK", "2021-03-01", point(0.2, 0.2), hazardous_area_id="HA-1",
+               category="verbal", source="verbal", reliability="low",
+               _problems=[Problem("GEOM_UNPARSABLE", "odk.zip row 4", "geometry",
+                                  {"reason": "trace with one point"})])
+    res = programme.submit([good], user="alice")
+    assert res.accepted == [] and res.rejected[0].problems[0].code == "GEOM_UNPARSABLE"
+
+
+def test_form_metadata_is_kept_with_the_report(programme):
+    r = rec("evidence", "E-GPS", "2021-03-01", point(0.2, 0.2), hazardous_area_id="HA-1",
+            category="verbal", source="verbal", reliability="low", _gps_accuracy_m=4.5,
+            _form_id="sg_nts", _where="nts.zip row 3")
+    (rid,) = programme.submit([r], user="alice").accepted
+    meta = programme.report(rid).meta
+    assert meta == {"_gps_accuracy_m": 4.5, "_form_id": "sg_nts"}

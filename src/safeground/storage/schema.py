@@ -56,6 +56,9 @@ reports = Table(
     Column("source", String(500)),
     Column("submission_id", String(200)),
     Column("content_hash", String(64), nullable=False),
+    #: what the field form said besides the fields: ``_``-prefixed keys of the record
+    #: (``_gps_accuracy_m``, form id and version...), kept as they came
+    Column("meta", JSON),
     Index("ix_reports_object", "object_id", "date_of_information"),
     Index("ix_reports_area", "area_id", "date_of_information"),
     Index("ix_reports_status", "status", "report_type"),
