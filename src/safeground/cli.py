@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from safeground.errors import SafegroundError, ValidationError
-from safeground.exchange import read_records, to_geojson
+from safeground.errors import SafegroundError
+from safeground.exchange import to_geojson
 from safeground.ledger import Ledger
 from safeground.settings import Settings
 from safeground.storage import Database
@@ -79,34 +79,6 @@ def init(db: DbOpt = None) -> None:
     s = _settings(db)
     Database.open(s.database_url)
     console.print(f"Record ready at [bold]{s.database_url}[/]")
-
-
-@app.command("import")
-@friendly
-def import_(paths: Annotated[list[Path], typer.Argument(help="Report files (.geojson/.csv)")],
-            db: DbOpt = None, user: UserOpt = None) -> None:
-    """Take report files in through the gate. Bad rows are kept as rejected with reasons."""
-    ledger = _ledger(db)
-    failed = False
-    for path in paths:
-        try:
-            records = read_records(path)
-        except ValidationError as exc:
-            for p in exc.problems:
-                err.print(f"[red]{p.code}[/] {escape(p.message)}")
-            failed = True
-            continue
-        res = ledger.submit(records, _user(user), source=path.name)
-        console.print(f"{path.name}: {len(res.accepted)} submitted, {len(res.rejected)} rejected,"
-                      f" {len(res.duplicates)} already taken in")
-        for rej in res.rejected[:20]:
-            for p in rej.problems:
-                err.print(f"  [red]{p.code}[/] {escape(p.message)}")
-        if len(res.rejected) > 20:
-            err.print(f"  ... and {len(res.rejected) - 20} more rejected records")
-        failed |= bool(res.rejected)
-    if failed:
-        raise typer.Exit(1)
 
 
 def _ids(ids: list[int], all_: bool, ledger: Ledger) -> list[int]:
@@ -238,8 +210,14 @@ def demo(workdir: Annotated[Path, typer.Option(help="Where the demo writes")] = 
 def _register_subcommands() -> None:
     """The domain packages' own command groups."""
     from safeground.intake.cli import app as intake_app
+    from safeground.intake.cli import import_cmd
     from safeground.scenario.cli import app as scenario_app
 
+    # one import for every format: plain report files, field-form exports, geodata
+    app.command("import", help="Take report files, field-form exports (ODK Central, "
+                "KoboToolbox, Survey123) and geodata (GeoPackage, Shapefile, KML, GeoJSON, "
+                "CSV) in through the gate, with a progress bar, a summary and a rejects file "
+                "to fix and re-import.")(import_cmd)
     app.add_typer(scenario_app, name="scenario")
     app.add_typer(intake_app, name="intake")
 

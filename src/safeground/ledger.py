@@ -23,7 +23,7 @@ from safeground import geometry as geo
 from safeground import land_release as engine
 from safeground.errors import ConflictError, NotFoundError, SafegroundError, ValidationError
 from safeground.gate import LinkChecker
-from safeground.problems import Problem
+from safeground.problems import CATALOGUE, Problem
 from safeground.reports import REPORT_SPECS, Report
 from safeground.settings import Settings
 from safeground.storage import Database
@@ -683,8 +683,11 @@ def _meta(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _problems_found_before(raw: dict[str, Any]) -> list[Problem]:
     """Problems a parser found before the gate (``_problems``: Problem values or dicts)."""
-    found = raw.get("_problems") or []
-    return [p if isinstance(p, Problem) else Problem.from_dict(p) for p in found]
+    found = raw.get("_problems")
+    if not isinstance(found, list):
+        return []  # e.g. the text column of a rejects file being imported again
+    return [p if isinstance(p, Problem) else Problem.from_dict(p) for p in found
+            if isinstance(p, Problem) or (isinstance(p, dict) and p.get("code") in CATALOGUE)]
 
 
 def _effective_dates(reps: list[Report], ws: _Workspace | None) -> dict[int, dt.date]:

@@ -24,8 +24,8 @@ from safeground.settings import Settings
 from safeground.vocabulary import ReportType, choices
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
-_TRUE = {"true", "yes", "1", "y", "t"}
-_FALSE = {"false", "no", "0", "n", "f"}
+_TRUE = {"true", "yes", "1", "1.0", "y", "t"}
+_FALSE = {"false", "no", "0", "0.0", "n", "f"}
 _IGNORED = {"geometry", "crs"}
 _SURVEYED = {ReportType.HAZARDOUS_AREA, ReportType.LAND_RELEASE, ReportType.EVIDENCE}
 

@@ -13,6 +13,7 @@ import pytest
 from shapely.geometry import Point, box
 from typer.testing import CliRunner
 
+from safeground.cli import app as main_app
 from safeground.intake import field_exports as fx
 from safeground.intake import samples
 from safeground.intake.cli import app
@@ -200,8 +201,8 @@ def test_cli_import_review_export_and_summary(ledger, tmp_path, monkeypatch):
     db = f"sqlite:///{tmp_path}/record.sqlite"
     path = fx.odk_csv_zip([samples.nts(i) for i in range(2)], tmp_path / "nts.zip")
     runner = CliRunner()
-    res = runner.invoke(app, ["import", str(path), "--db", db, "--user", "alice",
-                              "--no-progress"])
+    res = runner.invoke(main_app, ["import", str(path), "--db", db, "--user", "alice",
+                                   "--no-progress"])
     assert res.exit_code == 0, res.output
     assert "10 accepted" in res.output
     res = runner.invoke(app, ["review", "--db", db, "--all"])
@@ -214,7 +215,7 @@ def test_cli_import_review_export_and_summary(ledger, tmp_path, monkeypatch):
     assert "sg_clearance" in res.output
     bad = tmp_path / "notes.txt"
     bad.write_text("x")
-    res = runner.invoke(app, ["import", str(bad), "--db", db, "--no-progress"])
+    res = runner.invoke(main_app, ["import", str(bad), "--db", db, "--no-progress"])
     assert res.exit_code == 1 and "FILE_FORMAT_UNKNOWN" in res.output
 
 

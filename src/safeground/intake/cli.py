@@ -93,7 +93,6 @@ def render_summary(summary: Any, out: Console | None = None, limit: int = 20) ->
                   "(fix them and import that file again)")
 
 
-@app.command("import")
 @_friendly
 def import_cmd(paths: Annotated[list[Path], typer.Argument(help="Files: ODK/Kobo/Survey123 "
                                                            "exports, GeoPackage, GeoJSON, "

@@ -21,6 +21,7 @@ from typing import Any
 
 import shapely
 
+from safeground import exchange
 from safeground.intake import geodata, kobo, odk, survey123
 from safeground.intake.errors import FileProblem
 from safeground.intake.reconcile import Proposal, propose
@@ -29,7 +30,7 @@ from safeground.ledger import Ledger
 from safeground.problems import Problem
 
 FORMATS = ("odk-csv-zip", "odk-csv", "odk-odata", "kobo-json", "kobo-csv", "survey123",
-           "geojson", "csv", "ogr")
+           "geojson", "csv", "ogr", "reports")
 SUFFIXES = (".zip", ".csv", ".json", ".geojson", ".gpkg", ".shp", ".kml", ".fgb", ".gml")
 #: records per Ledger.submit call: the gate loads the holding area's ids and hashes once per
 #: call, so a big file goes in a few large calls (at most MAX_CALLS), each a step of the bar
@@ -122,6 +123,8 @@ def detect(path: Path) -> str:
             return "kobo-json"
         if survey123.is_survey123(doc):
             return "survey123"
+        if _is_report_file(doc):
+            return "reports"
         return "geojson"
     if suffix == ".csv":
         try:
@@ -139,6 +142,13 @@ def detect(path: Path) -> str:
         return "ogr"
     raise FileProblem("FILE_FORMAT_UNKNOWN", path.name, suffix=suffix or "(none)",
                       expected=", ".join(SUFFIXES))
+
+
+def _is_report_file(doc: Any) -> bool:
+    """A FeatureCollection in the Safeground report format (docs/report-format.md)."""
+    feats = doc.get("features") if isinstance(doc, dict) else None
+    return bool(feats) and all(isinstance(f, dict) and "report_type" in (f.get("properties") or {})
+                               for f in feats[:50])
 
 
 def _load_json(path: Path) -> Any:
@@ -171,6 +181,8 @@ def read_items(path: Path, fmt: str, report_type: str | None = None, crs: str | 
         yield from kobo.read_csv(path)
     elif fmt == "survey123":
         yield from survey123.read(path)
+    elif fmt == "reports":  # the plain Safeground report format: JSON types kept exactly
+        yield from exchange.read_records(path)
     elif fmt == "csv":
         yield from geodata.read_csv(path, report_type, crs)
     else:  # geojson and every GDAL format
