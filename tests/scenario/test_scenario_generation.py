@@ -11,6 +11,7 @@ import pytest
 import shapely
 from shapely.ops import substring
 
+from harness.shared import SHARED_DATA
 from safeground.errors import ConfigError
 from safeground.scenario import ScenarioConfig, generate
 from safeground.scenario import contamination as C
@@ -122,7 +123,7 @@ def test_hazardous_areas_do_not_overlap(small):
 
 
 def test_region_from_a_polygon_file():
-    path = "/work/shared/data/azerbaijan-adm2/geoBoundaries-AZE-ADM2.geojson"
+    path = str(SHARED_DATA / "azerbaijan-adm2" / "geoBoundaries-AZE-ADM2.geojson")
     import os
 
     if not os.path.exists(path):
