@@ -481,10 +481,13 @@ def improve(decoder: Decoder, starts: list[np.ndarray], *, seconds: float, seed:
 
 
 def plan_heuristic(instance: Instance, *, seconds: float = 5.0, seed: int = 0,
-                   local: bool = True, order: np.ndarray | None = None,
+                   iterations: int | None = None, local: bool = True,
+                   order: np.ndarray | None = None,
                    committed: Committed | None = None,
                    prepared: Prepared | None = None, method: str | None = None) -> Plan:
-    """Plan with the greedy order and (unless ``local`` is False) local search for ``seconds``.
+    """Plan with the greedy order and (unless ``local`` is False) local search for ``seconds``
+    or ``iterations`` moves in all, whichever ends first (moves make results repeatable on a
+    busy machine; seconds bound the time).
 
     ``order`` (of areas) replaces the greedy first order (policy comparisons); ``committed``
     fixes work already under way (re-planning).
@@ -495,7 +498,8 @@ def plan_heuristic(instance: Instance, *, seconds: float = 5.0, seed: int = 0,
     first = greedy_order(prep) if order is None else tasks_of(prep, order)
     if local:
         starts = [first] if order is not None else [first, area_ratio_order(prep)]
-        best, modes = improve(decoder, starts, seconds=seconds, seed=seed)
+        per_state = 20000 if iterations is None else max(1, iterations // (2 * len(starts) + 1))
+        best, modes = improve(decoder, starts, seconds=seconds, seed=seed, max_iter=per_state)
     else:
         best, modes = first, None
     _, rows = decoder.run(best, record=True, mode=modes)
