@@ -68,15 +68,15 @@ def national(search_seconds: float) -> None:
             print(f"  {key:34s} {s[key]:,.0f}")
 
 
-def small(seeds: int, n_areas: int, weeks: int, time_limit: float, search: float) -> None:
+def small(seeds: int, n_areas: int, weeks: int, time_limit: float, search_moves: int) -> None:
     print(f"\nSmall instances: {n_areas} areas, {max(3, n_areas // 5)} settlements, 4 teams, "
           f"{weeks} weeks; MILP by HiGHS (1 thread, limit {time_limit:.0f} s), heuristic "
-          f"{search:.0f} s")
+          f"{search_moves} local-search moves")
     print(f"  {'seed':>4} {'heuristic':>11} {'milp':>11} {'bound':>11} {'gap':>7} "
           f"{'milp s':>7}  status")
     for seed in range(seeds):
         inst = synthetic_instance(n_areas, max(3, n_areas // 5), 4, weeks, seed)
-        h = plan_heuristic(inst, seconds=search, seed=0)
+        h = plan_heuristic(inst, seconds=600, iterations=search_moves, seed=0)
         m = plan_milp(inst, time_limit=time_limit, start=h)
         best = max(m.objective, h.objective)
         gap = 1 - h.objective / best if best else 0.0
@@ -95,9 +95,9 @@ def main() -> None:
     args = ap.parse_args()
     national(args.search)
     if args.quick:
-        small(2, 8, 8, 60.0, 1.0)
+        small(2, 8, 8, 60.0, 3000)
     else:
-        small(args.milp_seeds, args.areas, args.weeks, args.time_limit, 5.0)
+        small(args.milp_seeds, args.areas, args.weeks, args.time_limit, 6000)
 
 
 if __name__ == "__main__":
