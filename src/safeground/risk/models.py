@@ -253,8 +253,10 @@ class RiskModel:
         hash collision) the window is scored row by row.
         """
         n, k = A.shape
-        codes = np.empty((k, n), np.int32)       # one row per feature: gathers stay cheap
+        codes = np.zeros((k, n), np.int32)       # one row per feature: gathers stay cheap
         for j, (thr, categorical) in enumerate(self._split_points()):
+            if not categorical and thr.size == 0:
+                continue                          # no tree asks about it: nothing to tell apart
             col = A[:, j].astype(np.float64)
             nan = np.isnan(col)
             if categorical:
