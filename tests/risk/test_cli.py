@@ -37,7 +37,11 @@ def test_fit_and_score_a_grid_csv(reland_small, tmp_path):
 def test_evaluate_a_grid_leaving_one_municipality_out(reland_small, tmp_path):
     grid = tmp_path / "grid.csv"
     reland_small.to_csv(grid, index=False)
-    ok(["evaluate", "--grid", grid, "--kind", "logistic", "--json", tmp_path / "e.json"])
+    ok(["fit", "--grid", grid, "--model-dir", tmp_path / "m", "--kind", "logistic"])
+    ok(["evaluate", "--grid", grid, "--kind", "logistic", "--json", tmp_path / "e.json",
+        "--model-dir", tmp_path / "m"])
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert "logistic" in meta["metrics"]["summary"]
     out = json.loads((tmp_path / "e.json").read_text())
     assert set(out["summary"]) >= {"logistic", "baseline: density of past events"}
     assert len({r["fold"] for r in out["folds"]}) == 6

@@ -167,6 +167,9 @@ def evaluate(grid: Annotated[Path | None, typer.Option(
                  "--twin", help="Scenario directory: score against its hidden truth")] = None,
              kind: KindOpt = "both", seed: SeedOpt = 0, bias_correction: BiasOpt = True,
              json_out: Annotated[Path | None, typer.Option("--json", help="Write metrics")]
+             = None,
+             model_dir: Annotated[Path | None, typer.Option(
+                 "--model-dir", help="Also record the metrics in this model's model.json")]
              = None) -> None:
     """Evaluate on spatial (leave one group out) or forward-in-time hold-outs, with baselines."""
     kinds = _kinds(kind)
@@ -200,6 +203,9 @@ def evaluate(grid: Annotated[Path | None, typer.Option(
         raise invalid("FIELD_REQUIRED", field="--grid, --events or --twin")
     summary = board.summary()
     console.print(_table(summary, title))
+    if model_dir:
+        store.write_metrics(model_dir, {"evaluation": title, "date": _now(),
+                                        "summary": summary.to_dict(orient="index")})
     if json_out:
         json_out.write_text(json.dumps({
             "summary": store._jsonable(summary.to_dict(orient="index")),
@@ -392,3 +398,9 @@ def explain(area: Annotated[str, typer.Argument(help="Hazardous area id")],
     for d in r["drivers"][:8]:
         console.print(f"  {d['evidence']}: {d['category']} ({d['reliability']}) "
                       f"+{d['points']:.2f}")
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
