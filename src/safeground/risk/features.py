@@ -123,7 +123,7 @@ class FeatureBuilder:
         names = names or self.names
         xs, ys = self.grid.centres(window)
         h, w = len(ys), len(xs)
-        out = np.empty((h * w, len(names)), np.float32)
+        out = np.empty((h * w, len(names)), np.float32, order="F")   # columns contiguous
         rasters = {RASTER_FEATURE[n]: n for n in self._rasters}
         for j, name in enumerate(names):
             if name in self._fields:
