@@ -211,6 +211,8 @@ def _register_subcommands() -> None:
     """The domain packages' own command groups."""
     from safeground.intake.cli import app as intake_app
     from safeground.intake.cli import import_cmd
+    from safeground.planning.cli import app as plan_app
+    from safeground.risk.cli import app as risk_app
     from safeground.scenario.cli import app as scenario_app
 
     # one import for every format: plain report files, field-form exports, geodata
@@ -220,6 +222,8 @@ def _register_subcommands() -> None:
                 "to fix and re-import.")(import_cmd)
     app.add_typer(scenario_app, name="scenario")
     app.add_typer(intake_app, name="intake")
+    app.add_typer(risk_app, name="risk")
+    app.add_typer(plan_app, name="plan")
 
 
 _register_subcommands()
