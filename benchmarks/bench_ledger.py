@@ -4,12 +4,20 @@ activities, and cancelled / reduced release products with polygon arithmetic —
 as_of <= 10 ms. Runs on SQLite and on a throwaway PostGIS (tests/harness) and prints figures.
 
     .venv/bin/python benchmarks/bench_ledger.py [--reports 100000] [--backend sqlite|postgis|both]
+
+``--gate N`` instead times the gate alone (issue 4): N explosive-item rows (text values and a
+Point, as the CSV intake gives them; one organisation and one activity beforehand) through
+``Ledger.submit`` in the intake's chunks (at most 5 calls), then 10,000 NTS-like polygon reports
+(surveyed hazardous areas). Target: 1,000,000 item rows <= 60 s.
+
+    .venv/bin/python benchmarks/bench_ledger.py --gate 1000000 [--polygons 10000]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import statistics
 import sys
@@ -17,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import shapely
 from shapely.geometry import box
 
 from safeground.ledger import Ledger
@@ -99,12 +109,77 @@ def run(url: str, n_reports: int, label: str) -> None:
     ledger.db.close()
 
 
+def items(n: int) -> list[dict]:
+    """Explosive-item rows as ``intake.geodata`` reads them from a CSV with coordinates."""
+    xs = 46.5 + np.random.default_rng(1).random(n)
+    ys = 39.6 + np.random.default_rng(2).random(n)
+    pts = shapely.points(xs, ys).tolist()
+    return [{"report_type": "ordnance", "object_id": f"EO-{i}",
+             "date_of_information": "2025-05-01", "organisation": "ORG-1", "author": "team 3",
+             "activity_id": "ACT-1", "category": "AP_mine", "model": "PMN-2",
+             "condition": "armed", "depth_cm": str(i % 21), "disposal": "destroyed_in_situ",
+             "quantity": "1", "submission_id": f"row:{i:020x}", "_where": f"items.csv row {i + 2}",
+             "geometry": pts[i]} for i in range(n)]
+
+
+def nts_areas(n: int) -> list[dict]:
+    """NTS-like polygon reports: surveyed hazardous areas walked with a GPS (24 vertices)."""
+    side = int(n ** 0.5) + 1
+    out = []
+    for i in range(n):
+        x0, y0 = 45.5 + (i % side) * 0.002, 39.0 + (i // side) * 0.002
+        ring = [(x0 + 0.0007 + 0.0006 * np.cos(a), y0 + 0.0007 + 0.0006 * np.sin(a))
+                for a in np.linspace(0, 2 * np.pi, 24, endpoint=False)]
+        out.append({"report_type": "hazardous_area", "object_id": f"HA-{i:06d}",
+                    "date_of_information": "2025-05-01", "organisation": "ORG-1",
+                    "author": "nts", "classification": "SHA", "contamination": "AP AT",
+                    "beneficiaries": "120", "land_use": "farmland",
+                    "submission_id": f"nts:{i}", "_where": f"nts.zip row {i + 2}",
+                    "geometry": shapely.Polygon(ring)})
+    return out
+
+
+def gate(n_items: int, n_polygons: int, tmp: str) -> None:
+    url = f"sqlite:///{tmp}/gate.sqlite"
+    ledger = Ledger(Database.open(url), Settings(database_url=url))
+    base = {"date_of_information": "2024-01-01", "organisation": "ORG-1", "author": "bench"}
+    res = ledger.submit([
+        {**base, "report_type": "organisation", "object_id": "ORG-1", "name": "Bench NGO",
+         "kind": "ngo"},
+        {**base, "report_type": "activity", "object_id": "ACT-1", "activity_type": "clearance",
+         "organisation_id": "ORG-1", "start_date": "2024-01-01", "status": "ongoing"}],
+        user="bench")
+    ledger.approve(res.accepted, user="approver")
+    for label, recs in (("item rows", items(n_items)), ("NTS polygons", nts_areas(n_polygons))):
+        size = max(20_000, -(-len(recs) // 5))  # as intake.importer: at most 5 calls
+        t0 = time.perf_counter()
+        accepted = rejected = 0
+        for i in range(0, len(recs), size):
+            out = ledger.submit(recs[i:i + size], user="bench", source="bench")
+            accepted += len(out.accepted)
+            rejected += len(out.rejected)
+        secs = time.perf_counter() - t0
+        assert rejected == 0 and accepted == len(recs), (accepted, rejected)
+        print(f"[gate] {len(recs):,} {label}: {secs:6.1f} s  ({len(recs) / secs:,.0f} records/s)"
+              f"  in {-(-len(recs) // size)} submit calls")
+        del recs
+    print(f"[gate] peak memory (process max RSS): {peak_mb():,.0f} MB;  "
+          f"load average {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
+    ledger.db.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reports", type=int, default=100_000)
     ap.add_argument("--backend", choices=["sqlite", "postgis", "both"], default="both")
+    ap.add_argument("--gate", type=int, default=0, metavar="N",
+                    help="time the gate alone: N item rows, then --polygons NTS polygons")
+    ap.add_argument("--polygons", type=int, default=10_000)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.gate:
+            gate(args.gate, args.polygons, tmp)
+            return
         if args.backend in ("sqlite", "both"):
             run(f"sqlite:///{tmp}/bench.sqlite", args.reports, "sqlite")
         if args.backend in ("postgis", "both"):

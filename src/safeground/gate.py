@@ -21,9 +21,20 @@ from safeground.storage.schema import object_tables, reports
 from safeground.validation import CheckedRecord
 from safeground.vocabulary import ReportStatus, ReportType
 
+_AREA = ReportType.HAZARDOUS_AREA
+_ACTIVITY = ReportType.ACTIVITY
+_ORDNANCE = ReportType.ORDNANCE
+#: per report type, its link fields: (field, target type) — looked up once, not per record
+_REFS: dict[ReportType, tuple[tuple[str, str], ...]] = {
+    t: tuple((f.name, f.ref.value) for f in spec.fields if f.kind == "ref" and f.ref)
+    for t, spec in REPORT_SPECS.items()}
+
 
 class LinkChecker:
-    """Checks records against the record and the batch: links, duplicates."""
+    """Checks records against the record and the batch: links, duplicates.
+
+    ``Ledger`` keeps one across its ``submit`` calls while the database does not change
+    underneath (see ``Ledger._link_checker``); ``conn`` is then the current transaction's."""
 
     def __init__(self, conn: Connection, settings: Settings) -> None:
         self.conn = conn
@@ -57,31 +68,31 @@ class LinkChecker:
         return self.submissions.get(sub_id)
 
     def area_of(self, rec: CheckedRecord) -> str | None:
-        if rec.report_type is ReportType.HAZARDOUS_AREA:
+        rtype = rec.report_type
+        if rtype is _AREA:
             return rec.object_id
-        if rec.report_type is ReportType.ORDNANCE and "activity_id" in rec.payload:
+        if rtype is _ORDNANCE and "activity_id" in rec.payload:
             return self.activity_area.get(rec.payload["activity_id"])
         return rec.payload.get("hazardous_area_id")
 
     def check(self, rec: CheckedRecord) -> list[Problem]:
         problems = []
-        for f in REPORT_SPECS[rec.report_type].fields:
-            if f.kind == "ref" and f.name in rec.payload:
-                assert f.ref is not None
-                target = rec.payload[f.name]
-                if target not in self.known[f.ref.value]:
+        payload = rec.payload
+        for name, ref in _REFS[rec.report_type]:
+            if name in payload:
+                target = payload[name]
+                if target not in self.known[ref]:
                     others = [t for t, ids in self.known.items() if target in ids]
                     code = "OBJECT_TYPE_MISMATCH" if others else "REF_UNKNOWN"
-                    problems.append(Problem(code, rec.where, f.name, {
-                        "value": target, "target": f.ref.value, "expected": f.ref.value,
+                    problems.append(Problem(code, rec.where, name, {
+                        "value": target, "target": ref, "expected": ref,
                         "actual": others[0] if others else ""}))
         if rec.content_hash in self.hashes:
             other = self.conn.execute(select(reports.c.id).where(
                 reports.c.content_hash == rec.content_hash)).scalar()
             problems.append(Problem("DUPLICATE_REPORT", rec.where, None,
                                     {"other": other if other else "in this batch"}))
-        if rec.report_type is ReportType.HAZARDOUS_AREA and \
-                rec.object_id not in self.known[ReportType.HAZARDOUS_AREA.value]:
+        if rec.report_type is _AREA and rec.object_id not in self.known[_AREA.value]:
             dup = self._duplicate_area(rec)
             if dup:
                 problems.append(dup)
@@ -107,9 +118,10 @@ class LinkChecker:
         return None
 
     def accept(self, rec: CheckedRecord) -> None:
-        self.known[rec.report_type.value].add(rec.object_id)
+        rtype = rec.report_type
+        self.known[rtype.value].add(rec.object_id)
         self.hashes.add(rec.content_hash)
         if rec.submission_id:
             self.submissions[rec.submission_id] = -1
-        if rec.report_type is ReportType.ACTIVITY:
+        if rtype is _ACTIVITY:
             self.activity_area[rec.object_id] = rec.payload.get("hazardous_area_id")

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from safeground import geometry as geo
 from safeground import land_release as engine
+from safeground.batch_gate import BATCH_THRESHOLD, check_many
 from safeground.errors import ConflictError, NotFoundError, SafegroundError, ValidationError
 from safeground.gate import LinkChecker
 from safeground.problems import CATALOGUE, Problem
@@ -168,52 +169,86 @@ class Ledger:
         self.db = db
         self.settings = settings or Settings()
         self.projector = geo.Projector(self.settings.utm_epsg)
+        #: (record version, LinkChecker) after this ledger's last submit: see _link_checker
+        self._links: tuple[tuple[int, int, int], LinkChecker] | None = None
 
     # ------------------------------------------------------------------ submission (the gate)
     def submit(self, records: Iterable[dict[str, Any]], user: str, source: str | None = None,
                today: dt.date | None = None) -> SubmitResult:
         """Check records at the gate and store them: as submitted reports, or as rejected
         reports with their problems (never dropped). Records with a submission id already
-        taken in are skipped and listed in ``duplicates`` (re-import is idempotent)."""
+        taken in are skipped and listed in ``duplicates`` (re-import is idempotent).
+
+        A batch of ``BATCH_THRESHOLD`` records or more is checked column by column
+        (``batch_gate.check_many``), with the same outcome as record by record."""
+        records = records if isinstance(records, list) else list(records)
         result = SubmitResult()
         now = _now()
-        with self.db.write() as conn:
-            links = LinkChecker(conn, self.settings)
-            rows: list[dict[str, Any]] = []
-            kinds: list[tuple[str, str]] = []  # (accepted|rejected, where)
-            for i, raw in enumerate(records, start=1):
-                where = str(raw.get("_where")
-                            or (f"{source} record {i}" if source else f"record {i}"))
-                rec, problems = check_record(
-                    raw, self.settings, self.projector, where, today,
-                    update=links.exists(raw.get("report_type"), raw.get("object_id")))
-                found_before = _problems_found_before(raw)
-                if found_before:  # e.g. by an intake parser, before the gate
-                    rec, problems = None, found_before + problems
-                if rec is not None:
-                    if rec.submission_id and (other := links.submission(rec.submission_id)):
-                        result.duplicates.append((where, other))
-                        continue
-                    problems = links.check(rec)
-                if rec is not None and not problems:
-                    rows.append(self._row(rec, user, now, source, ReportStatus.SUBMITTED, [],
-                                          links.area_of(rec), _meta(raw)))
-                    links.accept(rec)
-                    kinds.append(("accepted", where))
-                else:
-                    rows.append(self._rejected_row(rec, raw, problems, user, now, source, where))
-                    kinds.append(("rejected", where))
-            ids = self._insert_reports(conn, rows)
-            for rid, (kind, where), row in zip(ids, kinds, rows, strict=True):
-                if kind == "accepted":
-                    result.accepted.append(rid)
-                else:
-                    result.rejected.append(Rejection(
-                        where, [Problem.from_dict(p) for p in row["problems"]], rid))
-            self._audit(conn, user, "submit", source,
-                        {"accepted": len(result.accepted), "rejected": len(result.rejected),
-                         "duplicates": len(result.duplicates)})
+        wheres = [str(raw.get("_where") or (f"{source} record {i}" if source else f"record {i}"))
+                  for i, raw in enumerate(records, start=1)]
+        # the checks of records on their own need no transaction: done before it begins
+        checked = check_many(records, self.settings, self.projector, wheres, today) \
+            if len(records) >= BATCH_THRESHOLD else None
+        meta_of = _MetaKeys()
+        try:
+            with self.db.write() as conn:
+                links, before = self._link_checker(conn)
+                rows: list[dict[str, Any]] = []
+                kinds: list[tuple[str, str]] = []  # (accepted|rejected, where)
+                for i, raw in enumerate(records):
+                    where = wheres[i]
+                    update = links.exists(raw.get("report_type"), raw.get("object_id"))
+                    if checked is not None and not update:
+                        rec, problems = checked[i]
+                    else:
+                        rec, problems = check_record(raw, self.settings, self.projector, where,
+                                                     today, update=update)
+                    found_before = _problems_found_before(raw)
+                    if found_before:  # e.g. by an intake parser, before the gate
+                        rec, problems = None, found_before + problems
+                    if rec is not None:
+                        if rec.submission_id and (other := links.submission(rec.submission_id)):
+                            result.duplicates.append((where, other))
+                            continue
+                        problems = links.check(rec)
+                    if rec is not None and not problems:
+                        rows.append(self._row(rec, user, now, source, ReportStatus.SUBMITTED, [],
+                                              links.area_of(rec), meta_of(raw)))
+                        links.accept(rec)
+                        kinds.append(("accepted", where))
+                    else:
+                        rows.append(self._rejected_row(rec, raw, problems, user, now, source,
+                                                       where))
+                        kinds.append(("rejected", where))
+                ids = self._insert_reports(conn, rows)
+                for rid, (kind, where), row in zip(ids, kinds, rows, strict=True):
+                    if kind == "accepted":
+                        result.accepted.append(rid)
+                        if row["submission_id"]:
+                            links.submissions[row["submission_id"]] = rid
+                    else:
+                        result.rejected.append(Rejection(
+                            where, [Problem.from_dict(p) for p in row["problems"]], rid))
+                self._audit(conn, user, "submit", source,
+                            {"accepted": len(result.accepted), "rejected": len(result.rejected),
+                             "duplicates": len(result.duplicates)})
+                after = _record_version(conn)
+                # cache only what this transaction alone changed (one audit row: ours)
+                self._links = (after, links) if after[1] == before[1] + 1 else None
+        except BaseException:
+            self._links = None  # the transaction rolled back; the checker holds its records
+            raise
         return result
+
+    def _link_checker(self, conn: Connection) -> tuple[LinkChecker, tuple[int, int, int]]:
+        """The checker of this ledger's last submit when the database has not changed since
+        (no report, decision or other write: every one writes an audit row), else a new one."""
+        version = _record_version(conn)
+        cached, self._links = self._links, None  # handed back by submit when still valid
+        if cached is not None and cached[0] == version:
+            cached[1].conn = conn
+            return cached[1], version
+        return LinkChecker(conn, self.settings), version
 
     def _row(self, rec: CheckedRecord, user: str, now: dt.datetime, source: str | None,
              status: ReportStatus, problems: list[dict[str, Any]],
@@ -225,7 +260,7 @@ class Ledger:
                 "submitted_at": now, "problems": problems, "source": source,
                 "submission_id": rec.submission_id, "content_hash": rec.content_hash,
                 "decided_by": None, "decided_at": None, "decision_note": None,
-                "meta": meta or None}
+                "meta": meta or None, "payload_json": rec.payload_json}
 
     def _rejected_row(self, rec: CheckedRecord | None, raw: dict[str, Any],
                       problems: list[Problem], user: str, now: dt.datetime,
@@ -255,14 +290,15 @@ class Ledger:
     def _insert_reports(self, conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
         if not rows:
             return []
-        for row, enc in zip(rows, encode_many([r["geometry"] for r in rows], self.db.dialect),
-                            strict=True):
-            row["geometry"] = enc
         if self.db.dialect == "postgresql":
+            rows = [{k: v for k, v in r.items() if k != "payload_json"} for r in rows]
+            for row, enc in zip(rows, encode_many([r["geometry"] for r in rows], "postgresql"),
+                                strict=True):
+                row["geometry"] = enc
             return list(conn.execute(insert(reports).returning(reports.c.id), rows).scalars())
         start = conn.execute(select(func.coalesce(func.max(reports.c.id), 0))).scalar_one()
         ids = list(range(start + 1, start + 1 + len(rows)))
-        conn.execute(insert(reports), [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+        _insert_many_sqlite(conn, rows, ids)
         return ids
 
     def _audit(self, conn: Connection, user: str, action: str, target: str | None,
@@ -679,6 +715,75 @@ def _meta(raw: dict[str, Any]) -> dict[str, Any]:
     """The ``_``-prefixed keys of a record that are kept with the report (JSON-able only)."""
     return {k: v for k, v in raw.items() if k.startswith("_") and k not in _NOT_META
             and (v is None or isinstance(v, str | int | float | bool | list | dict))}
+
+
+class _MetaKeys:
+    """``_meta`` with the meta keys found once per distinct key set of a batch."""
+
+    def __init__(self) -> None:
+        self.keys_of: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+    def __call__(self, raw: dict[str, Any]) -> dict[str, Any]:
+        keys = tuple(raw)
+        found = self.keys_of.get(keys)
+        if found is None:
+            found = self.keys_of[keys] = tuple(
+                k for k in keys if k.startswith("_") and k not in _NOT_META)
+        return {k: v for k in found if (v := raw[k]) is None
+                or isinstance(v, str | int | float | bool | list | dict)}
+
+
+def _record_version(conn: Connection) -> tuple[int, int, int]:
+    """(last report id, audit rows, last audit row id): every write to the record — a
+    submission, an approval, a rejection, by any process — changes it."""
+    return tuple(conn.execute(select(  # type: ignore[return-value]
+        select(func.coalesce(func.max(reports.c.id), 0)).scalar_subquery(),
+        select(func.count()).select_from(audit_log).scalar_subquery(),
+        select(func.coalesce(func.max(audit_log.c.id), 0)).scalar_subquery())).one())
+
+
+def _insert_many_sqlite(conn: Connection, rows: list[dict[str, Any]], ids: list[int]) -> None:
+    """One driver ``executemany`` for many report rows, bypassing SQLAlchemy's per-row
+    parameter handling. Each value goes through its column type's bind processor — once for a
+    value all rows share, once per distinct value where hashable — so what is stored is what
+    ``insert(reports)`` would store; payload text made by the gate (``payload_json``) is used
+    as it is."""
+    dialect = conn.dialect
+    names = [c.name for c in reports.c if c.name != "id"]
+    columns: list[list[Any]] = [ids]
+    for name in names:
+        proc = reports.c[name].type._cached_bind_processor(dialect)
+        values = [r.get(name) for r in rows]
+        if name == "payload":
+            texts = [r.get("payload_json") for r in rows]
+            values = [t if t is not None else proc(v) for t, v in zip(texts, values, strict=True)]
+        elif name == "geometry":  # WKB, as GeometryType writes it, in one vectorised call
+            values = encode_many(values, "sqlite", marked=False)
+        elif proc is not None:
+            values = _processed(values, proc)
+        columns.append(values)
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(reports.name)} ({', '.join(quote(n) for n in ['id', *names])}) "
+           f"VALUES ({', '.join('?' * (len(names) + 1))})")
+    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+def _processed(values: list[Any], proc: Any) -> list[Any]:
+    first = values[0]
+    if all(v is first for v in values):  # e.g. the submission time, an empty problem list
+        return [proc(first)] * len(values)
+    seen: dict[Any, Any] = {}
+    out = []
+    for v in values:
+        try:
+            p = seen[(v.__class__, v)]
+        except KeyError:
+            p = seen[(v.__class__, v)] = proc(v)
+        except TypeError:  # a dict or list: JSON text of its own, bar the empty ones
+            p = proc(v) if v else seen.get((v.__class__, None)) or \
+                seen.setdefault((v.__class__, None), proc(v))
+        out.append(p)
+    return out
 
 
 def _problems_found_before(raw: dict[str, Any]) -> list[Problem]:

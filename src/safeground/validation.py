@@ -44,6 +44,8 @@ class CheckedRecord:
     geometry: BaseGeometry | None
     where: str
     content_hash: str = field(default="")
+    #: ``json.dumps(payload)`` when already made (by ``batch_gate``): the stored text
+    payload_json: str | None = field(default=None, compare=False, repr=False)
 
 
 def _empty(value: Any) -> bool:

@@ -59,8 +59,11 @@ class EncodedBytes(bytes):
 Encoded = (_EncodedStr, EncodedBytes)
 
 
-def encode_many(geoms: list[Any], dialect: str) -> list[Any]:
-    """Encode many shapely geometries in one vectorised call (the write path's hot spot)."""
+def encode_many(geoms: list[Any], dialect: str, marked: bool = True) -> list[Any]:
+    """Encode many shapely geometries in one vectorised call (the write path's hot spot).
+
+    ``marked`` values (``Encoded``) pass ``GeometryType`` untouched; unmarked SQLite WKB is
+    plain ``bytes``, for a driver-level insert that needs no copy of each value."""
     if not geoms:
         return []
     arr = np.empty(len(geoms), dtype=object)
@@ -71,4 +74,6 @@ def encode_many(geoms: list[Any], dialect: str) -> list[Any]:
         out = shapely.to_wkb(arr, hex=True, include_srid=True)
         return [None if v is None else _EncodedStr(v) for v in out]
     out = shapely.to_wkb(arr)
+    if not marked and dialect != "postgresql":
+        return out.tolist()
     return [None if v is None else EncodedBytes(v) for v in out]

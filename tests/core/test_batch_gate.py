@@ -1,0 +1,224 @@
+"""The gate's fast path for large batches (issue 4) gives the per-record path's answer.
+
+``batch_gate.check_many`` checks a batch column by column; ``Ledger.submit`` uses it from
+``BATCH_THRESHOLD`` records on. Whatever the batch, both paths must accept and reject the same
+records, with the same problem codes, fields, ``where`` strings and messages, and store the same
+reports (same payload text, geometry bytes and content hash: deduplication relies on them).
+The ledger's cached link checker must see what another writer put in the record.
+"""
+
+import datetime as dt
+import math
+
+import pytest
+import shapely
+from helpers import LAT, LON, activity, area_box, load, point, rec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from test_bad_input import CASES
+
+from safeground import ledger as ledger_module
+from safeground.batch_gate import check_many
+from safeground.geometry import Projector
+from safeground.ledger import Ledger
+from safeground.settings import Settings
+from safeground.storage import Database
+from safeground.validation import check_record
+
+TODAY = dt.date.today()
+SETTINGS = Settings()
+PROJECTOR = Projector(SETTINGS.utm_epsg)
+
+PROGRAMME = [
+    rec("organisation", "ORG-1", "2021-01-01", name="ANAMA", kind="national_authority"),
+    rec("hazardous_area", "HA-1", "2021-01-05", area_box(), classification="SHA",
+        contamination=["AP"]),
+    activity("A1", "nts", "2021-02-01"),
+    rec("accident", "ACC-1", "2021-02-20", point(0.5, 0.5), hazardous_area_id="HA-1",
+        device_category="AP_mine", context="civilian"),
+    rec("victim", "V1", "2021-02-20", accident_id="ACC-1", outcome="injured", sex="male",
+        status="civilian"),
+]
+
+
+def item(i, **kw):
+    """An explosive-item row as a CSV import gives it: text values, a Point."""
+    r = {"report_type": "ordnance", "object_id": f"EO-{i}", "date_of_information": "2021-03-01",
+         "organisation": "ANAMA", "author": "team 3", "activity_id": "A1",
+         "category": "AP_mine", "model": "PMN-2", "condition": "armed",
+         "depth_cm": str(i % 21), "disposal": "destroyed_in_situ", "quantity": "1",
+         "geometry": shapely.Point(46.5 + (i % 997) / 1000, 39.6 + (i % 991) / 1000),
+         "submission_id": f"row:{i}", "_where": f"items.csv row {i + 2}"}
+    r.update(kw)
+    return {k: v for k, v in r.items() if v is not None}
+
+
+#: unusual rows that must go the per-record way (or give its answer)
+ODD = [
+    item(1, depth_cm="12.0"), item(2, depth_cm="12.5"), item(3, depth_cm=-0.0),
+    item(4, quantity="0"), item(5, quantity=7), item(6, quantity=True), item(7, depth_cm="x"),
+    item(8, category="AP mine"), item(9, condition=""), item(10, condition=None),
+    item(11, object_id=" EO-11 "), item(12, object_id="EO 12"), item(13, object_id=13),
+    item(14, organisation="  "), item(15, date_of_information=dt.date(2021, 3, 2)),
+    item(16, date_of_information="2021-03-01T10:00:00"), item(17, date_of_information="1980-1-1"),
+    item(18, geometry=shapely.Point(39.7, 46.6)), item(19, geometry=shapely.Point(2.0, 48.0)),
+    item(20, geometry="POINT (46.7 39.8)"), item(21, geometry=point(0.1, 0.1), crs="EPSG:4326"),
+    item(22, geometry=shapely.Point(46.7, 39.8, 12.0)), item(23, geometry=shapely.Point()),
+    item(24, geometry=area_box(0, 0.1)), item(25, geometry=None), item(26, beneficiaries=""),
+    item(27, beneficiaries=3), item(28, _gps_accuracy_m=4.5, _form_id="sg_eo"),
+    item(29, _problems=[{"code": "GEOM_UNPARSABLE", "where": "x", "field": "geometry",
+                         "params": {"reason": "test"}}]),
+    item(30, activity_id="A404"), item(31, activity_id="ORG-1"), item(32, submission_id=None),
+    item(33, object_id="EO-40"), item(40), item(34, object_id="EO-1"),  # updates in the batch
+    item(35, submission_id="row:36"), item(36), item(37, activity_id=""),
+    item(38, report_type=" ordnance "), item(39, report_type="Ordnance"),
+    item(41, geometry=shapely.Point(math.inf, 39.8)), item(42, model=42.0),
+    item(43, depth_cm=float("nan")),
+    rec("activity", "A9", "2021-03-01", activity_type="nts", organisation_id="ORG-1",
+        hazardous_area_id="HA-1", start_date="2021-02-10", end_date="2021-02-11",
+        status="completed"),
+    rec("evidence", "E-P", "2021-03-01", point(0.2, 0.2), hazardous_area_id="HA-1",
+        category="verbal", source="verbal", reliability="low"),
+    rec("evidence", "E-POLY", "2021-03-01", area_box(0.2, 0.3, 0.2, 0.3),
+        hazardous_area_id="HA-1", category="verbal", source="verbal", reliability="low"),
+    rec("victim", "V2", "2021-03-01", accident_id="ACC-1", outcome="injured", sex="female",
+        status="civilian", age="33", date_of_birth="1990-01-01"),
+    rec("land_release", "L2", "2021-03-01", area_box(0, 0.1), activity_id="A1",
+        hazardous_area_id="HA-1", release="cancelled", method="nts", qa_passed="yes"),
+]
+
+
+def mixed_batch(n_good=3000):
+    bad = [{**r, "_where": f"bad.csv row {k}"} for k, (_, r, _) in enumerate(CASES)]
+    odd = ODD + bad
+    batch = [item(1000 + i) for i in range(n_good)]
+    step = n_good // len(odd)
+    for k, r in enumerate(odd):
+        batch.insert(k * (step + 1), r)
+    return batch
+
+
+def outcome(led, res, first_id):
+    """What a submit did: its result and the stored rows (timestamps aside), as plain data."""
+    rejected = [(r.where, r.report_id, [(p.code, p.field, p.where, p.message) for p in r.problems])
+                for r in res.rejected]
+    with led.db.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT id, report_type, object_id, area_id, organisation, author, "
+            "date_of_information, payload, geometry, status, submitted_by, decided_by, "
+            "decision_note, problems, source, submission_id, content_hash, meta, seq "
+            "FROM reports WHERE id >= ? ORDER BY id", (first_id,)).all()
+    return res.accepted, rejected, res.duplicates, [tuple(r) for r in rows]
+
+
+def run(tmp_path, name, batch, threshold, monkeypatch):
+    url = f"sqlite:///{tmp_path}/{name}.sqlite"
+    led = Ledger(Database.open(url), Settings(database_url=url))
+    load(led, PROGRAMME)
+    with led.db.read() as conn:
+        first = conn.execute(text("SELECT max(id) + 1 FROM reports")).scalar_one()
+    monkeypatch.setattr(ledger_module, "BATCH_THRESHOLD", threshold)
+    res = led.submit([dict(r) for r in batch], user="alice", source="items.csv", today=TODAY)
+    out = outcome(led, res, first)
+    led.db.close()
+    return out
+
+
+def test_fast_and_per_record_paths_store_the_same(tmp_path, monkeypatch):
+    batch = mixed_batch()
+    slow = run(tmp_path, "slow", batch, 10**9, monkeypatch)
+    fast = run(tmp_path, "fast", batch, 1, monkeypatch)
+    assert fast[0] == slow[0] and len(slow[0]) >= 3000
+    assert fast[1] == slow[1]
+    assert fast[2] == slow[2]
+    assert fast[3] == slow[3]
+    codes = {c for _, _, probs in slow[1] for c, *_ in probs}
+    assert {code for _, _, code in CASES} <= codes
+
+
+def same(raws):
+    wheres = [f"t.csv row {i}" for i in range(len(raws))]
+    fast = check_many(raws, SETTINGS, PROJECTOR, wheres, TODAY)
+    slow = [check_record(r, SETTINGS, PROJECTOR, w, TODAY)
+            for r, w in zip(raws, wheres, strict=True)]
+    for (frec, fprobs), (srec, sprobs) in zip(fast, slow, strict=True):
+        assert [p.to_dict() for p in fprobs] == [p.to_dict() for p in sprobs]
+        assert (frec is None) == (srec is None)
+        if srec is not None:
+            assert frec.content_hash == srec.content_hash
+            assert (frec.object_id, frec.date_of_information, frec.organisation, frec.author,
+                    frec.submission_id, frec.payload, frec.where) == \
+                (srec.object_id, srec.date_of_information, srec.organisation, srec.author,
+                 srec.submission_id, srec.payload, srec.where)
+            assert list(frec.payload) == list(srec.payload)
+
+
+def test_check_many_matches_check_record_on_odd_rows():
+    same([dict(r) for r in ODD] + [dict(r) for _, r, _ in CASES])
+
+
+values = st.one_of(st.none(), st.sampled_from(["", " ", "1", "12", "12.0", "-3", "2.5", "x",
+                                               "AP_mine", "armed", "yes", "2021-03-01"]),
+                   st.integers(-5, 2000), st.floats(allow_nan=True), st.booleans())
+coords = st.tuples(st.floats(30, 60, allow_nan=False), st.floats(30, 60, allow_nan=False))
+
+
+@st.composite
+def items(draw):
+    r = item(draw(st.integers(0, 50)))
+    for name in draw(st.lists(st.sampled_from(
+            ["category", "condition", "depth_cm", "quantity", "model", "disposal", "activity_id",
+             "object_id", "date_of_information", "author", "size", "submission_id"]),
+            max_size=3)):
+        r[name] = draw(values)
+    if draw(st.booleans()):
+        x, y = draw(coords)
+        r["geometry"] = shapely.Point(x, y)
+    return r
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(items(), min_size=1, max_size=25))
+def test_property_both_paths_agree(raws):
+    same(raws)
+
+
+def test_link_checker_sees_another_writer(tmp_path):
+    url = f"sqlite:///{tmp_path}/shared.sqlite"
+    a = Ledger(Database.open(url), Settings(database_url=url))
+    b = Ledger(Database.open(url), Settings(database_url=url))
+    load(a, PROGRAMME)
+    first = a.submit([item(1)], user="alice")  # a's checker is now cached
+    assert first.accepted
+    # another writer: a new organisation, and a rejection of a's pending report
+    load(b, [rec("organisation", "ORG-2", "2021-01-01", name="HALO", kind="ngo")])
+    b.reject(first.accepted, user="bob", note="wrong team")
+    team = rec("team", "T-1", "2021-02-01", organisation_id="ORG-2", name="T1", asset="manual")
+    res = a.submit([team, item(1)], user="alice")
+    assert len(res.accepted) == 2, [p.message for r in res.rejected for p in r.problems]
+    # this ledger's own writes keep its checker right too
+    again = a.submit([item(1)], user="alice")
+    assert again.duplicates == [("items.csv row 3", res.accepted[1])]
+    a.reject(res.accepted[1:], user="bob", note="again")
+    assert a.submit([item(1)], user="alice").accepted
+    a.db.close()
+    b.db.close()
+
+
+@pytest.mark.parametrize("dup", [False, True])
+def test_submit_of_a_large_batch_uses_real_ids_for_later_duplicates(sqlite_ledger, dup):
+    load(sqlite_ledger, PROGRAMME)
+    batch = [item(i) for i in range(2500)]
+    res = sqlite_ledger.submit(batch, user="alice")
+    assert len(res.accepted) == 2500
+    again = sqlite_ledger.submit(batch[:3] if dup else [], user="alice")
+    assert again.duplicates == ([(r["_where"], rid) for r, rid in
+                                 zip(batch[:3], res.accepted, strict=False)] if dup else [])
+
+
+def test_geometry_kept_exactly(tmp_path, monkeypatch):
+    batch = [item(i, geometry=shapely.Point(LON + i * 1e-7, LAT)) for i in range(2100)]
+    fast = run(tmp_path, "f", batch, 1, monkeypatch)
+    assert all(shapely.from_wkb(r[8]).equals(b["geometry"])
+               for r, b in zip(fast[3], batch, strict=True))
