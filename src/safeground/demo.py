@@ -6,7 +6,10 @@
    operations chief (a different person) — the normal report path.
 3. Print the programme status now and as known three months after the ceasefire; export the
    hazardous areas.
-4. Later stages (risk map, plan, web app) run when their modules are present.
+4. Fit the contamination risk model on the evidence known at the start of operations, map the
+   risk surface (a Cloud-Optimised GeoTIFF) and rank the hazardous areas.
+5. Plan two years of survey and clearance from the record and the risk ranking: a dated plan
+   (team x area x week) as CSV and GeoPackage, with a Gantt chart and a returns chart.
 
 ``--example`` loads the small built-in example programme instead of the scenario.
 """
@@ -110,4 +113,48 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
     out.write_text(json.dumps(to_geojson(ledger.objects(ReportType.HAZARDOUS_AREA),
                                          ReportType.HAZARDOUS_AREA), default=str))
     console.print(f"Record: {db_path}   Hazardous areas exported to {out}")
+    if not use_example:
+        risk = _risk(workdir, console)
+        _plan(ledger, workdir, risk, console)
     return ledger
+
+
+START = dt.date(2021, 4, 1)
+
+
+def _risk(workdir: Path, console: Console) -> dict[str, float]:
+    """Fit, map and rank with the risk model; return area id -> mean probability."""
+    import pandas as pd
+
+    from safeground.risk import cli as risk_cli
+
+    console.rule("Risk model")
+    models = workdir / "risk-model"
+    risk_cli.fit(model_dir=models, events=workdir / "scenario", as_of=START.isoformat(),
+                 horizon_years=0.25)
+    risk_cli.map_(model_dir=models, out=workdir / "risk.tif", resolution=100.0)
+    ranking = workdir / "area-risk.csv"
+    risk_cli.rank(model_dir=models, out=ranking)
+    table = pd.read_csv(ranking)
+    return dict(zip(table["object_id"].astype(str), table["mean_probability"].astype(float),
+                    strict=True))
+
+
+def _plan(ledger: Ledger, workdir: Path, risk: dict[str, float], console: Console) -> None:
+    from safeground.planning.heuristic import plan_heuristic
+    from safeground.planning.outputs import write_all
+    from safeground.planning.record import instance_from_record
+
+    console.rule("Plan: two years of survey and clearance")
+    inst = instance_from_record(ledger, start=START, horizon_weeks=104, risk=risk)
+    with console.status(f"Planning {len(inst.areas):,} areas, {len(inst.settlements):,} "
+                        f"settlements, {len(inst.teams):,} teams..."):
+        plan = plan_heuristic(inst, seconds=10.0)
+    files = write_all(plan, workdir / "plan")
+    summary = plan.summary()
+    console.print(f"People able to return within two years: "
+                  f"{summary['people_returned_in_horizon']:,.0f} "
+                  f"({summary['settlements_returned_in_horizon']:,} settlements); "
+                  f"{summary['m2_released_in_horizon'] / 1e6:,.1f} km² released; "
+                  f"expected casualties avoided: {summary['expected_casualties_avoided']:.1f}")
+    console.print("Plan files: " + ", ".join(str(p) for p in files.values()))

@@ -1,0 +1,56 @@
+"""A planning instance from the national record itself (``Ledger``), with risk where present.
+
+Areas are the open hazardous areas with their remaining land (centroids in the programme's UTM
+zone); settlements are the recorded settlements with the people still displaced; teams are the
+recorded survey and clearance teams. A risk ranking (``safeground risk rank``), when given,
+supplies each area's contamination probability; without it the planner falls back on the
+classification and evidence count, so planning works from the record alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from safeground.geometry import Projector
+from safeground.ledger import Ledger
+from safeground.planning.instance import Instance, build_instance
+from safeground.vocabulary import HazardStatus, ReportType
+
+PLANNED_ASSETS = {"nts", "ts", "manual", "dog", "machine"}
+
+
+def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
+                         risk: dict[str, float] | None = None, **kwargs: Any) -> Instance:
+    """Build the planning instance from the record (and an optional area -> probability map).
+
+    Raises ValidationError (from ``build_instance``) when the record cannot be planned."""
+    proj = Projector(ledger.settings.utm_epsg)
+    evidence = Counter(e.get("hazardous_area_id")
+                       for e in ledger.objects(ReportType.EVIDENCE))
+    areas = []
+    for a in ledger.objects(ReportType.HAZARDOUS_AREA):
+        if a["status"] == HazardStatus.CLOSED.value or a["remaining_geometry"] is None:
+            continue
+        c = proj.to_metric(a["remaining_geometry"]).centroid
+        rec = {"id": a["id"], "classification": a["classification"],
+               "remaining_m2": a["remaining_m2"], "x": c.x, "y": c.y,
+               "settlement_ids": a.get("settlement_id") or "",
+               "land_use": a.get("land_use") or "other",
+               "road": a.get("land_use") == "road", "water": a.get("land_use") == "water",
+               "evidence_count": evidence.get(a["id"], 0), "status": a["status"]}
+        if risk and a["id"] in risk:
+            rec["contamination_probability"] = risk[a["id"]]
+        areas.append(rec)
+    settlements = []
+    for s in ledger.objects(ReportType.SETTLEMENT):
+        p = proj.to_metric(s["geometry"]).centroid
+        still = max(0, (s.get("displaced_population") or 0) - (s.get("returned_population") or 0))
+        settlements.append({"id": s["id"], "name": s["name"], "x": p.x, "y": p.y,
+                            "pre_conflict_population": s["pre_conflict_population"],
+                            "displaced_population": still})
+    teams = [{"id": t["id"], "asset": t["asset"]} for t in ledger.objects(ReportType.TEAM)
+             if t["asset"] in PLANNED_ASSETS]
+    return build_instance(areas, settlements, teams, horizon_weeks=horizon_weeks, start=start,
+                          **kwargs)
