@@ -19,14 +19,16 @@ from affine import Affine
 from pyproj import Transformer
 from shapely.geometry import LineString, Point, box
 
+from harness.shared import SHARED_DATA
+
 CRS = "EPSG:32638"
 X0, Y0 = 600_000.0, 4_400_000.0
 W, H = 12_000.0, 8_000.0
 FRONT_X = X0 + 6_000.0
 ROAD_Y = Y0 + 2_000.0
 
-RELAND = Path("/work/shared/data/colombia-reland/processed_dataset/train/train_all.csv")
-MUSE = Path("/work/shared/data/colombia-map-muse-events")
+RELAND = SHARED_DATA / "colombia-reland/processed_dataset/train/train_all.csv"
+MUSE = SHARED_DATA / "colombia-map-muse-events"
 
 
 def _write_raster(path: Path, array: np.ndarray, step: float) -> None:

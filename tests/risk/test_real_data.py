@@ -6,13 +6,12 @@ coarse 4 km step. Both assert what the issue asks of the model: it beats the bas
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from harness.shared import SHARED_DATA
 from safeground.risk import colombia, forecast, reland
 
-MUSE = Path("/work/shared/data/colombia-map-muse-events")
+MUSE = SHARED_DATA / "colombia-map-muse-events"
 
 DISTANCE = "baseline: distance to front-line proxy (coca)"
 DENSITY = "baseline: density of past events"
