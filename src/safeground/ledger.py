@@ -12,9 +12,12 @@ date X?".
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
@@ -182,6 +185,11 @@ class Ledger:
         A batch of ``BATCH_THRESHOLD`` records or more is checked column by column
         (``batch_gate.check_many``), with the same outcome as record by record."""
         records = records if isinstance(records, list) else list(records)
+        with _no_cyclic_gc(len(records) >= BATCH_THRESHOLD):
+            return self._submit(records, user, source, today)
+
+    def _submit(self, records: list[dict[str, Any]], user: str, source: str | None,
+                today: dt.date | None) -> SubmitResult:
         result = SubmitResult()
         now = _now()
         wheres = [str(raw.get("_where") or (f"{source} record {i}" if source else f"record {i}"))
@@ -190,6 +198,7 @@ class Ledger:
         checked = check_many(records, self.settings, self.projector, wheres, today) \
             if len(records) >= BATCH_THRESHOLD else None
         meta_of = _MetaKeys()
+        submitted = ReportStatus.SUBMITTED
         try:
             with self.db.write() as conn:
                 links, before = self._link_checker(conn)
@@ -212,7 +221,7 @@ class Ledger:
                             continue
                         problems = links.check(rec)
                     if rec is not None and not problems:
-                        rows.append(self._row(rec, user, now, source, ReportStatus.SUBMITTED, [],
+                        rows.append(self._row(rec, user, now, source, submitted, [],
                                               links.area_of(rec), meta_of(raw)))
                         links.accept(rec)
                         kinds.append(("accepted", where))
@@ -253,10 +262,11 @@ class Ledger:
     def _row(self, rec: CheckedRecord, user: str, now: dt.datetime, source: str | None,
              status: ReportStatus, problems: list[dict[str, Any]],
              area_id: str | None, meta: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {"report_type": rec.report_type.value, "object_id": rec.object_id,
+        # ``_value_``: the plain attribute behind ``.value`` (a slow descriptor, per record)
+        return {"report_type": rec.report_type._value_, "object_id": rec.object_id,
                 "area_id": area_id, "organisation": rec.organisation, "author": rec.author,
                 "date_of_information": rec.date_of_information, "payload": rec.payload,
-                "geometry": rec.geometry, "status": status.value, "submitted_by": user,
+                "geometry": rec.geometry, "status": status._value_, "submitted_by": user,
                 "submitted_at": now, "problems": problems, "source": source,
                 "submission_id": rec.submission_id, "content_hash": rec.content_hash,
                 "decided_by": None, "decided_at": None, "decision_note": None,
@@ -717,6 +727,20 @@ def _meta(raw: dict[str, Any]) -> dict[str, Any]:
             and (v is None or isinstance(v, str | int | float | bool | list | dict))}
 
 
+@contextmanager
+def _no_cyclic_gc(large: bool) -> Iterator[None]:
+    """No cyclic garbage collection during a large batch: it makes few cycles, and each full
+    collection would walk the caller's million records again (several seconds per 10^6)."""
+    enabled = large and gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class _MetaKeys:
     """``_meta`` with the meta keys found once per distinct key set of a batch."""
 
@@ -742,6 +766,10 @@ def _record_version(conn: Connection) -> tuple[int, int, int]:
         select(func.coalesce(func.max(audit_log.c.id), 0)).scalar_subquery())).one())
 
 
+_BIG_INSERT = 10_000  # rows: an insert this large gets a larger page cache for its duration
+_BIG_INSERT_CACHE_KIB = 256 * 1024
+
+
 def _insert_many_sqlite(conn: Connection, rows: list[dict[str, Any]], ids: list[int]) -> None:
     """One driver ``executemany`` for many report rows, bypassing SQLAlchemy's per-row
     parameter handling. Each value goes through its column type's bind processor — once for a
@@ -750,10 +778,13 @@ def _insert_many_sqlite(conn: Connection, rows: list[dict[str, Any]], ids: list[
     as it is."""
     dialect = conn.dialect
     names = [c.name for c in reports.c if c.name != "id"]
-    columns: list[list[Any]] = [ids]
+    given = [n for n in names if n in rows[0]]  # _row and _rejected_row make the same keys
+    by_name = dict(zip(given, zip(*map(itemgetter(*given), rows), strict=True), strict=True))
+    nothing = [None] * len(rows)
+    columns: list[Any] = [ids]
     for name in names:
         proc = reports.c[name].type._cached_bind_processor(dialect)
-        values = [r.get(name) for r in rows]
+        values = by_name.get(name, nothing)
         if name == "payload":
             texts = [r.get("payload_json") for r in rows]
             values = [t if t is not None else proc(v) for t, v in zip(texts, values, strict=True)]
@@ -765,7 +796,18 @@ def _insert_many_sqlite(conn: Connection, rows: list[dict[str, Any]], ids: list[
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(reports.name)} ({', '.join(quote(n) for n in ['id', *names])}) "
            f"VALUES ({', '.join('?' * (len(names) + 1))})")
-    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+    params = list(zip(*columns, strict=True))
+    # the content-hash and submission indexes take keys in random order: with SQLite's
+    # default 2 MB page cache a large insert reads most index pages again and again
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    big = len(rows) >= _BIG_INSERT
+    if big:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {-_BIG_INSERT_CACHE_KIB:d}")
+    try:
+        conn.exec_driver_sql(sql, params)
+    finally:
+        if big:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache):d}")
 
 
 def _processed(values: list[Any], proc: Any) -> list[Any]:
