@@ -23,6 +23,7 @@ def test_a_plan_from_the_record(tmp_path):
     (aghdam,) = [s for s in inst.settlements if s.id == "SET-AGHDAM"]
     assert aghdam.displaced_population == int(37_700 * 0.95) - 1_200
     assert next(a for a in inst.areas if a.id == "HA-001").contamination_probability == 0.05
+    assert next(a for a in inst.areas if a.id == "HA-006").casualties_nearby == 2
     plan = plan_heuristic(inst, seconds=2.0)
     rows = plan.assignments()
     assert rows and {x.area_id for x in rows} <= open_areas

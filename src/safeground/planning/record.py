@@ -2,7 +2,9 @@
 
 Areas are the open hazardous areas with their remaining land (centroids in the programme's UTM
 zone); settlements are the recorded settlements with the people still displaced; teams are the
-recorded survey and clearance teams. A risk ranking (``safeground risk rank``), when given,
+recorded survey and clearance teams; casualties are the victims of accidents linked to each
+area. (Funded reconstruction is not yet part of the record, so that criterion sees nothing
+here.) A risk ranking (``safeground risk rank``), when given,
 supplies each area's contamination probability; without it the planner falls back on the
 classification and evidence count, so planning works from the record alone.
 """
@@ -29,6 +31,11 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
     proj = Projector(ledger.settings.utm_epsg)
     evidence = Counter(e.get("hazardous_area_id")
                        for e in ledger.objects(ReportType.EVIDENCE))
+    # casualties in or linked to each area (ANAMA's first priority: life-threatening areas)
+    accident_area = {a["id"]: a.get("hazardous_area_id")
+                     for a in ledger.objects(ReportType.ACCIDENT)}
+    casualties = Counter(accident_area.get(v["accident_id"])
+                         for v in ledger.objects(ReportType.VICTIM))
     areas = []
     for a in ledger.objects(ReportType.HAZARDOUS_AREA):
         if a["status"] == HazardStatus.CLOSED.value or a["remaining_geometry"] is None:
@@ -39,7 +46,8 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
                "settlement_ids": a.get("settlement_id") or "",
                "land_use": a.get("land_use") or "other",
                "road": a.get("land_use") == "road", "water": a.get("land_use") == "water",
-               "evidence_count": evidence.get(a["id"], 0), "status": a["status"]}
+               "evidence_count": evidence.get(a["id"], 0), "status": a["status"],
+               "casualties_nearby": casualties.get(a["id"], 0)}
         if risk and a["id"] in risk:
             rec["contamination_probability"] = risk[a["id"]]
         areas.append(rec)
