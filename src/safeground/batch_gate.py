@@ -139,19 +139,21 @@ def _check_group(spec: ReportSpec, rows: list[dict[str, Any]], wheres: list[str]
     done = []
     rtype = spec.type
     head = "[" + json.dumps(rtype.value) + ", "
-    day_text: dict[dt.date, str] = {}
-    for j, wkb_hex in zip(keep, hexes, strict=True):
-        raw = rows[j]
-        sub = raw.get("submission_id")
-        sub = None if _empty(sub) else str(sub).strip()
+    day_text = {d: json.dumps(d.isoformat()) for d in {dates[j] for j in keep}}
+    subs = [rows[j].get("submission_id") for j in keep]
+    if set(map(type, subs)) <= {str}:
+        subs = [t or None for t in map(str.strip, subs)]
+    else:
+        subs = [None if _empty(t) else str(t).strip() for t in subs]
+    sha256 = hashlib.sha256
+    for j, wkb_hex, sub in zip(keep, hexes, subs, strict=True):
         date = dates[j]
-        day = day_text.get(date) or day_text.setdefault(date, json.dumps(date.isoformat()))
         # json.dumps([type, id, date, payload, wkb hex], sort_keys=True), from its parts
-        body = "".join((head, _json_text(oids[j]), ", ", day, ", ", sorted_texts[j], ", ",
-                        "null" if wkb_hex is None else _json_text(wkb_hex), "]"))
+        body = "".join((head, _json_text(oids[j]), ", ", day_text[date], ", ", sorted_texts[j],
+                        ", ", "null" if wkb_hex is None else _json_text(wkb_hex), "]"))
         done.append((j, CheckedRecord(rtype, oids[j], date, orgs[j], authors[j], sub,
                                       payloads[j], geoms[j], wheres[j],
-                                      hashlib.sha256(body.encode()).hexdigest(), texts[j])))
+                                      sha256(body.encode()).hexdigest(), texts[j])))
     return done, np.flatnonzero(~ok).tolist()
 
 

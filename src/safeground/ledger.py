@@ -814,9 +814,16 @@ def _processed(values: list[Any], proc: Any) -> list[Any]:
     first = values[0]
     if all(v is first for v in values):  # e.g. the submission time, an empty problem list
         return [proc(first)] * len(values)
+    if set(map(type, values)) <= {dt.date, str, type(None)}:
+        # values equal only when written alike: one processor call per distinct value
+        table = {v: proc(v) for v in set(values)}
+        return list(map(table.__getitem__, values))
     seen: dict[Any, Any] = {}
     out = []
     for v in values:
+        if isinstance(v, dt.datetime) and v.tzinfo is not None:
+            out.append(proc(v))  # equal instants in other zones are written differently
+            continue
         try:
             p = seen[(v.__class__, v)]
         except KeyError:

@@ -222,3 +222,15 @@ def test_geometry_kept_exactly(tmp_path, monkeypatch):
     fast = run(tmp_path, "f", batch, 1, monkeypatch)
     assert all(shapely.from_wkb(r[8]).equals(b["geometry"])
                for r, b in zip(fast[3], batch, strict=True))
+
+
+def test_clean_rows_take_the_fast_path(monkeypatch):
+    """Only the odd rows reach check_record; the others are checked column by column."""
+    import safeground.batch_gate as bg
+
+    calls = []
+    monkeypatch.setattr(bg, "check_record", lambda raw, *a: calls.append(raw) or (None, []))
+    raws = [item(i) for i in range(3000)] + [item(7, depth_cm="x")]
+    out = check_many(raws, SETTINGS, PROJECTOR, [r["_where"] for r in raws], TODAY)
+    assert calls == [raws[-1]]
+    assert all(rec is not None for rec, _ in out[:-1])
