@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import os
 import resource
 import statistics
@@ -109,6 +110,11 @@ def run(url: str, n_reports: int, label: str) -> None:
     ledger.db.close()
 
 
+def _sha1(i: int) -> str:
+    """A submission id in random order, as the CSV intake makes them from a row's text."""
+    return hashlib.sha1(str(i).encode(), usedforsecurity=False).hexdigest()[:20]
+
+
 def items(n: int) -> list[dict]:
     """Explosive-item rows as ``intake.geodata`` reads them from a CSV with coordinates."""
     xs = 46.5 + np.random.default_rng(1).random(n)
@@ -118,8 +124,8 @@ def items(n: int) -> list[dict]:
              "date_of_information": "2025-05-01", "organisation": "ORG-1", "author": "team 3",
              "activity_id": "ACT-1", "category": "AP_mine", "model": "PMN-2",
              "condition": "armed", "depth_cm": str(i % 21), "disposal": "destroyed_in_situ",
-             "quantity": "1", "submission_id": f"row:{i:020x}", "_where": f"items.csv row {i + 2}",
-             "geometry": pts[i]} for i in range(n)]
+             "quantity": "1", "submission_id": f"row:{_sha1(i)}",
+             "_where": f"items.csv row {i + 2}", "geometry": pts[i]} for i in range(n)]
 
 
 def nts_areas(n: int) -> list[dict]:

@@ -767,7 +767,7 @@ def _record_version(conn: Connection) -> tuple[int, int, int]:
 
 
 _BIG_INSERT = 10_000  # rows: an insert this large gets a larger page cache for its duration
-_BIG_INSERT_CACHE_KIB = 256 * 1024
+_BIG_INSERT_CACHE_KIB = 512 * 1024
 
 
 def _insert_many_sqlite(conn: Connection, rows: list[dict[str, Any]], ids: list[int]) -> None:
