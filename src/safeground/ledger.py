@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, select, union, update
 
 from safeground import geometry as geo
 from safeground import land_release as engine
@@ -442,9 +442,10 @@ class Ledger:
                  batch: list[tuple[Report, int]], area_id: str | None) -> None:
         """Replay the object's (and its area's) approved reports with ``rep``, in date order,
         in a scratch workspace over ``ws``; copy the rebuilt object and area back on success."""
-        cond = and_(reports.c.report_type == rep.type.value, reports.c.object_id == rep.object_id)
-        if area_id:
-            cond = or_(cond, reports.c.area_id == area_id)
+        own = select(reports.c.id).where(reports.c.report_type == rep.type.value,
+                                         reports.c.object_id == rep.object_id)
+        cond = reports.c.id.in_(union(own, select(reports.c.id).where(
+            reports.c.area_id == area_id)) if area_id else own)
         rows = conn.execute(select(reports).where(
             reports.c.status == ReportStatus.APPROVED.value, cond)).all()
         history = {r.id: (_report_from_row(r), r.seq) for r in rows}
@@ -622,8 +623,7 @@ class Ledger:
     def history(self, object_id: str) -> list[Report]:
         """Every report that speaks of the object (or, for an area, links to it), in date order.
         Raises NotFoundError when there is none."""
-        q = select(reports).where(or_(reports.c.object_id == object_id,
-                                      reports.c.area_id == object_id)) \
+        q = select(reports).where(_about(object_id)) \
             .order_by(reports.c.date_of_information, reports.c.seq, reports.c.id)
         with self.db.read() as conn:
             out = [_report_from_row(r) for r in conn.execute(q)]
@@ -703,8 +703,7 @@ class Ledger:
     def _replay_one(self, rtype: ReportType, oid: str, as_of: dt.date) -> dict[str, Any] | None:
         """One object as known on ``as_of``: its own reports, its area's events and the
         objects those link to."""
-        cond = and_(reports.c.date_of_information <= as_of,
-                    or_(reports.c.object_id == oid, reports.c.area_id == oid))
+        cond = and_(reports.c.date_of_information <= as_of, _about(oid))
         found = self._approved(cond)
         needed = {r.payload.get("activity_id") for r, _ in found} - {None}
         if needed:
@@ -842,6 +841,13 @@ def _problems_found_before(raw: dict[str, Any]) -> list[Problem]:
         return []  # e.g. the text column of a rejects file being imported again
     return [p if isinstance(p, Problem) else Problem.from_dict(p) for p in found
             if isinstance(p, Problem) or (isinstance(p, dict) and p.get("code") in CATALOGUE)]
+
+
+def _about(object_id: str) -> Any:
+    """Reports about an object or linked to it as an area: a union of two indexed look-ups
+    (an OR of the two columns makes PostgreSQL scan the whole table)."""
+    return reports.c.id.in_(union(select(reports.c.id).where(reports.c.object_id == object_id),
+                                  select(reports.c.id).where(reports.c.area_id == object_id)))
 
 
 def _effective_dates(reps: list[Report], ws: _Workspace | None) -> dict[int, dt.date]:
