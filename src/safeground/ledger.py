@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, union, update
+from sqlalchemy import Connection, and_, func, insert, select, text, union, update
 
 from safeground import geometry as geo
 from safeground import land_release as engine
@@ -357,6 +357,12 @@ class Ledger:
             self._write_workspace(conn, ws)
             self._audit(conn, user, "approve", None,
                         {"approved": result.approved[:1000], "refused": len(result.refused)})
+        if self.db.dialect == "postgresql" and len(result.approved) >= 5000:
+            # fresh planner statistics after a bulk load, or PostgreSQL keeps scanning tables
+            # that it still believes are empty
+            with self.db.engine.connect() as conn:
+                conn.execute(text("ANALYZE"))
+                conn.commit()
         return result
 
     @staticmethod
