@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
+from safeground.domain import Recorded
 from safeground.vocabulary import (
     AccidentContext,
     OrdnanceCategory,
@@ -22,7 +23,7 @@ from safeground.vocabulary import (
 
 
 @dataclass(frozen=True, slots=True)
-class Accident:
+class Accident(Recorded):
     id: str
     device_category: OrdnanceCategory
     context: AccidentContext
@@ -30,14 +31,10 @@ class Accident:
     activity_at_time: str | None = None
     description: str | None = None
     geometry: Any = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Victim:
+class Victim(Recorded):
     id: str
     accident_id: str
     outcome: VictimOutcome
@@ -48,10 +45,6 @@ class Victim:
     name: str | None = None
     date_of_birth: dt.date | None = None
     address: str | None = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None
 
     def public(self) -> Victim:
         """The victim without personal data."""
@@ -59,13 +52,9 @@ class Victim:
 
 
 @dataclass(frozen=True, slots=True)
-class Referral:
+class Referral(Recorded):
     id: str
     victim_id: str
     provider: str
     service: ReferralService
     status: ReferralStatus
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None

@@ -6,11 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from safeground.domain import Recorded
 from safeground.vocabulary import ActivityStatus, ActivityType, Asset, QaKind, QaResult
 
 
 @dataclass(frozen=True, slots=True)
-class Activity:
+class Activity(Recorded):
     id: str
     activity_type: ActivityType
     organisation_id: str
@@ -21,14 +22,10 @@ class Activity:
     asset: Asset | None = None
     end_date: dt.date | None = None
     geometry: Any = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class QaVisit:
+class QaVisit(Recorded):
     """A quality assurance visit or quality control sample (IMAS 07.12)."""
 
     id: str
@@ -37,7 +34,3 @@ class QaVisit:
     result: QaResult
     nonconformities: int | None = None
     notes: str | None = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import types
 import typing
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -19,6 +20,17 @@ T = TypeVar("T")
 
 #: derived columns every object carries besides its payload fields
 COMMON = ("id", "organisation", "first_date", "last_date", "last_report_id")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recorded:
+    """What the record keeps of every object: the organisation of its newest report, the
+    first and last dates of information, and the newest report folded in."""
+
+    organisation: str | None = None
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    last_report_id: int | None = None
 
 
 def _convert(tp: Any, value: Any) -> Any:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from safeground.domain import Recorded
 from safeground.vocabulary import (
     DIRECT_CATEGORIES,
     Contamination,
@@ -20,7 +20,7 @@ from safeground.vocabulary import (
 
 
 @dataclass(frozen=True, slots=True)
-class HazardousArea:
+class HazardousArea(Recorded):
     """A hazardous area as the record knows it, with its land release figures (m², UTM)."""
 
     id: str
@@ -42,10 +42,6 @@ class HazardousArea:
     benchmark: str | None = None
     geometry: Any = None
     remaining_geometry: Any = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None
 
     @property
     def released_m2(self) -> float:
@@ -53,7 +49,7 @@ class HazardousArea:
 
 
 @dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(Recorded):
     id: str
     category: EvidenceCategory
     source: EvidenceSource
@@ -61,10 +57,6 @@ class Evidence:
     hazardous_area_id: str | None = None
     description: str | None = None
     geometry: Any = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None
 
     @property
     def kind(self) -> EvidenceKind:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from safeground.domain import Recorded
 from safeground.vocabulary import (
     Disposal,
     OrdnanceCategory,
@@ -16,7 +16,7 @@ from safeground.vocabulary import (
 
 
 @dataclass(frozen=True, slots=True)
-class OrdnanceItem:
+class OrdnanceItem(Recorded):
     id: str
     category: OrdnanceCategory
     disposal: Disposal
@@ -26,14 +26,10 @@ class OrdnanceItem:
     depth_cm: int | None = None
     quantity: int | None = None
     geometry: Any = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class ReleaseProduct:
+class ReleaseProduct(Recorded):
     """Land cancelled, reduced or cleared by one activity, as reported (the polygon submitted;
     the part actually subtracted from the area is in the area's engine state)."""
 
@@ -45,7 +41,3 @@ class ReleaseProduct:
     depth_cm: int | None = None
     qa_passed: bool | None = None
     geometry: Any = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
+from safeground.domain import Recorded
 from safeground.vocabulary import Asset, OrganisationKind
 
 
 @dataclass(frozen=True, slots=True)
-class Organisation:
+class Organisation(Recorded):
     id: str
     name: str
     kind: OrganisationKind
     country: str | None = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Team:
+class Team(Recorded):
     id: str
     organisation_id: str
     name: str
     asset: Asset
     size: int | None = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None

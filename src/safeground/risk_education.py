@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from safeground.domain import Recorded
 from safeground.vocabulary import EoreMethod
 
 
 @dataclass(frozen=True, slots=True)
-class RiskEducationSession:
+class RiskEducationSession(Recorded):
     id: str
     organisation_id: str
     method: EoreMethod
@@ -20,10 +20,6 @@ class RiskEducationSession:
     women: int | None = None
     men: int | None = None
     geometry: Any = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None
 
     @property
     def audience(self) -> int:

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from safeground.domain import Recorded
 from safeground.vocabulary import ReturnStatus
 
 
 @dataclass(frozen=True, slots=True)
-class AdminArea:
+class AdminArea(Recorded):
     id: str
     name: str
     level: int
     parent_id: str | None = None
     pcode: str | None = None
     geometry: Any = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Settlement:
+class Settlement(Recorded):
     id: str
     name: str
     pre_conflict_population: int
@@ -33,10 +29,6 @@ class Settlement:
     displaced_population: int | None = None
     returned_population: int | None = None
     geometry: Any = None
-    organisation: str | None = None
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    last_report_id: int | None = None
 
     @property
     def still_displaced(self) -> int:
