@@ -8,19 +8,16 @@ the boundary, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import getpass
 import json
-import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from safeground.cli_boundary import err, friendly, ledger_from, user_name
 from safeground.errors import SafegroundError
 from safeground.exchange import to_geojson
 from safeground.ledger import Ledger
@@ -32,7 +29,6 @@ from safeground.vocabulary import ReportStatus, ReportType
 app = typer.Typer(help="Safeground: the national mine action record and land-release planning.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
-err = Console(stderr=True)
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
                                            "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
@@ -40,29 +36,12 @@ UserOpt = Annotated[str | None, typer.Option("--user", help="Who acts (default: 
                                              "or the login name); recorded in the audit trail")]
 
 
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a SafegroundError into a coded message and exit code 2, at the boundary."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SafegroundError as exc:
-            err.print(f"[red]error {exc.code}:[/] {escape(exc.message)}")
-            raise typer.Exit(2) from None
-    return wrapper
-
-
 def _settings(db: str | None) -> Settings:
     return Settings.from_env(database_url=db)
 
 
-def _ledger(db: str | None) -> Ledger:
-    s = _settings(db)
-    return Ledger(Database.open(s.database_url), s)
-
-
-def _user(user: str | None) -> str:
-    return user or os.environ.get("SAFEGROUND_USER") or getpass.getuser()
+_ledger = ledger_from
+_user = user_name
 
 
 def _date(value: str) -> dt.date:

@@ -8,11 +8,7 @@ coded messages and exit codes here, at the boundary, and nowhere deeper.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import getpass
 import json
-import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,16 +17,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from safeground.errors import SafegroundError
-from safeground.ledger import Ledger
-from safeground.settings import Settings
-from safeground.storage import Database
+from safeground.cli_boundary import friendly, ledger_from, user_name
 from safeground.vocabulary import ReportType
 
 app = typer.Typer(help="Field data intake and open exchange: XLSForms, ODK Central, "
                        "KoboToolbox, Survey123, GeoPackage, HXL.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
                                            "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
@@ -39,24 +31,8 @@ UserOpt = Annotated[str | None, typer.Option("--user", help="Who acts (default: 
 StateOpt = Annotated[Path, typer.Option("--state", help="File keeping each form's pull cursor")]
 
 
-def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SafegroundError as exc:
-            err.print(f"[red]error {exc.code}:[/] {escape(exc.message)}")
-            raise typer.Exit(2) from None
-    return wrapper
-
-
-def _ledger(db: str | None) -> Ledger:
-    s = Settings.from_env(database_url=db)
-    return Ledger(Database.open(s.database_url), s)
-
-
-def _user(user: str | None) -> str:
-    return user or os.environ.get("SAFEGROUND_USER") or getpass.getuser()
+_ledger = ledger_from
+_user = user_name
 
 
 def _types(names: list[str] | None) -> list[ReportType] | None:
@@ -93,7 +69,7 @@ def render_summary(summary: Any, out: Console | None = None, limit: int = 20) ->
                   "(fix them and import that file again)")
 
 
-@_friendly
+@friendly
 def import_cmd(paths: Annotated[list[Path], typer.Argument(help="Files: ODK/Kobo/Survey123 "
                                                            "exports, GeoPackage, GeoJSON, "
                                                            "Shapefile (zip), KML, CSV")],
@@ -122,7 +98,7 @@ def import_cmd(paths: Annotated[list[Path], typer.Argument(help="Files: ODK/Kobo
 
 
 @app.command("pull-odk")
-@_friendly
+@friendly
 def pull_odk(url: Annotated[str, typer.Argument(help="ODK Central base URL")],
              form: Annotated[list[str], typer.Option("--form", help="Form id (repeatable)")],
              email: Annotated[str, typer.Option(envvar="ODK_EMAIL")],
@@ -149,7 +125,7 @@ def pull_odk(url: Annotated[str, typer.Argument(help="ODK Central base URL")],
 
 
 @app.command("pull-kobo")
-@_friendly
+@friendly
 def pull_kobo(url: Annotated[str, typer.Argument(help="KoboToolbox server, e.g. "
                                                  "https://kf.kobotoolbox.org")],
               asset: Annotated[list[str], typer.Option("--asset", help="Asset uid (repeatable)")],
@@ -173,7 +149,7 @@ def pull_kobo(url: Annotated[str, typer.Argument(help="KoboToolbox server, e.g. 
 
 
 @app.command("review")
-@_friendly
+@friendly
 def review(db: DbOpt = None, all_: Annotated[bool, typer.Option(
         "--all", help="Show new objects too, not only those needing review")] = False) -> None:
     """Reconciliation proposals for reports in the holding area: new / update / link /
@@ -193,7 +169,7 @@ def review(db: DbOpt = None, all_: Annotated[bool, typer.Option(
 
 
 @app.command("retarget")
-@_friendly
+@friendly
 def retarget(report_id: int, target: Annotated[str, typer.Argument(
         help="Id of the existing object the report really speaks of")],
              note: str = "", db: DbOpt = None, user: UserOpt = None) -> None:
@@ -205,7 +181,7 @@ def retarget(report_id: int, target: Annotated[str, typer.Argument(
 
 
 @app.command("export-gpkg")
-@_friendly
+@friendly
 def export_gpkg_cmd(out: Path, db: DbOpt = None,
                     type_: Annotated[list[str] | None, typer.Option("--type")] = None,
                     as_of: Annotated[str | None, typer.Option()] = None,
@@ -231,7 +207,7 @@ def export_gpkg_cmd(out: Path, db: DbOpt = None,
 
 
 @app.command("export-hxl")
-@_friendly
+@friendly
 def export_hxl_cmd(out: Path, type_: Annotated[str, typer.Option("--type")] = "hazardous_area",
                    db: DbOpt = None) -> None:
     """One object type as CSV with HXL hashtags (never with personal data)."""
@@ -242,7 +218,7 @@ def export_hxl_cmd(out: Path, type_: Annotated[str, typer.Option("--type")] = "h
 
 
 @app.command("export-geojson")
-@_friendly
+@friendly
 def export_geojson_cmd(out: Path, type_: Annotated[str, typer.Option("--type")],
                        db: DbOpt = None) -> None:
     """One object type as GeoJSON."""
@@ -253,7 +229,7 @@ def export_geojson_cmd(out: Path, type_: Annotated[str, typer.Option("--type")],
 
 
 @app.command("summary")
-@_friendly
+@friendly
 def summary_cmd(by: Annotated[str, typer.Option(help="month, quarter or year")] = "quarter",
                 out: Annotated[Path | None, typer.Option(help="Write CSV here")] = None,
                 db: DbOpt = None) -> None:

@@ -13,18 +13,16 @@ exit code 2 here, at the boundary.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from safeground.errors import ConfigError, SafegroundError
+from safeground.cli_boundary import friendly
+from safeground.errors import ConfigError
 from safeground.planning.config import load_config
 from safeground.planning.instance import Instance, build_instance
 from safeground.planning.synthetic import synthetic_instance
@@ -32,7 +30,6 @@ from safeground.planning.synthetic import synthetic_instance
 app = typer.Typer(help="Plan land release: which land first so the most people go home "
                        "safely soonest.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
 
 Synthetic = Annotated[int | None, typer.Option(
     "--synthetic", help="Plan a seeded synthetic programme of this many areas instead of files")]
@@ -47,17 +44,6 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Planning setti
                                                 "laid over the defaults")]
 Seconds = Annotated[float, typer.Option("--seconds", help="Local search time of the heuristic")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SafegroundError as exc:
-            err.print(f"[red]error {exc.code}:[/] {escape(exc.message)}")
-            raise typer.Exit(2) from None
-    return wrapper
 
 
 def _table(path: Path | None) -> list[dict] | Any:

@@ -12,9 +12,7 @@ Library errors become a coded message and exit code 2 here, at the boundary.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,11 +22,10 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from safeground.errors import SafegroundError
+from safeground.cli_boundary import friendly
 from safeground.risk import forecast, reland, sources, store
 from safeground.risk.errors import invalid
 from safeground.risk.grid import Grid
@@ -37,23 +34,11 @@ from safeground.risk.models import fit_model
 app = typer.Typer(help="Evidence-based contamination risk model: fit, evaluate, score, map, "
                        "explain.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
 
 KindOpt = Annotated[str, typer.Option("--kind", help="logistic, lightgbm or both")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of the fit")]
 BiasOpt = Annotated[bool, typer.Option("--bias-correction/--no-bias-correction",
                                        help="Weight background by survey effort (roads)")]
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SafegroundError as exc:
-            err.print(f"[red]error {exc.code}:[/] {escape(exc.message)}")
-            raise typer.Exit(2) from None
-    return wrapper
 
 
 def _kinds(kind: str) -> tuple[str, ...]:
