@@ -19,32 +19,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
 
 from safeground import example
 from safeground.errors import ValidationError
-from safeground.exchange import read_records, to_geojson
+from safeground.exchange import read_records, to_geojson, write_reports
 from safeground.ledger import Ledger
 from safeground.settings import Settings
 from safeground.storage import Database
 from safeground.summary import status
 from safeground.vocabulary import ReportStatus, ReportType
-
-
-def _write_reports(records: list[dict[str, Any]], out: Path) -> Path:
-    import shapely
-
-    feats = []
-    for rec in records:
-        props = {k: v for k, v in rec.items() if k != "geometry"}
-        geom = rec.get("geometry")
-        feats.append({"type": "Feature", "properties": props,
-                      "geometry": shapely.geometry.mapping(geom) if geom is not None else None})
-    out.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
-    return out
 
 
 def _scenario_files(workdir: Path, seed: int, console: Console) -> list[Path]:
@@ -93,7 +79,7 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
     ledger = Ledger(Database.open(settings.database_url), settings)
     if use_example:
         console.rule("Safeground demo: the example programme")
-        files = [_write_reports(example.records(), workdir / "example-reports.geojson")]
+        files = [write_reports(example.records(), workdir / "example-reports.geojson")]
         past = dt.date(2021, 3, 1)
     else:
         console.rule("Safeground demo: a post-conflict region")

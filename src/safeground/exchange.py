@@ -107,6 +107,19 @@ def _csv(path: Path, text: str) -> Iterator[dict[str, Any]]:
         yield rec
 
 
+def write_reports(records: list[dict[str, Any]], path: Path) -> Path:
+    """Write report records (header and payload fields, shapely ``geometry`` in EPSG:4326)
+    as a report file that ``read_records`` reads back."""
+    feats = []
+    for rec in records:
+        geom = rec.get("geometry")
+        feats.append({"type": "Feature",
+                      "properties": {k: _jsonable(v) for k, v in rec.items() if k != "geometry"},
+                      "geometry": shapely.geometry.mapping(geom) if geom is not None else None})
+    Path(path).write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return Path(path)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()

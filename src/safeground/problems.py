@@ -54,7 +54,6 @@ CATALOGUE: dict[str, str] = {
     "DUPLICATE_REPORT": "same content as report {other} already in the record",
     "DUPLICATE_SUBMISSION": "submission '{value}' was already taken in as report {other}",
     "DUPLICATE_AREA": "overlaps {overlap:.0%} of existing hazardous area '{other}' (probable duplicate)",
-    "OBJECT_EXISTS": "{target} '{value}' already exists; send an update instead",
     "OBJECT_TYPE_MISMATCH": "'{value}' is a {actual}, not a {expected}",
     # land release rules
     "LR_ALREADY_RELEASED": "{overlap_m2:.0f} m² of this {kind} polygon was already {previous} on {date}",
@@ -66,11 +65,9 @@ CATALOGUE: dict[str, str] = {
     "LR_DEPTH_REQUIRED": "cleared land must state the clearance depth",
     "LR_QA_REQUIRED": "cleared land must pass quality checks (qa_passed) before it is recorded as cleared",
     "LR_GEOMETRY_AFTER_RELEASE": "the perimeter of '{value}' cannot change after land was released from it; report new evidence instead",
-    "LR_CONSERVATION": "area conservation broke for '{value}': original {original:.1f} m² != released {released:.1f} m² + remaining {remaining:.1f} m²",
     # lifecycle
     "REPORT_NOT_SUBMITTED": "report {value} is {status}, not submitted",
     "APPROVER_IS_SUBMITTER": "report {value} was submitted by '{user}'; another person must approve it",
-    "REPORT_REJECTED_AT_GATE": "report {value} failed the gate checks and cannot be approved",
 }
 
 

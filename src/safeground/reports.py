@@ -207,10 +207,6 @@ class Report:
     submission_id: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def geometry_wkb(self) -> bytes | None:
-        return None if self.geometry is None else self.geometry.wkb
-
 
 def sensitive_fields(report_type: ReportType) -> frozenset[str]:
     return frozenset(f.name for f in REPORT_SPECS[report_type].fields if f.sensitive)

@@ -55,3 +55,13 @@ def load(ledger, records, submitter: str = "alice", approver: str = "bob"):
     res = ledger.submit(records, user=submitter)
     assert not res.rejected, [p.message for r in res.rejected for p in r.problems]
     return ledger.approve(res.accepted, user=approver)
+
+
+def programme() -> list[dict[str, Any]]:
+    """One organisation, one area with an NTS activity, an accident and its victim."""
+    return [*base(),
+            activity("A1", "nts", "2021-02-01"),
+            rec("accident", "ACC-1", "2021-02-20", point(0.5, 0.5), hazardous_area_id="HA-1",
+                device_category="AP_mine", context="civilian"),
+            rec("victim", "V1", "2021-02-20", accident_id="ACC-1", outcome="injured",
+                sex="male", status="civilian")]

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 import shapely
 from helpers import LAT, LON, activity, area_box, load, point, rec, release
+from helpers import programme as programme_records
 from sqlalchemy import func, select
 
 from safeground.reports import REPORT_SPECS
@@ -109,16 +110,7 @@ def _fingerprint(ledger):
 
 @pytest.fixture
 def programme(sqlite_ledger):
-    load(sqlite_ledger, [
-        rec("organisation", "ORG-1", "2021-01-01", name="ANAMA", kind="national_authority"),
-        rec("hazardous_area", "HA-1", "2021-01-05", area_box(), classification="SHA",
-            contamination=["AP"]),
-        activity("A1", "nts", "2021-02-01"),
-        rec("accident", "ACC-1", "2021-02-20", point(0.5, 0.5), hazardous_area_id="HA-1",
-            device_category="AP_mine", context="civilian"),
-        rec("victim", "V1", "2021-02-20", accident_id="ACC-1", outcome="injured", sex="male",
-            status="civilian"),
-    ])
+    load(sqlite_ledger, programme_records())
     return sqlite_ledger
 
 

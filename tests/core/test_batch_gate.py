@@ -12,7 +12,7 @@ import math
 
 import pytest
 import shapely
-from helpers import LAT, LON, activity, area_box, load, point, rec
+from helpers import LAT, LON, area_box, load, point, programme, rec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -30,16 +30,7 @@ TODAY = dt.date.today()
 SETTINGS = Settings()
 PROJECTOR = Projector(SETTINGS.utm_epsg)
 
-PROGRAMME = [
-    rec("organisation", "ORG-1", "2021-01-01", name="ANAMA", kind="national_authority"),
-    rec("hazardous_area", "HA-1", "2021-01-05", area_box(), classification="SHA",
-        contamination=["AP"]),
-    activity("A1", "nts", "2021-02-01"),
-    rec("accident", "ACC-1", "2021-02-20", point(0.5, 0.5), hazardous_area_id="HA-1",
-        device_category="AP_mine", context="civilian"),
-    rec("victim", "V1", "2021-02-20", accident_id="ACC-1", outcome="injured", sex="male",
-        status="civilian"),
-]
+PROGRAMME = programme()
 
 
 def item(i, **kw):

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from safeground import example
 from safeground.cli import app
-from safeground.demo import _write_reports
+from safeground.exchange import write_reports
 
 runner = CliRunner()
 
@@ -25,7 +25,7 @@ def run(*args, user=None):
 
 
 def test_import_approve_status_history_export(env):
-    reports = _write_reports(example.records(), env / "reports.geojson")
+    reports = write_reports(example.records(), env / "reports.geojson")
     assert run("init").exit_code == 0
     r = run("import", str(reports), "--no-progress", user="alice")
     assert r.exit_code == 0 and "49 accepted" in r.output, r.output
