@@ -8,14 +8,18 @@ the boundary, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from safeground.cli_boundary import err, friendly, ledger_from, user_name
 from safeground.errors import SafegroundError
@@ -26,8 +30,69 @@ from safeground.storage import Database
 from safeground.summary import StatusSummary, status
 from safeground.vocabulary import ReportStatus, ReportType
 
+
+class _LazyGroup(TyperGroup):
+    """The top-level group: the domain packages' command groups are imported only when used.
+
+    They pull in scikit-learn, LightGBM, GeoPandas and HiGHS; importing them all made
+    ``safeground --help`` take seconds. Help lists them from the short texts in ``LAZY``.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in LAZY if n not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in LAZY:
+            return super().get_command(ctx, cmd_name)
+        return click.Command(cmd_name, help=LAZY[cmd_name].help)  # for help listings only
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] in LAZY and args[0] not in self.commands:
+            self.add_command(LAZY[args[0]].load(), args[0])
+        return super().resolve_command(ctx, args)
+
+
+@dataclass(frozen=True)
+class _Lazy:
+    module: str
+    attr: str
+    help: str
+
+    def load(self) -> click.Command:
+        obj = getattr(importlib.import_module(self.module), self.attr)
+        if isinstance(obj, typer.Typer):
+            return typer.main.get_command(obj)
+        return typer.main.get_command(_single(obj, self.help))
+
+
+def _single(func: Any, help_: str) -> typer.Typer:
+    one = typer.Typer()
+    one.command(help=help_)(func)
+    return one
+
+
+LAZY: dict[str, _Lazy] = {
+    # one import for every format: plain report files, field-form exports, geodata
+    "import": _Lazy("safeground.intake.cli", "import_cmd",
+                    "Take report files, field-form exports (ODK Central, KoboToolbox, "
+                    "Survey123) and geodata (GeoPackage, Shapefile, KML, GeoJSON, CSV) in "
+                    "through the gate, with a progress bar, a summary and a rejects file to fix "
+                    "and re-import."),
+    "scenario": _Lazy("safeground.scenario.cli", "app",
+                      "Generate a realistic post-war scenario and run the operations twin."),
+    "intake": _Lazy("safeground.intake.cli", "app",
+                    "Field data intake: forms, field-form exports, pulls, reconciliation, "
+                    "exports."),
+    "risk": _Lazy("safeground.risk.cli", "app",
+                  "Contamination risk model: fit, evaluate, map, explain, classify."),
+    "plan": _Lazy("safeground.planning.cli", "app",
+                  "Plan survey and clearance: priorities, schedules, forecasts, comparisons."),
+}
+
+
 app = typer.Typer(help="Safeground: the national mine action record and land-release planning.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=_LazyGroup)
 console = Console()
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
@@ -186,26 +251,14 @@ def demo(workdir: Annotated[Path, typer.Option(help="Where the demo writes")] = 
     run(workdir, console, use_example=use_example, seed=seed)
 
 
-def _register_subcommands() -> None:
-    """The domain packages' own command groups."""
-    from safeground.intake.cli import app as intake_app
-    from safeground.intake.cli import import_cmd
-    from safeground.planning.cli import app as plan_app
-    from safeground.risk.cli import app as risk_app
-    from safeground.scenario.cli import app as scenario_app
-
-    # one import for every format: plain report files, field-form exports, geodata
-    app.command("import", help="Take report files, field-form exports (ODK Central, "
-                "KoboToolbox, Survey123) and geodata (GeoPackage, Shapefile, KML, GeoJSON, "
-                "CSV) in through the gate, with a progress bar, a summary and a rejects file "
-                "to fix and re-import.")(import_cmd)
-    app.add_typer(scenario_app, name="scenario")
-    app.add_typer(intake_app, name="intake")
-    app.add_typer(risk_app, name="risk")
-    app.add_typer(plan_app, name="plan")
-
-
-_register_subcommands()
+def command_tree() -> click.Command:
+    """The whole command tree with every lazy group loaded (for documentation and tests)."""
+    root = typer.main.get_command(app)
+    assert isinstance(root, _LazyGroup)
+    for name, lazy in LAZY.items():
+        if name not in root.commands:
+            root.add_command(lazy.load(), name)
+    return root
 
 
 def main() -> None:
