@@ -240,6 +240,33 @@ def export(out: Annotated[Path, typer.Argument(help="Output .geojson file")],
 
 @app.command()
 @friendly
+def report(out: Annotated[Path, typer.Argument(help="Output .html file (printable)")],
+           start: Annotated[str, typer.Option("--from", help="First day of the period")],
+           end: Annotated[str | None, typer.Option("--to", help="Last day (default: today)")]
+           = None,
+           xlsx: Annotated[Path | None, typer.Option(help="Also write the tables to this "
+                                                     ".xlsx workbook")] = None,
+           title: Annotated[str, typer.Option(help="Report title")] =
+           "Mine action programme report",
+           db: DbOpt = None) -> None:
+    """Programme report for government and donors: land released, items, casualties, risk
+    education, referrals, quality and returns in a period (HTML, optionally Excel)."""
+    from safeground import programme_report
+
+    period_end = _date(end) if end else dt.date.today()
+    rep = programme_report.build(_ledger(db), _date(start), period_end)
+    out.write_text(programme_report.render_html(rep, title), encoding="utf-8")
+    console.print(f"Report {rep.start} to {rep.end}: {rep.released_total_m2 / 1e6:,.2f} km² "
+                  f"released, {sum(rep.items_by_category.values()):,} items, "
+                  f"{rep.casualties.get('killed', 0)} killed and "
+                  f"{rep.casualties.get('injured', 0)} injured; written to {out}")
+    if xlsx:
+        programme_report.write_workbook(rep, xlsx)
+        console.print(f"Tables written to {xlsx}")
+
+
+@app.command()
+@friendly
 def demo(workdir: Annotated[Path, typer.Option(help="Where the demo writes")] = Path("var/demo"),
          use_example: Annotated[bool, typer.Option(
              "--example", help="Load the small built-in example programme, not a scenario")]

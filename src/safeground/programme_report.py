@@ -1,0 +1,310 @@
+"""The programme report for government and donors: what was achieved in a period.
+
+A period report answers the questions national authorities and donors ask of a mine action
+programme (IMAS 05.10 information management; the headings of the Landmine Monitor and of
+typical donor reporting): how much land was released and how (cancelled / reduced / cleared),
+how many items were destroyed, how many people were killed or injured and who they were, how
+many people were reached by risk education, which survivors were referred to which services,
+how the quality checks went, and how many displaced people could return.
+
+Everything is computed from the approved record: the period's events by their date of
+information, and the standing figures (hazardous areas, settlements) as known at the start and
+at the end of the period (``Ledger.objects(..., as_of=...)``). Victims appear only as counts —
+never by name — so the report can be handed out.
+
+``render_html`` writes one self-contained, printable HTML file (charts are inline SVG, no
+network); ``write_workbook`` writes the same tables to an Excel workbook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from safeground.errors import ValidationError
+from safeground.ledger import Ledger
+from safeground.problems import Problem, register
+from safeground.summary import StatusSummary, status
+from safeground.vocabulary import ReportType
+
+register({"PERIOD_INVALID": "the period ends ({end}) before it starts ({start})"})
+
+KINDS = ("cancelled", "reduced", "cleared")
+CHILD_AGE = 18
+
+
+@dataclass(frozen=True, slots=True)
+class MonthFigures:
+    """One calendar month of the period."""
+
+    month: str                                   # YYYY-MM
+    released_m2: dict[str, float]                # cancelled / reduced / cleared
+    items: int
+    killed: int
+    injured: int
+    eore_people: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationFigures:
+    organisation: str
+    released_m2: dict[str, float]
+    items: int
+
+
+@dataclass(frozen=True)
+class ProgrammeReport:
+    """The period's figures. Areas are m² in the programme's UTM zone."""
+
+    start: dt.date
+    end: dt.date
+    at_start: StatusSummary
+    at_end: StatusSummary
+    released_m2: dict[str, float]
+    items_by_category: dict[str, int]
+    casualties: dict[str, int]                   # outcome, outcome_status, children, women...
+    accidents: int
+    accidents_by_context: dict[str, int]
+    eore: dict[str, int]                         # sessions, girls, boys, women, men
+    referrals: dict[str, dict[str, int]]         # service -> status -> count
+    qa: dict[str, int]                           # visits, pass, fail, nonconformities
+    months: list[MonthFigures] = field(default_factory=list)
+    organisations: list[OrganisationFigures] = field(default_factory=list)
+
+    @property
+    def released_total_m2(self) -> float:
+        return sum(self.released_m2.values())
+
+    @property
+    def returned_in_period(self) -> int:
+        return self.at_end.returned - self.at_start.returned
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(), "end": self.end.isoformat(),
+            "at_start": self.at_start.to_dict(), "at_end": self.at_end.to_dict(),
+            "released_m2": self.released_m2, "released_total_m2": self.released_total_m2,
+            "items_by_category": self.items_by_category, "casualties": self.casualties,
+            "accidents": self.accidents, "accidents_by_context": self.accidents_by_context,
+            "eore": self.eore, "referrals": self.referrals, "qa": self.qa,
+            "returned_in_period": self.returned_in_period,
+            "months": [{"month": m.month, "released_m2": m.released_m2, "items": m.items,
+                        "killed": m.killed, "injured": m.injured, "eore_people": m.eore_people}
+                       for m in self.months],
+            "organisations": [{"organisation": o.organisation, "released_m2": o.released_m2,
+                               "items": o.items} for o in self.organisations],
+        }
+
+
+def _months(start: dt.date, end: dt.date) -> list[str]:
+    out, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append(f"{y}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _in(row: dict[str, Any], start: dt.date, end: dt.date) -> bool:
+    return start <= row["first_date"] <= end
+
+
+def build(ledger: Ledger, start: dt.date, end: dt.date) -> ProgrammeReport:
+    """The programme report for ``start``..``end`` (both inclusive), from approved reports."""
+    if end < start:
+        raise ValidationError([Problem("PERIOD_INVALID", field="end",
+                                       params={"start": start, "end": end})])
+    months = {m: {"released": Counter(), "items": 0, "killed": 0, "injured": 0, "eore": 0}
+              for m in _months(start, end)}
+    orgs: dict[str, dict[str, Any]] = defaultdict(lambda: {"released": Counter(), "items": 0})
+    names = {o["id"]: o.get("name") or o["id"]
+             for o in ledger.objects(ReportType.ORGANISATION, end)}
+    activities = {a["id"]: a for a in ledger.objects(ReportType.ACTIVITY, end)}
+
+    def operator(row: dict[str, Any]) -> str:
+        act = activities.get(row.get("activity_id") or "", {})
+        org = act.get("organisation_id") or row.get("organisation") or ""
+        return names.get(org, org)
+
+    released: Counter[str] = Counter()
+    for lr in ledger.objects(ReportType.LAND_RELEASE, end):
+        if not _in(lr, start, end) or lr.get("geometry") is None:
+            continue
+        m2 = ledger.projector.area_m2(lr["geometry"])
+        released[lr["release"]] += m2
+        months[lr["first_date"].strftime("%Y-%m")]["released"][lr["release"]] += m2
+        orgs[operator(lr)]["released"][lr["release"]] += m2
+
+    items: Counter[str] = Counter()
+    for it in ledger.objects(ReportType.ORDNANCE, end):
+        if not _in(it, start, end):
+            continue
+        n = int(it.get("quantity") or 1)
+        items[it["category"]] += n
+        months[it["first_date"].strftime("%Y-%m")]["items"] += n
+        orgs[operator(it)]["items"] += n
+
+    accidents = {a["id"]: a for a in ledger.objects(ReportType.ACCIDENT, end)
+                 if _in(a, start, end)}
+    casualties: Counter[str] = Counter()
+    for v in ledger.objects(ReportType.VICTIM, end):
+        acc = accidents.get(v["accident_id"])
+        if acc is None:
+            continue
+        casualties[v["outcome"]] += 1
+        casualties[f"{v['outcome']}_{v['status']}"] += 1
+        age = v.get("age")
+        if age is not None and age < CHILD_AGE:
+            casualties["children"] += 1
+            casualties[f"children_{v['sex']}"] += 1
+        elif v["sex"] == "female":
+            casualties["women"] += 1
+        months[acc["first_date"].strftime("%Y-%m")][v["outcome"]] += 1
+
+    eore: Counter[str] = Counter()
+    for s in ledger.objects(ReportType.RISK_EDUCATION, end):
+        if not _in(s, start, end):
+            continue
+        eore["sessions"] += 1
+        people = 0
+        for k in ("girls", "boys", "women", "men"):
+            eore[k] += int(s.get(k) or 0)
+            people += int(s.get(k) or 0)
+        months[s["first_date"].strftime("%Y-%m")]["eore"] += people
+
+    referrals: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in ledger.objects(ReportType.REFERRAL, end):
+        if _in(r, start, end):
+            referrals[r["service"]][r["status"]] += 1
+
+    qa: Counter[str] = Counter()
+    for q in ledger.objects(ReportType.QA_VISIT, end):
+        if _in(q, start, end):
+            qa["visits"] += 1
+            qa[q["result"]] += 1
+            qa["nonconformities"] += int(q.get("nonconformities") or 0)
+
+    return ProgrammeReport(
+        start=start, end=end,
+        at_start=status(ledger, start - dt.timedelta(days=1)), at_end=status(ledger, end),
+        released_m2={k: round(released[k], 1) for k in KINDS},
+        items_by_category=dict(sorted(items.items())),
+        casualties=dict(sorted(casualties.items())),
+        accidents=len(accidents),
+        accidents_by_context=dict(sorted(Counter(a["context"] for a in accidents.values())
+                                         .items())),
+        eore={k: eore[k] for k in ("sessions", "girls", "boys", "women", "men")},
+        referrals={s: dict(sorted(c.items())) for s, c in sorted(referrals.items())},
+        qa={k: qa[k] for k in ("visits", "pass", "fail", "nonconformities")},
+        months=[MonthFigures(m, {k: round(v["released"][k], 1) for k in KINDS}, v["items"],
+                             v["killed"], v["injured"], v["eore"]) for m, v in months.items()],
+        organisations=sorted(
+            (OrganisationFigures(o, {k: round(v["released"][k], 1) for k in KINDS}, v["items"])
+             for o, v in orgs.items()),
+            key=lambda o: -sum(o.released_m2.values())),
+    )
+
+
+# ----------------------------------------------------------------------------------- outputs
+def _svg(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def charts(report: ProgrammeReport) -> dict[str, str]:
+    """Inline SVG charts: land released per month by kind; casualties per month."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [m.month for m in report.months]
+    x = range(len(labels))
+    colours = {"cancelled": "#8fbf6a", "reduced": "#f2c14e", "cleared": "#3a7ca5"}
+    fig, ax = plt.subplots(figsize=(8, 3))
+    bottom = [0.0] * len(labels)
+    for k in KINDS:
+        vals = [m.released_m2[k] / 1e6 for m in report.months]
+        ax.bar(x, vals, bottom=bottom, label=k, color=colours[k])
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.set_ylabel("km² released")
+    ax.set_xticks(list(x), labels, rotation=90, fontsize=7)
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    out = {"released": _svg(fig)}
+    fig, ax = plt.subplots(figsize=(8, 2.6))
+    ax.bar(x, [m.killed for m in report.months], color="#b23a48", label="killed")
+    ax.bar(x, [m.injured for m in report.months], color="#f08a4b", label="injured",
+           bottom=[m.killed for m in report.months])
+    ax.set_ylabel("people")
+    ax.set_xticks(list(x), labels, rotation=90, fontsize=7)
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    out["casualties"] = _svg(fig)
+    return out
+
+
+def render_html(report: ProgrammeReport, title: str = "Mine action programme report") -> str:
+    """One self-contained printable HTML page (no scripts, no network)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("safeground", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]))
+    env.filters["km2"] = lambda m2: f"{(m2 or 0) / 1e6:,.2f}"
+    env.filters["n"] = lambda v: f"{int(v or 0):,}"
+    return env.get_template("programme_report.html").render(
+        r=report, title=title, charts=charts(report), kinds=KINDS,
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
+    """The report's tables in an Excel workbook, one sheet per table."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "summary"
+    ws.append(["period start", report.start.isoformat()])
+    ws.append(["period end", report.end.isoformat()])
+    for k in KINDS:
+        ws.append([f"{k} m2", report.released_m2[k]])
+    ws.append(["items destroyed", sum(report.items_by_category.values())])
+    ws.append(["accidents", report.accidents])
+    for k, v in report.casualties.items():
+        ws.append([f"casualties {k}", v])
+    for k, v in report.eore.items():
+        ws.append([f"risk education {k}", v])
+    for k, v in report.qa.items():
+        ws.append([f"quality {k}", v])
+    ws.append(["people returned in period", report.returned_in_period])
+    months = wb.create_sheet("months")
+    months.append(["month", *[f"{k}_m2" for k in KINDS], "items", "killed", "injured",
+                   "eore_people"])
+    for m in report.months:
+        months.append([m.month, *[m.released_m2[k] for k in KINDS], m.items, m.killed,
+                       m.injured, m.eore_people])
+    orgs = wb.create_sheet("organisations")
+    orgs.append(["organisation", *[f"{k}_m2" for k in KINDS], "items"])
+    for o in report.organisations:
+        orgs.append([o.organisation, *[o.released_m2[k] for k in KINDS], o.items])
+    items = wb.create_sheet("items")
+    items.append(["category", "items"])
+    for c, n in report.items_by_category.items():
+        items.append([c, n])
+    refs = wb.create_sheet("referrals")
+    refs.append(["service", "status", "referrals"])
+    for service, by_status in report.referrals.items():
+        for st, n in by_status.items():
+            refs.append([service, st, n])
+    path = Path(path)
+    wb.save(path)
+    return path

@@ -1,0 +1,122 @@
+"""The programme report for government and donors: figures checked against the reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+
+import pytest
+from helpers import load
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from safeground import example, programme_report
+from safeground.cli import app
+from safeground.errors import ValidationError
+from safeground.ledger import Ledger
+from safeground.storage import Database
+
+
+@pytest.fixture
+def ledger(database_url):
+    led = Ledger(Database.open(database_url))
+    load(led, example.records())
+    return led
+
+
+def _in(rec, start, end):
+    return start <= dt.date.fromisoformat(rec["date_of_information"]) <= end
+
+
+def test_figures_match_the_reports(ledger):
+    start, end = dt.date(2021, 1, 1), dt.date(2021, 12, 31)
+    recs = example.records()
+    rep = programme_report.build(ledger, start, end)
+
+    released = Counter()
+    for r in recs:
+        if r["report_type"] == "land_release" and _in(r, start, end):
+            released[r["release"]] += ledger.projector.area_m2(r["geometry"])
+    for kind in ("cancelled", "reduced", "cleared"):
+        assert rep.released_m2[kind] == pytest.approx(released[kind], rel=1e-4)
+    assert rep.released_m2["cancelled"] > 0 and rep.released_m2["cleared"] > 0
+
+    items = Counter()
+    for r in recs:
+        if r["report_type"] == "ordnance" and _in(r, start, end):
+            items[r["category"]] += int(r.get("quantity") or 1)
+    assert rep.items_by_category == dict(items)
+
+    victims = [r for r in recs if r["report_type"] == "victim"]
+    assert rep.casualties["killed"] == sum(v["outcome"] == "killed" for v in victims)
+    assert rep.casualties["injured"] == sum(v["outcome"] == "injured" for v in victims)
+    eore = [r for r in recs if r["report_type"] == "risk_education"]
+    assert rep.eore["sessions"] == len(eore)
+    assert rep.eore["girls"] == sum(int(r.get("girls") or 0) for r in eore)
+    qa = [r for r in recs if r["report_type"] == "qa_visit"]
+    assert rep.qa["visits"] == len(qa)
+    assert sum(sum(s.values()) for s in rep.referrals.values()) == sum(
+        r["report_type"] == "referral" for r in recs)
+
+    # the monthly series adds up to the period totals, and operators add up too
+    assert len(rep.months) == 12
+    for kind in ("cancelled", "reduced", "cleared"):
+        assert sum(m.released_m2[kind] for m in rep.months) == pytest.approx(
+            rep.released_m2[kind], abs=1.0)
+        assert sum(o.released_m2[kind] for o in rep.organisations) == pytest.approx(
+            rep.released_m2[kind], abs=1.0)
+    assert sum(m.items for m in rep.months) == sum(items.values())
+    assert sum(m.killed + m.injured for m in rep.months) == len(victims)
+    # standing figures: nothing was released before the period, all of it by its end
+    assert sum(rep.at_start.released_m2.values()) == 0
+    assert sum(rep.at_end.released_m2.values()) == pytest.approx(rep.released_total_m2, rel=1e-4)
+
+
+def test_a_period_only_counts_its_own_events(ledger):
+    early = programme_report.build(ledger, dt.date(2021, 1, 1), dt.date(2021, 2, 28))
+    late = programme_report.build(ledger, dt.date(2021, 3, 1), dt.date(2021, 12, 31))
+    whole = programme_report.build(ledger, dt.date(2021, 1, 1), dt.date(2021, 12, 31))
+    for kind in ("cancelled", "reduced", "cleared"):
+        assert early.released_m2[kind] + late.released_m2[kind] == pytest.approx(
+            whole.released_m2[kind], abs=1.0)
+    assert early.casualties.get("killed", 0) == whole.casualties["killed"]
+    assert late.casualties == {}
+    assert sum(late.items_by_category.values()) == sum(whole.items_by_category.values())
+    empty = programme_report.build(ledger, dt.date(2019, 1, 1), dt.date(2019, 12, 31))
+    assert empty.released_total_m2 == 0 and empty.accidents == 0 and empty.eore["sessions"] == 0
+
+
+def test_a_period_that_ends_before_it_starts_is_refused(ledger):
+    with pytest.raises(ValidationError) as exc:
+        programme_report.build(ledger, dt.date(2022, 1, 1), dt.date(2021, 1, 1))
+    assert exc.value.code == "PERIOD_INVALID"
+
+
+def test_html_and_workbook_hold_the_figures_and_no_personal_data(ledger, tmp_path):
+    rep = programme_report.build(ledger, dt.date(2021, 1, 1), dt.date(2021, 12, 31))
+    html = programme_report.render_html(rep, "Donor report")
+    assert "<svg" in html and "Donor report" in html
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html)  # nothing fetched
+    assert f"{rep.released_total_m2 / 1e6:,.2f}" in html
+    names = [r["name"] for r in example.records() if r["report_type"] == "victim"
+             and r.get("name")]
+    assert names and not any(n in html for n in names)
+    book = load_workbook(programme_report.write_workbook(rep, tmp_path / "r.xlsx"))
+    assert set(book.sheetnames) >= {"summary", "months", "organisations", "items"}
+    summary = {row[0]: row[1] for row in book["summary"].iter_rows(values_only=True)}
+    assert summary["cleared m2"] == rep.released_m2["cleared"]
+    assert summary["items destroyed"] == sum(rep.items_by_category.values())
+
+
+def test_cli_writes_the_report(ledger, tmp_path, database_url):
+    out = tmp_path / "report.html"
+    r = CliRunner().invoke(app, ["report", str(out), "--from", "2021-01-01", "--to",
+                                 "2021-12-31", "--xlsx", str(tmp_path / "r.xlsx"),
+                                 "--db", database_url], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert out.exists() and (tmp_path / "r.xlsx").exists()
+    assert "km² released" in r.output
+    bad = CliRunner().invoke(app, ["report", str(out), "--from", "2022-01-01", "--to",
+                                   "2021-01-01", "--db", database_url])
+    assert bad.exit_code != 0 and "PERIOD_INVALID" in bad.output
