@@ -135,3 +135,29 @@ audit_log = Table(
     Column("target", String(200)),
     Column("detail", JSON),
 )
+
+#: people who use the web app and the API, with their roles (safeground.web.users)
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("roles", JSON, nullable=False),
+    #: ``scrypt$n$r$p$salt$hash`` (base64): hashlib.scrypt with a per-user salt
+    Column("password_hash", String(300), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("password_changed_at", DateTime, nullable=False),
+)
+
+#: signed-in sessions and API tokens: only the SHA-256 of each random token is stored
+sessions = Table(
+    "sessions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE",
+                                          name="fk_sessions_user_id"), nullable=False,
+           index=True),
+    Column("kind", String(16), nullable=False),  # cookie (the web UI) or token (API, QGIS)
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
