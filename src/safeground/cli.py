@@ -88,6 +88,10 @@ LAZY: dict[str, _Lazy] = {
                   "Contamination risk model: fit, evaluate, map, explain, classify."),
     "plan": _Lazy("safeground.planning.cli", "app",
                   "Plan survey and clearance: priorities, schedules, forecasts, comparisons."),
+    "serve": _Lazy("safeground.web.cli", "serve",
+                   "Run the web app, the API and OGC API – Features (docs/web.md)."),
+    "user": _Lazy("safeground.web.cli", "user_app",
+                  "Users of the web app and the API, and their roles."),
 }
 
 
@@ -271,11 +275,14 @@ def demo(workdir: Annotated[Path, typer.Option(help="Where the demo writes")] = 
          use_example: Annotated[bool, typer.Option(
              "--example", help="Load the small built-in example programme, not a scenario")]
          = False,
-         seed: Annotated[int, typer.Option(help="Scenario seed")] = 1) -> None:
+         seed: Annotated[int, typer.Option(help="Scenario seed")] = 1,
+         serve: Annotated[bool, typer.Option(
+             "--serve/--no-serve", help="End by serving the web app on 127.0.0.1:8000 with "
+             "demo users (passwords made at random and printed)")] = True) -> None:
     """Generate a region, take its reports in through the gate, approve, report (make demo)."""
     from safeground.demo import run
 
-    run(workdir, console, use_example=use_example, seed=seed)
+    run(workdir, console, use_example=use_example, seed=seed, serve=serve)
 
 
 def command_tree() -> click.Command:
