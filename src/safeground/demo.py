@@ -10,6 +10,8 @@
    risk surface (a Cloud-Optimised GeoTIFF) and rank the hazardous areas.
 5. Plan two years of survey and clearance from the record and the risk ranking: a dated plan
    (team x area x week) as CSV and GeoPackage, with a Gantt chart and a returns chart.
+6. Add demo users (one per role, passwords made at random and printed) and, unless
+   ``--no-serve``, serve the web app on http://127.0.0.1:8000/.
 
 ``--example`` loads the small built-in example programme instead of the scenario.
 """
@@ -68,7 +70,8 @@ def take_in(ledger: Ledger, files: list[Path], user: str, console: Console) -> t
     return accepted, rejected
 
 
-def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int = 1) -> Ledger:
+def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int = 1,
+        serve: bool = False) -> Ledger:
     from safeground.cli import print_status
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -102,6 +105,11 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
     if not use_example:
         risk = _risk(workdir, console)
         _plan(ledger, workdir, risk, console)
+    from safeground.web.demo import add_demo_users, serve_demo
+
+    accounts = add_demo_users(ledger, console)
+    if serve:
+        serve_demo(ledger, workdir, accounts, console)
     return ledger
 
 

@@ -1,0 +1,535 @@
+"""The JSON API under ``/api/v1``: thin routes over the ledger, the summary and the exports.
+
+Every route names the permission it needs (``require``); docs/web.md lists them. Errors come
+back in the one envelope ``{"error": {"code", "message", "details"}}``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, File, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.background import BackgroundTask
+
+from safeground.errors import NotFoundError, SafegroundError
+from safeground.ledger import Ledger
+from safeground.storage.schema import audit_log
+from safeground.summary import status
+from safeground.vocabulary import ReportStatus, ReportType
+from safeground.web.auth import COOKIE, principal, require
+from safeground.web.users import Permission, User, Users, audit
+from safeground.web.views import (
+    feature,
+    hidden_fields,
+    jsonable,
+    public_area,
+    report_dict,
+)
+
+router = APIRouter(prefix="/api/v1")
+
+PUBLIC = Depends(require(Permission.READ_PUBLIC))
+DETAIL = Depends(require(Permission.READ_DETAIL))
+SUBMIT = Depends(require(Permission.SUBMIT))
+DECIDE = Depends(require(Permission.DECIDE))
+ANALYSE = Depends(require(Permission.ANALYSE))
+USERS = Depends(require(Permission.MANAGE_USERS))
+
+MAX_RECORDS = 10_000
+MAX_UPLOAD = 200 * 1024 * 1024
+
+
+class BadRequestError(SafegroundError, ValueError):
+    """A request parameter the API cannot use (bad date, unknown format...)."""
+
+    code = "BAD_REQUEST"
+    http_status = 400
+
+
+def ledger_of(request: Request) -> Ledger:
+    return request.app.state.ledger
+
+
+def users_of(request: Request) -> Users:
+    return request.app.state.users
+
+
+def parse_day(value: str | None, name: str = "as_of") -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise BadRequestError(f"'{value}' is not a date (YYYY-MM-DD)", code="DATE_INVALID",
+                              details={"parameter": name}) from None
+
+
+def report_type(value: str) -> ReportType:
+    try:
+        return ReportType(value)
+    except ValueError:
+        raise NotFoundError(f"'{value}' is not an object type (expected one of "
+                            f"{', '.join(t.value for t in ReportType)})",
+                            code="TYPE_UNKNOWN") from None
+
+
+def note_victim_read(request: Request, user: User, rtype: ReportType | str,
+                     ids: list[str]) -> None:
+    """Audit a response that carries victims' personal data."""
+    if ids and str(rtype) == ReportType.VICTIM.value and user.can(Permission.READ_VICTIMS):
+        audit(request.app.state.ledger.db, user.name, "victim_read", request.url.path,
+              {"ids": ids[:1000], "count": len(ids)})
+
+
+def _sensitive_ids(rtype: ReportType, rows: list[dict[str, Any]]) -> list[str]:
+    from safeground.reports import sensitive_fields
+
+    keys = sensitive_fields(rtype)
+    return [str(r["id"]) for r in rows if any(r.get(k) is not None for k in keys)]
+
+
+# ------------------------------------------------------------------------------ sessions
+class LoginBody(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+@router.post("/auth/token", summary="Sign in and get an API token (Bearer)", tags=["auth"])
+def token(request: Request, body: LoginBody) -> dict[str, Any]:
+    from safeground.web.auth import client_of
+
+    limiter = request.app.state.limiter
+    client = client_of(request)
+    limiter.check(body.name, client)
+    try:
+        user, tok = users_of(request).login(body.name, body.password, kind="token",
+                                            client=client)
+    except SafegroundError:
+        limiter.failed(body.name, client)
+        raise
+    limiter.succeeded(body.name)
+    return {"token": tok, "token_type": "bearer", "user": user.to_dict()}
+
+
+@router.post("/auth/logout", summary="End this session or API token", tags=["auth"])
+def logout(request: Request, response: Response, user: User = PUBLIC) -> dict[str, Any]:
+    p = principal(request)
+    if p is not None and p.token:
+        users_of(request).logout(p.token, user.name)
+    response.delete_cookie(COOKIE, path="/")
+    return {"signed_out": user.name}
+
+
+@router.get("/me", summary="Who am I: name, roles, permissions", tags=["auth"])
+def me(user: User = PUBLIC) -> dict[str, Any]:
+    return user.to_dict()
+
+
+# ---------------------------------------------------------------------------- the record
+@router.get("/status", summary="Programme status (now or as known on a date)",
+            tags=["record"])
+def status_(request: Request, as_of: str | None = None, user: User = PUBLIC) -> dict[str, Any]:
+    return status(ledger_of(request), parse_day(as_of)).to_dict()
+
+
+def map_layers(ledger: Ledger, user: User, as_of: dt.date | None) -> dict[str, Any]:
+    """The map's layers for this user: polygons of uncleared land only for staff."""
+    def fc(feats: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"type": "FeatureCollection", "features": feats}
+
+    areas = ledger.objects(ReportType.HAZARDOUS_AREA, as_of)
+    layers: dict[str, Any] = {}
+    if user.can(Permission.READ_DETAIL):
+        layers["hazardous_areas"] = fc([feature(ReportType.HAZARDOUS_AREA, r, user)[0]
+                                        for r in areas])
+    else:
+        layers["hazardous_area_points"] = fc([public_area(r) for r in areas])
+    layers["released_land"] = fc([feature(ReportType.LAND_RELEASE, r, user)[0]
+                                  for r in ledger.objects(ReportType.LAND_RELEASE, as_of)])
+    layers["settlements"] = fc([feature(ReportType.SETTLEMENT, r, user)[0]
+                                for r in ledger.objects(ReportType.SETTLEMENT, as_of)])
+    if user.can(Permission.READ_DETAIL):
+        victims: dict[str, dict[str, int]] = {}
+        for v in ledger.objects(ReportType.VICTIM, as_of):
+            c = victims.setdefault(v["accident_id"], {"killed": 0, "injured": 0})
+            c[v["outcome"]] = c.get(v["outcome"], 0) + 1
+        feats = []
+        for r in ledger.objects(ReportType.ACCIDENT, as_of):
+            f = feature(ReportType.ACCIDENT, r, user)[0]
+            f["properties"].update(victims.get(r["id"], {"killed": 0, "injured": 0}))
+            feats.append(f)
+        layers["accidents"] = fc(feats)
+        layers["ordnance"] = fc([feature(ReportType.ORDNANCE, r, user)[0]
+                                 for r in ledger.objects(ReportType.ORDNANCE, as_of)])
+    return layers
+
+
+@router.get("/map/layers", summary="The map's vector layers for your roles", tags=["record"])
+def layers(request: Request, as_of: str | None = None, user: User = PUBLIC) -> dict[str, Any]:
+    return {"as_of": as_of, "staff": user.is_staff,
+            "layers": map_layers(ledger_of(request), user, parse_day(as_of))}
+
+
+@router.get("/objects/{rtype}", summary="Derived objects of one type (GeoJSON)",
+            tags=["record"])
+def objects(request: Request, rtype: str, as_of: str | None = None,
+            limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+            offset: Annotated[int, Query(ge=0)] = 0, user: User = DETAIL) -> dict[str, Any]:
+    t = report_type(rtype)
+    rows = ledger_of(request).objects(t, parse_day(as_of))
+    page = rows[offset:offset + limit]
+    feats, withheld = [], set()
+    for r in page:
+        f, w = feature(t, r, user)
+        feats.append(f)
+        withheld |= set(w)
+    note_victim_read(request, user, t, _sensitive_ids(t, page))
+    out: dict[str, Any] = {"type": "FeatureCollection", "name": t.value, "features": feats,
+                           "numberMatched": len(rows), "numberReturned": len(feats)}
+    if withheld:
+        out["redacted"] = sorted(withheld)
+        out["redaction_note"] = "personal data of victims is shown only to the victim_data role"
+    return out
+
+
+@router.get("/objects/{rtype}/{object_id}", summary="One object (now or as known on a date)",
+            tags=["record"])
+def one_object(request: Request, rtype: str, object_id: str, as_of: str | None = None,
+               user: User = DETAIL) -> dict[str, Any]:
+    t = report_type(rtype)
+    row = ledger_of(request).get(t, object_id, parse_day(as_of))
+    f, _ = feature(t, row, user)
+    note_victim_read(request, user, t, _sensitive_ids(t, [row]))
+    if t is ReportType.HAZARDOUS_AREA and row.get("remaining_geometry") is not None:
+        f["remaining_geometry"] = jsonable(row["remaining_geometry"])
+    return f
+
+
+def reports_json(request: Request, reps: list[Any], user: User) -> list[dict[str, Any]]:
+    out, victims = [], []
+    for rep in reps:
+        d, _ = report_dict(rep, user)
+        out.append(d)
+        if str(rep.type) == ReportType.VICTIM.value and not hidden_fields(rep.type, user) and \
+                any(rep.payload.get(k) is not None for k in ("name", "date_of_birth",
+                                                             "address")):
+            victims.append(str(rep.id))
+    if victims:
+        audit(ledger_of(request).db, user.name, "victim_read", request.url.path,
+              {"reports": victims[:1000], "count": len(victims)})
+    return out
+
+
+@router.get("/history/{object_id}", summary="Every report about an object, in date order",
+            tags=["record"])
+def history(request: Request, object_id: str, user: User = DETAIL) -> dict[str, Any]:
+    reps = ledger_of(request).history(object_id)
+    return {"object_id": object_id, "reports": reports_json(request, reps, user)}
+
+
+@router.get("/reports", summary="Stored reports, by status and type", tags=["reports"])
+def list_reports(request: Request, status: str | None = None,
+                 type: str | None = None,
+                 limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+                 user: User = DETAIL) -> dict[str, Any]:
+    if status is not None and status not in ReportStatus._value2member_map_:
+        raise BadRequestError(f"'{status}' is not a report status", code="STATUS_UNKNOWN")
+    reps = ledger_of(request).reports(status=status, report_type=type, limit=limit)
+    return {"reports": reports_json(request, reps, user)}
+
+
+@router.get("/reports/{report_id}", summary="One stored report", tags=["reports"])
+def one_report(request: Request, report_id: int, user: User = DETAIL) -> dict[str, Any]:
+    return reports_json(request, [ledger_of(request).report(report_id)], user)[0]
+
+
+def records_from(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Records from a GeoJSON FeatureCollection in the exchange format (docs/report-format.md)
+    or ``{"records": [...]}`` with a GeoJSON ``geometry`` in each."""
+    if body.get("type") == "FeatureCollection" and isinstance(body.get("features"), list):
+        out = []
+        for i, feat in enumerate(body["features"], start=1):
+            feat = feat if isinstance(feat, dict) else {}
+            rec = dict(feat.get("properties") or {})
+            rec["geometry"] = feat.get("geometry")
+            rec["_where"] = f"feature {i}"
+            out.append(rec)
+    elif isinstance(body.get("records"), list):
+        out = [{**(r if isinstance(r, dict) else {}), "_where": f"record {i}"}
+               for i, r in enumerate(body["records"], start=1)]
+    else:
+        raise BadRequestError("send a GeoJSON FeatureCollection of reports, or "
+                              '{"records": [...]}', code="BODY_INVALID")
+    if not out:
+        raise BadRequestError("no records in the request", code="BODY_INVALID")
+    if len(out) > MAX_RECORDS:
+        raise BadRequestError(f"at most {MAX_RECORDS} records per request (use an import)",
+                              code="BODY_TOO_LARGE")
+    for rec in out:
+        rec.pop("_problems", None)  # only parsers say what they found before the gate
+    return out
+
+
+@router.post("/reports", status_code=201, summary="Submit reports through the gate",
+             tags=["reports"])
+def submit(request: Request, body: Annotated[dict[str, Any], Body()],
+           user: User = SUBMIT) -> dict[str, Any]:
+    res = ledger_of(request).submit(records_from(body), user=user.name, source="api")
+    return {"accepted": res.accepted,
+            "rejected": [{"where": r.where, "report_id": r.report_id,
+                          "problems": [p.to_dict() for p in r.problems]} for r in res.rejected],
+            "duplicates": [{"where": w, "report_id": rid} for w, rid in res.duplicates]}
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@router.post("/imports", status_code=201, summary="Import a file (any format `safeground "
+             "import` reads) through the gate", tags=["reports"])
+def import_file(request: Request, file: Annotated[UploadFile, File()],
+                report_type_: Annotated[str | None, Query(alias="type")] = None,
+                crs: str | None = None, user: User = SUBMIT) -> dict[str, Any]:
+    from safeground.intake.importer import import_path
+
+    name = _SAFE_NAME.sub("_", Path(file.filename or "upload").name)[-120:] or "upload"
+    with tempfile.TemporaryDirectory(prefix="sg-import-") as tmp:
+        path = Path(tmp) / name
+        with path.open("wb") as fh:
+            copied = 0
+            while chunk := file.file.read(1 << 20):
+                copied += len(chunk)
+                if copied > MAX_UPLOAD:
+                    raise BadRequestError(f"the file is larger than {MAX_UPLOAD >> 20} MiB",
+                                          code="BODY_TOO_LARGE")
+                fh.write(chunk)
+        summary = import_path(ledger_of(request), path, user.name, progress=False,
+                              report_type=report_type_, crs=crs,
+                              rejects_path=Path(tmp) / "rejects.csv")
+        out = summary.to_dict()
+    out.pop("rejects_path", None)
+    out["path"] = name
+    out["report_ids"] = summary.report_ids
+    return out
+
+
+# ----------------------------------------------------------------------------- decisions
+@router.get("/review", summary="The review queue: submitted reports with reconciliation "
+            "proposals", tags=["reports"])
+def review(request: Request, limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+           user: User = DECIDE) -> dict[str, Any]:
+    return review_queue(request, user, limit)
+
+
+def review_queue(request: Request, user: User, limit: int = 500) -> dict[str, Any]:
+    from safeground.intake.reconcile import proposals_for
+
+    ledger = ledger_of(request)
+    reps = ledger.reports(status=ReportStatus.SUBMITTED, limit=limit)
+    try:
+        props = {p.report_id: p.to_dict() for p in proposals_for(ledger, [r.id for r in reps])}
+    except SafegroundError:
+        props = {}
+    items = []
+    for d in reports_json(request, reps, user):
+        d["proposal"] = props.get(d["id"])
+        d["own"] = d["submitted_by"] == user.name
+        items.append(d)
+    return {"reports": items, "count": len(items)}
+
+
+class Decision(BaseModel):
+    ids: list[int] = Field(min_length=1, max_length=100_000)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RejectBody(BaseModel):
+    ids: list[int] = Field(min_length=1, max_length=100_000)
+    note: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/reports/approve", summary="Approve submitted reports (not your own)",
+             tags=["reports"])
+def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, Any]:
+    res = ledger_of(request).approve(body.ids, user.name, body.note)
+    return {"approved": res.approved,
+            "refused": [{"report_id": rid, "problems": probs} for rid, probs in res.refused]}
+
+
+@router.post("/reports/reject", summary="Reject submitted reports, with the reason",
+             tags=["reports"])
+def reject(request: Request, body: RejectBody, user: User = DECIDE) -> dict[str, Any]:
+    return {"rejected": ledger_of(request).reject(body.ids, user.name, body.note)}
+
+
+# ------------------------------------------------------------------------------- exports
+def _tmp_file(suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix="sg-export-", suffix=suffix)
+    import os
+
+    os.close(fd)
+    return Path(name)
+
+
+def _file(path: Path, media: str, filename: str) -> FileResponse:
+    return FileResponse(path, media_type=media, filename=filename,
+                        background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+@router.get("/exports/geopackage", summary="The record as a GeoPackage (QGIS); sensitive "
+            "fields left out", tags=["exports"])
+def export_gpkg(request: Request, as_of: str | None = None,
+                types: Annotated[list[str] | None, Query()] = None,
+                user: User = ANALYSE) -> FileResponse:
+    from safeground.intake.export import export_gpkg as write
+
+    chosen = [report_type(t) for t in types] if types else None
+    path = _tmp_file(".gpkg")
+    counts = write(ledger_of(request), path, chosen, as_of=parse_day(as_of))
+    audit(ledger_of(request).db, user.name, "export", "geopackage", {"layers": counts})
+    return _file(path, "application/geopackage+sqlite3", "safeground.gpkg")
+
+
+@router.get("/exports/hxl/{rtype}", summary="One object type as HXL-tagged CSV",
+            tags=["exports"])
+def export_hxl(request: Request, rtype: str, as_of: str | None = None,
+               user: User = ANALYSE) -> FileResponse:
+    from safeground.intake.export import export_hxl as write
+
+    t = report_type(rtype)
+    path = _tmp_file(".csv")
+    n = write(ledger_of(request), path, t, as_of=parse_day(as_of))
+    audit(ledger_of(request).db, user.name, "export", f"hxl:{t.value}", {"rows": n})
+    return _file(path, "text/csv", f"{t.value}.hxl.csv")
+
+
+@router.get("/exports/land-release-summary", summary="IMAS land release summary by period, "
+            "organisation and method", tags=["exports"])
+def land_release(request: Request, by: str = "quarter", as_of: str | None = None,
+                 format: str = "json",
+                 user: User = ANALYSE) -> Any:
+    from safeground.intake.export import land_release_summary, write_land_release_summary
+
+    if by not in ("month", "quarter", "year"):
+        raise BadRequestError("by must be month, quarter or year", code="PERIOD_UNKNOWN")
+    rows = land_release_summary(ledger_of(request), by, parse_day(as_of))
+    if format == "csv":
+        path = _tmp_file(".csv")
+        write_land_release_summary(rows, path)
+        return _file(path, "text/csv", f"land-release-by-{by}.csv")
+    return {"by": by, "rows": rows}
+
+
+def _work_file(request: Request, *parts: str) -> Path:
+    work = request.app.state.work_dir
+    path = Path(work, *parts) if work else None
+    if path is None or not path.is_file():
+        raise NotFoundError(f"no {'/'.join(parts)} in the work directory (run the risk model "
+                            "and the planner, e.g. make demo)", code="OUTPUT_NOT_AVAILABLE")
+    return path
+
+
+def read_csv_rows(path: Path, limit: int, columns: list[str] | None = None
+                  ) -> tuple[list[dict[str, Any]], int]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    keep = [{k: v for k, v in r.items() if columns is None or k in columns}
+            for r in rows[:limit]]
+    return keep, len(rows)
+
+
+RISK_COLUMNS = ["object_id", "rank", "mean_probability", "max_probability",
+                "expected_contaminated_m2", "area_m2", "proposed", "score", "direct_evidence"]
+
+
+@router.get("/risk/areas", summary="Hazardous areas ranked by the risk model", tags=["analysis"])
+def risk_areas(request: Request, limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
+               user: User = ANALYSE) -> dict[str, Any]:
+    rows, total = read_csv_rows(_work_file(request, "area-risk.csv"), limit, RISK_COLUMNS)
+    return {"total": total, "areas": rows}
+
+
+@router.get("/plan", summary="The survey and clearance plan (team x area x week)",
+            tags=["analysis"])
+def plan(request: Request, limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
+         user: User = ANALYSE) -> dict[str, Any]:
+    rows, total = read_csv_rows(_work_file(request, "plan", "plan.csv"), limit)
+    return {"total": total, "rows": rows}
+
+
+@router.get("/plan/charts/{name}", summary="Plan charts: gantt or returns (PNG)",
+            tags=["analysis"])
+def plan_chart(request: Request, name: str, user: User = ANALYSE) -> FileResponse:
+    if name not in ("gantt", "returns"):
+        raise NotFoundError(f"no chart '{name}' (gantt or returns)", code="OUTPUT_NOT_AVAILABLE")
+    return FileResponse(_work_file(request, "plan", f"plan_{name}.png"), media_type="image/png")
+
+
+# --------------------------------------------------------------------------------- users
+class NewUser(BaseModel):
+    name: str = Field(min_length=2, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+    roles: list[str] = Field(min_length=1)
+
+
+class RolesBody(BaseModel):
+    roles: list[str] = Field(min_length=1)
+
+
+class ActiveBody(BaseModel):
+    active: bool
+
+
+@router.get("/users", summary="Users and their roles", tags=["users"])
+def list_users(request: Request, user: User = USERS) -> dict[str, Any]:
+    return {"users": [u.to_dict() for u in users_of(request).list()]}
+
+
+@router.post("/users", status_code=201, summary="Add a user", tags=["users"])
+def add_user(request: Request, body: NewUser, user: User = USERS) -> dict[str, Any]:
+    return users_of(request).add(body.name, body.password, body.roles, by=user.name).to_dict()
+
+
+@router.put("/users/{name}/roles", summary="Set a user's roles", tags=["users"])
+def set_roles(request: Request, name: str, body: RolesBody, user: User = USERS
+              ) -> dict[str, Any]:
+    return users_of(request).set_roles(name, body.roles, by=user.name).to_dict()
+
+
+@router.put("/users/{name}/active", summary="Deactivate or reactivate a user", tags=["users"])
+def set_active(request: Request, name: str, body: ActiveBody, user: User = USERS
+               ) -> dict[str, Any]:
+    return users_of(request).set_active(name, body.active, by=user.name).to_dict()
+
+
+@router.get("/audit", summary="The audit trail, newest first", tags=["users"])
+def audit_trail(request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+                action: str | None = None, user: User = USERS) -> dict[str, Any]:
+    q = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if action:
+        q = q.where(audit_log.c.action == action)
+    with ledger_of(request).db.read() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+    return {"entries": [jsonable(r) for r in rows]}
+
+
+# ------------------------------------------------------------------------- API description
+@router.get("/openapi.json", summary="This API described (OpenAPI 3)", tags=["about"])
+def openapi(request: Request, user: User = PUBLIC) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs", summary="API documentation (served locally, no CDN)", tags=["about"],
+            response_class=HTMLResponse)
+def docs(request: Request, user: User = PUBLIC) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(
+        request, "api_docs.html", {"spec": request.app.openapi(),
+                                   **request.app.state.page_context(request, user)})
+

@@ -1,0 +1,180 @@
+"""The web app: ``create_app(settings)`` builds the FastAPI application.
+
+* ``/`` — the web UI for staff (``pages.py``): sign-in, map, dashboard, review queue, object
+  pages with history, analysis, users;
+* ``/api/v1`` — the JSON API (``api.py``), described at ``/api/v1/openapi.json`` and
+  ``/api/v1/docs`` (rendered here, no CDN);
+* ``/ogc`` — OGC API – Features for QGIS and GDAL (``ogc.py``);
+* ``/static`` — CSS, JavaScript and the vendored Leaflet.
+
+Every route but the sign-in page, static files and the OGC landing page and conformance
+needs a signed-in user with the right role (``auth.require``). Every ``SafegroundError``
+becomes the one JSON error envelope ``err.to_dict()`` with ``err.http_status``; request
+validation errors and unknown routes get the same envelope. Pages answer an unauthenticated
+browser with a redirect to the sign-in page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from safeground.errors import AuthenticationError, SafegroundError
+from safeground.ledger import Ledger
+from safeground.settings import Settings
+from safeground.storage import Database
+from safeground.web.auth import LoginLimiter, principal
+from safeground.web.users import Permission, User, Users
+
+HERE = Path(__file__).parent
+
+#: routes that need no sign-in (tests/web/test_routes.py checks every other one)
+PUBLIC_ROUTES = frozenset({
+    ("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/auth/token"),
+    ("GET", "/ogc"), ("GET", "/ogc/conformance"), ("GET", "/static"),
+})
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
+       "base-uri 'self'; form-action 'self'")
+
+
+@dataclass(frozen=True, slots=True)
+class WebOptions:
+    #: where the risk ranking (``area-risk.csv``) and plan outputs (``plan/``) are found
+    work_dir: Path | None = None
+    #: mark the session cookie Secure (behind HTTPS)
+    secure_cookies: bool = False
+
+
+def _is_page(request: Request) -> bool:
+    path = request.url.path
+    return request.method == "GET" and not path.startswith(("/api/", "/ogc", "/static")) \
+        and "text/html" in request.headers.get("accept", "")
+
+
+def _envelope(code: str, message: str, status: int, details: Any = None,
+              headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(SafegroundError)
+    async def safeground_error(request: Request, exc: SafegroundError) -> Response:
+        if isinstance(exc, AuthenticationError) and _is_page(request):
+            from urllib.parse import quote
+
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        if exc.http_status == 403 and _is_page(request):
+            return app.state.templates.TemplateResponse(
+                request, "error.html", {"error": exc, **page_context(request, None)},
+                status_code=403)
+        headers: dict[str, str] = {}
+        if exc.http_status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="Safeground", charset="UTF-8"' \
+                if request.url.path.startswith("/ogc") else 'Bearer realm="Safeground"'
+        if exc.http_status == 429 and isinstance(exc.details, dict):
+            headers["Retry-After"] = str(exc.details.get("retry_after", 60))
+        return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = [{"where": ".".join(str(x) for x in e.get("loc", ())),
+                    "message": e.get("msg", ""), "type": e.get("type", "")}
+                   for e in exc.errors()]
+        return _envelope("REQUEST_INVALID", "; ".join(f"{d['where']}: {d['message']}"
+                                                      for d in details[:5]), 422, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code,
+                                                                 f"HTTP_{exc.status_code}")
+        return _envelope(code, str(exc.detail), exc.status_code,
+                         headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        import logging
+
+        logging.getLogger("safeground.web").exception("unexpected error on %s",
+                                                      request.url.path)
+        return _envelope("INTERNAL_ERROR", "an unexpected error occurred; it was logged", 500)
+
+
+def page_context(request: Request, user: User | None) -> dict[str, Any]:
+    """What every page template gets: the user, the CSRF token, the navigation."""
+    if user is None:
+        try:
+            p = principal(request)
+        except SafegroundError:
+            p = None
+        user = p.user if p else None
+        csrf = p.csrf if p else None
+    else:
+        p = getattr(request.state, "principal", None)
+        csrf = p.csrf if p else None
+    nav = []
+    if user is not None:
+        nav = [("/map", "Map"), ("/dashboard", "Dashboard")]
+        if user.can(Permission.DECIDE):
+            nav.append(("/review", "Review queue"))
+        if user.can(Permission.ANALYSE):
+            nav.append(("/analysis", "Analysis & exports"))
+        if user.can(Permission.MANAGE_USERS):
+            nav.append(("/users", "Users"))
+        nav.append(("/api/v1/docs", "API"))
+    return {"user": user, "csrf": csrf, "nav": nav, "path": request.url.path}
+
+
+def create_app(settings: Settings | None = None, *, work_dir: str | Path | None = None,
+               secure_cookies: bool = False, ledger: Ledger | None = None) -> FastAPI:
+    """The Safeground web app over the record named by ``settings.database_url`` (migrated to
+    the newest schema on start), or over an open ``ledger``."""
+    from safeground.web import api, ogc, pages
+
+    settings = settings or Settings.from_env()
+    if ledger is None:
+        ledger = Ledger(Database.open(settings.database_url), settings)
+    app = FastAPI(title="Safeground", version="1",
+                  description="The national mine action record: API and OGC API – Features. "
+                              "See docs/web.md.",
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.ledger = ledger
+    app.state.users = Users(ledger.db)
+    app.state.limiter = LoginLimiter()
+    app.state.options = WebOptions(Path(work_dir) if work_dir else None, secure_cookies)
+    app.state.work_dir = app.state.options.work_dir
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates = templates
+    app.state.page_context = page_context
+    _install_errors(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        h = response.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("Content-Security-Policy", CSP)
+        if not request.url.path.startswith("/static"):
+            h.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.include_router(api.router)
+    app.include_router(ogc.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    return app

@@ -1,0 +1,229 @@
+"""The web UI's pages (Jinja2 templates and plain JavaScript, no build step)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from safeground.errors import NotFoundError, SafegroundError
+from safeground.reports import REPORT_SPECS
+from safeground.summary import status
+from safeground.vocabulary import ReportType
+from safeground.web import charts
+from safeground.web.api import (
+    _sensitive_ids,
+    ledger_of,
+    note_victim_read,
+    parse_day,
+    read_csv_rows,
+    report_type,
+    reports_json,
+    review_queue,
+)
+from safeground.web.auth import COOKIE, client_of, principal, require
+from safeground.web.users import SESSION_HOURS, Permission, User
+from safeground.web.views import feature, jsonable
+
+router = APIRouter(include_in_schema=False)
+
+PUBLIC = Depends(require(Permission.READ_PUBLIC))
+DETAIL = Depends(require(Permission.READ_DETAIL))
+DECIDE = Depends(require(Permission.DECIDE))
+ANALYSE = Depends(require(Permission.ANALYSE))
+USERS = Depends(require(Permission.MANAGE_USERS))
+
+STATUS_COLOURS = {"open": "#c62828", "worked_on": "#ef6c00", "closed": "#2e7d32"}
+RELEASE_COLOURS = {"cancelled": "#90caf9", "reduced": "#4db6ac", "cleared": "#66bb6a"}
+
+
+def _render(request: Request, name: str, user: User | None, status_code: int = 200,
+            **ctx: Any) -> HTMLResponse:
+    app = request.app
+    return app.state.templates.TemplateResponse(
+        request, name, {**app.state.page_context(request, user), **ctx},
+        status_code=status_code)
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site (no open redirect)."""
+    if not value:
+        return "/map"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//") \
+            or "\\" in value:
+        return "/map"
+    return value
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    try:
+        p = principal(request)
+    except SafegroundError:
+        p = None
+    if p is not None and p.via == "cookie":
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _render(request, "login.html", None, next=_safe_next(next), error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, name: Annotated[str, Form(max_length=100)],
+          password: Annotated[str, Form(max_length=1000)],
+          next: Annotated[str, Form()] = "/map") -> Response:
+    limiter = request.app.state.limiter
+    client = client_of(request)
+    try:
+        limiter.check(name, client)
+        _user, token = request.app.state.users.login(name, password, kind="cookie",
+                                                    client=client)
+    except SafegroundError as exc:
+        if exc.http_status == 401:
+            limiter.failed(name, client)
+        return _render(request, "login.html", None, status_code=exc.http_status,
+                       next=_safe_next(next), error=exc.message, name=name)
+    limiter.succeeded(name)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True,
+                        samesite="strict", secure=request.app.state.options.secure_cookies,
+                        path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, user: User = PUBLIC) -> Response:
+    p = principal(request)
+    if p is not None and p.token:
+        request.app.state.users.logout(p.token, user.name)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/")
+def home(user: User = PUBLIC) -> Response:
+    return RedirectResponse("/map", status_code=303)
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, as_of: str | None = None, user: User = PUBLIC) -> Response:
+    parse_day(as_of)
+    return _render(request, "map.html", user, as_of=as_of or "",
+                   status_colours=STATUS_COLOURS, release_colours=RELEASE_COLOURS)
+
+
+def _km2(m2: float) -> float:
+    return m2 / 1e6
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, as_of: str | None = None, user: User = PUBLIC) -> Response:
+    from safeground.intake.export import land_release_summary
+
+    day = parse_day(as_of)
+    ledger = ledger_of(request)
+    s = status(ledger, day)
+    released = {k: _km2(v) for k, v in s.released_m2.items()}
+    killed = s.casualties.get("killed", 0)
+    injured = s.casualties.get("injured", 0)
+    by_period: dict[str, dict[str, float]] = {}
+    for row in land_release_summary(ledger, "quarter", day):
+        p = by_period.setdefault(row["period"], {"cancelled": 0.0, "reduced": 0.0,
+                                                 "cleared": 0.0})
+        for k in p:
+            p[k] += _km2(row[f"{k}_m2"])
+    periods = sorted(by_period)
+    figures = {
+        "sha": (s.areas_open.get("SHA", 0), _km2(s.remaining_m2.get("SHA", 0.0))),
+        "cha": (s.areas_open.get("CHA", 0), _km2(s.remaining_m2.get("CHA", 0.0))),
+        "closed": s.areas_closed, "released": released,
+        "released_total": sum(released.values()), "items": sum(s.items.values()),
+        "killed": killed, "injured": injured, "displaced": s.displaced,
+        "returned": s.returned, "waiting": max(0, s.displaced - s.returned),
+    }
+    ch = {
+        "areas": charts.bars([("SHA open", figures["sha"][0]), ("CHA open", figures["cha"][0]),
+                              ("closed", s.areas_closed)], title="Hazardous areas",
+                             colours=["#e8a33d", "#b3261e", "#2e7d32"]),
+        "released": charts.bars(list(released.items()), unit="km²", title="Land released",
+                                colours=list(RELEASE_COLOURS.values())),
+        "over_time": charts.columns(periods, {k: [by_period[p][k] for p in periods]
+                                              for k in ("cancelled", "reduced", "cleared")},
+                                    unit="km²", title="Land released by quarter",
+                                    colours=RELEASE_COLOURS),
+        "items": charts.bars(sorted(s.items.items(), key=lambda kv: -kv[1]),
+                             title="Explosive items by category"),
+        "casualties": charts.bars([(k.replace("_", " "), v) for k, v in s.casualties.items()
+                                   if "_" in k], title="Casualties by outcome and status"),
+        "settlements": charts.bars([(k.replace("_", " "), v) for k, v in s.settlements.items()],
+                                   title="Settlements by return status"),
+        "people": charts.bars([("returned", s.returned), ("waiting", figures["waiting"])],
+                              title="Displaced people", colours=["#2e7d32", "#e8a33d"]),
+    }
+    return _render(request, "dashboard.html", user, s=s, f=figures, charts=ch,
+                   as_of=as_of or "", today=dt.date.today().isoformat())
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review(request: Request, user: User = DECIDE) -> Response:
+    queue = review_queue(request, user, 500)
+    return _render(request, "review.html", user, queue=queue)
+
+
+def _refs(rtype: ReportType) -> dict[str, str]:
+    return {f.name: f.ref.value for f in REPORT_SPECS[rtype].fields
+            if f.kind == "ref" and f.ref is not None}
+
+
+@router.get("/objects/{rtype}/{object_id}", response_class=HTMLResponse)
+def object_page(request: Request, rtype: str, object_id: str, as_of: str | None = None,
+                user: User = DETAIL) -> Response:
+    t = report_type(rtype)
+    ledger = ledger_of(request)
+    day = parse_day(as_of)
+    try:
+        row = ledger.get(t, object_id, day)
+    except NotFoundError as exc:
+        return _render(request, "error.html", user, status_code=404, error=exc)
+    feat, withheld = feature(t, row, user)
+    note_victim_read(request, user, t, _sensitive_ids(t, [row]))
+    reports = reports_json(request, ledger.history(object_id), user)
+    if day is not None:
+        reports = [r for r in reports if r["date_of_information"] <= day.isoformat()]
+    geo = {"type": "FeatureCollection", "features": [feat] if feat["geometry"] else []}
+    if t is ReportType.HAZARDOUS_AREA and row.get("remaining_geometry") is not None:
+        geo["features"].append({"type": "Feature", "properties": {"part": "remaining"},
+                                "geometry": jsonable(row["remaining_geometry"])})
+    return _render(request, "object.html", user, rtype=t, obj=feat, props=feat["properties"],
+                   withheld=withheld, reports=reports, as_of=as_of or "", refs=_refs(t),
+                   geo=geo)
+
+
+@router.get("/analysis", response_class=HTMLResponse)
+def analysis(request: Request, user: User = ANALYSE) -> Response:
+    from safeground.intake.export import land_release_summary
+
+    work = request.app.state.work_dir
+    risk = plan_charts = None
+    risk_total = 0
+    if work and (work / "area-risk.csv").is_file():
+        risk, risk_total = read_csv_rows(work / "area-risk.csv", 25,
+                                         ["object_id", "rank", "mean_probability",
+                                          "expected_contaminated_m2", "proposed", "score"])
+    if work and (work / "plan" / "plan_gantt.png").is_file():
+        plan_charts = ["gantt", "returns"]
+    summary = land_release_summary(ledger_of(request), "year")
+    types = [t.value for t in ReportType if t is not ReportType.VICTIM]
+    return _render(request, "analysis.html", user, risk=risk, risk_total=risk_total,
+                   plan_charts=plan_charts, summary=summary, types=types)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, user: User = USERS) -> Response:
+    from safeground.web.users import Role
+
+    return _render(request, "users.html", user, users=request.app.state.users.list(),
+                   roles=[r.value for r in Role])

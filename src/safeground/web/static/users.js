@@ -1,0 +1,32 @@
+/* Users: add, change roles, deactivate (admin). */
+"use strict";
+(() => {
+  const message = document.getElementById("users-message");
+  const roles = (text) => text.split(/[,\s]+/).filter(Boolean);
+  document.getElementById("add-user").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(ev.target);
+    try {
+      await SG.api("POST", "/api/v1/users", {name: f.get("name"), password: f.get("password"),
+                                             roles: roles(f.get("roles"))});
+      window.location.reload();
+    } catch (err) { SG.say(message, `${err.code}: ${err.message}`, "error"); }
+  });
+  document.getElementById("users-table").addEventListener("click", async (ev) => {
+    const button = ev.target.closest("button");
+    if (!button) return;
+    const row = button.closest("tr");
+    const name = encodeURIComponent(row.dataset.user);
+    try {
+      if (button.classList.contains("save-roles")) {
+        await SG.api("PUT", `/api/v1/users/${name}/roles`,
+                     {roles: roles(row.querySelector(".roles").value)});
+        SG.say(message, `Roles of ${row.dataset.user} saved.`, "ok");
+      } else {
+        await SG.api("PUT", `/api/v1/users/${name}/active`,
+                     {active: button.dataset.active === "true"});
+        window.location.reload();
+      }
+    } catch (err) { SG.say(message, `${err.code}: ${err.message}`, "error"); }
+  });
+})();

@@ -1,0 +1,124 @@
+"""What each role may see of the record: redaction and generalisation, in one place.
+
+* **Victims' personal data** (the fields marked ``sensitive`` in ``REPORT_SPECS``: name, date
+  of birth, address) only for the ``victim_data`` role; for everyone else they are removed and
+  the response says which fields were withheld (``redacted``). Every response that does carry
+  them is written to the audit trail (``victim_read``) by the caller.
+* **Uncleared land** — hazardous area perimeters and remaining polygons, evidence, activities,
+  items and accidents — only for staff roles (anyone with ``read_detail``). A ``viewer`` sees
+  hazardous areas only as generalised points (``public_area``): a point inside the area rounded
+  to 0.01° (about 1 km), with its classification, status and areas in km². Released land and
+  settlements are public-safe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import shapely
+from shapely.geometry import mapping
+
+from safeground.reports import REPORT_SPECS, Report, sensitive_fields
+from safeground.vocabulary import ReportType
+from safeground.web.users import Permission, User
+
+#: object types a viewer may read in full: land already released, and settlements
+PUBLIC_TYPES = frozenset({ReportType.LAND_RELEASE, ReportType.SETTLEMENT})
+GENERALISE_DEG = 0.01
+_INTERNAL = {"engine_state"}
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes | memoryview):
+        return None
+    if hasattr(value, "geom_type"):
+        return mapping(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def hidden_fields(rtype: ReportType | str, user: User) -> frozenset[str]:
+    """Payload fields of this type the user may not see."""
+    if str(rtype) not in ReportType._value2member_map_:
+        return frozenset()
+    if user.can(Permission.READ_VICTIMS):
+        return frozenset()
+    return sensitive_fields(ReportType(rtype))
+
+
+def may_read_type(rtype: ReportType, user: User) -> bool:
+    return user.can(Permission.READ_DETAIL) or (
+        rtype in PUBLIC_TYPES and user.can(Permission.READ_PUBLIC))
+
+
+def object_props(rtype: ReportType, row: dict[str, Any], user: User) -> tuple[dict[str, Any],
+                                                                            list[str]]:
+    """An object's attributes as JSON, without what the user may not see. Returns the
+    properties and the names of the fields withheld (present in the row)."""
+    hidden = hidden_fields(rtype, user)
+    withheld = sorted(k for k in hidden if row.get(k) is not None)
+    props = {k: jsonable(v) for k, v in row.items()
+             if k not in hidden and k not in _INTERNAL and k not in ("geometry",
+                                                                     "remaining_geometry")}
+    return props, withheld
+
+
+def feature(rtype: ReportType, row: dict[str, Any], user: User) -> tuple[dict[str, Any],
+                                                                        list[str]]:
+    props, withheld = object_props(rtype, row, user)
+    if withheld:
+        props["redacted"] = withheld
+    geom = row.get("geometry")
+    return ({"type": "Feature", "id": row["id"], "properties": props,
+             "geometry": mapping(geom) if geom is not None else None}, withheld)
+
+
+def public_area(row: dict[str, Any]) -> dict[str, Any]:
+    """A hazardous area for the public view: a generalised point and figures, no polygon."""
+    geom = row.get("geometry")
+    point = None
+    if geom is not None and not geom.is_empty:
+        p = geom.representative_point()
+        point = {"type": "Point", "coordinates": [round(p.x / GENERALISE_DEG) * GENERALISE_DEG,
+                                                  round(p.y / GENERALISE_DEG) * GENERALISE_DEG]}
+        point["coordinates"] = [round(c, 4) for c in point["coordinates"]]
+    props = {"id": row["id"], "classification": row.get("classification"),
+             "status": row.get("status"), "settlement_id": row.get("settlement_id"),
+             "remaining_km2": round((row.get("remaining_m2") or 0) / 1e6, 3),
+             "released_km2": round(sum(row.get(f"{k}_m2") or 0 for k in
+                                       ("cancelled", "reduced", "cleared")) / 1e6, 3),
+             "generalised": True}
+    return {"type": "Feature", "id": row["id"], "properties": props, "geometry": point}
+
+
+def report_dict(rep: Report, user: User) -> tuple[dict[str, Any], list[str]]:
+    """A stored report as JSON, sensitive payload fields withheld unless allowed."""
+    hidden = hidden_fields(rep.type, user)
+    withheld = sorted(k for k in hidden if rep.payload.get(k) is not None)
+    out = {"id": rep.id, "report_type": str(rep.type), "object_id": rep.object_id,
+           "organisation": rep.organisation, "author": rep.author,
+           "date_of_information": rep.date_of_information.isoformat(),
+           "payload": {k: jsonable(v) for k, v in rep.payload.items() if k not in hidden},
+           "geometry": mapping(rep.geometry) if rep.geometry is not None else None,
+           "status": rep.status.value, "submitted_by": rep.submitted_by,
+           "submitted_at": jsonable(rep.submitted_at), "decided_by": rep.decided_by,
+           "decided_at": jsonable(rep.decided_at), "decision_note": rep.decision_note,
+           "problems": rep.problems, "source": rep.source, "submission_id": rep.submission_id}
+    if withheld:
+        out["redacted"] = withheld
+    return out, withheld
+
+
+def geometry_of(value: Any) -> Any:
+    """A GeoJSON geometry dict as shapely (None stays None)."""
+    return shapely.geometry.shape(value) if value else None
+
+
+def spec_fields(rtype: ReportType) -> list[str]:
+    return [f.name for f in REPORT_SPECS[rtype].fields]
