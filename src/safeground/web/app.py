@@ -55,6 +55,23 @@ class WebOptions:
     secure_cookies: bool = False
 
 
+def route_table(app: FastAPI) -> list[tuple[str, str, Any]]:
+    """Every (method, path, route) the app answers, routers included (static mount: GET)."""
+    from fastapi.routing import iter_route_contexts
+    from starlette.routing import Mount
+
+    out = []
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.original_route
+        path = ctx.path or getattr(route, "path", "")
+        if isinstance(route, Mount):
+            out.append(("GET", path, route))
+            continue
+        for method in sorted(set(getattr(route, "methods", None) or ()) - {"HEAD"}):
+            out.append((method, path, route))
+    return out
+
+
 def _is_page(request: Request) -> bool:
     path = request.url.path
     return request.method == "GET" and not path.startswith(("/api/", "/ogc", "/static")) \

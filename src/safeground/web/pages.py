@@ -40,11 +40,11 @@ STATUS_COLOURS = {"open": "#c62828", "worked_on": "#ef6c00", "closed": "#2e7d32"
 RELEASE_COLOURS = {"cancelled": "#90caf9", "reduced": "#4db6ac", "cleared": "#66bb6a"}
 
 
-def _render(request: Request, name: str, user: User | None, status_code: int = 200,
+def _render(request: Request, template: str, user: User | None, status_code: int = 200,
             **ctx: Any) -> HTMLResponse:
     app = request.app
     return app.state.templates.TemplateResponse(
-        request, name, {**app.state.page_context(request, user), **ctx},
+        request, template, {**app.state.page_context(request, user), **ctx},
         status_code=status_code)
 
 

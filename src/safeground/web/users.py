@@ -265,11 +265,10 @@ class Users:
         Returns the user and the token (shown once; only its hash is stored). Both outcomes
         are written to the audit trail. Raises AuthenticationError."""
         user = self.check_password(name, password)
+        if user is None:
+            audit(self.db, name[:200] or "?", "login_failed", client, {"kind": kind})
+            raise AuthenticationError("wrong user name or password", code="LOGIN_FAILED")
         with self.db.write() as conn:
-            if user is None:
-                _audit(conn, name[:200] or "?", "login_failed", client, {"kind": kind})
-                raise AuthenticationError("wrong user name or password",
-                                          code="LOGIN_FAILED")
             token = self._open(conn, user, kind)
             _audit(conn, user.name, "login", client, {"kind": kind})
         return user, token

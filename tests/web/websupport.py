@@ -1,0 +1,100 @@
+"""The web tests' small programme: the built-in example (two districts, eight hazardous
+areas, an accident with two victims — one with a name and address), its last reports left
+submitted for the review queue, and one user per role.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+
+from fastapi.testclient import TestClient
+
+from safeground import example
+from safeground.ledger import Ledger
+from safeground.settings import Settings
+from safeground.storage import Database
+from safeground.web import create_app
+from safeground.web.users import Users
+
+#: user name -> roles; every password is NAME + "-password" (test data only)
+USERS = {
+    "visitor": ["viewer"],
+    "clerk": ["data_entry"],
+    "chief": ["approver"],
+    "analyst": ["analyst"],
+    "va": ["victim_data"],
+    "root": ["admin"],
+}
+SUBMITTER = "records.officer"
+#: reports of the example programme left submitted (for the review queue)
+WAITING = 3
+
+
+def password(name: str) -> str:
+    return f"{name}-password"
+
+
+@dataclass
+class Site:
+    url: str
+    ledger: Ledger
+    app: object
+    waiting: list[int] = field(default_factory=list)
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    def client(self) -> TestClient:
+        return TestClient(self.app, raise_server_exceptions=False)
+
+    def token(self, name: str) -> str:
+        if name not in self._tokens:
+            r = self.client().post("/api/v1/auth/token",
+                                   json={"name": name, "password": password(name)})
+            assert r.status_code == 200, r.text
+            self._tokens[name] = r.json()["token"]
+        return self._tokens[name]
+
+    def forget(self, name: str) -> None:
+        self._tokens.pop(name, None)
+
+    def as_user(self, name: str) -> TestClient:
+        c = self.client()
+        c.headers["Authorization"] = f"Bearer {self.token(name)}"
+        return c
+
+    def audit(self, action: str) -> list[dict]:
+        from sqlalchemy import select
+
+        from safeground.storage.schema import audit_log
+        with self.ledger.db.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                select(audit_log).where(audit_log.c.action == action)
+                .order_by(audit_log.c.id))]
+
+
+def build_site(url: str, work_dir=None) -> Site:
+    db = Database.open(url)
+    ledger = Ledger(db, Settings(database_url=url))
+    res = ledger.submit(example.records(), user=SUBMITTER)
+    assert not res.rejected, [p.message for r in res.rejected for p in r.problems]
+    done = ledger.approve(res.accepted[:-WAITING], user="ops.chief")
+    assert not done.refused, done.refused
+    users = Users(db)
+    for name, roles in USERS.items():
+        users.add(name, password(name), roles)
+    app = create_app(ledger.settings, ledger=ledger, work_dir=work_dir)
+    return Site(url, ledger, app, res.accepted[-WAITING:])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Live:
+    site: Site
+    base: str
+
+
