@@ -122,6 +122,9 @@ def main() -> None:
                              "cells_per_second": round(res.cells / total),
                              "peak_memory_gb": round(mem.peak / 1e9, 2),
                              "cog_valid": res.cog_valid, "windows": res.windows,
+                             "seconds_features_setup": round(prep, 1),
+                             "seconds_windows": round(res.window_seconds, 1),
+                             "seconds_cog": round(res.cog_seconds, 1),
                              "features": len(models[kind].features)}
             print(f"{kind}: {res.cells:,} cells ({args.side_km:g} km square at "
                   f"{args.resolution:g} m) in {total:.1f} s = {res.cells / total:,.0f} "

@@ -27,6 +27,10 @@ from safeground.risk.models import ModelConfig, RiskModel, fit_model
 
 #: event groups whose events are contamination on the ground (targets of the forecast)
 TARGET_GROUPS = ("accident", "find", "evidence")
+#: default share of suspected land that is truly contaminated: under 3 % of the land cleared in
+#: a 15-country comparison held explosive ordnance (GICHD; issue 5). A programme sets its own
+#: from its land release outcomes (``risk fit --prior-share``).
+PRIOR_SHARE = 0.03
 #: logistic baseline features, when present
 LOGISTIC_FEATURES = ("dist_frontline_km", "dist_positions_km", "density_accident_5km",
                      "density_find_5km", "density_evidence_5km", "density_indirect_5km",
@@ -45,6 +49,10 @@ class Study:
     target_groups: tuple[str, ...] = TARGET_GROUPS
     #: feature scored (negated) as the front-line baseline when no front line layer exists
     frontline_proxy: str = "dist_frontline_km"
+    #: cells of suspected land (hazardous areas on record; row-major), the reference of the
+    #: positive-unlabelled prior, and the prior share of that land truly contaminated
+    reference: np.ndarray | None = None
+    prior_share: float | None = None
 
     def cells(self) -> np.ndarray:
         return (np.ones(self.grid.n_cells, bool) if self.mask is None
@@ -73,7 +81,7 @@ def model_config(kind: str, names: list[str], seed: int = 0,
     if kind == "logistic" and "landcover" in feats:
         feats.remove("landcover")
     cfg = ModelConfig(kind=kind, features=tuple(feats), seed=seed, effort_feature=effort,
-                      categorical=cat)
+                      categorical=cat, prior_share=PRIOR_SHARE)
     return replace(cfg, **overrides) if overrides else cfg
 
 
@@ -93,7 +101,11 @@ def fit(study: Study, until: dt.date | str, horizon_years: float = 3.0,
         bias_correction: bool = True) -> dict[str, RiskModel]:
     """Fit each model kind to predict the events that follow ``until`` (see module doc)."""
     X, labels, b = training_table(study, until, horizon_years)
-    return {k: fit_model(X, labels, model_config(k, b.names, seed, bias_correction))
+    ref = None if study.reference is None else \
+        np.asarray(study.reference, bool).ravel()[study.cells()]
+    over = {"prior_share": study.prior_share} if study.prior_share is not None else {}
+    return {k: fit_model(X, labels, model_config(k, b.names, seed, bias_correction, **over),
+                         reference=ref)
             for k in kinds}
 
 

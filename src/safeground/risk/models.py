@@ -11,16 +11,26 @@ not negative — most of it was never searched (DOMAIN.md §6). The models there
 3. calibrate on a held-out share of the training data (whole groups when groups are given):
    Platt or isotonic. With surveyed negatives, calibration is on labelled cells (1 vs 0) and
    gives P(contaminated | surveyed-like cell). Without them, calibration gives P(labelled | x)
-   and the Elkan–Noto constant c = mean P(labelled | x) over held-out positives turns it into
-   P(contaminated | x) = min(1, P(labelled | x) / c) (Elkan & Noto, KDD 2008).
+   and the label frequency c turns it into P(contaminated | x) = min(1, P(labelled | x) / c)
+   (Elkan & Noto, KDD 2008). With a prior share of contaminated land over reference cells
+   (``prior_share``, e.g. 3 % of suspected land), c = mean P(labelled | x) over the reference
+   cells / prior. Without one, Elkan–Noto's estimate c = mean P(labelled | x) over held-out
+   positives is used; it assumes labelled positives are recognisable with certainty and, for
+   sparse contamination, inflates probabilities (whole suspected areas near 1).
 
 Both models explain each cell in log-odds units: LightGBM's exact TreeSHAP (``pred_contrib``),
 and for the logistic model coefficient x standardised feature.
+
+A LightGBM model may be *pooled* with a logistic model (``pool_features``): both are fitted on
+the same rows, each is Platt-scaled on the calibration rows, and the score is the weighted mean
+of the two calibrated log-odds (a logarithmic opinion pool). The pool is linear in both models'
+log-odds, so its explanation is the weighted sum of TreeSHAP and the logistic contributions and
+still adds up to the score.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
 import lightgbm as lgb
@@ -62,19 +72,41 @@ class ModelConfig:
     #: rises (domain knowledge, e.g. more known mines nearby never lowers risk)
     monotone: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: LightGBM only: pool with a logistic model on these features (see the module doc); ()
+    #: for none. ``pool_weight`` is the logistic model's share of the pooled log-odds.
+    pool_features: tuple[str, ...] = ()
+    pool_weight: float = 0.5
+    #: positive-unlabelled calibration: the share of the *reference* cells (suspected land)
+    #: that is truly contaminated, a programme-level prior; None: Elkan–Noto's estimate
+    prior_share: float | None = None
+
+    def __setstate__(self, state: list[Any]) -> None:
+        # models pickled before the later fields existed: those take their defaults
+        names = [f.name for f in fields(self)]
+        values = dict(zip(names, state, strict=False))
+        for f in fields(self):
+            if f.name not in values:
+                values[f.name] = (f.default_factory() if f.default_factory is not MISSING
+                                  else f.default)
+        for name in names:
+            object.__setattr__(self, name, values[name])
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["features"] = list(self.features)
-        d["categorical"] = list(self.categorical)
+        for k in ("features", "categorical", "pool_features"):
+            d[k] = list(d[k])
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         d = dict(d)
-        d["features"] = tuple(d.get("features", ()))
-        d["categorical"] = tuple(d.get("categorical", ()))
+        for k in ("features", "categorical", "pool_features"):
+            d[k] = tuple(d.get(k, ()))
         return cls(**d)
+
+    @property
+    def pooled(self) -> bool:
+        return self.kind == "lightgbm" and bool(self.pool_features) and self.pool_weight > 0
 
 
 def effort_weights(distance_km: np.ndarray, scale_km: float) -> np.ndarray:
@@ -101,6 +133,14 @@ class RiskModel:
             raise invalid("RISK_MODEL_KIND", value=config.kind, expected=", ".join(KINDS))
         self.config = config
         self.features = list(config.features)
+        #: pooled LightGBM: the logistic partner, its columns, and the pool's linear terms
+        self.partner: RiskModel | None = None
+        self.pool_: tuple[float, float, float] = (1.0, 0.0, 0.0)
+        if config.pooled:
+            self.features += [f for f in config.pool_features if f not in self.features]
+        self._tree_cols = np.arange(len(config.features))
+        self._pool_cols = np.array([self.features.index(f) for f in config.pool_features],
+                                   dtype=np.int64)
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
         self.estimator: Any = None
@@ -109,10 +149,21 @@ class RiskModel:
         self.calibrated_on_: str = ""
         self.train_summary_: dict[str, Any] = {}
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # models saved before pooling existed
+        self.__dict__.update(state)
+        self.__dict__.setdefault("partner", None)
+        self.__dict__.setdefault("pool_", (1.0, 0.0, 0.0))
+        self.__dict__.setdefault("_tree_cols", np.arange(len(self.config.features)))
+        self.__dict__.setdefault("_pool_cols", np.zeros(0, np.int64))
+
     # -- fitting ----------------------------------------------------------------------------
-    def fit(self, X: pd.DataFrame, labels: np.ndarray,
-            groups: np.ndarray | None = None) -> RiskModel:
+    def fit(self, X: pd.DataFrame, labels: np.ndarray, groups: np.ndarray | None = None,
+            reference: np.ndarray | None = None) -> RiskModel:
         """Fit on rows with labels 1 (positive), 0 (surveyed, none), -1 (unknown).
+
+        ``reference``: rows of the land the ``prior_share`` refers to (suspected land), for the
+        positive-unlabelled calibration; ignored without a prior or with surveyed negatives.
 
         Raises ValidationError (RISK_FEATURE_MISSING, RISK_LABEL_VALUE, RISK_NO_POSITIVES...).
         """
@@ -124,13 +175,35 @@ class RiskModel:
         fit_rows = ~cal
         weights = self._weights(X, labels)
         s = (labels == 1).astype(int)
-        self._fit_estimator(A[fit_rows], s[fit_rows], weights[fit_rows])
+        self._fit_estimator(A[fit_rows][:, self._tree_cols], s[fit_rows], weights[fit_rows])
+        if self.config.pooled:
+            self._fit_pool(A, s, weights, fit_rows, cal, labels)
         self._fit_calibration(self.decision(A[cal], raw=True), labels[cal])
         self.train_summary_ = {"rows": len(labels), "positives": int(s.sum()),
                                "surveyed_negatives": int((labels == 0).sum()),
                                "unlabelled": int((labels == -1).sum()),
                                "calibration_rows": int(cal.sum())}
+        ref = None if reference is None else np.asarray(reference, bool)
+        if self.calibrated_on_ == "pu" and self.config.prior_share and ref is not None \
+                and ref.any():
+            self._prior_label_frequency(A[ref])
+            self.train_summary_["prior"] = {"share": self.config.prior_share,
+                                            "reference_rows": int(ref.sum())}
         return self
+
+    def _prior_label_frequency(self, A_ref: np.ndarray) -> None:
+        """c from a class prior: mean P(labelled | x) over the reference land / prior share.
+
+        Elkan–Noto's estimate (mean P(labelled | x) over labelled positives) assumes the
+        classifier can tell a labelled positive with certainty. Contamination is sparse even
+        where risk is highest, so that mean is far below c there, and dividing by it pushed
+        whole suspected areas to probability ~1. With a prior share π of the reference land,
+        SCAR gives mean P(labelled) over it = c·π, hence this c.
+        """
+        g = self._calibrate(self.decision(A_ref, raw=True))
+        prior = float(self.config.prior_share or 1.0)
+        self.label_frequency_ = float(np.clip(g.mean() / prior, 1e-9, 1.0))
+        self.calibrated_on_ = "pu-prior"
 
     def _matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         if isinstance(X, np.ndarray):
@@ -196,12 +269,23 @@ class RiskModel:
         model.fit(A, s, sample_weight=w, categorical_feature=cat or "auto")
         self.estimator = model.booster_
 
+    def _fit_pool(self, A: np.ndarray, s: np.ndarray, w: np.ndarray, fit_rows: np.ndarray,
+                  cal: np.ndarray, labels: np.ndarray) -> None:
+        """Fit the logistic partner on the same rows; Platt-scale both on the calibration rows."""
+        cfg = self.config
+        self.partner = RiskModel(replace(cfg, kind="logistic", features=cfg.pool_features,
+                                         pool_features=(), monotone={}, categorical=()))
+        P = A[:, self._pool_cols]
+        self.partner._fit_estimator(P[fit_rows], s[fit_rows], w[fit_rows])
+        rows, y, _ = _calibration_target(labels[cal])
+        ag, bg = _platt(self._tree_raw(A[cal][rows][:, self._tree_cols]), y)
+        al, bl = _platt(self.partner.decision(P[cal][rows], raw=True), y)
+        wl = cfg.pool_weight
+        self.pool_ = ((1 - wl) * ag, (1 - wl) * bg + wl * bl, wl * al)
+
     def _fit_calibration(self, raw: np.ndarray, labels: np.ndarray) -> None:
-        labelled = labels >= 0
-        if (labels == 0).sum() >= 5 and (labels[labelled] == 1).sum() >= 2:
-            x, y, self.calibrated_on_ = raw[labelled], labels[labelled], "surveyed"
-        else:
-            x, y, self.calibrated_on_ = raw, (labels == 1).astype(int), "pu"
+        rows, y, self.calibrated_on_ = _calibration_target(labels)
+        x = raw[rows]
         if self.config.calibration == "isotonic":
             self.calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
             self.calibrator.fit(x, y)
@@ -221,8 +305,18 @@ class RiskModel:
         if self.config.kind == "logistic":
             Z = (np.asarray(A, dtype=np.float64) - self.mean_) / self.std_
             return Z @ self.estimator.coef_[0] + self.estimator.intercept_[0]
+        A = np.asarray(A)
+        z = self._tree_raw(A if len(self._tree_cols) == A.shape[1] else A[:, self._tree_cols],
+                           threads)
+        if self.partner is None:
+            return z
+        a_tree, bias, a_log = self.pool_
+        return a_tree * z + bias + a_log * self.partner.decision(A[:, self._pool_cols], raw=True)
+
+    def _tree_raw(self, A: np.ndarray, threads: int = 1) -> np.ndarray:
+        """The trees' raw log-odds of rows holding the tree features only."""
         if len(A) >= DEDUP_MIN_ROWS:
-            return self._tree_decision_dedup(np.asarray(A), threads)
+            return self._tree_decision_dedup(A, threads)
         return self.estimator.predict(A, raw_score=True, num_threads=threads)
 
     # -- exact de-duplicated tree prediction --------------------------------------------------
@@ -299,7 +393,18 @@ class RiskModel:
             bias = np.full((len(Z), 1), self.estimator.intercept_[0])
             vals = np.hstack([c, bias])
         else:
-            vals = self.estimator.predict(A, pred_contrib=True, num_threads=1)
+            A = np.asarray(A)
+            tree = self.estimator.predict(A[:, self._tree_cols], pred_contrib=True,
+                                          num_threads=1)
+            if self.partner is None:
+                vals = tree
+            else:
+                a_tree, bias, a_log = self.pool_
+                vals = np.zeros((len(A), len(self.features) + 1))
+                vals[:, self._tree_cols] += a_tree * tree[:, :-1]
+                log = self.partner.contributions(A[:, self._pool_cols]).to_numpy()
+                vals[:, self._pool_cols] += a_log * log[:, :-1]
+                vals[:, -1] = a_tree * tree[:, -1] + bias + a_log * log[:, -1]
         return pd.DataFrame(vals, columns=[*self.features, "bias"])
 
     def importance(self) -> dict[str, float]:
@@ -307,11 +412,28 @@ class RiskModel:
         if self.config.kind == "logistic":
             vals = np.abs(self.estimator.coef_[0])
         else:
-            vals = self.estimator.feature_importance(importance_type="gain")
+            vals = np.zeros(len(self.features))
+            vals[self._tree_cols] = self.estimator.feature_importance(importance_type="gain")
         return dict(zip(self.features, (float(v) for v in vals), strict=True))
 
 
+def _calibration_target(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """Rows and target of the calibration: labelled cells (1 vs 0) when surveyed-empty cells
+    exist, else every row (labelled or not: positive-unlabelled)."""
+    labelled = labels >= 0
+    if (labels == 0).sum() >= 5 and (labels[labelled] == 1).sum() >= 2:
+        return labelled, labels[labelled].astype(int), "surveyed"
+    return np.ones(len(labels), bool), (labels == 1).astype(int), "pu"
+
+
+def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept of a Platt scaling (log-odds = a * raw + b)."""
+    lr = LogisticRegression(C=1e4, max_iter=1000).fit(np.asarray(raw).reshape(-1, 1), y)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
 def fit_model(X: pd.DataFrame, labels: np.ndarray, config: ModelConfig,
-              groups: np.ndarray | None = None) -> RiskModel:
+              groups: np.ndarray | None = None,
+              reference: np.ndarray | None = None) -> RiskModel:
     """Fit a ``RiskModel`` (see the module docstring for the PU treatment)."""
-    return RiskModel(config).fit(X, labels, groups)
+    return RiskModel(config).fit(X, labels, groups, reference)

@@ -21,9 +21,10 @@ import pandas as pd
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
+from safeground.risk import tuning
 from safeground.risk.errors import invalid
 from safeground.risk.evaluation import Scoreboard, leave_one_group_out
-from safeground.risk.models import ModelConfig, fit_model
+from safeground.risk.models import ModelConfig, RiskModel, fit_model
 
 LABEL = "mines_outcome"
 GROUP = "Municipio"
@@ -60,12 +61,13 @@ def feature_columns(df: pd.DataFrame) -> list[str]:
 
 
 def model_config(kind: str, df: pd.DataFrame, seed: int = 0, *,
-                 bias_correction: bool = True) -> ModelConfig:
+                 bias_correction: bool = True, pooled: bool = False) -> ModelConfig:
     """The default configuration of each model kind on this schema.
 
     Logistic: the few readable ``LOGISTIC_FEATURES``. LightGBM: every feature except those
-    constant within a group. Both get the known-mines density (monotone increasing) when
-    ``df`` carries it, and the distance to roads as the survey-effort proxy.
+    constant within a group; ``pooled``: pooled with the logistic model (half the log-odds
+    each). Both get the known-mines density (monotone increasing) when ``df`` carries it, and
+    the distance to roads as the survey-effort proxy.
     """
     if kind == "logistic":
         feats = tuple(f for f in LOGISTIC_FEATURES if f in df)
@@ -77,8 +79,37 @@ def model_config(kind: str, df: pd.DataFrame, seed: int = 0, *,
         feats = (*feats, KNOWN_DENSITY)
         monotone = {KNOWN_DENSITY: 1}
     effort = EFFORT_FEATURE if bias_correction and EFFORT_FEATURE in df else None
+    pool: tuple[str, ...] = ()
+    if pooled and kind == "lightgbm":
+        pool = model_config("logistic", df, seed, bias_correction=bias_correction).features
     return ModelConfig(kind=kind, features=feats, seed=seed, effort_feature=effort,
-                       effort_scale_km=2.0, monotone=monotone)
+                       effort_scale_km=2.0, monotone=monotone, pool_features=pool)
+
+
+def fit_kind(kind: str, train: pd.DataFrame, labels: np.ndarray, groups: np.ndarray | None,
+             seed: int = 0, *, bias_correction: bool = True,
+             group: str = GROUP) -> RiskModel:
+    """Fit one model kind on grid rows carrying the known-mines density.
+
+    LightGBM's configuration is chosen by inner cross-validation over the training groups only
+    (``tuning.select_by_inner_cv``) between two candidates fixed in advance: LightGBM alone, and
+    LightGBM pooled with the logistic model. The choice and every candidate's inner score are
+    kept in ``train_summary_["selection"]``.
+    """
+    cfg = model_config(kind, train, seed, bias_correction=bias_correction)
+    selection = None
+    if kind == "lightgbm" and groups is not None and len(np.unique(groups)) >= 4:
+        candidates = [cfg, model_config(kind, train, seed, bias_correction=bias_correction,
+                                        pooled=True)]
+        selection = tuning.select_by_inner_cv(
+            train, labels, groups, candidates, seed=seed,
+            prepare=lambda tr, te: with_known_density(tr, te, group))
+        cfg = selection.config
+    model = fit_model(train, labels, cfg, groups=groups)
+    if selection is not None:
+        model.train_summary_["selection"] = {
+            **selection.to_dict(), "candidates": ["lightgbm", "lightgbm pooled with logistic"]}
+    return model
 
 
 def group_constant_columns(df: pd.DataFrame, group: str = GROUP) -> list[str]:
@@ -145,7 +176,9 @@ def baseline_scores(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.nda
 def evaluate_leave_one_group_out(df: pd.DataFrame, kinds: tuple[str, ...] = ("logistic",
                                  "lightgbm"), seed: int = 0, group: str = GROUP,
                                  bias_correction: bool = True,
-                                 progress: Callable[[str], None] | None = None) -> Scoreboard:
+                                 progress: Callable[[str], None] | None = None,
+                                 on_model: Callable[[str, str, RiskModel], None] | None = None,
+                                 ) -> Scoreboard:
     """Leave one group (municipality) out: fit on the others, score the held-out group.
 
     Only groups with at least one positive are held out (a metric needs them).
@@ -156,9 +189,11 @@ def evaluate_leave_one_group_out(df: pd.DataFrame, kinds: tuple[str, ...] = ("lo
     for name, tr, te in leave_one_group_out(groups, labels):
         train, test = with_known_density(df[tr], df[te], group)
         for kind in kinds:
-            cfg = model_config(kind, train, seed, bias_correction=bias_correction)
-            model = fit_model(train, labels[tr], cfg, groups=groups[tr])
+            model = fit_kind(kind, train, labels[tr], groups[tr], seed,
+                             bias_correction=bias_correction, group=group)
             board.add(name, kind, model.decision(test), labels[te])
+            if on_model:
+                on_model(name, kind, model)
         for bname, score in baseline_scores(train, test).items():
             board.add(name, bname, score, labels[te])
         if progress:

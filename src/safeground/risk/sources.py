@@ -18,8 +18,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import rasterio
+from rasterio import features as rfeatures
 
 from safeground.risk import colombia
 from safeground.risk import events as ev
@@ -105,7 +108,30 @@ def build_study(source: EventSource, as_of: dt.date | str, step_m: float | None 
     grid = Grid.from_bounds(extent or default_extent(source, events), step_m or 100.0,
                             source.crs)
     return Study(grid=grid, events=events, context=source.load_context(),
-                 features=FeatureConfig(field_step_m=max(grid.step, 100.0)))
+                 features=FeatureConfig(field_step_m=max(grid.step, 100.0)),
+                 reference=suspected_cells(source, grid))
+
+
+def hazardous_area_files(source: EventSource) -> list[Path]:
+    root = Path(source.events)
+    folder = root if root.is_dir() else root.parent
+    return sorted(folder.glob("*hazardous_area*.geojson"))
+
+
+def suspected_cells(source: EventSource, grid: Grid) -> np.ndarray | None:
+    """Cells inside the hazardous areas on record (row-major), or None when there are none."""
+    polys = []
+    for f in hazardous_area_files(source):
+        g = gpd.read_file(f)
+        if g.empty:
+            continue
+        g = g.to_crs(grid.crs) if g.crs is not None else g
+        polys += [p for p in g.geometry if p is not None and not p.is_empty]
+    if not polys:
+        return None
+    mask = rfeatures.rasterize(((p, 1) for p in polys), out_shape=(grid.height, grid.width),
+                               transform=grid.transform, dtype="uint8")
+    return mask.ravel().astype(bool) if mask.any() else None
 
 
 def study_on(study: Study, grid: Grid) -> Study:
@@ -113,4 +139,4 @@ def study_on(study: Study, grid: Grid) -> Study:
     cfg = study.features
     if cfg.field_step_m is None:
         cfg = replace(cfg, field_step_m=max(study.grid.step, 100.0))
-    return replace(study, grid=grid, mask=None, features=cfg)
+    return replace(study, grid=grid, mask=None, features=cfg, reference=None)

@@ -35,6 +35,9 @@ class SurfaceResult:
     windows: int
     cog_valid: bool
     cog_errors: tuple[str, ...]
+    #: wall time of the windows (features, model, writing) and of the COG conversion
+    window_seconds: float = float("nan")
+    cog_seconds: float = float("nan")
 
     @property
     def cells_per_second(self) -> float:
@@ -115,11 +118,13 @@ def compute_surface(builder: FeatureBuilder, model: RiskModel, out_path: str | P
                 dst.write(arr, 1, window=win)
                 if progress:
                     progress(i, len(windows))
+        t1 = time.perf_counter()
         rasterio.shutil.copy(tmp, out, driver="COG", COMPRESS="DEFLATE", PREDICTOR="YES",
                              OVERVIEW_RESAMPLING="AVERAGE", NUM_THREADS="ALL_CPUS",
                              BIGTIFF="IF_SAFER")
+        t2 = time.perf_counter()
     finally:
         tmp.unlink(missing_ok=True)
     valid, errors, _warnings = cog_validate(str(out), quiet=True)
     return SurfaceResult(out, grid.n_cells, time.perf_counter() - t0, len(windows), valid,
-                         tuple(errors))
+                         tuple(errors), t1 - t0, t2 - t1)
