@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -113,3 +115,35 @@ def test_loading_an_empty_directory_is_not_found(tmp_path):
 
     with pytest.raises(NotFoundError):
         store.load(tmp_path)
+
+
+def test_prior_share_sets_the_level_over_the_reference_without_changing_the_ranking():
+    X, labels, _ = pu_data()
+    ref = X["dist_front_km"].to_numpy() < 3          # "suspected land"
+    cfg = ModelConfig(kind="lightgbm", features=FEATURES, seed=1, n_estimators=60,
+                      prior_share=0.2)
+    model = fit_model(X, labels, cfg, reference=ref)
+    p = model.predict(X)
+    assert model.calibrated_on_ == "pu-prior"
+    assert p[ref].mean() == pytest.approx(0.2, abs=1e-3)
+    # a shift of the log-odds: the order of the cells is the model's
+    order = np.argsort(model.decision(X))
+    assert np.all(np.diff(p[order]) >= -1e-12)
+    # without a prior the Elkan-Noto estimate is kept
+    assert fit_model(X, labels, replace(cfg, prior_share=None)).calibrated_on_ == "pu"
+
+
+def test_pooled_lightgbm_explanations_add_up_and_models_round_trip(tmp_path):
+    X, labels, _ = pu_data(n=1200)
+    X = X.assign(extra=np.random.default_rng(3).normal(size=len(X)))
+    cfg = ModelConfig(kind="lightgbm", features=FEATURES, n_estimators=30,
+                      pool_features=("dist_front_km", "extra"), pool_weight=0.5)
+    model = fit_model(X, labels, cfg)
+    assert model.partner is not None and model.features == [*FEATURES, "extra"]
+    c = model.contributions(X.head(40))
+    np.testing.assert_allclose(c.sum(axis=1), model.decision(X.head(40)), rtol=1e-6, atol=1e-6)
+    assert (c["extra"] != 0).any()
+    store.save(tmp_path / "m", {"lightgbm": model}, {"seed": 0})
+    loaded, meta = store.load(tmp_path / "m")
+    assert meta["models"]["lightgbm"]["config"]["pool_features"] == ["dist_front_km", "extra"]
+    np.testing.assert_allclose(loaded["lightgbm"].predict(X), model.predict(X))

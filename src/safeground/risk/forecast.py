@@ -104,9 +104,14 @@ def fit(study: Study, until: dt.date | str, horizon_years: float = 3.0,
     ref = None if study.reference is None else \
         np.asarray(study.reference, bool).ravel()[study.cells()]
     over = {"prior_share": study.prior_share} if study.prior_share is not None else {}
-    return {k: fit_model(X, labels, model_config(k, b.names, seed, bias_correction, **over),
-                         reference=ref)
-            for k in kinds}
+    models = {k: fit_model(X, labels, model_config(k, b.names, seed, bias_correction, **over))
+              for k in kinds}
+    if ref is not None and ref.any():
+        # the prior is matched on the features of the prediction date (see set_prior_reference)
+        X_now = study.builder(until).frame()[study.cells()].reset_index(drop=True)[ref]
+        for m in models.values():
+            m.set_prior_reference(X_now)
+    return models
 
 
 def baseline_scores(study: Study, builder: FeatureBuilder, X: pd.DataFrame,

@@ -36,6 +36,8 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
@@ -146,6 +148,7 @@ class RiskModel:
         self.estimator: Any = None
         self.calibrator: Any = None
         self.label_frequency_: float = 1.0
+        self.logit_shift_: float = 0.0
         self.calibrated_on_: str = ""
         self.train_summary_: dict[str, Any] = {}
 
@@ -153,6 +156,7 @@ class RiskModel:
         # models saved before pooling existed
         self.__dict__.update(state)
         self.__dict__.setdefault("partner", None)
+        self.__dict__.setdefault("logit_shift_", 0.0)
         self.__dict__.setdefault("pool_", (1.0, 0.0, 0.0))
         self.__dict__.setdefault("_tree_cols", np.arange(len(self.config.features)))
         self.__dict__.setdefault("_pool_cols", np.zeros(0, np.int64))
@@ -186,13 +190,15 @@ class RiskModel:
         ref = None if reference is None else np.asarray(reference, bool)
         if self.calibrated_on_ == "pu" and self.config.prior_share and ref is not None \
                 and ref.any():
-            self._prior_label_frequency(A[ref])
-            self.train_summary_["prior"] = {"share": self.config.prior_share,
-                                            "reference_rows": int(ref.sum())}
+            self.set_prior_reference(A[ref])
         return self
 
-    def _prior_label_frequency(self, A_ref: np.ndarray) -> None:
+    def set_prior_reference(self, X_ref: pd.DataFrame | np.ndarray) -> None:
         """c from a class prior: mean P(labelled | x) over the reference land / prior share.
+
+        ``X_ref``: features of the reference cells (suspected land) as the model will see them
+        — forward-in-time fits pass the features of the prediction date, which hold the recent
+        events the training features did not (no labels are used here).
 
         Elkan–Noto's estimate (mean P(labelled | x) over labelled positives) assumes the
         classifier can tell a labelled positive with certainty. Contamination is sparse even
@@ -200,10 +206,22 @@ class RiskModel:
         whole suspected areas to probability ~1. With a prior share π of the reference land,
         SCAR gives mean P(labelled) over it = c·π, hence this c.
         """
-        g = self._calibrate(self.decision(A_ref, raw=True))
-        prior = float(self.config.prior_share or 1.0)
-        self.label_frequency_ = float(np.clip(g.mean() / prior, 1e-9, 1.0))
+        prior = self.config.prior_share
+        if not prior or self.calibrated_on_ not in ("pu", "pu-prior"):
+            return
+        g = self._calibrate(self.decision(X_ref, raw=isinstance(X_ref, np.ndarray)))
+        lg = _logit(g)
+
+        def gap(shift: float) -> float:
+            return float(expit(lg + shift).mean()) - prior
+
+        # a shift of the log-odds, not a division: for sparse cells it is the same as dividing
+        # by c = exp(-shift), and it never saturates at 1 (nor needs c <= 1)
+        self.logit_shift_ = float(brentq(gap, -50.0, 50.0)) if gap(-50) < 0 < gap(50) else 0.0
+        self.label_frequency_ = float(np.exp(-self.logit_shift_))
         self.calibrated_on_ = "pu-prior"
+        self.train_summary_["prior"] = {"share": prior, "reference_rows": len(g),
+                                        "logit_shift": self.logit_shift_}
 
     def _matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         if isinstance(X, np.ndarray):
@@ -379,6 +397,8 @@ class RiskModel:
     def predict(self, X: pd.DataFrame | np.ndarray, threads: int = 1) -> np.ndarray:
         """Calibrated probability that a cell is contaminated, in [0, 1]."""
         p = self._calibrate(self.decision(X, raw=isinstance(X, np.ndarray), threads=threads))
+        if self.calibrated_on_ == "pu-prior":
+            return expit(_logit(p) + self.logit_shift_)
         return np.clip(p / self.label_frequency_, 0.0, 1.0)
 
     def contributions(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
@@ -424,6 +444,11 @@ def _calibration_target(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, str
     if (labels == 0).sum() >= 5 and (labels[labelled] == 1).sum() >= 2:
         return labelled, labels[labelled].astype(int), "surveyed"
     return np.ones(len(labels), bool), (labels == 1).astype(int), "pu"
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, np.float64), 1e-12, 1 - 1e-12)
+    return np.log(p) - np.log1p(-p)
 
 
 def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:

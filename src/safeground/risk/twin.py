@@ -20,6 +20,7 @@ import pandas as pd
 
 from safeground.risk import forecast, sources
 from safeground.risk.evaluation import Scoreboard
+from safeground.risk.grid import Grid
 from safeground.risk.models import RiskModel
 
 
@@ -59,6 +60,57 @@ def evaluate(scenario_dir: str | Path, *, step_m: float = 100.0, horizon_years: 
     for name, score in forecast.baseline_scores(study, b, X).items():
         board.add("twin", name, score, labels, counts)
     return board, models
+
+
+#: side of the unit of "contaminated ground" (m): a square holding at least one item. The
+#: scenario's calibration figure (share of suspected land truly contaminated) uses the same.
+TRUTH_CELL_M = 25.0
+
+
+def contaminated_share(scenario_dir: str | Path, grid: Grid,
+                       states: tuple[str, ...] = ("in_ground",)) -> np.ndarray:
+    """Per cell of ``grid`` (row-major): the share of its area in 25 m squares holding an item."""
+    items = gpd.read_file(Path(scenario_dir) / "truth" / "items.gpkg").to_crs(grid.crs)
+    if "state_at_record_end" in items:
+        items = items[items["state_at_record_end"].isin(states)]
+    x, y = items.geometry.x.to_numpy(), items.geometry.y.to_numpy()
+    sq = np.unique(np.column_stack([np.floor(x / TRUTH_CELL_M), np.floor(y / TRUTH_CELL_M)]),
+                   axis=0)
+    cx, cy = (sq[:, 0] + 0.5) * TRUTH_CELL_M, (sq[:, 1] + 0.5) * TRUTH_CELL_M
+    row, col, inside = grid.index_of(cx, cy)
+    out = np.zeros(grid.n_cells)
+    np.add.at(out, row[inside] * grid.width + col[inside], TRUTH_CELL_M ** 2 / grid.cell_area_m2)
+    return np.minimum(out, 1.0)
+
+
+def calibration(scenario_dir: str | Path, model: RiskModel, *, step_m: float = 100.0,
+                bins: int = 10) -> dict[str, object]:
+    """Predicted probability of contamination against the hidden truth.
+
+    The probability of a cell is read as the expected share of its ground that is contaminated
+    (what ``expected_contaminated_m2`` sums). Compared: the mean over suspected land (hazardous
+    areas on record) and over the rest, the total contaminated area, and a reliability table
+    (cells in ``bins`` equal-count bins of predicted probability: mean predicted, observed).
+    """
+    src = sources.detect(scenario_dir)
+    until = record_end(scenario_dir)
+    study = sources.build_study(src, until, step_m)
+    p = model.predict(study.builder(until).frame())
+    obs = contaminated_share(scenario_dir, study.grid)
+    sus = (np.zeros(study.grid.n_cells, bool) if study.reference is None
+           else np.asarray(study.reference, bool))
+    area = study.grid.cell_area_m2
+    q = pd.qcut(pd.Series(p).rank(method="first"), bins, labels=False)
+    table = pd.DataFrame({"predicted": p, "observed": obs, "bin": q}).groupby("bin").mean()
+    return {
+        "suspected": {"cells": int(sus.sum()), "predicted": float(p[sus].mean()),
+                      "observed": float(obs[sus].mean())} if sus.any() else None,
+        "elsewhere": {"cells": int((~sus).sum()), "predicted": float(p[~sus].mean()),
+                      "observed": float(obs[~sus].mean())},
+        "contaminated_km2": {"predicted": float(p.sum() * area / 1e6),
+                             "observed": float(obs.sum() * area / 1e6)},
+        "reliability": table,
+    }
 
 
 def summary_table(board: Scoreboard) -> pd.DataFrame:
