@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import tempfile
 import threading
 import time
@@ -28,11 +29,24 @@ import psutil
 
 
 class PeakMemory:
-    """Peak of the summed RSS of this process and all its children."""
+    """Peak of the summed RSS of this process and all its children, and the CPU time they used
+    (user + system, the last sample of each process; the machine's load does not inflate it)."""
 
     def __init__(self, every: float = 0.2) -> None:
         self.every, self.peak, self._stop = every, 0, threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
+        self._cpu: dict[int, float] = {}
+        self._cpu0 = self._own_cpu()
+
+    @staticmethod
+    def _own_cpu() -> float:
+        t = psutil.Process().cpu_times()
+        return t.user + t.system
+
+    @property
+    def cpu_seconds(self) -> float:
+        me = psutil.Process().pid
+        return sum(v for k, v in self._cpu.items() if k != me) + self._own_cpu() - self._cpu0
 
     def _run(self) -> None:
         me = psutil.Process()
@@ -41,6 +55,8 @@ class PeakMemory:
             for p in [me, *me.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
+                    t = p.cpu_times()
+                    self._cpu[p.pid] = t.user + t.system
             self.peak = max(self.peak, total)
             time.sleep(self.every)
 
@@ -97,7 +113,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.keep) as tmpd:
         tmp = Path(tmpd)
         root, what = scenario_dir(args.scenario, tmp)
-        print(f"input: {what}")
+        print(f"input: {what}; load average (1 min) {os.getloadavg()[0]:.2f}")
         src = sources.detect(root)
         until = twin.record_end(root) if (root / "scenario.json").exists() else "2021-12-31"
         t0 = time.perf_counter()
@@ -118,7 +134,10 @@ def main() -> None:
                 res = compute_surface(builder, models[kind], tmp / f"risk_{kind}.tif",
                                       window_size=args.window, n_workers=args.workers)
             total = prep + res.seconds
-            results[kind] = {"cells": res.cells, "seconds": round(total, 1),
+            load = os.getloadavg()[0]
+            results[kind] = {"load_1min_after": round(load, 2),
+                             "cpu_seconds": round(mem.cpu_seconds, 1),
+                             "cells": res.cells, "seconds": round(total, 1),
                              "cells_per_second": round(res.cells / total),
                              "peak_memory_gb": round(mem.peak / 1e9, 2),
                              "cog_valid": res.cog_valid, "windows": res.windows,
@@ -128,7 +147,8 @@ def main() -> None:
                              "features": len(models[kind].features)}
             print(f"{kind}: {res.cells:,} cells ({args.side_km:g} km square at "
                   f"{args.resolution:g} m) in {total:.1f} s = {res.cells / total:,.0f} "
-                  f"cells/s; peak memory {mem.peak / 1e9:.2f} GB; COG valid {res.cog_valid}")
+                  f"cells/s; peak memory {mem.peak / 1e9:.2f} GB; COG valid {res.cog_valid}; "
+                  f"CPU {mem.cpu_seconds:.0f} s; load {load:.2f}")
         print(json.dumps(results))
 
 

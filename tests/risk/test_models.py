@@ -147,3 +147,21 @@ def test_pooled_lightgbm_explanations_add_up_and_models_round_trip(tmp_path):
     loaded, meta = store.load(tmp_path / "m")
     assert meta["models"]["lightgbm"]["config"]["pool_features"] == ["dist_front_km", "extra"]
     np.testing.assert_allclose(loaded["lightgbm"].predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("n_features", [3, 24])       # codes in one 64-bit word, or several
+def test_deduplicated_tree_scores_equal_row_by_row_scores(n_features):
+    from safeground.risk.models import DEDUP_MIN_ROWS
+
+    rng = np.random.default_rng(5)
+    names = tuple(f"f{i}" for i in range(n_features))
+    X = pd.DataFrame(rng.normal(size=(3000, n_features)), columns=list(names))
+    labels = np.where(X["f0"] + X["f1"] + rng.normal(size=3000) > 1.5, 1, -1)
+    model = fit_model(X, labels, ModelConfig(kind="lightgbm", features=names, n_estimators=60,
+                                             num_leaves=31))
+    # a smooth field sampled finely: many repeated patterns, and a missing value
+    t = np.linspace(-2, 2, DEDUP_MIN_ROWS * 2)
+    A = np.column_stack([np.sin(t * (i + 1)) for i in range(n_features)]).astype(np.float32)
+    A[7, 0] = np.nan
+    np.testing.assert_array_equal(model.decision(A, raw=True),
+                                  model.estimator.predict(A, raw_score=True))

@@ -359,35 +359,57 @@ class RiskModel:
 
         A tree only asks ``x <= t``; two rows with the same number of thresholds below each
         feature value take every branch alike and score the same. Smooth fields sampled at a
-        fine step repeat patterns heavily (a 10 m window of 1 M cells holds ~10 % distinct
-        ones), so this is exact and several times faster. Rows are grouped by a 64-bit hash of
-        their codes, then every row's codes are checked against its group's: on any mismatch (a
-        hash collision) the window is scored row by row.
+        fine step repeat patterns heavily, so this is exact and several times faster.
+
+        Each feature's code (thresholds below the value; NaN apart) takes a few bits; the codes
+        are packed into 64-bit words, so a row's pattern is a short tuple of integers. With one
+        word the word *is* the pattern; with more, rows are grouped by a hash of the words and
+        every row's words are checked against its group's (on a collision the rows are scored
+        one by one). Groups are formed by hashing (``pandas.factorize``), not sorting.
         """
-        n, k = A.shape
-        codes = np.zeros((k, n), np.int32)       # one row per feature: gathers stay cheap
+        n = A.shape[0]
+        words: list[np.ndarray] = []
+        cur = np.zeros(n, np.uint64)
+        used = 0
         for j, (thr, categorical) in enumerate(self._split_points()):
             if not categorical and thr.size == 0:
                 continue                          # no tree asks about it: nothing to tell apart
-            col = A[:, j].astype(np.float64)
+            col = A[:, j]
             nan = np.isnan(col)
             if categorical:
-                codes[j] = np.round(np.nan_to_num(col, nan=-1.0))
+                code = np.round(np.nan_to_num(col, nan=-1.0)).astype(np.int64) + 2
+                code[nan] = 0
+                if code.min(initial=0) < 0:       # negative categories: score row by row
+                    return self.estimator.predict(A, raw_score=True, num_threads=threads)
+                top = int(code.max(initial=0))
             else:
-                codes[j] = np.searchsorted(thr, col, side="left")
-            codes[j][nan] = -2
-        h = np.zeros(n, np.uint64)
-        mult = np.uint64(0x9E3779B97F4A7C15)
-        with np.errstate(over="ignore"):
-            for j in range(k):
-                h = h * mult + codes[j].astype(np.uint64) + np.uint64(j + 1)
-        _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-        if len(first) > DEDUP_MAX_SHARE * n:
+                code = np.searchsorted(thr, col, side="left").astype(np.int64)
+                top = thr.size + 1
+                if nan.any():
+                    code[nan] = top
+            bits = max(1, top.bit_length())
+            if used + bits > 64:
+                words.append(cur)
+                cur, used = np.zeros(n, np.uint64), 0
+            cur |= code.astype(np.uint64) << np.uint64(used)
+            used += bits
+        words.append(cur)
+        if len(words) == 1:
+            key = words[0]
+        else:
+            key = words[0].copy()
+            mult = np.uint64(0x9E3779B97F4A7C15)
+            with np.errstate(over="ignore"):
+                for w in words[1:]:
+                    key = key * mult + w
+        inverse, uniq = pd.factorize(key, sort=False)
+        if len(uniq) > DEDUP_MAX_SHARE * n:
             return self.estimator.predict(A, raw_score=True, num_threads=threads)
-        rep = first[inverse]
-        if any(not np.array_equal(codes[j], codes[j][rep]) for j in range(k)):
+        rep = np.empty(len(uniq), np.int64)
+        rep[inverse] = np.arange(n)               # any member of each group represents it
+        if len(words) > 1 and any(not np.array_equal(w, w[rep][inverse]) for w in words):
             return self.estimator.predict(A, raw_score=True, num_threads=threads)
-        return self.estimator.predict(A[first], raw_score=True, num_threads=threads)[inverse]
+        return self.estimator.predict(A[rep], raw_score=True, num_threads=threads)[inverse]
 
     def _calibrate(self, raw: np.ndarray) -> np.ndarray:
         if isinstance(self.calibrator, IsotonicRegression):
