@@ -274,6 +274,14 @@ class OperationsTwin:
                 a.evidence, len(a.direct), a.known_items, a.factor))
         return out
 
+    def team_work(self) -> dict[str, tuple[WorkOrder | None, float, tuple[WorkOrder, ...]]]:
+        """Per team id: the order it is working on (None when idle), its rate on it in m² a
+        day (0 when idle) and the orders queued after it, in start order. A snapshot: changing
+        it does not change the twin."""
+        return {tid: (ts.job.order if ts.job else None, ts.job.rate if ts.job else 0.0,
+                      tuple(sorted(ts.queue, key=lambda o: o.start)))
+                for tid, ts in self._teams.items()}
+
     # ------------------------------------------------------------ running -----------------
 
     def _push(self, when: dt.date, prio: int, kind: str, key: str) -> None:
