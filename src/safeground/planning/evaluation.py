@@ -100,57 +100,56 @@ def instance_from_twin(twin: Any, now: dt.date, stages_done: dict[str, int],
                           config=config)
 
 
-def _team_load(twin: Any) -> tuple[dict[str, float], set[str]]:
-    """Days each team is still busy (current job and queue) and the areas it holds.
-
-    Reads the twin's team queues; a twin without them is taken as having idle teams.
-    """
+def _team_load(twin: Any) -> tuple[dict[str, float], set[str], set[str]]:
+    """Days each team is still busy (current job and queue), the areas it holds, and the
+    teams with orders still queued, from the twin's public ``team_work()``."""
     busy: dict[str, float] = {}
     held: set[str] = set()
-    states = getattr(twin, "_teams", {})
+    queued: set[str] = set()
     areas = {a.id: a for a in twin.observable_areas()}
-    for tid, ts in states.items():
+    rates = {t.id: t.productivity_m2_per_day for t in twin.teams}
+    for tid, (job, rate, queue) in twin.team_work().items():
         days = 0.0
-        job = getattr(ts, "job", None)
         if job is not None:
-            a = areas.get(job.order.area_id)
+            a = areas.get(job.area_id)
             if a is not None:
-                days += a.remaining_m2 / max(job.rate, 1e-9)
+                days += a.remaining_m2 / max(rate, 1e-9)
                 held.add(a.id)
-        for o in getattr(ts, "queue", []):
+        for o in queue:
             a = areas.get(o.area_id)
             if a is not None:
-                days += a.remaining_m2 / max(ts.team.productivity_m2_per_day
-                                             * a.terrain_factor, 1e-9)
+                days += a.remaining_m2 / max(rates[tid] * a.terrain_factor, 1e-9)
                 held.add(a.id)
+        if queue and days > 0:
+            queued.add(tid)
         busy[tid] = days
-    return busy, held
+    return busy, held, queued
 
 
 def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
                period_weeks: int = 8, seconds: float = 1.0, horizon_weeks: int = 104,
-               start: dt.date = dt.date(2021, 4, 1)) -> TwinRun:
-    """Run ``policy`` on a twin of ``scenario`` for ``years`` with rolling re-planning."""
+               start: dt.date = dt.date(2021, 4, 1),
+               config: PlanningConfig | None = None) -> TwinRun:
+    """Run ``policy`` on a twin of ``scenario`` for ``years`` with rolling re-planning
+    (``config``: the planning config, by default ``twin_config()``)."""
     from safeground.scenario.twin import OperationsTwin, WorkOrder
 
     t0 = time.perf_counter()
     twin = OperationsTwin(scenario, seed=seed, start=start)
-    config = twin_config()
+    config = config or twin_config()
     fn = POLICIES[policy]
     stages: dict[str, int] = {}
     now = start
     end = start + dt.timedelta(days=round(365.25 * years))
     while now < end:
         until = min(end, now + dt.timedelta(weeks=period_weeks))
-        busy, held = _team_load(twin)
+        busy, held, queued = _team_load(twin)
         inst = instance_from_twin(twin, now, stages, held, horizon_weeks, config)
         orders = []
         if inst.areas:
             free = np.array([busy.get(t.id, 0.0) for t in inst.teams])
             committed = Committed(team_free=free)
             limit = (until - now).days
-            queued = {tid for tid, d in busy.items() if d > 0 and tid in getattr(
-                twin, "_teams", {}) and twin._teams[tid].queue}
             for team_id, area_id, activity, day in fn(inst, committed, seconds):
                 if day < limit and team_id not in queued:
                     orders.append(WorkOrder(team_id, area_id, activity,

@@ -352,8 +352,9 @@ def area_value(prep: Prepared) -> np.ndarray:
     return v
 
 
-def greedy_order(prep: Prepared) -> np.ndarray:
-    """Smith's rule on settlements and lone areas: weekly benefit per scarcity-weighted day."""
+def greedy_units(prep: Prepared) -> list[list[int]]:
+    """Settlements (all their access areas, longest jobs first) and areas nobody waits on,
+    by Smith's rule: weekly benefit per scarcity-weighted day, best first."""
     cost = area_days(prep, scarcity(prep))
     value = area_value(prep)
     units: list[tuple[float, list[int]]] = []
@@ -373,7 +374,32 @@ def greedy_order(prep: Prepared) -> np.ndarray:
     for a in np.flatnonzero(~claimed):
         units.append((value[a] / max(cost[a], 1e-9), [int(a)]))
     units.sort(key=lambda u: -u[0])
-    return tasks_of(prep, [a for _, ar in units for a in ar])
+    return [ar for _, ar in units]
+
+
+def greedy_order(prep: Prepared) -> np.ndarray:
+    """Smith's rule on settlements and lone areas: weekly benefit per scarcity-weighted day."""
+    return tasks_of(prep, [a for ar in greedy_units(prep) for a in ar])
+
+
+def insertion_order(decoder: Decoder, max_units: int = 80) -> np.ndarray | None:
+    """Best-insertion (NEH, as for flow shops): take the units of ``greedy_units`` in turn and
+    put each where the decoded plan is worth most, ahead of later units on ties. None when there
+    are more than ``max_units`` units (it needs about n²/2 decodes)."""
+    prep = decoder.prep
+    units = [tasks_of(prep, ar) for ar in greedy_units(prep)]
+    if len(units) > max_units or not units:
+        return None
+    seq: list[np.ndarray] = []
+    for u in units:
+        best_val, best_pos = -np.inf, 0
+        for pos in range(len(seq) + 1):
+            order = np.concatenate([*seq[:pos], u, *seq[pos:]])
+            val = outcome_from_done(prep, decoder.run(order)).objective
+            if val > best_val + 1e-9:
+                best_val, best_pos = val, pos
+        seq.insert(best_pos, u)
+    return np.concatenate(seq)
 
 
 def tasks_of(prep: Prepared, areas: list[int] | np.ndarray) -> np.ndarray:
@@ -438,6 +464,20 @@ def local_search(decoder: Decoder, state: State, *, seconds: float = 5.0,
             # often straight to the front: what a settlement needs, first
             pos = 0 if rng.random() < 0.3 else int(rng.integers(len(rest) + 1))
             cand = (np.concatenate([rest[:pos], block, rest[pos:]]), split)
+        elif move < 0.35 and len(sett_of) > 1:
+            # swap two settlements (or areas): each takes the other's place in the order
+            a_, b_ = rng.choice(len(sett_of), size=2, replace=False)
+            ma, mb = np.isin(order, sett_of[int(a_)]), np.isin(order, sett_of[int(b_)])
+            if (ma & mb).any() or not ma.any() or not mb.any():
+                continue
+            ia, ib = int(np.argmax(ma)), int(np.argmax(mb))
+            if ia > ib:
+                ma, mb, ia, ib = mb, ma, ib, ia
+            keep = ~(ma | mb)
+            rest = order[keep]
+            ra, rb = int(keep[:ia].sum()), int(keep[:ib].sum())
+            cand = (np.concatenate([rest[:ra], order[mb], rest[ra:rb], order[ma], rest[rb:]]),
+                    split)
         elif move < 0.65:
             i = int(rng.integers(n))
             rest = np.delete(order, i)
@@ -498,6 +538,10 @@ def plan_heuristic(instance: Instance, *, seconds: float = 5.0, seed: int = 0,
     first = greedy_order(prep) if order is None else tasks_of(prep, order)
     if local:
         starts = [first] if order is not None else [first, area_ratio_order(prep)]
+        if order is None and committed is None:
+            inserted = insertion_order(decoder)
+            if inserted is not None:
+                starts.insert(0, inserted)
         per_state = 20000 if iterations is None else max(1, iterations // (2 * len(starts) + 1))
         best, modes = improve(decoder, starts, seconds=seconds, seed=seed, max_iter=per_state)
     else:

@@ -8,11 +8,17 @@ For small instances (tens of areas, a handful of teams, half a year in weeks). V
 
 Constraints: a team works at most a week's days per week; progress (effective rate x days, the
 set-up spread over the task, see ``model``) of all teams on a task reaches its work before
-``z`` turns on; a stage can start only the week after
-the previous stage is done; ``y`` needs every access area's last task done; team-days and cost
-per calendar month stay within the monthly capacity and budget. The objective is the same
-person-weeks the shared evaluator computes: sum of task values x weeks done plus people x weeks
-returned, within the horizon. The heuristic's plan is given to HiGHS as a starting solution.
+``z`` turns on, and never exceeds it; a stage is worked only after the week its previous stage
+is done and is done no sooner than the fewest weeks it can take after that; ``y`` needs every
+access area's last task done; team-days and cost per calendar month stay within the monthly
+capacity and budget. The objective is the same person-weeks the shared evaluator computes: sum
+of task values x weeks done plus people x weeks returned, within the horizon.
+
+The time-indexed model alone has a weak LP relaxation (it credits a task's value in proportion
+to its progress). Mean-busy-time cuts (Goemans' bound for preemptive scheduling: a task done in
+week C at a rate of at most rho of its work per week has its mean week of progress at least
+``_lag_share(rho)`` before C) tighten it, per task and per settlement and stage. The
+heuristic's plan is given to HiGHS as a starting solution.
 """
 
 from __future__ import annotations
@@ -65,88 +71,53 @@ class _Builder:
         self.rhi.append(hi)
 
 
+def _lag_share(rho: float) -> float:
+    """How far (in weeks) the mean week of a task's progress lies before the week it is done,
+    at least: progress of at most ``rho`` of the task per week, packed into the last weeks."""
+    if rho <= 0:
+        return 0.0
+    lag, left, i = 0.0, 1.0, 0
+    while left > 1e-12:
+        m = min(rho, left)
+        lag += i * m
+        left -= m
+        i += 1
+    return lag
+
+
 def plan_milp(instance: Instance, *, time_limit: float = 60.0, mip_gap: float = 1e-4,
               start: Plan | None = None, prepared: Prepared | None = None,
-              threads: int = 1) -> Plan:
+              threads: int = 1, relax: bool = False) -> Plan:
     """The optimal plan over the horizon (or the best found within ``time_limit`` seconds).
 
     ``start`` (a plan of the same instance, e.g. the heuristic's) seeds the search. The returned
     plan's ``bound`` is HiGHS's proven upper bound on the objective, and ``status`` says
-    whether optimality was proven. Raises ``SolverError`` when no feasible plan was found.
+    whether optimality was proven. ``relax`` solves only the LP relaxation (its value is the
+    ``bound``; the plan is the start plan, or empty). Raises ``SolverError`` when no feasible
+    plan was found.
     """
     t0 = time.perf_counter()
     p = prepared or Prepared(instance)
-    H, D = p.horizon, p.days
-    inf = highspy.kHighsInf
-    b = _Builder()
-    elig = [p.eligible(k) for k in range(p.n_tasks)]
-    z = np.array([[b.var(0, 1, -float(p.task_value[k]), True) for _ in range(H)]
-                  for k in range(p.n_tasks)], dtype=np.int64).reshape(p.n_tasks, H)
-    x: dict[tuple[int, int], np.ndarray] = {}
-    for k in range(p.n_tasks):
-        has_pred = p.task_pred[k] >= 0
-        for t in elig[k]:
-            x[int(t), k] = np.array([b.var(0, 0.0 if (has_pred and w == 0) else D, 0.0)
-                                     for w in range(H)], dtype=np.int64)
-    # settlements
-    y = {}
-    for j, tasks in enumerate(p.settlement_tasks):
-        if len(p.settlement_areas[j]) and len(tasks) == len(p.settlement_areas[j]):
-            y[j] = [b.var(0, 1, -float(p.settlement_people[j]), False) for _ in range(H)]
-            for w in range(H):
-                for k in tasks:
-                    b.row([y[j][w], int(z[k, w])], [1.0, -1.0], -inf, 0.0)
-    # team capacity per week
-    for t in range(p.n_teams):
-        mine = [xv for (tt, _), xv in x.items() if tt == t]
-        for w in range(H):
-            if mine:
-                b.row([int(xv[w]) for xv in mine], [1.0] * len(mine), -inf, D)
-    # valid cuts: a stage is done no earlier than the week after its previous stage
-    for k in range(p.n_tasks):
-        pred = p.task_pred[k]
-        if pred >= 0:
-            b.ub[int(z[k, 0])] = 0.0
-            for w in range(1, H):
-                b.row([int(z[k, w]), int(z[pred, w - 1])], [1.0, -1.0], -inf, 0.0)
-    for (_t, k), xv in x.items():
-        pred = p.task_pred[k]
-        if pred >= 0:
-            for w in range(1, H):
-                b.row([int(xv[w]), int(z[pred, w - 1])], [1.0, -D], -inf, 0.0)
-    # progress: sum_t effective rate * cumulative days >= work * z
-    for k in range(p.n_tasks):
-        eff = {int(t): float(p.effective_rate(int(t), k)) for t in elig[k]}
-        for w in range(H):
-            cols, vals = [int(z[k, w])], [-float(p.task_work[k])]
-            for t, r in eff.items():
-                cols.extend(int(c) for c in x[t, k][: w + 1])
-                vals.extend([r] * (w + 1))
-            b.row(cols, vals, 0.0, inf)
-            if w + 1 < H:
-                b.row([int(z[k, w]), int(z[k, w + 1])], [1.0, -1.0], -inf, 0.0)
-    # monthly capacity and budget
-    if instance.monthly_capacity_team_days is not None or instance.monthly_budget is not None:
-        months = month_of_week(instance, H)
-        for m in np.unique(months):
-            weeks = np.flatnonzero(months == m)
-            cols, costs = [], []
-            for (t, _), xv in x.items():
-                cols.extend(int(xv[w]) for w in weeks)
-                costs.extend([float(p.day_cost[t])] * len(weeks))
-            if instance.monthly_capacity_team_days is not None:
-                b.row(cols, [1.0] * len(cols), -inf, float(instance.monthly_capacity_team_days))
-            if instance.monthly_budget is not None:
-                b.row(cols, costs, -inf, float(instance.monthly_budget))
-    h = _solve(b, time_limit, mip_gap, threads, start, x, z, y, p)
+    m = _Model(p)
+    m.capacity()
+    m.precedence()
+    m.progress()
+    m.busy_time_cuts()
+    m.limits(instance)
+    h = _solve(m.b, time_limit, mip_gap, threads, start, m.x, m.z, m.y, p, relax)
     info = h.getInfo()
     status = h.modelStatusToString(h.getModelStatus())
+    if relax:
+        bound = -float(info.objective_function_value) + _constant(p)
+        src = start or plan_from_rows("lp", p, [], [], [], [])
+        return plan_from_rows(src.method, p, src.team, src.task, src.week, src.days,
+                              seconds=time.perf_counter() - t0, status=status, bound=bound)
     sol = h.getSolution()
     if not sol.value_valid:
         raise SolverError(f"HiGHS found no plan: {status}")
     values = np.asarray(sol.col_value)
     rows_t, rows_k, rows_w, rows_d = [], [], [], []
-    for (t, k), xv in x.items():
+    for (t, k), xv in m.x.items():
         v = values[xv]
         for w in np.flatnonzero(v > 1e-7):
             rows_t.append(t)
@@ -156,6 +127,152 @@ def plan_milp(instance: Instance, *, time_limit: float = 60.0, mip_gap: float = 
     bound = -float(info.mip_dual_bound) + _constant(p)
     return plan_from_rows("milp", p, rows_t, rows_k, rows_w, rows_d,
                           seconds=time.perf_counter() - t0, status=status, bound=bound)
+
+
+class _Model:
+    """The MILP's variables and rows, built part by part."""
+
+    def __init__(self, p: Prepared) -> None:
+        self.p = p
+        self.b = b = _Builder()
+        H, D = p.horizon, p.days
+        nk = p.n_tasks
+        self.elig = [p.eligible(k) for k in range(nk)]
+        self.eff = [{int(t): float(p.effective_rate(int(t), k)) for t in self.elig[k]}
+                    for k in range(nk)]
+        work = p.task_work
+        # the fewest weeks a task takes with every eligible team on it, and the earliest week
+        # it can be done (a stage starts the week after its previous stage is done)
+        self.per_week = np.array([D * sum(self.eff[k].values()) for k in range(nk)])
+        n_weeks = np.where(self.per_week > 0,
+                           np.ceil(work * (1 - 1e-6) / np.maximum(self.per_week, 1e-12) - 1e-9),
+                           H + 1)
+        self.n_weeks = np.maximum(n_weeks, 1).astype(np.int64)
+        earliest = np.zeros(nk, dtype=np.int64)
+        for k in range(nk):          # tasks are numbered so that a predecessor comes first
+            pred = p.task_pred[k]
+            earliest[k] = (earliest[pred] + 1 if pred >= 0 else 0) + self.n_weeks[k] - 1
+        self.earliest = earliest
+        self.z = np.array([[b.var(0, 1 if w >= earliest[k] else 0, -float(p.task_value[k]),
+                                  True) for w in range(H)] for k in range(nk)],
+                          dtype=np.int64).reshape(nk, H)
+        self.x: dict[tuple[int, int], np.ndarray] = {}
+        for k in range(nk):
+            pred = p.task_pred[k]
+            first = earliest[pred] + 1 if pred >= 0 else 0
+            for t in self.elig[k]:
+                self.x[int(t), k] = np.array([b.var(0, D if w >= first else 0.0, 0.0)
+                                              for w in range(H)], dtype=np.int64)
+        # settlements: y[j, w] = 1 once every access area's last task is done
+        self.y: dict[int, list[int]] = {}
+        for j, tasks in enumerate(p.settlement_tasks):
+            if len(p.settlement_areas[j]) and len(tasks) == len(p.settlement_areas[j]):
+                ready = int(max(earliest[k] for k in tasks))
+                self.y[j] = [b.var(0, 1 if w >= ready else 0, -float(p.settlement_people[j]),
+                                   True) for w in range(H)]
+                for w in range(ready, H):
+                    for k in tasks:
+                        b.row([self.y[j][w], int(self.z[k, w])], [1.0, -1.0], -np.inf, 0.0)
+
+    def capacity(self) -> None:
+        """A team works at most a week's days per week."""
+        p, b = self.p, self.b
+        for t in range(p.n_teams):
+            mine = [xv for (tt, _), xv in self.x.items() if tt == t]
+            for w in range(p.horizon):
+                if mine:
+                    b.row([int(xv[w]) for xv in mine], [1.0] * len(mine), -np.inf, p.days)
+
+    def precedence(self) -> None:
+        """Done stays done; a stage is worked only after the week its previous stage is done,
+        and is done no sooner than its fewest weeks after that."""
+        p, b, z, H = self.p, self.b, self.z, self.p.horizon
+        for k in range(p.n_tasks):
+            pred = p.task_pred[k]
+            for w in range(H - 1):
+                b.row([int(z[k, w]), int(z[k, w + 1])], [1.0, -1.0], -np.inf, 0.0)
+            if pred < 0:
+                continue
+            for w in range(1, H):
+                lag = w - int(self.n_weeks[k])
+                if lag < 0:
+                    b.ub[int(z[k, w])] = 0.0
+                else:
+                    b.row([int(z[k, w]), int(z[pred, lag])], [1.0, -1.0], -np.inf, 0.0)
+            for t in self.elig[k]:
+                xv = self.x[int(t), k]
+                for w in range(1, H):
+                    b.row([int(xv[w]), int(z[pred, w - 1])], [1.0, -p.days], -np.inf, 0.0)
+
+    def progress(self) -> None:
+        """Effective rate x cumulative days >= work x done; never more than the work."""
+        p, b, H = self.p, self.b, self.p.horizon
+        for k in range(p.n_tasks):
+            work = float(p.task_work[k])
+            for w in range(int(self.earliest[k]), H):
+                cols, vals = [int(self.z[k, w])], [-work]
+                for t, r in self.eff[k].items():
+                    cols.extend(int(c) for c in self.x[t, k][: w + 1])
+                    vals.extend([r] * (w + 1))
+                b.row(cols, vals, 0.0, np.inf)
+            cols, vals = [], []
+            for t, r in self.eff[k].items():
+                cols.extend(int(c) for c in self.x[t, k])
+                vals.extend([r] * H)
+            b.row(cols, vals, -np.inf, work * (1 + 1e-7))
+
+    def busy_time_cuts(self) -> None:
+        """Valid inequalities that tighten the LP: the weeks a task (or a settlement) counts
+        within the horizon are at most H minus the mean week of its progress minus how far that
+        mean must lie before the week it is done (``_lag_share``)."""
+        p, b, H, D = self.p, self.b, self.p.horizon, self.p.days
+        left = H - np.arange(H, dtype=float)
+        for k in range(p.n_tasks):
+            work = float(p.task_work[k])
+            cols = [*(int(c) for c in self.z[k]), int(self.z[k, H - 1])]
+            vals = [1.0] * H + [_lag_share(self.per_week[k] / work)]
+            for t, r in self.eff[k].items():
+                cols.extend(int(c) for c in self.x[t, k])
+                vals.extend((-left * r / work).tolist())
+            b.row(cols, vals, -np.inf, 0.0)
+        # per settlement and stage: its access areas' work of that stage, each task sized by
+        # the days all its eligible teams together need
+        for j, cols_y in self.y.items():
+            for s in range(3):
+                ks = [int(k) for a in p.settlement_areas[j] for k in p.area_tasks[int(a)]
+                      if p.task_stage[k] == s]
+                if not ks:
+                    continue
+                size = {k: p.task_work[k] / sum(self.eff[k].values()) for k in ks}
+                total = sum(size.values())
+                cap: dict[int, float] = {}
+                for k in ks:
+                    for t, r in self.eff[k].items():
+                        cap[t] = max(cap.get(t, 0.0), size[k] * r / p.task_work[k])
+                cols = [*cols_y, cols_y[H - 1]]
+                vals = [1.0] * H + [_lag_share(D * sum(cap.values()) / total)]
+                for k in ks:
+                    for t, r in self.eff[k].items():
+                        cols.extend(int(c) for c in self.x[t, k])
+                        vals.extend((-left * size[k] * r / (p.task_work[k] * total)).tolist())
+                b.row(cols, vals, -np.inf, 0.0)
+
+    def limits(self, instance: Instance) -> None:
+        """Team-days and cost per calendar month within the monthly capacity and budget."""
+        if instance.monthly_capacity_team_days is None and instance.monthly_budget is None:
+            return
+        months = month_of_week(instance, self.p.horizon)
+        for m in np.unique(months):
+            weeks = np.flatnonzero(months == m)
+            cols, costs = [], []
+            for (t, _), xv in self.x.items():
+                cols.extend(int(xv[w]) for w in weeks)
+                costs.extend([float(self.p.day_cost[t])] * len(weeks))
+            if instance.monthly_capacity_team_days is not None:
+                self.b.row(cols, [1.0] * len(cols), -np.inf,
+                           float(instance.monthly_capacity_team_days))
+            if instance.monthly_budget is not None:
+                self.b.row(cols, costs, -np.inf, float(instance.monthly_budget))
 
 
 def _constant(p: Prepared) -> float:
@@ -170,7 +287,7 @@ def _constant(p: Prepared) -> float:
 
 
 def _solve(b: _Builder, time_limit: float, mip_gap: float, threads: int, start: Plan | None,
-           x: dict, z: np.ndarray, y: dict, p: Prepared) -> highspy.Highs:
+           x: dict, z: np.ndarray, y: dict, p: Prepared, relax: bool = False) -> highspy.Highs:
     n = len(b.lb)
     a = sparse.csc_matrix((b.vals, (b.rows, b.cols)), shape=(len(b.rlo), n))
     lp = highspy.HighsLp()
@@ -187,8 +304,9 @@ def _solve(b: _Builder, time_limit: float, mip_gap: float, threads: int, start: 
     lp.a_matrix_.start_ = a.indptr
     lp.a_matrix_.index_ = a.indices
     lp.a_matrix_.value_ = a.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                       for i in b.integer]
+    if not relax:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else
+                           highspy.HighsVarType.kContinuous for i in b.integer]
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
@@ -196,7 +314,7 @@ def _solve(b: _Builder, time_limit: float, mip_gap: float, threads: int, start: 
     h.setOptionValue("threads", int(threads))
     h.setOptionValue("random_seed", 0)
     h.passModel(lp)
-    if start is not None:
+    if start is not None and not relax:
         _warm_start(h, n, start, x, z, y, p)
     h.run()
     return h
