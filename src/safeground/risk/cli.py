@@ -29,7 +29,6 @@ from safeground.cli_boundary import friendly
 from safeground.risk import forecast, reland, sources, store
 from safeground.risk.errors import invalid
 from safeground.risk.grid import Grid
-from safeground.risk.models import fit_model
 
 app = typer.Typer(help="Evidence-based contamination risk model: fit, evaluate, score, map, "
                        "explain.", no_args_is_help=True)
@@ -89,6 +88,9 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
             "--horizon-years", help="Positives: events of this many years before --as-of")]
         = 3.0,
         step: Annotated[float | None, typer.Option("--step", help="Grid step in metres")] = None,
+        prior_share: Annotated[float | None, typer.Option(
+            "--prior-share", help="Share of suspected land truly contaminated (calibration "
+            "prior; default 0.03)")] = None,
         kind: KindOpt = "both", seed: SeedOpt = 0, bias_correction: BiasOpt = True) -> None:
     """Fit the models (seeded) and save them with their metadata in --model-dir."""
     kinds = _kinds(kind)
@@ -97,8 +99,8 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
         df, _ = reland.with_known_density(df)
         labels = df[reland.LABEL].to_numpy().astype(int)
         groups = df[reland.GROUP].astype(str).to_numpy() if reland.GROUP in df else None
-        models = {k: fit_model(df, labels, reland.model_config(
-            k, df, seed, bias_correction=bias_correction), groups) for k in kinds}
+        models = {k: reland.fit_kind(k, df, labels, groups, seed,
+                                     bias_correction=bias_correction) for k in kinds}
         pos = df[labels == 1]
         meta = {"source": {"format": "grid", "path": str(grid)},
                 "data_sha256": store.data_sha256([grid]), "seed": seed,
@@ -109,6 +111,10 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
             raise invalid("FIELD_REQUIRED", field="--as-of")
         src = sources.detect(events, context)
         study = sources.build_study(src, as_of, step)
+        if prior_share is not None:
+            if not 0 < prior_share < 1:
+                raise invalid("RISK_PRIOR_SHARE", value=prior_share)
+            study = replace(study, prior_share=prior_share)
         with console.status("building features and fitting..."):
             models = forecast.fit(study, as_of, horizon_years, kinds, seed, bias_correction)
         meta = {"source": src.to_dict(), "as_of": as_of, "horizon_years": horizon_years,

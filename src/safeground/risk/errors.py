@@ -24,6 +24,7 @@ problems.register({
     "RISK_GROUP_TOO_FEW": "spatial hold-out needs at least 2 groups, got {value}",
     "RISK_RULES": "evidence rule set is invalid: {reason}",
     "RISK_AREA_UNKNOWN": "hazardous area '{value}' is not in the area file",
+    "RISK_PRIOR_SHARE": "prior share {value} must be between 0 and 1 (exclusive)",
 })
 
 
