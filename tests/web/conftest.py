@@ -7,11 +7,12 @@
 
 from __future__ import annotations
 
-import threading
+import subprocess
+import sys
 import time
 
 import pytest
-import uvicorn
+import requests
 from websupport import Live, Site, build_site, free_port
 
 
@@ -43,18 +44,32 @@ def fresh_site(tmp_path) -> Site:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory):
-    """The example site served by a real uvicorn on a free localhost port."""
-    s = build_site(f"sqlite:///{tmp_path_factory.mktemp('live')}/record.sqlite")
+    """The example site served by ``safeground serve`` (a real uvicorn, in its own process:
+    GDAL's HTTP client holds the GIL) on a free localhost port."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('live')}/record.sqlite"
+    s = build_site(url)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(s.app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Live(s, f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
+    log = tmp_path_factory.mktemp("live-log") / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "safeground.cli", "serve", "--db", url,
+                                 "--host", "127.0.0.1", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{base}/ogc", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"safeground serve did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+    yield Live(s, base)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
     s.ledger.db.close()
