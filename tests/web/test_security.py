@@ -81,7 +81,7 @@ def test_viewers_see_hazardous_areas_only_as_generalised_points(site):
     viewer = site.as_user("visitor").get("/api/v1/map/layers").json()
     assert viewer["staff"] is False
     layers = viewer["layers"]
-    assert set(layers) == {"hazardous_area_points", "released_land", "settlements"}
+    assert set(layers) == {"hazardous_area_points", "released_land", "settlements", "admin_areas"}
     points = layers["hazardous_area_points"]["features"]
     assert len(points) == 8
     for f in points:

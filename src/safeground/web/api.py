@@ -152,6 +152,8 @@ def map_layers(ledger: Ledger, user: User, as_of: dt.date | None) -> dict[str, A
                                         for r in areas])
     else:
         layers["hazardous_area_points"] = fc([public_area(r) for r in areas])
+    layers["admin_areas"] = fc([feature(ReportType.ADMIN_AREA, r, user)[0]
+                                for r in ledger.objects(ReportType.ADMIN_AREA, as_of)])
     layers["released_land"] = fc([feature(ReportType.LAND_RELEASE, r, user)[0]
                                   for r in ledger.objects(ReportType.LAND_RELEASE, as_of)])
     layers["settlements"] = fc([feature(ReportType.SETTLEMENT, r, user)[0]

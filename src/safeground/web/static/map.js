@@ -45,6 +45,9 @@
   }
 
   const makers = {
+    admin_areas: (fc) => L.geoJSON(fc, {
+      style: () => ({color: "#6d7b8a", weight: 1.2, dashArray: "6 4", fill: false,
+                     interactive: false, className: "sg-admin"})}),
     hazardous_areas: (fc) => L.geoJSON(fc, {
       style: (f) => ({color: STATUS[f.properties.status] || "#555", weight: 1.5,
                       fillColor: STATUS[f.properties.status] || "#999", fillOpacity: 0.35,
@@ -76,10 +79,11 @@
         fillOpacity: 0.9, className: "sg-item"}),
       onEachFeature: popup("ordnance")}),
   };
-  const titles = {hazardous_areas: "Hazardous areas", hazardous_area_points:
+  const titles = {admin_areas: "Districts", hazardous_areas: "Hazardous areas", hazardous_area_points:
     "Hazardous areas (generalised)", released_land: "Released land", settlements: "Settlements",
     accidents: "Accidents", ordnance: "Explosive items"};
-  const order = ["released_land", "hazardous_areas", "hazardous_area_points", "settlements",
+  // drawn in this order: settlements under the areas, so every area stays clickable
+  const order = ["admin_areas", "settlements", "released_land", "hazardous_areas", "hazardous_area_points",
                  "ordnance", "accidents"];
   const hiddenAtStart = new Set(["ordnance"]);
 
@@ -99,7 +103,9 @@
     const layer = makers[name](fc);
     counts[name] = fc.features.length;
     if (!hiddenAtStart.has(name)) layer.addTo(map);
-    if (fc.features.length && name !== "ordnance") bounds.extend(layer.getBounds());
+    if (fc.features.length && !["ordnance", "admin_areas"].includes(name)) {
+      bounds.extend(layer.getBounds());
+    }
     const check = SG.el("input", {type: "checkbox", id: `layer-${name}`});
     check.checked = !hiddenAtStart.has(name);
     check.addEventListener("change", () => check.checked ? layer.addTo(map) : layer.remove());

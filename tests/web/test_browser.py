@@ -1,0 +1,130 @@
+"""The web UI in a real headless Chromium (Debian's chromium and chromedriver, driven by
+Selenium; Selenium Manager is never asked to download anything)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from websupport import password
+
+from safeground.vocabulary import ReportStatus, ReportType
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+pytestmark = pytest.mark.browser
+
+if not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and os.environ.get("CI") != "true":
+    pytest.skip("Chromium / chromedriver not installed (bash scripts/system-packages.sh); "
+                "CI installs them and never skips this test", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1400,900",
+                 f"--user-data-dir={profile}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=opts)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait(driver, condition, timeout: float = 30):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def _sign_in(driver, base: str, who: str, then: str = "/map") -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{base}{then}")
+    _wait(driver, lambda d: "/login" in d.current_url)
+    driver.find_element(By.ID, "name").send_keys(who)
+    driver.find_element(By.ID, "password").send_keys(password(who))
+    driver.find_element(By.ID, "sign-in").click()
+    _wait(driver, lambda d: d.current_url.endswith(then))
+
+
+def test_approver_signs_in_sees_the_map_and_dashboard_and_approves_a_report(live, browser):
+    from selenium.webdriver.common.by import By
+
+    base, ledger = live.base, live.site.ledger
+    _sign_in(browser, base, "chief")
+    # the map: every hazardous area drawn as an SVG path, coloured by status
+    _wait(browser, lambda d: d.find_element(By.ID, "map").get_attribute("data-loaded") == "true")
+    paths = browser.find_elements(By.CSS_SELECTOR, "#map svg path.sg-ha")
+    assert len(paths) == len(ledger.objects(ReportType.HAZARDOUS_AREA)) == 8
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.sg-ha-closed")) == 2
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.sg-released")) == 5
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.sg-accident")) == 1
+    assert browser.find_element(By.CSS_SELECTOR, ".leaflet-control-scale-line").text
+    assert "8 hazardous areas" in browser.find_element(By.ID, "map-status").text
+    browser.find_elements(By.CSS_SELECTOR, "path.sg-ha")[0].click()
+    _wait(browser, lambda d: "Open the record" in d.find_element(By.ID, "feature-info").text)
+    if os.environ.get("SAFEGROUND_SCREENSHOTS"):
+        browser.save_screenshot(os.path.join(os.environ["SAFEGROUND_SCREENSHOTS"], "map.png"))
+    # nothing asked of another host: no tiles, no CDN
+    hosts = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => new URL(e.name).host)")
+    assert set(hosts) <= {base.removeprefix("http://")}
+    # the dashboard's headline figures are the summary's
+    browser.get(f"{base}/dashboard")
+    figure = browser.find_element(By.CSS_SELECTOR, '[data-figure="cha"]').text
+    from safeground.summary import status
+
+    assert int(figure) == status(ledger).areas_open["CHA"]
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) >= 6
+    if os.environ.get("SAFEGROUND_SCREENSHOTS"):
+        browser.save_screenshot(os.path.join(os.environ["SAFEGROUND_SCREENSHOTS"],
+                                             "dashboard.png"))
+    # the review queue: approve the settlement update waiting there
+    waiting = {ledger.report(r).object_id: r for r in live.site.waiting}
+    rid = waiting["SET-AGHDAM"]
+    before = ledger.get(ReportType.SETTLEMENT, "SET-AGHDAM")
+    assert before["returned_population"] == 0
+    browser.get(f"{base}/review")
+    row = browser.find_element(By.ID, f"report-{rid}")
+    row.find_element(By.CSS_SELECTOR, "button.approve").click()
+    _wait(browser, lambda d: "approved" in d.find_element(By.ID, f"report-{rid}").find_element(
+        By.CSS_SELECTOR, ".outcome").text)
+    assert "approved" in browser.find_element(By.ID, "review-message").text
+    assert ledger.report(rid).status is ReportStatus.APPROVED
+    assert ledger.report(rid).decided_by == "chief"
+    after = ledger.get(ReportType.SETTLEMENT, "SET-AGHDAM")
+    assert (after["returned_population"], after["return_status"]) == (1200, "partial")
+    # the object page shows the approved report in its history; as of a past date it is not
+    browser.get(f"{base}/objects/settlement/SET-AGHDAM")
+    history = browser.find_element(By.ID, "history").text
+    assert str(rid) in history and "approved" in history
+    browser.get(f"{base}/objects/settlement/SET-AGHDAM?as_of=2021-06-01")
+    cell = browser.find_element(By.CSS_SELECTOR, '[data-field="returned_population"]').text
+    assert cell == "0"
+
+
+def test_viewer_sees_generalised_points_and_no_review_queue(live, browser):
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, live.base, "visitor")
+    _wait(browser, lambda d: d.find_element(By.ID, "map").get_attribute("data-loaded") == "true")
+    assert browser.find_elements(By.CSS_SELECTOR, "path.sg-ha") == []
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.sg-ha-point")) == 8
+    assert browser.find_elements(By.CSS_SELECTOR, "path.sg-accident") == []
+    nav = browser.find_element(By.CSS_SELECTOR, "header nav").text
+    assert "Review queue" not in nav and "Dashboard" in nav
+    browser.get(f"{live.base}/review")
+    assert "403" in browser.find_element(By.TAG_NAME, "h1").text
