@@ -31,7 +31,9 @@ import datetime as dt
 import hashlib
 import json
 import re
+import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
@@ -65,13 +67,63 @@ _ABSENT = object()  # the field is empty: not in the payload
 _BAD = object()     # the value has a problem: the record goes to check_record
 _NON_TEXT_KEYS = ("",)  # a key set with a key that is not text
 _DATE_ORDER_FIELDS = {"start_date", "end_date", "date_of_birth"}
+#: ``_``-prefixed keys of a record that are not kept in its report's meta
+NOT_META = frozenset({"_where", "_problems"})
 _ID_CORE = _ID.pattern.removeprefix("^").removesuffix("$")
 assert _ID.pattern == f"^{_ID_CORE}$" and "\n" not in _ID_CORE
 #: many ids, one a line
 _IDS = re.compile(f"(?:{_ID_CORE}\n)*{_ID_CORE}")
-_json_text = json.encoder.encode_basestring_ascii  # what json.dumps does with a str
 #: values of these classes are equal only when they are written alike: safe to check once
 _MEMO_CLASSES = (str, int, bool, type(None), dt.date)
+_TEXT_OR_NONE = {str, type(None)}
+
+
+@dataclass(slots=True)
+class CleanGroup:
+    """The clean records of one report type, column by column: what ``check_record`` would
+    have made of each, field by field (``record(k)`` builds the k-th as a CheckedRecord)."""
+
+    rtype: ReportType
+    index: list[int]            # positions in the batch
+    object_ids: list[str]
+    dates: list[dt.date]
+    organisations: list[str]
+    authors: list[str]
+    submission_ids: list[str | None]
+    payloads: list[dict[str, Any]]  # may be shared between records: never change them
+    geometries: list[Any]
+    wheres: list[str]
+    hashes: list[str]
+    payload_texts: list[str]    # json.dumps(payload), the stored text
+    meta_keys: list[tuple[str, ...]]  # the keys of each raw record kept as its meta
+
+    def record(self, k: int) -> CheckedRecord:
+        """The k-th record, owning its payload (the columns may share payload dicts)."""
+        payload = {f: list(v) if v.__class__ is list else v
+                   for f, v in self.payloads[k].items()}
+        return CheckedRecord(self.rtype, self.object_ids[k], self.dates[k],
+                             self.organisations[k], self.authors[k], self.submission_ids[k],
+                             payload, self.geometries[k], self.wheres[k], self.hashes[k],
+                             self.payload_texts[k])
+
+
+@dataclass(slots=True)
+class Checked:
+    """A batch checked column by column: the clean records by type, and ``check_record``'s
+    answer (as for a new object) for every other one, by position."""
+
+    groups: list[CleanGroup]
+    others: dict[int, Result]
+
+    def results(self) -> list[Result]:
+        out: list[Result | None] = [None] * (sum(len(g.index) for g in self.groups)
+                                             + len(self.others))
+        for g in self.groups:
+            for k, i in enumerate(g.index):
+                out[i] = (g.record(k), [])
+        for i, res in self.others.items():
+            out[i] = res
+        return out  # type: ignore[return-value]
 
 
 def check_many(raws: list[dict[str, Any]], settings: Settings, projector: geo.Projector,
@@ -79,16 +131,24 @@ def check_many(raws: list[dict[str, Any]], settings: Settings, projector: geo.Pr
     """``check_record(raw, ..., update=False)`` for every record of a batch, in order.
 
     Never raises for bad input (nor does ``check_record``)."""
+    return check_columns(raws, settings, projector, wheres, today).results()
+
+
+def check_columns(raws: list[dict[str, Any]], settings: Settings, projector: geo.Projector,
+                  wheres: list[str], today: dt.date | None = None) -> Checked:
+    """``check_many`` as columns: the clean records of each type are never built one by one
+    (``Ledger.submit`` stores them column by column)."""
     today = today or dt.date.today()
-    results: list[Result | None] = [None] * len(raws)
     slow: list[int] = []
     groups: dict[ReportType, list[int]] = defaultdict(list)
     types: dict[Any, ReportType | None] = {}
-    for i, raw in enumerate(raws):
-        if raw.get("crs") is not None or raw.get("_problems"):
+    crs = [r.get("crs") for r in raws]
+    found = [r.get("_problems") for r in raws]
+    unusual = crs.count(None) != len(crs) or any(found)
+    for i, value in enumerate([r.get("report_type") for r in raws]):
+        if unusual and (crs[i] is not None or found[i]):
             slow.append(i)
             continue
-        value = raw.get("report_type")
         try:
             rtype = types[value]
         except KeyError:
@@ -102,25 +162,27 @@ def check_many(raws: list[dict[str, Any]], settings: Settings, projector: geo.Pr
             slow.append(i)
         else:
             groups[rtype].append(i)
+    clean: list[CleanGroup] = []
     for rtype, idx in groups.items():
-        done, rest = _check_group(REPORT_SPECS[rtype], [raws[i] for i in idx],
-                                  [wheres[i] for i in idx], settings, projector, today)
-        for j, rec in done:
-            results[idx[j]] = (rec, [])
+        group, rest = _check_group(REPORT_SPECS[rtype], [raws[i] for i in idx],
+                                   [wheres[i] for i in idx], settings, projector, today)
+        group.index = [idx[j] for j in group.index]
+        if group.index:
+            clean.append(group)
         slow += [idx[j] for j in rest]
-    for i in slow:
-        results[i] = check_record(raws[i], settings, projector, wheres[i], today)
-    return results  # type: ignore[return-value]
+    others = {i: check_record(raws[i], settings, projector, wheres[i], today)
+              for i in sorted(slow)}
+    return Checked(clean, others)
 
 
 def _check_group(spec: ReportSpec, rows: list[dict[str, Any]], wheres: list[str],
                  settings: Settings, projector: geo.Projector, today: dt.date
-                 ) -> tuple[list[tuple[int, CheckedRecord]], list[int]]:
-    """Check the records of one report type; return (position, record) of the clean ones and
-    the positions of the others."""
+                 ) -> tuple[CleanGroup, list[int]]:
+    """Check the records of one report type; return the clean ones (``index``: positions in
+    ``rows``) and the positions of the others."""
     m = len(rows)
     ok = np.ones(m, dtype=bool)
-    _unknown_fields(spec, rows, ok)
+    metas = _unknown_fields(spec, rows, ok)
     oids = _text_column(rows, "object_id", ok)
     _check_ids(oids, ok)
     orgs = _text_column(rows, "organisation", ok)
@@ -135,44 +197,70 @@ def _check_group(spec: ReportSpec, rows: list[dict[str, Any]], wheres: list[str]
                 ok[j] = False
     geoms = _geometry_column(spec, rows, settings, projector, ok)
     keep = np.flatnonzero(ok).tolist()
-    hexes = shapely.to_wkb(_objects([geoms[j] for j in keep]), hex=True).tolist()
-    done = []
+    every = len(keep) == m
+
+    def take(col: list[Any]) -> list[Any]:
+        return col if every else [col[j] for j in keep]
+
+    oids, dates, orgs, authors, payloads, texts, sorted_texts, geoms, wheres, metas = map(
+        take, (oids, dates, orgs, authors, payloads, texts, sorted_texts, geoms, wheres, metas))
+    hexes = _wkb_hex(geoms)
     rtype = spec.type
     head = "[" + json.dumps(rtype.value) + ", "
-    day_text = {d: json.dumps(d.isoformat()) for d in {dates[j] for j in keep}}
-    subs = [rows[j].get("submission_id") for j in keep]
+    day_text = {d: json.dumps(d.isoformat()) + ", " for d in set(dates)}
+    subs = take([r.get("submission_id") for r in rows])
     if set(map(type, subs)) <= {str}:
         subs = [t or None for t in map(str.strip, subs)]
     else:
         subs = [None if _empty(t) else str(t).strip() for t in subs]
     sha256 = hashlib.sha256
-    for j, wkb_hex, sub in zip(keep, hexes, subs, strict=True):
-        date = dates[j]
-        # json.dumps([type, id, date, payload, wkb hex], sort_keys=True), from its parts
-        body = "".join((head, _json_text(oids[j]), ", ", day_text[date], ", ", sorted_texts[j],
-                        ", ", "null" if wkb_hex is None else _json_text(wkb_hex), "]"))
-        done.append((j, CheckedRecord(rtype, oids[j], date, orgs[j], authors[j], sub,
-                                      payloads[j], geoms[j], wheres[j],
-                                      sha256(body.encode()).hexdigest(), texts[j])))
-    return done, np.flatnonzero(~ok).tolist()
+    # json.dumps([type, id, date, payload, wkb hex], sort_keys=True), from its parts; ids
+    # (checked against the id pattern) and hex need no escaping
+    hashes = [sha256((head + '"' + oid + '", ' + day_text[day] + body + ", "
+                      + ("null" if wkb is None else '"' + wkb + '"') + "]").encode()).hexdigest()
+              for oid, day, body, wkb in zip(oids, dates, sorted_texts, hexes, strict=True)]
+    group = CleanGroup(rtype, keep, oids, dates, orgs, authors, subs, payloads, geoms, wheres,
+                       hashes, texts, metas)
+    return group, np.flatnonzero(~ok).tolist()
 
 
-def _unknown_fields(spec: ReportSpec, rows: list[dict[str, Any]], ok: np.ndarray) -> None:
-    """Rows with a non-empty field of another report type: once per distinct key set."""
+def _unknown_fields(spec: ReportSpec, rows: list[dict[str, Any]], ok: np.ndarray
+                    ) -> list[tuple[str, ...]]:
+    """Rows with a non-empty field of another report type fail: once per distinct key set.
+    Returns each row's meta keys (``meta_keys``), found once per key set too."""
     known = {f.name for f in spec.fields}
-    extra_of: dict[tuple[str, ...], tuple[str, ...]] = {}
+    extra_of: dict[tuple[Any, ...], tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+    metas: list[tuple[str, ...]] = []
     for j, raw in enumerate(rows):
         keys = tuple(raw)
-        extra = extra_of.get(keys)
-        if extra is None:
+        try:
+            extra, meta = extra_of[keys]
+        except KeyError:
             if not all(isinstance(k, str) for k in keys):
-                extra = extra_of[keys] = _NON_TEXT_KEYS  # check_record's answer, whatever
+                extra, meta = _NON_TEXT_KEYS, ()  # check_record's answer, whatever
             else:
-                extra = extra_of[keys] = tuple(
-                    k for k in keys if not (k in HEADER_FIELDS or k in _IGNORED
-                                            or k.startswith("_") or k in known))
+                extra = tuple(k for k in keys if not (k in HEADER_FIELDS or k in _IGNORED
+                                                      or k.startswith("_") or k in known))
+                meta = meta_keys(keys)
+            extra_of[keys] = extra, meta
         if extra and (extra is _NON_TEXT_KEYS or any(not _empty(raw[k]) for k in extra)):
             ok[j] = False
+        metas.append(meta)
+    return metas
+
+
+def meta_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The keys of a record kept in its report's ``meta``: ``_``-prefixed, bar ``NOT_META``."""
+    return tuple(k for k in keys if k.startswith("_") and k not in NOT_META)
+
+
+def meta_of(raw: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any] | None:
+    """A record's meta (JSON-able values of ``keys`` only), or None when it has none."""
+    if not keys:
+        return None
+    meta = {k: v for k in keys if (v := raw[k]) is None
+            or isinstance(v, str | int | float | bool | list | dict)}
+    return meta or None
 
 
 def _text_column(rows: list[dict[str, Any]], name: str, ok: np.ndarray) -> list[Any]:
@@ -231,8 +319,26 @@ def _payload_column(spec: ReportSpec, rows: list[dict[str, Any]], settings: Sett
                     today: dt.date, ok: np.ndarray
                     ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """Normalised payloads, their JSON text and their JSON text with sorted keys (as the
-    content hash writes it); each field's distinct values checked once by ``_coerce``."""
+    content hash writes it); each field's distinct values checked once by ``_coerce``.
+    Rows may share one payload dict: read them, never change them (``CleanGroup.record``
+    copies)."""
     names = [f.name for f in spec.fields]
+    m = len(rows)
+    raw = [[r.get(n) for r in rows] for n in names]
+    if m >= 64 and all(set(map(type, c)) <= _TEXT_OR_NONE for c in raw):
+        # text or nothing in every field (a CSV file): rows with the same texts have the same
+        # payload, so when few payloads are distinct each is made once and shared
+        keys = list(zip(*raw, strict=True))
+        distinct = list(dict.fromkeys(keys))
+        if len(distinct) * 4 <= m:
+            ok_d = np.ones(len(distinct), dtype=bool)
+            made = _payload_column(spec, [dict(zip(names, k, strict=True)) for k in distinct],
+                                   settings, today, ok_d)
+            at = dict(zip(distinct, range(len(distinct)), strict=True))
+            pos = list(map(at.__getitem__, keys))
+            if not ok_d.all():
+                ok &= ok_d[pos]
+            return tuple(list(map(col.__getitem__, pos)) for col in made)  # type: ignore
     cols, parts = zip(*(_field_column(f, rows, settings, today, ok) for f in spec.fields),
                       strict=True)
     # columns present in every row make whole payloads at C speed; the others are added
@@ -341,6 +447,20 @@ def _geometry_column(spec: ReportSpec, rows: list[dict[str, Any]], settings: Set
         for j in np.asarray(points)[~good].tolist():
             ok[j] = False
     return out
+
+
+def _wkb_hex(geoms: list[Any]) -> list[str | None]:
+    """``shapely.to_wkb(g, hex=True)`` of each geometry; for 2D points, written straight from
+    their coordinates (a fifth of the time), byte for byte what GEOS writes."""
+    arr = _objects(geoms)
+    if len(arr) and sys.byteorder == "little":
+        points = shapely.get_type_id(arr) == 0
+        if points.all() and not shapely.has_z(arr).any():
+            xy = shapely.get_coordinates(arr)
+            if len(xy) == len(arr):  # no empty point
+                text = np.ascontiguousarray(xy, dtype="<f8").tobytes().hex().upper()
+                return ["0101000000" + text[i:i + 32] for i in range(0, len(text), 32)]
+    return shapely.to_wkb(arr, hex=True).tolist()
 
 
 def _objects(values: list[Any]) -> np.ndarray:

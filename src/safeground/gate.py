@@ -8,9 +8,11 @@ overlap existing ones (probable duplicates, the incumbent's most common data-qua
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Any
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import shapely
 from sqlalchemy import Connection, select
 
@@ -18,8 +20,11 @@ from safeground.problems import Problem
 from safeground.reports import REPORT_SPECS
 from safeground.settings import Settings
 from safeground.storage.schema import object_tables, reports
-from safeground.validation import CheckedRecord
+from safeground.validation import CheckedRecord, _empty
 from safeground.vocabulary import ReportStatus, ReportType
+
+if TYPE_CHECKING:
+    from safeground.batch_gate import Checked, CleanGroup
 
 _AREA = ReportType.HAZARDOUS_AREA
 _ACTIVITY = ReportType.ACTIVITY
@@ -53,8 +58,11 @@ class LinkChecker:
         acts = object_tables[ReportType.ACTIVITY]
         for oid, aid in conn.execute(select(acts.c.id, acts.c.hazardous_area_id)):
             self.activity_area.setdefault(oid, aid)
-        self.hashes: set[str] = set(conn.execute(
-            select(reports.c.content_hash).where(reports.c.status != "rejected")).scalars())
+        #: content hash -> id of a report holding it (-1: accepted in this batch, not stored)
+        self.hashes: dict[str, int] = {}
+        for h, rid in conn.execute(select(reports.c.content_hash, reports.c.id)
+                                   .where(reports.c.status != "rejected")):
+            self.hashes.setdefault(h, rid)
         self.submissions: dict[str, int] = dict(conn.execute(
             select(reports.c.submission_id, reports.c.id).where(
                 reports.c.submission_id.is_not(None), reports.c.status != "rejected")).all())
@@ -87,11 +95,10 @@ class LinkChecker:
                     problems.append(Problem(code, rec.where, name, {
                         "value": target, "target": ref, "expected": ref,
                         "actual": others[0] if others else ""}))
-        if rec.content_hash in self.hashes:
-            other = self.conn.execute(select(reports.c.id).where(
-                reports.c.content_hash == rec.content_hash)).scalar()
+        other = self.hashes.get(rec.content_hash)
+        if other is not None:
             problems.append(Problem("DUPLICATE_REPORT", rec.where, None,
-                                    {"other": other if other else "in this batch"}))
+                                    {"other": other if other > 0 else "in this batch"}))
         if rec.report_type is _AREA and rec.object_id not in self.known[_AREA.value]:
             dup = self._duplicate_area(rec)
             if dup:
@@ -120,8 +127,157 @@ class LinkChecker:
     def accept(self, rec: CheckedRecord) -> None:
         rtype = rec.report_type
         self.known[rtype.value].add(rec.object_id)
-        self.hashes.add(rec.content_hash)
+        self.hashes[rec.content_hash] = -1
         if rec.submission_id:
             self.submissions[rec.submission_id] = -1
         if rtype is _ACTIVITY:
             self.activity_area[rec.object_id] = rec.payload.get("hazardous_area_id")
+
+    # ----------------------------------------------------------------- large batches, en bloc
+    def plan(self, raws: list[dict[str, Any]], checked: Checked) -> list[Block]:
+        """The clean records of a large batch that can be taken in as a block, without going
+        through ``check`` one by one: for each group of ``checked``, the records ``check``
+        would pass whatever else the batch holds, and their area ids (``area_of``).
+
+        A record qualifies when its key (type, id) is new and belongs to no other record of
+        the batch, its submission id is new and its own, its content is new, a hazardous area
+        overlaps no area of the record (``_duplicate_area``), and each object it links to is in
+        the record already or made by an earlier record of a block, and is made or changed by
+        no record outside the blocks before it. Nothing another record of the batch does can
+        then change its answer, nor can it change theirs except by being accepted (which
+        ``accept_block`` records before each of them is checked): the outcome is that of
+        ``check`` and ``accept`` record by record, in order (tests/core/test_batch_gate.py).
+        """
+        groups = checked.groups
+        # keys and submission ids of the records that are not clean, as check_record would
+        # make them (conservative: any record that could become that object)
+        other_keys: set[tuple[str, str]] = set()
+        other_subs: list[str] = []
+        for i in checked.others:
+            raw = raws[i]
+            other_keys.add((str(raw.get("report_type")).strip(),
+                            str(raw.get("object_id")).strip()))
+            sub = raw.get("submission_id")
+            if not _empty(sub):
+                other_subs.append(str(sub).strip())
+        subs_seen = Counter(other_subs)
+        for g in groups:
+            subs_seen.update(s for s in g.submission_ids if s is not None)
+        shared_subs = {s for s, c in subs_seen.items() if c > 1}
+        taken: list[np.ndarray] = []
+        for g in groups:
+            t = g.rtype._value_
+            ok = np.ones(len(g.index), dtype=bool)
+            types = [raws[i].get("report_type").__class__ for i in g.index]
+            if types.count(str) != len(types):  # exists() sees only text
+                ok &= np.array([c is str for c in types], dtype=bool)
+            oids = g.object_ids
+            ids = set(oids)
+            known = self.known[t]
+            clash = len(ids) != len(oids) or not ids.isdisjoint(known) or any(
+                k == t and o in ids for k, o in other_keys)
+            if clash:
+                many = {o for o, c in Counter(oids).items() if c > 1}
+                bad = many | (ids & known) | {o for k, o in other_keys if k == t}
+                ok &= np.array([o not in bad for o in oids], dtype=bool)
+            subs = g.submission_ids
+            if not (shared_subs.isdisjoint(subs) and self.submissions.keys().isdisjoint(subs)):
+                ok &= np.array([s is None or (s not in shared_subs and s not in self.submissions)
+                                for s in subs], dtype=bool)
+            if not self.hashes.keys().isdisjoint(g.hashes):
+                ok &= np.array([h not in self.hashes for h in g.hashes], dtype=bool)
+            if g.rtype is _AREA:  # compared with the areas of the record, not of the batch
+                for k in np.flatnonzero(ok).tolist():
+                    if self._duplicate_area(g.record(k)) is not None:
+                        ok[k] = False
+            taken.append(ok)
+        # links: settled in rounds, as each record left out may unsettle those linking to it
+        first_other: dict[tuple[str, str], int] = {}
+        for i in checked.others:  # ascending
+            raw = raws[i]
+            first_other.setdefault((str(raw.get("report_type")).strip(),
+                                    str(raw.get("object_id")).strip()), i)
+        while True:
+            # where a record outside the blocks makes or changes each object first; which
+            # block record makes each object
+            outside = dict(first_other)
+            made: dict[tuple[str, str], int] = {}
+            for g, ok in zip(groups, taken, strict=True):
+                t = g.rtype._value_
+                for k in np.flatnonzero(~ok).tolist():
+                    key = (t, g.object_ids[k])
+                    outside[key] = min(outside.get(key, g.index[k]), g.index[k])
+                for k in np.flatnonzero(ok).tolist():
+                    made[(t, g.object_ids[k])] = g.index[k]
+            changed = False
+            for g, ok in zip(groups, taken, strict=True):
+                for name, ref in _REFS[g.rtype]:
+                    col = [p.get(name) for p in g.payloads]
+                    known = self.known[ref]
+                    # per target: (made or changed outside from, made by a block record at)
+                    # or True when it is simply in the record; None: no link
+                    verdict = {t: True if t is None or ((ref, t) not in outside and t in known)
+                               else (outside.get((ref, t)), made.get((ref, t)) if t not in known
+                                     else -1) for t in set(col)}
+                    if all(v is True for v in verdict.values()):
+                        continue
+                    for k, target in enumerate(col):
+                        v = verdict[target]
+                        if v is True or not ok[k]:
+                            continue
+                        at = g.index[k]
+                        limit, maker = v
+                        if (limit is not None and at > limit) or maker is None or maker > at:
+                            ok[k] = False
+                            changed = True
+            if not changed:
+                break
+        chosen = [np.flatnonzero(ok).tolist() for ok in taken]
+        # activities made by the block: their areas, for the items found in them
+        made_area = {g.object_ids[k]: g.payloads[k].get("hazardous_area_id")
+                     for g, ks in zip(groups, chosen, strict=True) if g.rtype is _ACTIVITY
+                     for k in ks}
+        return [Block(g, ks, self._areas_of(g, ks, made_area))
+                for g, ks in zip(groups, chosen, strict=True)]
+
+    def _areas_of(self, g: CleanGroup, ks: list[int],
+                  made_area: dict[str, str | None]) -> list[str | None]:
+        """``area_of`` for the records ``ks`` of a group taken in as a block."""
+        payloads = g.payloads
+        if g.rtype is _AREA:
+            return [g.object_ids[k] for k in ks]
+        if g.rtype is not _ORDNANCE:
+            return [payloads[k].get("hazardous_area_id") for k in ks]
+        out = []
+        for k in ks:
+            p = payloads[k]
+            if "activity_id" in p:
+                aid = p["activity_id"]
+                out.append(made_area[aid] if aid in made_area else self.activity_area.get(aid))
+            else:
+                out.append(p.get("hazardous_area_id"))
+        return out
+
+    def accept_block(self, block: Block, lo: int, hi: int) -> None:
+        """``accept`` for the records ``block.ks[lo:hi]``."""
+        g = block.group
+        ks = block.ks[lo:hi]
+        if not ks:
+            return
+        oids = [g.object_ids[k] for k in ks]
+        self.known[g.rtype._value_].update(oids)
+        self.hashes.update(dict.fromkeys([g.hashes[k] for k in ks], -1))
+        self.submissions.update(dict.fromkeys(
+            [s for s in (g.submission_ids[k] for k in ks) if s], -1))
+        if g.rtype is _ACTIVITY:
+            self.activity_area.update(
+                (g.object_ids[k], g.payloads[k].get("hazardous_area_id")) for k in ks)
+
+
+@dataclass(slots=True)
+class Block:
+    """Clean records of one group taken in as a block: ``ks`` (ascending) and their area ids."""
+
+    group: CleanGroup
+    ks: list[int]
+    areas: list[str | None]

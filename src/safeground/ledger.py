@@ -17,16 +17,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, and_, func, insert, select, text, union, update
 
 from safeground import geometry as geo
 from safeground import land_release as engine
-from safeground.batch_gate import BATCH_THRESHOLD, check_many
+from safeground.batch_gate import BATCH_THRESHOLD, CleanGroup, check_columns, meta_keys, meta_of
 from safeground.errors import ConflictError, NotFoundError, SafegroundError, ValidationError
-from safeground.gate import LinkChecker
+from safeground.gate import Block, LinkChecker
 from safeground.problems import CATALOGUE, Problem
 from safeground.reports import REPORT_SPECS, Report
 from safeground.settings import Settings
@@ -183,7 +183,9 @@ class Ledger:
         taken in are skipped and listed in ``duplicates`` (re-import is idempotent).
 
         A batch of ``BATCH_THRESHOLD`` records or more is checked column by column
-        (``batch_gate.check_many``), with the same outcome as record by record."""
+        (``batch_gate.check_columns``) and its clean records are checked against the record
+        and stored as blocks (``LinkChecker.plan``), with the same outcome as record by
+        record."""
         records = records if isinstance(records, list) else list(records)
         with _no_cyclic_gc(len(records) >= BATCH_THRESHOLD):
             return self._submit(records, user, source, today)
@@ -192,23 +194,50 @@ class Ledger:
                 today: dt.date | None) -> SubmitResult:
         result = SubmitResult()
         now = _now()
+        n = len(records)
         wheres = [str(raw.get("_where") or (f"{source} record {i}" if source else f"record {i}"))
                   for i, raw in enumerate(records, start=1)]
         # the checks of records on their own need no transaction: done before it begins
-        checked = check_many(records, self.settings, self.projector, wheres, today) \
-            if len(records) >= BATCH_THRESHOLD else None
+        checked = check_columns(records, self.settings, self.projector, wheres, today) \
+            if n >= BATCH_THRESHOLD else None
         meta_of = _MetaKeys()
         submitted = ReportStatus.SUBMITTED
         try:
             with self.db.write() as conn:
                 links, before = self._link_checker(conn)
-                rows: list[dict[str, Any]] = []
-                kinds: list[tuple[str, str]] = []  # (accepted|rejected, where)
-                for i, raw in enumerate(records):
+                # clean records nothing else in the batch can change go in as blocks; the
+                # others one by one, in order, each after the blocks' records before it
+                blocks = links.plan(records, checked) if checked is not None else []
+                spots = [np.asarray([b.group.index[k] for k in b.ks], dtype=np.int64)
+                         for b in blocks]
+                done = [0] * len(blocks)
+                single: Iterable[int] = range(n)
+                clean_left: dict[int, tuple[CleanGroup, int]] = {}
+                if checked is not None:
+                    in_block = np.zeros(n, dtype=bool)
+                    for spot in spots:
+                        in_block[spot] = True
+                    single = np.flatnonzero(~in_block).tolist()
+                    for g in checked.groups:
+                        clean_left.update((i, (g, k)) for k, i in enumerate(g.index)
+                                          if not in_block[i])
+                rows: dict[int, dict[str, Any]] = {}  # position -> row of a single record
+                accepted_at: set[int] = set()
+                for i in single:
+                    for bi, spot in enumerate(spots):  # the blocks' records before this one
+                        upto = int(np.searchsorted(spot, i))
+                        if upto > done[bi]:
+                            links.accept_block(blocks[bi], done[bi], upto)
+                            done[bi] = upto
+                    raw = records[i]
                     where = wheres[i]
                     update = links.exists(raw.get("report_type"), raw.get("object_id"))
                     if checked is not None and not update:
-                        rec, problems = checked[i]
+                        if i in clean_left:
+                            g, k = clean_left[i]
+                            rec, problems = g.record(k), []
+                        else:
+                            rec, problems = checked.others[i]
                     else:
                         rec, problems = check_record(raw, self.settings, self.projector, where,
                                                      today, update=update)
@@ -221,23 +250,33 @@ class Ledger:
                             continue
                         problems = links.check(rec)
                     if rec is not None and not problems:
-                        rows.append(self._row(rec, user, now, source, submitted, [],
-                                              links.area_of(rec), meta_of(raw)))
+                        rows[i] = self._row(rec, user, now, source, submitted, [],
+                                            links.area_of(rec), meta_of(raw))
                         links.accept(rec)
-                        kinds.append(("accepted", where))
+                        accepted_at.add(i)
                     else:
-                        rows.append(self._rejected_row(rec, raw, problems, user, now, source,
-                                                       where))
-                        kinds.append(("rejected", where))
-                ids = self._insert_reports(conn, rows)
-                for rid, (kind, where), row in zip(ids, kinds, rows, strict=True):
-                    if kind == "accepted":
+                        rows[i] = self._rejected_row(rec, raw, problems, user, now, source,
+                                                     where)
+                for bi, block in enumerate(blocks):
+                    links.accept_block(block, done[bi], len(block.ks))
+                order, columns = _columns(records, blocks, spots, rows, n, user, now, source)
+                ids = self._insert_columns(conn, columns, len(order))
+                stored = dict(zip(order, ids, strict=True))
+                for pos, rid in stored.items():
+                    row = rows.get(pos)
+                    if row is None or pos in accepted_at:
                         result.accepted.append(rid)
-                        if row["submission_id"]:
-                            links.submissions[row["submission_id"]] = rid
                     else:
                         result.rejected.append(Rejection(
-                            where, [Problem.from_dict(p) for p in row["problems"]], rid))
+                            wheres[pos], [Problem.from_dict(p) for p in row["problems"]], rid))
+                # the ids of what was accepted, for the duplicates of later batches
+                for name, table in (("submission_id", links.submissions),
+                                    ("content_hash", links.hashes)) if ids else ():
+                    col = columns[name]
+                    values = [col.value] * len(ids) if isinstance(col, _Same) else col
+                    table.update((v, rid) for v, rid, pos in zip(values, ids, order,
+                                                                 strict=True)
+                                 if v and (pos not in rows or pos in accepted_at))
                 self._audit(conn, user, "submit", source,
                             {"accepted": len(result.accepted), "rejected": len(result.rejected),
                              "duplicates": len(result.duplicates)})
@@ -297,18 +336,22 @@ class Ledger:
                 "problems": [p.to_dict() for p in problems], "source": source,
                 "submission_id": None, "content_hash": "rejected", "meta": None}
 
-    def _insert_reports(self, conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-        if not rows:
+    def _insert_columns(self, conn: Connection, columns: dict[str, Any], n: int) -> list[int]:
+        """Insert ``n`` report rows given column by column (a list, or ``_Same`` value for
+        every row); return their ids in order."""
+        if not n:
             return []
         if self.db.dialect == "postgresql":
-            rows = [{k: v for k, v in r.items() if k != "payload_json"} for r in rows]
-            for row, enc in zip(rows, encode_many([r["geometry"] for r in rows], "postgresql"),
-                                strict=True):
-                row["geometry"] = enc
+            cols = {k: [v.value] * n if isinstance(v, _Same) else v
+                    for k, v in columns.items() if k != "payload_json"}
+            cols["geometry"] = encode_many(cols["geometry"], "postgresql")
+            names = list(cols)
+            rows = [dict(zip(names, vals, strict=True)) for vals in zip(*cols.values(),
+                                                                        strict=True)]
             return list(conn.execute(insert(reports).returning(reports.c.id), rows).scalars())
         start = conn.execute(select(func.coalesce(func.max(reports.c.id), 0))).scalar_one()
-        ids = list(range(start + 1, start + 1 + len(rows)))
-        _insert_many_sqlite(conn, rows, ids)
+        ids = list(range(start + 1, start + 1 + n))
+        _insert_many_sqlite(conn, columns, ids)
         return ids
 
     def _audit(self, conn: Connection, user: str, action: str, target: str | None,
@@ -723,13 +766,9 @@ class Ledger:
         return next((r for r in rows if r["id"] == oid), None)
 
 
-_NOT_META = {"_where", "_problems"}
-
-
 def _meta(raw: dict[str, Any]) -> dict[str, Any]:
     """The ``_``-prefixed keys of a record that are kept with the report (JSON-able only)."""
-    return {k: v for k, v in raw.items() if k.startswith("_") and k not in _NOT_META
-            and (v is None or isinstance(v, str | int | float | bool | list | dict))}
+    return meta_of(raw, meta_keys(tuple(raw))) or {}
 
 
 @contextmanager
@@ -756,10 +795,8 @@ class _MetaKeys:
         keys = tuple(raw)
         found = self.keys_of.get(keys)
         if found is None:
-            found = self.keys_of[keys] = tuple(
-                k for k in keys if k.startswith("_") and k not in _NOT_META)
-        return {k: v for k in found if (v := raw[k]) is None
-                or isinstance(v, str | int | float | bool | list | dict)}
+            found = self.keys_of[keys] = meta_keys(keys)
+        return meta_of(raw, found) or {}
 
 
 def _record_version(conn: Connection) -> tuple[int, int, int]:
@@ -775,37 +812,54 @@ _BIG_INSERT = 10_000  # rows: an insert this large gets a larger page cache for 
 _BIG_INSERT_CACHE_KIB = 512 * 1024
 
 
-def _insert_many_sqlite(conn: Connection, rows: list[dict[str, Any]], ids: list[int]) -> None:
+def _insert_many_sqlite(conn: Connection, columns: dict[str, Any], ids: list[int]) -> None:
     """One driver ``executemany`` for many report rows, bypassing SQLAlchemy's per-row
     parameter handling. Each value goes through its column type's bind processor — once for a
     value all rows share, once per distinct value where hashable — so what is stored is what
     ``insert(reports)`` would store; payload text made by the gate (``payload_json``) is used
-    as it is."""
+    as it is. A value every row shares is written into the statement as a literal, so the
+    driver binds only the columns that differ."""
     dialect = conn.dialect
+    n = len(ids)
     names = [c.name for c in reports.c if c.name != "id"]
-    given = [n for n in names if n in rows[0]]  # _row and _rejected_row make the same keys
-    by_name = dict(zip(given, zip(*map(itemgetter(*given), rows), strict=True), strict=True))
-    nothing = [None] * len(rows)
-    columns: list[Any] = [ids]
+    given: list[Any] = [ids]
+    slots = ["?"]
     for name in names:
         proc = reports.c[name].type._cached_bind_processor(dialect)
-        values = by_name.get(name, nothing)
+        values = columns.get(name, _NOTHING)
+        if isinstance(values, list) and values and all(v is values[0] for v in values):
+            values = _Same(values[0])  # e.g. the submission time, an empty problem list
         if name == "payload":
-            texts = [r.get("payload_json") for r in rows]
+            texts = columns.get("payload_json")
+            if isinstance(values, _Same):
+                values = [values.value] * n
+            if isinstance(texts, _Same):
+                texts = [texts.value] * n
+            texts = texts if texts is not None else [None] * n
             values = [t if t is not None else proc(v) for t, v in zip(texts, values, strict=True)]
         elif name == "geometry":  # WKB, as GeometryType writes it, in one vectorised call
+            if isinstance(values, _Same):
+                values = [values.value] * n
             values = encode_many(values, "sqlite", marked=False)
+        elif isinstance(values, _Same):
+            value = values.value if proc is None else proc(values.value)
+            literal = _sql_literal(value)
+            if literal is not None:
+                slots.append(literal)
+                continue
+            values = [value] * n
         elif proc is not None:
             values = _processed(values, proc)
-        columns.append(values)
+        given.append(values)
+        slots.append("?")
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(reports.name)} ({', '.join(quote(n) for n in ['id', *names])}) "
-           f"VALUES ({', '.join('?' * (len(names) + 1))})")
-    params = list(zip(*columns, strict=True))
-    # the content-hash and submission indexes take keys in random order: with SQLite's
-    # default 2 MB page cache a large insert reads most index pages again and again
+           f"VALUES ({', '.join(slots)})")
+    params = list(zip(*given, strict=True))
+    # the object index takes keys in random order: with SQLite's default 2 MB page cache a
+    # large insert reads its pages again and again
     cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    big = len(rows) >= _BIG_INSERT
+    big = n >= _BIG_INSERT
     if big:
         conn.exec_driver_sql(f"PRAGMA cache_size = {-_BIG_INSERT_CACHE_KIB:d}")
     try:
@@ -813,6 +867,99 @@ def _insert_many_sqlite(conn: Connection, rows: list[dict[str, Any]], ids: list[
     finally:
         if big:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache):d}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Same:
+    """A column holding one value for every row."""
+
+    value: Any
+
+
+_NOTHING = _Same(None)
+
+
+def _sql_literal(value: Any) -> str | None:
+    """``value`` as an SQLite literal when it is stored exactly as a bound value would be
+    (text, whole numbers, NULL), else None."""
+    if value is None:
+        return "NULL"
+    if value.__class__ is str and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    if value.__class__ is int:
+        return str(value)
+    return None
+
+
+def _columns(records: list[dict[str, Any]], blocks: list[Block], spots: list[np.ndarray],
+             rows: dict[int, dict[str, Any]], n: int, user: str, now: dt.datetime,
+             source: str | None) -> tuple[list[int], dict[str, Any]]:
+    """The report rows to store, column by column in batch order: the blocks' records and the
+    single records' rows (``_row`` / ``_rejected_row``). Returns their positions too."""
+    if not blocks or not any(b.ks for b in blocks):
+        order = sorted(rows)
+        names = list(rows[order[0]]) if order else []
+        if "payload_json" not in names and order:
+            names.append("payload_json")  # made for accepted rows only
+        return order, {k: [rows[i].get(k) for i in order] for k in names}
+    stored = np.zeros(n, dtype=bool)
+    for spot in spots:
+        stored[spot] = True
+    single = np.fromiter(rows, dtype=np.int64, count=len(rows))
+    stored[single] = True
+    order_arr = np.flatnonzero(stored)
+    order = order_arr.tolist()
+    m = len(order)
+    slot = np.zeros(n, dtype=np.int64)
+    slot[order_arr] = np.arange(m)
+    same: dict[str, Any] = {
+        "status": ReportStatus.SUBMITTED._value_, "submitted_by": user, "submitted_at": now,
+        "problems": [], "source": source, "decided_by": None, "decided_at": None,
+        "decision_note": None}
+    columns: dict[str, Any] = {}
+    names = ["report_type", "object_id", "area_id", "organisation", "author",
+             "date_of_information", "payload", "geometry", *same, "submission_id",
+             "content_hash", "meta", "payload_json"]
+    for name in names:
+        if not rows and name in same:
+            columns[name] = _Same(same[name])
+            continue
+        col = np.empty(m, dtype=object)
+        for block, spot in zip(blocks, spots, strict=True):
+            if not block.ks:
+                continue
+            at = slot[spot]
+            if name in same:  # one object for every row (an empty list: stored once as "[]")
+                col[at] = _objects([same[name]] * len(at))
+                continue
+            col[at] = _objects(_block_column(records, block, name))
+        if rows:
+            at = slot[single]
+            col[at] = _objects([r.get(name) for r in rows.values()])
+        columns[name] = col.tolist()
+    return order, columns
+
+
+def _block_column(records: list[dict[str, Any]], block: Block, name: str) -> list[Any]:
+    g, ks = block.group, block.ks
+    whole = len(ks) == len(g.index)
+    if name == "report_type":
+        return [g.rtype._value_] * len(ks)
+    if name == "area_id":
+        return block.areas
+    if name == "meta":
+        return [meta_of(records[g.index[k]], g.meta_keys[k]) if g.meta_keys[k] else None
+                for k in ks]
+    col = {"object_id": g.object_ids, "organisation": g.organisations, "author": g.authors,
+           "date_of_information": g.dates, "payload": g.payloads, "geometry": g.geometries,
+           "submission_id": g.submission_ids, "content_hash": g.hashes,
+           "payload_json": g.payload_texts}[name]
+    return col if whole else [col[k] for k in ks]
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """An object array of ``values`` (lists stay elements, not rows)."""
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def _processed(values: list[Any], proc: Any) -> list[Any]:

@@ -62,8 +62,8 @@ reports = Table(
     Index("ix_reports_object", "object_id", "date_of_information"),
     Index("ix_reports_area", "area_id", "date_of_information"),
     Index("ix_reports_status", "status", "report_type"),
-    Index("ix_reports_submission", "submission_id"),
-    Index("ix_reports_hash", "content_hash"),
+    # no index on submission_id or content_hash: the gate holds both in memory (gate.py), and
+    # their random keys made bulk inserts slow (migration 0004)
 )
 
 #: table name of each object type
