@@ -190,6 +190,9 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
             h.setdefault("Cache-Control", "no-store")
         return response
 
+    from starlette.middleware.gzip import GZipMiddleware
+
+    app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are MBs of GeoJSON
     app.include_router(api.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)
