@@ -429,6 +429,28 @@ def land_release(request: Request, by: str = "quarter", as_of: str | None = None
     return {"by": by, "rows": rows}
 
 
+@router.get("/programme-report", summary="Programme report for government and donors over a "
+            "period (HTML, JSON or Excel; counts only, no personal data)", tags=["exports"])
+def programme_report(request: Request, start: str, end: str | None = None,
+                     format: str = "html", title: str = "Mine action programme report",
+                     user: User = PUBLIC) -> Any:
+    from safeground import programme_report as pr
+
+    first = parse_day(start, "start")
+    last = parse_day(end, "end") or dt.date.today()
+    if format not in ("html", "json", "xlsx"):
+        raise BadRequestError("format must be html, json or xlsx", code="FORMAT_UNKNOWN")
+    rep = pr.build(ledger_of(request), first, last)
+    if format == "json":
+        return rep.to_dict()
+    if format == "xlsx":
+        path = _tmp_file(".xlsx")
+        pr.write_workbook(rep, path)
+        return _file(path, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     f"programme-report-{first}-{last}.xlsx")
+    return HTMLResponse(pr.render_html(rep, title[:200]))
+
+
 def _work_file(request: Request, *parts: str) -> Path:
     work = request.app.state.work_dir
     path = Path(work, *parts) if work else None

@@ -164,7 +164,8 @@ def dashboard(request: Request, as_of: str | None = None, user: User = PUBLIC) -
                               title="Displaced people", colours=["#2e7d32", "#e8a33d"]),
     }
     return _render(request, "dashboard.html", user, s=s, f=figures, charts=ch,
-                   as_of=as_of or "", today=dt.date.today().isoformat())
+                   as_of=as_of or "", today=dt.date.today().isoformat(),
+                   report_start=dt.date(dt.date.today().year - 1, 1, 1).isoformat())
 
 
 @router.get("/review", response_class=HTMLResponse)
