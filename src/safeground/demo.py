@@ -5,7 +5,7 @@
 2. Take every report file in through the gate as the records officer, and approve them as the
    operations chief (a different person) — the normal report path.
 3. Print the programme status now and as known three months after the ceasefire; export the
-   hazardous areas.
+   hazardous areas; write the programme report for government and donors (HTML and Excel).
 4. Fit the contamination risk model on the evidence known at the start of operations, map the
    risk surface (a Cloud-Optimised GeoTIFF) and rank the hazardous areas.
 5. Plan two years of survey and clearance from the record and the risk ranking: a dated plan
@@ -102,6 +102,8 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
     out.write_text(json.dumps(to_geojson(ledger.objects(ReportType.HAZARDOUS_AREA),
                                          ReportType.HAZARDOUS_AREA), default=str))
     console.print(f"Record: {db_path}   Hazardous areas exported to {out}")
+    _report(ledger, workdir, dt.date(2021, 1, 1) if use_example else dt.date(2020, 11, 10),
+            console)
     if not use_example:
         risk = _risk(workdir, console)
         _plan(ledger, workdir, risk, console)
@@ -114,6 +116,21 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
 
 
 START = dt.date(2021, 4, 1)
+
+
+def _report(ledger: Ledger, workdir: Path, start: dt.date, console: Console) -> None:
+    """The programme report for government and donors, from ``start`` to today."""
+    from safeground import programme_report
+
+    rep = programme_report.build(ledger, start, dt.date.today())
+    html = workdir / "programme-report.html"
+    html.write_text(programme_report.render_html(rep), encoding="utf-8")
+    programme_report.write_workbook(rep, workdir / "programme-report.xlsx")
+    console.print(f"Programme report {rep.start} to {rep.end}: "
+                  f"{rep.released_total_m2 / 1e6:,.1f} km² released, "
+                  f"{sum(rep.items_by_category.values()):,} items destroyed, "
+                  f"{rep.casualties.get('killed', 0)} killed and "
+                  f"{rep.casualties.get('injured', 0)} injured; written to {html} (and .xlsx)")
 
 
 def _risk(workdir: Path, console: Console) -> dict[str, float]:

@@ -73,7 +73,10 @@ def test_main_turns_errors_into_a_message(env, capsys):
 
 
 def test_demo_runs(tmp_path):
-    r = run("demo", "--example", "--workdir", str(tmp_path / "demo"))
+    r = run("demo", "--example", "--no-serve", "--workdir", str(tmp_path / "demo"))
     assert r.exit_code == 0, r.output
     assert "Approved 49" in r.output
     assert (tmp_path / "demo" / "hazardous_areas.geojson").exists()
+    report = (tmp_path / "demo" / "programme-report.html").read_text()
+    assert "Mine action programme report" in report and "<svg" in report
+    assert (tmp_path / "demo" / "programme-report.xlsx").stat().st_size > 0
