@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
@@ -51,8 +51,10 @@ _GEOM_CHANGES = (ReportType.HAZARDOUS_AREA, ReportType.SETTLEMENT, ReportType.AD
                  ReportType.EVIDENCE, ReportType.ACCIDENT, ReportType.ACTIVITY)
 
 
-@dataclass(frozen=True, slots=True)
-class Proposal:
+class Proposal(NamedTuple):
+    """What a report in the holding area most likely is (a named tuple: a million are made
+    in a second)."""
+
     report_id: int
     where: str
     report_type: str
@@ -120,13 +122,47 @@ def _metric_all(ledger: Ledger, items: list[_Item]) -> None:
 
 
 def propose(ledger: Ledger, accepted: Sequence[tuple[dict[str, Any], int]]) -> list[Proposal]:
-    """Proposals for records just taken in (record dict, report id)."""
-    items = [_Item(rid, ReportType(rec["report_type"]), str(rec["object_id"]),
-                   _date(rec["date_of_information"]),
-                   rec, _lonlat(rec.get("geometry")), rec.get("_where", ""),
-                   str(rec.get("submission_id") or "").split("/")[0])
-             for rec, rid in accepted]
-    return _propose(ledger, items, exclude={i.report_id for i in items})
+    """Proposals for records just taken in (record dict, report id), in their order.
+
+    Records of types without a spatial or link rule (explosive items, victims...) are new
+    unless their object is known: that is settled for a whole type at once, and only updates
+    are looked at one by one."""
+    types: dict[Any, ReportType] = {}
+    by_type: dict[ReportType, list[int]] = defaultdict(list)
+    for i, (rec, _) in enumerate(accepted):
+        value = rec["report_type"]
+        try:
+            rtype = types[value]
+        except KeyError:
+            rtype = types[value] = ReportType(str(value).strip())
+        by_type[rtype].append(i)
+    out: list[Proposal | None] = [None] * len(accepted)
+    at: list[int] = []  # positions of the records looked at one by one
+    for rtype, idx in by_type.items():
+        if rtype is ReportType.HAZARDOUS_AREA or rtype in POINT_RULES or rtype in LINKABLE:
+            at += idx
+            continue
+        oids = [str(accepted[i][0]["object_id"]) for i in idx]
+        known = _known_ids(ledger, rtype)
+        value = rtype.value
+        new = tuple.__new__
+        for i, oid in zip(idx, oids, strict=True):
+            out[i] = new(Proposal, (accepted[i][1], accepted[i][0].get("_where", ""), value,
+                                    oid, "new", None, ()))
+        if not known.isdisjoint(oids):
+            at += [i for i, oid in zip(idx, oids, strict=True) if oid in known]
+    if at:
+        items = [_item(*accepted[i]) for i in at]
+        for i, prop in zip(at, _propose(ledger, items), strict=True):
+            out[i] = prop
+    return out  # type: ignore[return-value]
+
+
+def _item(rec: dict[str, Any], rid: int) -> _Item:
+    return _Item(rid, ReportType(str(rec["report_type"]).strip()), str(rec["object_id"]),
+                 _date(rec["date_of_information"]), rec, _lonlat(rec.get("geometry")),
+                 rec.get("_where", ""),
+                 str(rec.get("submission_id") or "").split("/")[0])
 
 
 def proposals_for(ledger: Ledger, report_ids: Iterable[int] | None = None) -> list[Proposal]:
@@ -139,7 +175,7 @@ def proposals_for(ledger: Ledger, report_ids: Iterable[int] | None = None) -> li
         items.append(_Item(rep.id, ReportType(rep.type), rep.object_id, rep.date_of_information,
                            dict(rep.payload), _lonlat(rep.geometry), f"report {rep.id}",
                            str(rep.submission_id or "").split("/")[0]))
-    return _propose(ledger, items, exclude=set())
+    return _propose(ledger, items)
 
 
 def _existing(ledger: Ledger, rtype: ReportType) -> list[_Item]:
@@ -162,7 +198,7 @@ def _known_ids(ledger: Ledger, rtype: ReportType) -> set[str]:
         return set(conn.execute(select(table.c.id)).scalars())
 
 
-def _propose(ledger: Ledger, items: list[_Item], exclude: set[int]) -> list[Proposal]:
+def _propose(ledger: Ledger, items: list[_Item]) -> list[Proposal]:
     by_type: dict[ReportType, list[_Item]] = defaultdict(list)
     for it in items:
         by_type[it.rtype].append(it)
