@@ -68,3 +68,24 @@ def test_run_policy_on_the_twin(small_scenario):
         assert 0 <= r.share_cleared_with_eo <= 1
     rows = summarise(runs)
     assert [r["policy"] for r in rows] == ["weighted_score", "optimised"]
+
+
+def test_team_load_reads_the_public_team_work(small_scenario):
+    from safeground.planning.evaluation import _team_load
+    from safeground.scenario.twin import OperationsTwin, WorkOrder
+
+    twin = OperationsTwin(small_scenario, seed=0)
+    busy, held, queued = _team_load(twin)
+    assert set(busy) == {t.id for t in twin.teams} and not held and not queued
+    assert all(d == 0 for d in busy.values())
+    team = next(t for t in twin.teams if t.asset == "nts")
+    areas = [a for a in twin.observable_areas() if a.status != "closed" and a.remaining_m2 > 1e4]
+    start = dt.date(2021, 4, 1)
+    twin.advance([WorkOrder(team.id, areas[0].id, "nts", start),
+                  WorkOrder(team.id, areas[1].id, "nts", start + dt.timedelta(days=300))],
+                 start + dt.timedelta(days=1))
+    job, rate, queue = twin.team_work()[team.id]
+    assert job is not None and job.area_id == areas[0].id and rate > 0
+    assert [o.area_id for o in queue] == [areas[1].id]
+    busy, held, queued = _team_load(twin)
+    assert busy[team.id] > 0 and {areas[0].id, areas[1].id} <= held and queued == {team.id}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from safeground.planning.heuristic import plan_heuristic
-from safeground.planning.milp import plan_milp
+from safeground.planning.milp import _lag_share, plan_milp
 from safeground.planning.model import Prepared, evaluate
 from safeground.planning.plan import plan_from_rows
 from safeground.planning.synthetic import synthetic_instance
@@ -99,3 +99,24 @@ def test_milp_respects_the_model(small_instance):
     assert _week_load(m).max() <= m.prepared.days + 1e-6
     # the evaluator, not the solver, scores the plan; it matches the solver's bound
     assert m.objective == pytest.approx(m.bound, rel=1e-3)
+
+
+def test_lag_share_packs_progress_into_the_last_weeks():
+    assert _lag_share(1.0) == 0.0 and _lag_share(3.0) == 0.0
+    assert _lag_share(0.25) == pytest.approx(0.25 * (0 + 1 + 2 + 3))
+    # 0.4 a week: 0.4 in the week done, 0.4 the week before, 0.2 two weeks before
+    assert _lag_share(0.4) == pytest.approx(0.4 * 1 + 0.2 * 2)
+
+
+@pytest.mark.parametrize("seed", [1, 5])
+def test_lp_relaxation_bounds_the_optimum_and_keeps_the_heuristic_plan(seed):
+    # the cuts are valid: the LP bound is above the proven optimum, and the heuristic's plan
+    # is accepted as a starting solution (the MILP never returns less than it)
+    inst = synthetic_instance(n_areas=8, n_settlements=3, n_teams=4, horizon_weeks=8, seed=seed)
+    h = plan_heuristic(inst, seconds=60, iterations=1000, seed=0)
+    lp = plan_milp(inst, relax=True, prepared=h.prepared)
+    m = plan_milp(inst, time_limit=60, start=h, prepared=h.prepared)
+    assert m.status == "Optimal"
+    assert m.objective >= h.objective - 1e-6 * abs(h.objective)
+    assert lp.bound >= m.objective * (1 - 1e-6)
+    assert m.bound >= m.objective * (1 - 1e-6)

@@ -429,9 +429,9 @@ def _value(decoder: Decoder, state: State) -> float:
 def local_search(decoder: Decoder, state: State, *, seconds: float = 5.0,
                  max_iter: int = 20000, seed: int = 0) -> tuple[State, float]:
     """Hill-climbing with sideways moves on (task order, team-choice modes): move one task
-    anywhere, move an area's or a settlement's tasks as a block, swap two tasks, or change how a
-    task's teams are chosen (see ``Decoder.run``). When stuck, kick the best state and go on,
-    until ``seconds`` or ``max_iter`` moves."""
+    anywhere, move an area's or a settlement's tasks as a block, swap two settlements (or
+    areas), swap two tasks, or change how a task's teams are chosen (see ``Decoder.run``). When
+    stuck, kick the best state and go on, until ``seconds`` or ``max_iter`` moves."""
     prep = decoder.prep
     rng = np.random.default_rng(seed)
     cur = (state[0].copy(), state[1].copy())

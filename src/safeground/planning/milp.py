@@ -103,6 +103,7 @@ def plan_milp(instance: Instance, *, time_limit: float = 60.0, mip_gap: float = 
     m.precedence()
     m.progress()
     m.busy_time_cuts()
+    m.knapsacks()
     m.limits(instance)
     h = _solve(m.b, time_limit, mip_gap, threads, start, m.x, m.z, m.y, p, relax)
     info = h.getInfo()
@@ -203,6 +204,16 @@ class _Model:
                 xv = self.x[int(t), k]
                 for w in range(1, H):
                     b.row([int(xv[w]), int(z[pred, w - 1])], [1.0, -p.days], -np.inf, 0.0)
+            # no more of the task done by week w than the share of weeks its previous stage
+            # is done by week w - 1 allows (tight where the predecessor is fractional)
+            work = float(p.task_work[k])
+            first = int(self.earliest[pred]) + 1
+            for w in range(first, H):
+                cols, vals = [int(z[pred, w - 1])], [-work]
+                for t, r in self.eff[k].items():
+                    cols.extend(int(c) for c in self.x[t, k][first: w + 1])
+                    vals.extend([r] * (w + 1 - first))
+                b.row(cols, vals, -np.inf, 0.0)
 
     def progress(self) -> None:
         """Effective rate x cumulative days >= work x done; never more than the work."""
@@ -256,6 +267,27 @@ class _Model:
                         cols.extend(int(c) for c in self.x[t, k])
                         vals.extend((-left * size[k] * r / (p.task_work[k] * total)).tolist())
                 b.row(cols, vals, -np.inf, 0.0)
+
+    def knapsacks(self) -> None:
+        """Valid knapsack rows on the binaries, from which HiGHS derives cover cuts: the tasks
+        of a stage done by week w need, in days of all the stage's teams together, no more than
+        the weeks so far hold. Implied by the LP, but on binaries only."""
+        p, b, H, D = self.p, self.b, self.p.horizon, self.p.days
+        for s in range(3):
+            ks = [k for k in range(p.n_tasks) if p.task_stage[k] == s and self.eff[k]]
+            if not ks:
+                continue
+            size = {k: p.task_work[k] / sum(self.eff[k].values()) for k in ks}
+            cap: dict[int, float] = {}
+            for k in ks:
+                for t, r in self.eff[k].items():
+                    cap[t] = max(cap.get(t, 0.0), size[k] * r / p.task_work[k])
+            per_week = D * sum(cap.values())
+            for w in range(H):
+                cols = [int(self.z[k, w]) for k in ks if w >= self.earliest[k]]
+                vals = [float(size[k]) for k in ks if w >= self.earliest[k]]
+                if cols and sum(vals) > per_week * (w + 1):
+                    b.row(cols, vals, -np.inf, per_week * (w + 1))
 
     def limits(self, instance: Instance) -> None:
         """Team-days and cost per calendar month within the monthly capacity and budget."""
