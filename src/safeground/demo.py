@@ -6,8 +6,9 @@
    operations chief (a different person) — the normal report path.
 3. Print the programme status now and as known three months after the ceasefire; export the
    hazardous areas; write the programme report for government and donors (HTML and Excel).
-4. Fit the contamination risk model on the evidence known at the start of operations, map the
-   risk surface (a Cloud-Optimised GeoTIFF) and rank the hazardous areas.
+4. Fit the contamination risk model on the record's evidence known at the start of operations
+   (with the scenario's context layers), map the risk surface (a Cloud-Optimised GeoTIFF) and
+   rank the hazardous areas.
 5. Plan two years of survey and clearance from the record and the risk ranking: a dated plan
    (team x area x week) as CSV and GeoPackage, with a Gantt chart and a returns chart.
 6. Add demo users (one per role, passwords made at random and printed) and, unless
@@ -105,7 +106,7 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
     _report(ledger, workdir, dt.date(2021, 1, 1) if use_example else dt.date(2020, 11, 10),
             console)
     if not use_example:
-        risk = _risk(workdir, console)
+        risk = _risk(workdir, settings.database_url, console)
         _plan(ledger, workdir, risk, console)
     from safeground.web.demo import add_demo_users, serve_demo
 
@@ -133,16 +134,17 @@ def _report(ledger: Ledger, workdir: Path, start: dt.date, console: Console) -> 
                   f"{rep.casualties.get('injured', 0)} injured; written to {html} (and .xlsx)")
 
 
-def _risk(workdir: Path, console: Console) -> dict[str, float]:
-    """Fit, map and rank with the risk model; return area id -> mean probability."""
+def _risk(workdir: Path, database_url: str, console: Console) -> dict[str, float]:
+    """Fit on the record's approved evidence (with the scenario's context layers), map and
+    rank; return area id -> mean probability."""
     import pandas as pd
 
     from safeground.risk import cli as risk_cli
 
     console.rule("Risk model")
     models = workdir / "risk-model"
-    risk_cli.fit(model_dir=models, events=workdir / "scenario", as_of=START.isoformat(),
-                 horizon_years=0.25)
+    risk_cli.fit(model_dir=models, db=database_url, context=workdir / "scenario" / "context",
+                 as_of=START.isoformat(), horizon_years=0.25)
     risk_cli.map_(model_dir=models, out=workdir / "risk.tif", resolution=100.0)
     ranking = workdir / "area-risk.csv"
     risk_cli.rank(model_dir=models, out=ranking)

@@ -82,6 +82,9 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
         = None,
         context: Annotated[Path | None, typer.Option(
             "--context", help="Context layers directory (default: the scenario's)")] = None,
+        db: Annotated[str | None, typer.Option(
+            "--db", help="Learn from a Safeground record database (URL): its approved "
+            "accidents, finds, evidence and hazardous areas; use with --context")] = None,
         as_of: Annotated[str | None, typer.Option(
             "--as-of", help="Fit on events known up to this date (YYYY-MM-DD)")] = None,
         horizon_years: Annotated[float, typer.Option(
@@ -106,10 +109,10 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
                 "data_sha256": store.data_sha256([grid]), "seed": seed,
                 "known_positives": {"lat": pos[reland.LAT].round(6).tolist(),
                                     "lon": pos[reland.LON].round(6).tolist()}}
-    elif events is not None:
+    elif events is not None or db is not None:
         if as_of is None:
             raise invalid("FIELD_REQUIRED", field="--as-of")
-        src = sources.detect(events, context)
+        src = sources.detect(db if db is not None else events, context)
         study = sources.build_study(src, as_of, step)
         if prior_share is not None:
             if not 0 < prior_share < 1:
@@ -120,9 +123,9 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
         meta = {"source": src.to_dict(), "as_of": as_of, "horizon_years": horizon_years,
                 "step_m": study.grid.step, "extent": list(study.grid.bounds),
                 "feature_config": _feature_config(study),
-                "data_sha256": store.data_sha256(src.files()), "seed": seed}
+                "data_sha256": src.fingerprint(), "seed": seed}
     else:
-        raise invalid("FIELD_REQUIRED", field="--grid or --events")
+        raise invalid("FIELD_REQUIRED", field="--grid, --events or --db")
     path = store.save(model_dir, models, meta)
     for k, m in models.items():
         console.print(f"{k}: {m.train_summary_}")
@@ -146,6 +149,9 @@ def evaluate(grid: Annotated[Path | None, typer.Option(
              events: Annotated[Path | None, typer.Option(
                  "--events", help="Events: forward in time")] = None,
              context: Annotated[Path | None, typer.Option("--context")] = None,
+             db: Annotated[str | None, typer.Option(
+                 "--db", help="Events from a Safeground record database (URL): forward in "
+                 "time")] = None,
              train_until: Annotated[str | None, typer.Option(
                  "--train-until", help="Fit on evidence up to this date")] = None,
              test_until: Annotated[str | None, typer.Option(
@@ -181,17 +187,17 @@ def evaluate(grid: Annotated[Path | None, typer.Option(
                                    bias_correction=bias_correction,
                                    horizon_years=horizon_years or 0.25)
         title = f"scenario twin {twin}: cells with true items vs empty cells"
-    elif events is not None:
+    elif events is not None or db is not None:
         if not (train_until and test_until):
             raise invalid("FIELD_REQUIRED", field="--train-until and --test-until")
-        src = sources.detect(events, context)
+        src = sources.detect(db if db is not None else events, context)
         study = sources.build_study(src, train_until, step)
         with console.status("fitting and scoring forward in time..."):
             board, _ = forecast.evaluate(study, train_until, test_until, horizon_years or 3.0,
                                          kinds, seed, bias_correction)
         title = f"forward in time: fit to {train_until}, events to {test_until}"
     else:
-        raise invalid("FIELD_REQUIRED", field="--grid, --events or --twin")
+        raise invalid("FIELD_REQUIRED", field="--grid, --events, --db or --twin")
     summary = board.summary()
     console.print(_table(summary, title))
     if model_dir:
@@ -240,7 +246,7 @@ def _pick(models: dict[str, Any], kind: str) -> Any:
 def _study_from_meta(meta: dict[str, Any]) -> forecast.Study:
     from safeground.risk.features import FeatureConfig
 
-    if meta.get("source", {}).get("format") not in ("colombia", "reports"):
+    if meta.get("source", {}).get("format") not in ("colombia", "reports", "record"):
         raise invalid("RISK_MODEL_DIR", value=str(meta.get("source")),
                       reason="only event-based models can map")
     src = sources.EventSource.from_dict(meta["source"])
@@ -297,6 +303,8 @@ def map_(model_dir: Annotated[Path, typer.Option("--model-dir")],
 
 def _areas_and_evidence(meta: dict[str, Any], areas: Path | None,
                         evidence: Path | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    if meta.get("source", {}).get("format") == "record" and areas is None and evidence is None:
+        return sources.record_areas_and_evidence(sources.EventSource.from_dict(meta["source"]))
     reports = Path(meta.get("source", {}).get("events", "."))
     areas = areas or next(iter(sorted(reports.glob("*hazardous_area*.geojson"))), None)
     if areas is None:

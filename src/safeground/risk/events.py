@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -123,6 +124,30 @@ def from_report_files(paths: Iterable[Path], crs: str,
             geoms.append(shape(feat["geometry"]))
             rows.append({"date": date, "group": grp[0], "category": grp[1],
                          "reliability": props.get("reliability", "high")})
+    if not rows:
+        return empty_events()
+    gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+    return from_geodataframe(gdf, crs, reliability_weight=reliability_weight)
+
+
+# --- the record itself (approved accidents, finds and evidence in a Safeground database) ------
+
+def from_ledger(ledger: Any, crs: str,
+                reliability_weight: dict[str, float] | None = None) -> pd.DataFrame:
+    """Accidents, items found and evidence from the approved record, dated by the date of
+    information of their first report (``known_at`` then keeps what was known on a date)."""
+    from safeground.vocabulary import ReportType
+
+    rows, geoms = [], []
+    for rtype in (ReportType.ACCIDENT, ReportType.ORDNANCE, ReportType.EVIDENCE):
+        for obj in ledger.objects(rtype):
+            grp = _report_group(rtype.value, obj)
+            geom = obj.get("geometry")
+            if grp is None or geom is None or geom.is_empty:
+                continue
+            geoms.append(geom)
+            rows.append({"date": obj["first_date"].isoformat(), "group": grp[0],
+                         "category": grp[1], "reliability": obj.get("reliability") or "high"})
     if not rows:
         return empty_events()
     gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")

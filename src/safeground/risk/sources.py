@@ -6,6 +6,10 @@ Two layouts are understood:
 - ``reports``: GeoJSON report files (``*accident*.geojson``, ``*ordnance*.geojson``,
   ``*evidence*.geojson``), as intake exports and the scenario writes them. A scenario directory
   (with ``reports/`` and ``context/``) is accepted whole.
+- ``record``: a Safeground record database, given by its URL (``sqlite:///programme.sqlite``,
+  ``postgresql://...``): its approved accidents, items found and evidence, dated by their date of
+  information, and its hazardous areas as the suspected land. Context layers (front line, roads,
+  rivers, terrain) come from a directory beside it.
 
 An ``EventSource`` is saved in the model's metadata, so ``risk map`` can rebuild the features of
 any extent and resolution from the same evidence and context as the fit.
@@ -14,6 +18,7 @@ any extent and resolution from the same evidence and context as the fit.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +29,7 @@ import pandas as pd
 import rasterio
 from rasterio import features as rfeatures
 
-from safeground.risk import colombia
+from safeground.risk import colombia, store
 from safeground.risk import events as ev
 from safeground.risk.context import ContextLayers
 from safeground.risk.errors import invalid
@@ -38,7 +43,7 @@ REPORT_KINDS = ("accident", "ordnance", "evidence")
 
 @dataclass(frozen=True, slots=True)
 class EventSource:
-    format: str                  # "colombia" or "reports"
+    format: str                  # "colombia", "reports" or "record"
     events: str
     context: str | None = None
     crs: str = ""
@@ -51,6 +56,8 @@ class EventSource:
         return cls(**d)
 
     def files(self) -> list[Path]:
+        if self.format == "record":
+            return []
         root = Path(self.events)
         if self.format == "colombia":
             return colombia.event_files(root)
@@ -61,7 +68,30 @@ class EventSource:
     def load_events(self) -> pd.DataFrame:
         if self.format == "colombia":
             return colombia.load_events(self.files())[0]
+        if self.format == "record":
+            return ev.from_ledger(self.ledger(), self.crs)
         return ev.from_report_files(self.files(), self.crs)
+
+    def ledger(self) -> Any:
+        """The record behind a ``record`` source (opened read-mostly)."""
+        from safeground.ledger import Ledger
+        from safeground.storage import Database
+
+        return Ledger(Database.open(self.events), Settings.from_env(database_url=self.events))
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the data the fit saw: the input files, or the record's objects."""
+        if self.format != "record":
+            return store.data_sha256(self.files())
+        from safeground.vocabulary import ReportType
+
+        h = hashlib.sha256()
+        led = self.ledger()
+        for rtype in (ReportType.ACCIDENT, ReportType.ORDNANCE, ReportType.EVIDENCE,
+                      ReportType.HAZARDOUS_AREA):
+            for obj in sorted(led.objects(rtype), key=lambda o: o["id"]):
+                h.update(f"{rtype.value}|{obj['id']}|{obj['last_report_id']}\n".encode())
+        return h.hexdigest()
 
     def load_context(self) -> ContextLayers | None:
         return ContextLayers.from_directory(self.context, self.crs) if self.context else None
@@ -69,6 +99,11 @@ class EventSource:
 
 def detect(path: str | Path, context: str | Path | None = None) -> EventSource:
     """Recognise the layout of ``path``. Raises ValidationError (FILE_FORMAT_UNKNOWN)."""
+    if is_database_url(path):
+        ctx = str(context) if context else None
+        crs = ContextLayers.from_directory(ctx).crs if ctx else \
+            f"EPSG:{Settings.from_env(database_url=str(path)).utm_epsg}"
+        return EventSource("record", str(path), ctx, crs)
     root = Path(path)
     if root.is_dir() and (root / "reports").is_dir():       # a scenario output directory
         ctx = context or ((root / "context") if (root / "context").is_dir() else None)
@@ -82,6 +117,11 @@ def detect(path: str | Path, context: str | Path | None = None) -> EventSource:
         return EventSource("reports", str(root), ctx, crs)
     raise invalid("FILE_FORMAT_UNKNOWN", where=str(root), suffix=root.suffix or "(directory)",
                   expected="a directory of yearly event files, report GeoJSON or a scenario")
+
+
+def is_database_url(path: str | Path) -> bool:
+    return isinstance(path, str) and path.split(":", 1)[0].split("+")[0] in (
+        "sqlite", "postgresql", "postgres")
 
 
 def default_extent(source: EventSource, events: pd.DataFrame) -> tuple[float, ...]:
@@ -113,14 +153,27 @@ def build_study(source: EventSource, as_of: dt.date | str, step_m: float | None 
 
 
 def hazardous_area_files(source: EventSource) -> list[Path]:
+    if source.format == "record":
+        return []
     root = Path(source.events)
     folder = root if root.is_dir() else root.parent
     return sorted(folder.glob("*hazardous_area*.geojson"))
 
 
+def _record_areas(source: EventSource, crs: str) -> list[Any]:
+    from safeground.vocabulary import ReportType
+
+    geoms = [a["geometry"] for a in source.ledger().objects(ReportType.HAZARDOUS_AREA)
+             if a.get("geometry") is not None]
+    if not geoms:
+        return []
+    g = gpd.GeoSeries(geoms, crs="EPSG:4326").to_crs(crs)
+    return [p for p in g if p is not None and not p.is_empty]
+
+
 def suspected_cells(source: EventSource, grid: Grid) -> np.ndarray | None:
     """Cells inside the hazardous areas on record (row-major), or None when there are none."""
-    polys = []
+    polys = _record_areas(source, grid.crs) if source.format == "record" else []
     for f in hazardous_area_files(source):
         g = gpd.read_file(f)
         if g.empty:
@@ -140,3 +193,31 @@ def study_on(study: Study, grid: Grid) -> Study:
     if cfg.field_step_m is None:
         cfg = replace(cfg, field_step_m=max(study.grid.step, 100.0))
     return replace(study, grid=grid, mask=None, features=cfg, reference=None)
+
+
+def record_areas_and_evidence(source: EventSource) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The open hazardous areas of a record (their remaining land, ``object_id``) and its
+    approved evidence, accidents and items (``category``, ``reliability``), in EPSG:4326."""
+    from safeground.vocabulary import HazardStatus, ReportType
+
+    led = source.ledger()
+    open_areas = [a for a in led.objects(ReportType.HAZARDOUS_AREA)
+                  if a["status"] != HazardStatus.CLOSED.value]
+    areas = gpd.GeoDataFrame(
+        {"object_id": [a["id"] for a in open_areas],
+         "classification": [a["classification"] for a in open_areas]},
+        geometry=[a.get("remaining_geometry") or a["geometry"] for a in open_areas],
+        crs="EPSG:4326")
+    rows, geoms = [], []
+    for rtype in (ReportType.EVIDENCE, ReportType.ACCIDENT, ReportType.ORDNANCE):
+        for o in led.objects(rtype):
+            if o.get("geometry") is None:
+                continue
+            category = {ReportType.ACCIDENT: "accident",
+                        ReportType.ORDNANCE: "find"}.get(rtype, o.get("category"))
+            rows.append({"object_id": o["id"], "category": category,
+                         "reliability": o.get("reliability") or "high"})
+            geoms.append(o["geometry"])
+    evidence = gpd.GeoDataFrame(rows or {"object_id": [], "category": [], "reliability": []},
+                                geometry=geoms, crs="EPSG:4326")
+    return areas, evidence
