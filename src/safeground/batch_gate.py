@@ -145,7 +145,17 @@ def check_columns(raws: list[dict[str, Any]], settings: Settings, projector: geo
     crs = [r.get("crs") for r in raws]
     found = [r.get("_problems") for r in raws]
     unusual = crs.count(None) != len(crs) or any(found)
-    for i, value in enumerate([r.get("report_type") for r in raws]):
+    values = [r.get("report_type") for r in raws]
+    if not unusual and values and values.count(values[0]) == len(values) \
+            and values[0].__class__ is str:  # one report type (a CSV file)
+        try:
+            rtype = ReportType(values[0].strip())
+        except ValueError:
+            slow = list(range(len(raws)))
+        else:
+            groups[rtype] = list(range(len(raws)))
+        values = []
+    for i, value in enumerate(values):
         if unusual and (crs[i] is not None or found[i]):
             slow.append(i)
             continue
@@ -164,8 +174,10 @@ def check_columns(raws: list[dict[str, Any]], settings: Settings, projector: geo
             groups[rtype].append(i)
     clean: list[CleanGroup] = []
     for rtype, idx in groups.items():
-        group, rest = _check_group(REPORT_SPECS[rtype], [raws[i] for i in idx],
-                                   [wheres[i] for i in idx], settings, projector, today)
+        whole = len(idx) == len(raws)
+        group, rest = _check_group(REPORT_SPECS[rtype], raws if whole else [raws[i] for i in idx],
+                                   wheres if whole else [wheres[i] for i in idx], settings,
+                                   projector, today)
         group.index = [idx[j] for j in group.index]
         if group.index:
             clean.append(group)
@@ -231,6 +243,19 @@ def _unknown_fields(spec: ReportSpec, rows: list[dict[str, Any]], ok: np.ndarray
     known = {f.name for f in spec.fields}
     extra_of: dict[tuple[Any, ...], tuple[tuple[Any, ...], tuple[str, ...]]] = {}
     metas: list[tuple[str, ...]] = []
+    if rows and all(r.__class__ is dict for r in rows[:1]):
+        # the same keys in every row (a CSV file): looked at once, unless the order of the
+        # keys matters (meta keys keep the record's order)
+        views = [r.keys() for r in rows]
+        first = tuple(rows[0])
+        if views.count(views[0]) == len(rows) and all(isinstance(k, str) for k in first) \
+                and not meta_keys(first):
+            extra = tuple(k for k in first if not (k in HEADER_FIELDS or k in _IGNORED
+                                                   or k.startswith("_") or k in known))
+            for j, raw in enumerate(rows if extra else ()):
+                if any(not _empty(raw[k]) for k in extra):
+                    ok[j] = False
+            return [()] * len(rows)
     for j, raw in enumerate(rows):
         keys = tuple(raw)
         try:
@@ -265,7 +290,13 @@ def meta_of(raw: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any] | None
 
 def _text_column(rows: list[dict[str, Any]], name: str, ok: np.ndarray) -> list[Any]:
     """A required text header column, stripped; rows where it is empty or not text fail."""
-    out = [v.strip() if v.__class__ is str else None for v in (r.get(name) for r in rows)]
+    col = [r.get(name) for r in rows]
+    if col.count(None) == 0 and set(map(type, col)) == {str}:
+        out = list(map(str.strip, col))
+        if "" not in out:
+            return out
+    else:
+        out = [v.strip() if v.__class__ is str else None for v in col]
     for j, v in enumerate(out):
         if not v:
             ok[j] = False
@@ -287,8 +318,17 @@ def _check_ids(oids: list[Any], ok: np.ndarray) -> None:
 def _date_column(rows: list[dict[str, Any]], settings: Settings, today: dt.date,
                  ok: np.ndarray) -> list[Any]:
     """Dates of information, each distinct value parsed and checked once."""
+    col = [r.get("date_of_information") for r in rows]
+    if set(map(type, col)) == {str}:  # text (a CSV column): mapped through the answers
+        table = {v: _date_of(v, settings, today) for v in set(col)}
+        out = list(map(table.__getitem__, col))
+        if None in table.values():
+            for j, day in enumerate(out):
+                if day is None:
+                    ok[j] = False
+        return out
     seen: dict[tuple[type, Any], dt.date | None] = {}
-    out: list[Any] = []
+    out = []
     for j, raw in enumerate(rows):
         v = raw.get("date_of_information")
         if v.__class__ in _MEMO_CLASSES:
@@ -415,6 +455,9 @@ def _geometry_column(spec: ReportSpec, rows: list[dict[str, Any]], settings: Set
     out: list[Any] = [None] * len(rows)
     points: list[int] = []
     takes_points = "Point" in spec.geometry
+    col = [r.get("geometry") for r in rows]
+    if takes_points and ok.all() and set(map(type, col)) == {shapely.Point}:
+        out, points, rows = col, list(range(len(rows))), []  # points only: checked below
     for j, raw in enumerate(rows):
         if not ok[j]:
             continue

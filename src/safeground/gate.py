@@ -30,6 +30,7 @@ _AREA = ReportType.HAZARDOUS_AREA
 _ACTIVITY = ReportType.ACTIVITY
 _ORDNANCE = ReportType.ORDNANCE
 #: per report type, its link fields: (field, target type) — looked up once, not per record
+_NO_ACTIVITY = object()
 _REFS: dict[ReportType, tuple[tuple[str, str], ...]] = {
     t: tuple((f.name, f.ref.value) for f in spec.fields if f.kind == "ref" and f.ref)
     for t, spec in REPORT_SPECS.items()}
@@ -160,15 +161,17 @@ class LinkChecker:
             sub = raw.get("submission_id")
             if not _empty(sub):
                 other_subs.append(str(sub).strip())
-        subs_seen = Counter(other_subs)
-        for g in groups:
-            subs_seen.update(s for s in g.submission_ids if s is not None)
-        shared_subs = {s for s, c in subs_seen.items() if c > 1}
+        every_sub = [*other_subs, *(s for g in groups for s in g.submission_ids)]
+        given = len(every_sub) - every_sub.count(None)
+        distinct = set(every_sub)
+        distinct.discard(None)
+        shared_subs = set() if len(distinct) == given else \
+            {s for s, c in Counter(every_sub).items() if c > 1 and s is not None}
         taken: list[np.ndarray] = []
         for g in groups:
             t = g.rtype._value_
             ok = np.ones(len(g.index), dtype=bool)
-            types = [raws[i].get("report_type").__class__ for i in g.index]
+            types = [raws[i]["report_type"].__class__ for i in g.index]
             if types.count(str) != len(types):  # exists() sees only text
                 ok &= np.array([c is str for c in types], dtype=bool)
             oids = g.object_ids
@@ -248,27 +251,37 @@ class LinkChecker:
             return [g.object_ids[k] for k in ks]
         if g.rtype is not _ORDNANCE:
             return [payloads[k].get("hazardous_area_id") for k in ks]
-        out = []
-        for k in ks:
-            p = payloads[k]
-            if "activity_id" in p:
-                aid = p["activity_id"]
-                out.append(made_area[aid] if aid in made_area else self.activity_area.get(aid))
-            else:
-                out.append(p.get("hazardous_area_id"))
+        aids = [payloads[k].get("activity_id", _NO_ACTIVITY) for k in ks]
+        area_of = {aid: made_area[aid] if aid in made_area else self.activity_area.get(aid)
+                   for aid in set(aids)}
+        out = list(map(area_of.__getitem__, aids))
+        if _NO_ACTIVITY in area_of:  # an item found outside any activity names its area
+            for j, k in enumerate(ks):
+                if aids[j] is _NO_ACTIVITY:
+                    out[j] = payloads[k].get("hazardous_area_id")
         return out
 
-    def accept_block(self, block: Block, lo: int, hi: int) -> None:
-        """``accept`` for the records ``block.ks[lo:hi]``."""
+    def accept_block(self, block: Block, lo: int, hi: int, ids: list[int] | None = None,
+                     new: bool = True) -> None:
+        """``accept`` for the records ``block.ks[lo:hi]``, or, once they are stored, with
+        their report ``ids`` (``new=False``: records accepted before, getting their ids)."""
         g = block.group
         ks = block.ks[lo:hi]
         if not ks:
             return
-        oids = [g.object_ids[k] for k in ks]
-        self.known[g.rtype._value_].update(oids)
-        self.hashes.update(dict.fromkeys([g.hashes[k] for k in ks], -1))
-        self.submissions.update(dict.fromkeys(
-            [s for s in (g.submission_ids[k] for k in ks) if s], -1))
+        whole = len(ks) == len(g.index)
+        hashes = g.hashes if whole else [g.hashes[k] for k in ks]
+        subs = g.submission_ids if whole else [g.submission_ids[k] for k in ks]
+        rids = [-1] * len(ks) if ids is None else ids
+        self.hashes.update(zip(hashes, rids, strict=True))
+        if None in subs:
+            self.submissions.update((s, rid) for s, rid in zip(subs, rids, strict=True) if s)
+        else:
+            self.submissions.update(zip(subs, rids, strict=True))
+        if not new:
+            return
+        self.known[g.rtype._value_].update(g.object_ids if whole
+                                           else [g.object_ids[k] for k in ks])
         if g.rtype is _ACTIVITY:
             self.activity_area.update(
                 (g.object_ids[k], g.payloads[k].get("hazardous_area_id")) for k in ks)

@@ -195,8 +195,10 @@ class Ledger:
         result = SubmitResult()
         now = _now()
         n = len(records)
-        wheres = [str(raw.get("_where") or (f"{source} record {i}" if source else f"record {i}"))
-                  for i, raw in enumerate(records, start=1)]
+        wheres = [raw.get("_where") for raw in records]
+        if wheres.count(None) or set(map(type, wheres)) != {str} or wheres.count(""):
+            wheres = [str(w or (f"{source} record {i}" if source else f"record {i}"))
+                      for i, w in enumerate(wheres, start=1)]
         # the checks of records on their own need no transaction: done before it begins
         checked = check_columns(records, self.settings, self.projector, wheres, today) \
             if n >= BATCH_THRESHOLD else None
@@ -257,26 +259,31 @@ class Ledger:
                     else:
                         rows[i] = self._rejected_row(rec, raw, problems, user, now, source,
                                                      where)
-                for bi, block in enumerate(blocks):
-                    links.accept_block(block, done[bi], len(block.ks))
                 order, columns = _columns(records, blocks, spots, rows, n, user, now, source)
                 ids = self._insert_columns(conn, columns, len(order))
-                stored = dict(zip(order, ids, strict=True))
-                for pos, rid in stored.items():
-                    row = rows.get(pos)
-                    if row is None or pos in accepted_at:
-                        result.accepted.append(rid)
-                    else:
-                        result.rejected.append(Rejection(
-                            wheres[pos], [Problem.from_dict(p) for p in row["problems"]], rid))
-                # the ids of what was accepted, for the duplicates of later batches
-                for name, table in (("submission_id", links.submissions),
-                                    ("content_hash", links.hashes)) if ids else ():
-                    col = columns[name]
-                    values = [col.value] * len(ids) if isinstance(col, _Same) else col
-                    table.update((v, rid) for v, rid, pos in zip(values, ids, order,
-                                                                 strict=True)
-                                 if v and (pos not in rows or pos in accepted_at))
+                if not rows:  # blocks only
+                    result.accepted = list(ids)
+                else:
+                    for pos, rid in zip(order, ids, strict=True):
+                        row = rows.get(pos)
+                        if row is None or pos in accepted_at:
+                            result.accepted.append(rid)
+                        else:
+                            result.rejected.append(Rejection(wheres[pos], [
+                                Problem.from_dict(p) for p in row["problems"]], rid))
+                        if pos in accepted_at:  # its ids, for the duplicates of later batches
+                            links.hashes[row["content_hash"]] = rid
+                            if row["submission_id"]:
+                                links.submissions[row["submission_id"]] = rid
+                # the blocks' records not yet accepted, and the ids of all, for the duplicates
+                # of later batches
+                if blocks:
+                    id_at = np.zeros(n, dtype=np.int64)
+                    id_at[np.asarray(order, dtype=np.int64)] = ids
+                    for bi, (block, spot) in enumerate(zip(blocks, spots, strict=True)):
+                        rids = id_at[spot].tolist()
+                        links.accept_block(block, 0, done[bi], rids[:done[bi]], new=False)
+                        links.accept_block(block, done[bi], len(block.ks), rids[done[bi]:])
                 self._audit(conn, user, "submit", source,
                             {"accepted": len(result.accepted), "rejected": len(result.rejected),
                              "duplicates": len(result.duplicates)})
@@ -827,7 +834,7 @@ def _insert_many_sqlite(conn: Connection, columns: dict[str, Any], ids: list[int
     for name in names:
         proc = reports.c[name].type._cached_bind_processor(dialect)
         values = columns.get(name, _NOTHING)
-        if isinstance(values, list) and values and all(v is values[0] for v in values):
+        if isinstance(values, list) and values and _all_same(values):
             values = _Same(values[0])  # e.g. the submission time, an empty problem list
         if name == "payload":
             texts = columns.get("payload_json")
@@ -867,6 +874,14 @@ def _insert_many_sqlite(conn: Connection, columns: dict[str, Any], ids: list[int
     finally:
         if big:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache):d}")
+
+
+def _all_same(values: list[Any]) -> bool:
+    """Every value is the first (or, for text, written alike)."""
+    first = values[0]
+    if first.__class__ is str:
+        return values.count(first) == len(values)  # == on text: the same text
+    return all(v is first for v in values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -289,8 +289,7 @@ def _plain_records(columns: list[list[str]], names: list[str], header: list[str]
     if any("" in col for col in out_cols):
         return None
     try:
-        xs = np.array(columns[ix]).astype(np.float64)
-        ys = np.array(columns[iy]).astype(np.float64)
+        xs, ys = _floats(columns[ix]), _floats(columns[iy])
     except ValueError:
         return None
     m = len(xs)
@@ -323,9 +322,8 @@ def _points(rows: list[Any], xy: tuple[int, int], crs: str | None) -> list[Any]:
     """
     n = len(rows)
     ix, iy = xy
-    try:  # numbers in every row: numpy parses them as float() does
-        xs = np.array([r[ix] for r in rows]).astype(np.float64)
-        ys = np.array([r[iy] for r in rows]).astype(np.float64)
+    try:  # numbers in every row
+        xs, ys = _floats([r[ix] for r in rows]), _floats([r[iy] for r in rows])
         state = np.zeros(n, dtype=np.int8)
     except (IndexError, ValueError, TypeError):
         xs, ys, state = _coordinates(rows, xy)
@@ -339,6 +337,11 @@ def _points(rows: list[Any], xy: tuple[int, int], crs: str | None) -> list[Any]:
         return pts
     return [None if s == 2 else False if s == 1 else p
             for s, p in zip(state.tolist(), pts, strict=True)]
+
+
+def _floats(texts: list[str]) -> np.ndarray:
+    """``float()`` of each text. Raises ValueError (TypeError) when one is not a number."""
+    return np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))
 
 
 def _coordinates(rows: list[Any], xy: tuple[int, int]
