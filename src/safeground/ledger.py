@@ -225,21 +225,27 @@ class Ledger:
                                           if not in_block[i])
                 rows: dict[int, dict[str, Any]] = {}  # position -> row of a single record
                 accepted_at: set[int] = set()
+                waiting = [bi for bi, spot in enumerate(spots) if len(spot)]
                 for i in single:
-                    for bi, spot in enumerate(spots):  # the blocks' records before this one
-                        upto = int(np.searchsorted(spot, i))
+                    for bi in waiting:  # the blocks' records before this one
+                        upto = int(np.searchsorted(spots[bi], i))
                         if upto > done[bi]:
                             links.accept_block(blocks[bi], done[bi], upto)
                             done[bi] = upto
                     raw = records[i]
                     where = wheres[i]
                     update = links.exists(raw.get("report_type"), raw.get("object_id"))
-                    if checked is not None and not update:
-                        if i in clean_left:
-                            g, k = clean_left[i]
-                            rec, problems = g.record(k), []
-                        else:
-                            rec, problems = checked.others[i]
+                    if i in clean_left:
+                        # clean as a new object, so clean as an update too (an update only
+                        # waives required fields), with the same record
+                        g, k = clean_left[i]
+                        sub = g.submission_ids[k]  # taken in before: nothing to build
+                        if sub and (other := links.submission(sub)):
+                            result.duplicates.append((where, other))
+                            continue
+                        rec, problems = g.record(k), []
+                    elif checked is not None and not update:
+                        rec, problems = checked.others[i]
                     else:
                         rec, problems = check_record(raw, self.settings, self.projector, where,
                                                      today, update=update)
