@@ -883,10 +883,11 @@ def _insert_many_sqlite(conn: Connection, columns: dict[str, Any], ids: list[int
 
 
 def _all_same(values: list[Any]) -> bool:
-    """Every value is the first (or, for text, written alike)."""
+    """Every value is the first (or, for text and dates, equal to it)."""
     first = values[0]
-    if first.__class__ is str:
-        return values.count(first) == len(values)  # == on text: the same text
+    if first is None or first.__class__ in (str, dt.date):
+        # == for these: the same text once stored
+        return values.count(first) == len(values)
     return all(v is first for v in values)
 
 

@@ -201,6 +201,14 @@ def records_of(items: Iterable[Submission | dict[str, Any] | FileProblem]
     records: list[dict[str, Any]] = []
     orphans: list[Problem] = []
     notes: dict[str, list[str]] = {}
+    if isinstance(items, list) and items and items[0].__class__ is dict \
+            and set(map(type, items)) == {dict}:
+        # records only (a geodata file): all kept as they are but for the few marked broken
+        # or without a submission id
+        broken = [r.get("_intake_problems") for r in items]
+        subs = [r.get("submission_id") for r in items]
+        if broken.count(None) == len(items) and all(subs):
+            return items, orphans, notes
     for item in items:
         if isinstance(item, FileProblem):
             orphans.append(item.problem)

@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -129,8 +130,11 @@ def propose(ledger: Ledger, accepted: Sequence[tuple[dict[str, Any], int]]) -> l
     are looked at one by one."""
     types: dict[Any, ReportType] = {}
     by_type: dict[ReportType, list[int]] = defaultdict(list)
-    for i, (rec, _) in enumerate(accepted):
-        value = rec["report_type"]
+    values = [rec["report_type"] for rec, _ in accepted]
+    if values and values.count(values[0]) == len(values) and values[0].__class__ is str:
+        by_type[ReportType(values[0].strip())] = list(range(len(values)))  # one type
+        values = []
+    for i, value in enumerate(values):
         try:
             rtype = types[value]
         except KeyError:
@@ -142,13 +146,17 @@ def propose(ledger: Ledger, accepted: Sequence[tuple[dict[str, Any], int]]) -> l
         if rtype is ReportType.HAZARDOUS_AREA or rtype in POINT_RULES or rtype in LINKABLE:
             at += idx
             continue
-        oids = [str(accepted[i][0]["object_id"]) for i in idx]
+        rows = [accepted[i] for i in idx]
+        oids = [str(rec["object_id"]) for rec, _ in rows]
         known = _known_ids(ledger, rtype)
-        value = rtype.value
-        new = tuple.__new__
-        for i, oid in zip(idx, oids, strict=True):
-            out[i] = new(Proposal, (accepted[i][1], accepted[i][0].get("_where", ""), value,
-                                    oid, "new", None, ()))
+        props = map(Proposal._make, zip(
+            [rid for _, rid in rows], [rec.get("_where", "") for rec, _ in rows],
+            repeat(rtype.value), oids, repeat("new"), repeat(None), repeat(()), strict=False))
+        if len(idx) == len(out):
+            out = list(props)
+        else:
+            for i, prop in zip(idx, props, strict=True):
+                out[i] = prop
         if not known.isdisjoint(oids):
             at += [i for i, oid in zip(idx, oids, strict=True) if oid in known]
     if at:
