@@ -42,6 +42,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from safeground.risk.errors import invalid
+from safeground.risk.treegrid import GridTrees
 
 KINDS = ("logistic", "lightgbm")
 #: tree predictions of at least this many rows are de-duplicated by decision pattern
@@ -151,6 +152,10 @@ class RiskModel:
         self.logit_shift_: float = 0.0
         self.calibrated_on_: str = ""
         self.train_summary_: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # caches derived from the booster are rebuilt where the model is used
+        return {k: v for k, v in self.__dict__.items() if k not in ("_splits", "_grid_trees")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # models saved before pooling existed
@@ -317,15 +322,23 @@ class RiskModel:
 
     # -- prediction -------------------------------------------------------------------------
     def decision(self, X: pd.DataFrame | np.ndarray, raw: bool = False,
-                 threads: int = 1) -> np.ndarray:
-        """Uncalibrated score in log-odds (the ranking every metric uses)."""
+                 threads: int = 1, shape: tuple[int, int] | None = None) -> np.ndarray:
+        """Uncalibrated score in log-odds (the ranking every metric uses).
+
+        ``shape``: the rows of ``X`` are the cells of a raster window of this (rows, cols),
+        row-major — trees are then evaluated block by block (``treegrid``; same scores).
+        """
         A = X if raw else self._matrix(X)
         if self.config.kind == "logistic":
             Z = (np.asarray(A, dtype=np.float64) - self.mean_) / self.std_
             return Z @ self.estimator.coef_[0] + self.estimator.intercept_[0]
         A = np.asarray(A)
-        z = self._tree_raw(A if len(self._tree_cols) == A.shape[1] else A[:, self._tree_cols],
-                           threads)
+        grid = self._grid_evaluator() if shape is not None else None
+        if grid is not None:
+            z = grid.raw(A, shape, self._tree_cols)
+        else:
+            z = self._tree_raw(A if len(self._tree_cols) == A.shape[1]
+                               else A[:, self._tree_cols], threads)
         if self.partner is None:
             return z
         a_tree, bias, a_log = self.pool_
@@ -336,6 +349,12 @@ class RiskModel:
         if len(A) >= DEDUP_MIN_ROWS:
             return self._tree_decision_dedup(A, threads)
         return self.estimator.predict(A, raw_score=True, num_threads=threads)
+
+    def _grid_evaluator(self) -> GridTrees | None:
+        """The trees as ``treegrid.GridTrees`` (built once), None if some are unsupported."""
+        if "_grid_trees" not in self.__dict__:
+            self._grid_trees = GridTrees.from_booster(self.estimator)
+        return self._grid_trees
 
     # -- exact de-duplicated tree prediction --------------------------------------------------
     def _split_points(self) -> list[tuple[np.ndarray, bool]]:
@@ -416,9 +435,12 @@ class RiskModel:
             return self.calibrator.predict(raw)
         return self.calibrator.predict_proba(np.asarray(raw).reshape(-1, 1))[:, 1]
 
-    def predict(self, X: pd.DataFrame | np.ndarray, threads: int = 1) -> np.ndarray:
-        """Calibrated probability that a cell is contaminated, in [0, 1]."""
-        p = self._calibrate(self.decision(X, raw=isinstance(X, np.ndarray), threads=threads))
+    def predict(self, X: pd.DataFrame | np.ndarray, threads: int = 1,
+                shape: tuple[int, int] | None = None) -> np.ndarray:
+        """Calibrated probability that a cell is contaminated, in [0, 1] (``shape``: see
+        ``decision``)."""
+        p = self._calibrate(self.decision(X, raw=isinstance(X, np.ndarray), threads=threads,
+                                          shape=shape))
         if self.calibrated_on_ == "pu-prior":
             return expit(_logit(p) + self.logit_shift_)
         return np.clip(p / self.label_frequency_, 0.0, 1.0)

@@ -48,7 +48,8 @@ def score_window(builder: FeatureBuilder, model: RiskModel, window: Window,
                  threads: int = 1) -> tuple[Window, np.ndarray]:
     """Probability of contamination of every cell of ``window`` (float32, rows x cols)."""
     X = builder.window(window, model.features)
-    p = model.predict(X, threads=threads).astype(np.float32)
+    p = model.predict(X, threads=threads, shape=(window.height, window.width))
+    p = p.astype(np.float32)
     return window, p.reshape(window.height, window.width)
 
 
