@@ -50,7 +50,7 @@ def test_plain_rows_read_a_plain_file_and_refuse_others():
     assert _rows(geodata._plain_columns(text, ",", 3, min_size=0)) == \
         [("1", "", "x y"), ("2", "é", "3")]
     for other in ('a,b,c\n1,"2,3",4\n', "a,b,c\n1,2\n3,4,5,6\n", "a,b,c\n1,2,3\n\n4,5,6\n",
-                  "a,b,c\r1,2,3\r"):
+                  "a,b,c\r1,2,3\r", "a,b,c\n1,\x002,3\n"):
         assert geodata._plain_columns(other, ",", 3, min_size=0) is None
 
 

@@ -253,7 +253,7 @@ def _plain_columns(text: str, delimiter: str, width: int,
     (three times as fast as the csv module): only when the text has no quotes, one record a
     line and ``width`` cells on every line, so that both readers must give the same cells.
     Else None."""
-    if '"' in text or len(text) < min_size:  # small files: not worth importing pandas
+    if len(text) < min_size or '"' in text or "\x00" in text:  # small: not worth pandas
         return None
     if "\r" in text:  # lines may end in \r\n (as Python's csv module writes them), no other \r
         if text.count("\r") != text.count("\r\n"):
