@@ -126,11 +126,11 @@ class FeatureBuilder:
         out = np.empty((h * w, len(names)), np.float32, order="F")   # columns contiguous
         rasters = {RASTER_FEATURE[n]: n for n in self._rasters}
         for j, name in enumerate(names):
+            col = out[:, j].reshape(h, w)                                 # a view
             if name in self._fields:
-                out[:, j] = fields.sample_bilinear(self._fields[name], self.field_grid, xs,
-                                                   ys).ravel()
+                fields.sample_bilinear(self._fields[name], self.field_grid, xs, ys, out=col)
             elif name in rasters:
-                out[:, j] = self._read_raster(rasters[name], window).ravel()
+                self._read_raster(rasters[name], window, out=col)
             else:
                 raise KeyError(name)
         return out
@@ -146,7 +146,14 @@ class FeatureBuilder:
                 full[start:start + win.width] = block[r]
         return pd.DataFrame(full, columns=names)
 
-    def _read_raster(self, layer: str, window: Window) -> np.ndarray:
+    def _read_raster(self, layer: str, window: Window,
+                     out: np.ndarray | None = None) -> np.ndarray:
+        arr = self._raster_values(layer, window, out)
+        if out is not None and arr is not out:
+            out[...] = arr
+        return arr if out is None else out
+
+    def _raster_values(self, layer: str, window: Window, out: np.ndarray | None) -> np.ndarray:
         if layer in self._raster_arrays:
             arr, agrid = self._raster_arrays[layer]
             xs, ys = self.grid.centres(window)
@@ -156,7 +163,7 @@ class FeatureBuilder:
                 col = np.clip(col, 0, agrid.width - 1)
                 row = np.clip(row, 0, agrid.height - 1)
                 return arr[row[:, None], col[None, :]]
-            return fields.sample_bilinear(arr, agrid, xs, ys)
+            return fields.sample_bilinear(arr, agrid, xs, ys, out=out)
         dst = np.full((window.height, window.width), np.nan, np.float32)
         from rasterio.windows import transform as wtransform
 

@@ -8,6 +8,7 @@ cheap: the expensive part is done on ~1 % of the cells.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from rasterio import features as rfeatures
 from scipy import ndimage
@@ -65,9 +66,13 @@ def _axis(src_origin: float, src_step: float, src_n: int, targets: np.ndarray,
     return i0, t.astype(np.float32)
 
 
-def sample_bilinear(field: np.ndarray, field_grid: Grid, xs: np.ndarray,
-                    ys: np.ndarray) -> np.ndarray:
-    """Bilinear sample of a coarse field at the cross product of ``ys`` (rows) and ``xs``."""
+def sample_bilinear(field: np.ndarray, field_grid: Grid, xs: np.ndarray, ys: np.ndarray,
+                    out: np.ndarray | None = None) -> np.ndarray:
+    """Bilinear sample of a coarse field at the cross product of ``ys`` (rows) and ``xs``.
+
+    ``out``: a (len(ys), len(xs)) array to write into (returned); else a new one (or a view of
+    ``field`` when the points are its own cell centres).
+    """
     step = field_grid.step
     c = (xs[0] - field_grid.x0) / step - 0.5
     r = (field_grid.y1 - ys[0]) / step - 0.5
@@ -75,13 +80,38 @@ def sample_bilinear(field: np.ndarray, field_grid: Grid, xs: np.ndarray,
             abs(c - round(c)) < 1e-6 and abs(r - round(r)) < 1e-6 and c >= 0 and r >= 0:
         c0, r0 = round(c), round(r)   # same cells: a slice, not an interpolation
         if r0 + len(ys) <= field.shape[0] and c0 + len(xs) <= field.shape[1]:
-            return field[r0:r0 + len(ys), c0:c0 + len(xs)]
+            view = field[r0:r0 + len(ys), c0:c0 + len(xs)]
+            if out is None:
+                return view
+            out[...] = view
+            return out
     # separable, one cell at a time: a cell's value never depends on the window around it
     c0, tx = _axis(field_grid.x0, step, field_grid.width, xs)
     r0, ty = _axis(field_grid.y1, step, field_grid.height, ys, descending=True)
     c1 = np.minimum(c0 + 1, field_grid.width - 1)
-    lo, hi = int(r0.min()), min(int(r0.max()) + 2, field_grid.height)
-    rows = field[lo:hi]
-    across = rows[:, c0] * (1 - tx) + rows[:, c1] * tx          # (rows, len(xs))
-    r1 = np.minimum(r0 + 1, field_grid.height - 1) - lo
-    return across[r0 - lo] * (1 - ty)[:, None] + across[r1] * ty[:, None]
+    r1 = np.minimum(r0 + 1, field_grid.height - 1)
+    field = np.ascontiguousarray(field, dtype=np.float32)
+    if out is None:
+        out = np.empty((len(ys), len(xs)), np.float32)
+    _bilinear(field, r0, r1, ty, c0, c1, tx, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _bilinear(field, r0, r1, ty, c0, c1, tx, out):
+    """out[y, x] = across[r0] * (1 - ty) + across[r1] * ty, with across[r] = field[r, c0] *
+    (1 - tx) + field[r, c1] * tx — in float32, operation by operation, as numpy would."""
+    one = np.float32(1.0)
+    lo = r0.min()
+    hi = max(r0.max(), r1.max()) + 1
+    across = np.empty((hi - lo, tx.size), np.float32)
+    for i in range(hi - lo):
+        row = field[lo + i]
+        for x in range(tx.size):
+            across[i, x] = row[c0[x]] * (one - tx[x]) + row[c1[x]] * tx[x]
+    for y in range(ty.size):
+        a, b = across[r0[y] - lo], across[r1[y] - lo]
+        wa, wb = one - ty[y], ty[y]
+        o = out[y]
+        for x in range(tx.size):
+            o[x] = a[x] * wa + b[x] * wb

@@ -25,6 +25,8 @@ from safeground.risk.features import FeatureBuilder
 from safeground.risk.models import RiskModel
 
 NODATA = -1.0
+#: glibc settings of the local cluster's worker processes (see ``_distributed``)
+WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": 32 * 2**20, "MALLOC_TRIM_THRESHOLD_": 256 * 2**20}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +67,15 @@ def _distributed(builder: FeatureBuilder, model: RiskModel, windows: list[Window
 
     cluster = None
     if scheduler in (None, "", "local"):
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", memory_limit=0)
+        import dask
+
+        # Dask's default MALLOC_TRIM_THRESHOLD_ also turns off glibc's adaptive mmap threshold:
+        # every array over 128 kB is then a fresh mapping, page-faulted in anew for each window
+        # (measured: +60 % CPU here). Keep arrays under 32 MB on the heap instead.
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": {
+                **dask.config.get("distributed.nanny.pre-spawn-environ"), **WORKER_MALLOC}}):
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", memory_limit=0)
         client = Client(cluster)
     else:
         client = Client(scheduler)
@@ -120,7 +129,9 @@ def compute_surface(builder: FeatureBuilder, model: RiskModel, out_path: str | P
                 if progress:
                     progress(i, len(windows))
         t1 = time.perf_counter()
-        rasterio.shutil.copy(tmp, out, driver="COG", COMPRESS="DEFLATE", PREDICTOR="YES",
+        # no predictor: the tree surfaces are piecewise constant, and runs of equal values
+        # compress better (and faster) as they are than as floating-point differences
+        rasterio.shutil.copy(tmp, out, driver="COG", COMPRESS="DEFLATE", PREDICTOR="NO",
                              OVERVIEW_RESAMPLING="AVERAGE", NUM_THREADS="ALL_CPUS",
                              BIGTIFF="IF_SAFER")
         t2 = time.perf_counter()
