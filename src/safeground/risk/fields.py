@@ -90,9 +90,9 @@ def sample_bilinear(field: np.ndarray, field_grid: Grid, xs: np.ndarray, ys: np.
     r0, ty = _axis(field_grid.y1, step, field_grid.height, ys, descending=True)
     c1 = np.minimum(c0 + 1, field_grid.width - 1)
     r1 = np.minimum(r0 + 1, field_grid.height - 1)
-    field = np.ascontiguousarray(field, dtype=np.float32)
+    field = np.ascontiguousarray(field)
     if out is None:
-        out = np.empty((len(ys), len(xs)), np.float32)
+        out = np.empty((len(ys), len(xs)), field.dtype)
     _bilinear(field, r0, r1, ty, c0, c1, tx, out)
     return out
 
@@ -100,11 +100,12 @@ def sample_bilinear(field: np.ndarray, field_grid: Grid, xs: np.ndarray, ys: np.
 @numba.njit(cache=True, nogil=True)
 def _bilinear(field, r0, r1, ty, c0, c1, tx, out):
     """out[y, x] = across[r0] * (1 - ty) + across[r1] * ty, with across[r] = field[r, c0] *
-    (1 - tx) + field[r, c1] * tx — in float32, operation by operation, as numpy would."""
+    (1 - tx) + field[r, c1] * tx — in the field's type (weights are float32), operation by
+    operation, as numpy would: the same values to the bit."""
     one = np.float32(1.0)
     lo = r0.min()
     hi = max(r0.max(), r1.max()) + 1
-    across = np.empty((hi - lo, tx.size), np.float32)
+    across = np.empty((hi - lo, tx.size), field.dtype)
     for i in range(hi - lo):
         row = field[lo + i]
         for x in range(tx.size):
