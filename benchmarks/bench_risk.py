@@ -130,12 +130,14 @@ def main() -> None:
             t1 = time.perf_counter()
             builder = sources.study_on(study, grid).builder(until)
             prep = time.perf_counter() - t1
+            load0 = os.getloadavg()[0]
             with PeakMemory() as mem:
                 res = compute_surface(builder, models[kind], tmp / f"risk_{kind}.tif",
                                       window_size=args.window, n_workers=args.workers)
             total = prep + res.seconds
             load = os.getloadavg()[0]
-            results[kind] = {"load_1min_after": round(load, 2),
+            results[kind] = {"load_1min_before": round(load0, 2),
+                             "load_1min_after": round(load, 2),
                              "cpu_seconds": round(mem.cpu_seconds, 1),
                              "cells": res.cells, "seconds": round(total, 1),
                              "cells_per_second": round(res.cells / total),
@@ -144,11 +146,12 @@ def main() -> None:
                              "seconds_features_setup": round(prep, 1),
                              "seconds_windows": round(res.window_seconds, 1),
                              "seconds_cog": round(res.cog_seconds, 1),
+                             "cog_mb": round(res.path.stat().st_size / 1e6, 1),
                              "features": len(models[kind].features)}
             print(f"{kind}: {res.cells:,} cells ({args.side_km:g} km square at "
                   f"{args.resolution:g} m) in {total:.1f} s = {res.cells / total:,.0f} "
                   f"cells/s; peak memory {mem.peak / 1e9:.2f} GB; COG valid {res.cog_valid}; "
-                  f"CPU {mem.cpu_seconds:.0f} s; load {load:.2f}")
+                  f"CPU {mem.cpu_seconds:.0f} s; load {load0:.2f} before, {load:.2f} after")
         print(json.dumps(results))
 
 
