@@ -41,6 +41,22 @@ def test_surface_is_a_valid_cog_and_windows_agree(programme, tmp_path):
     assert near > 2 * far
 
 
+def test_smooth_logistic_surface_is_a_valid_cog_equal_to_row_predictions(programme, tmp_path):
+    # a smooth surface: the COG is written with a floating-point predictor (the tree surfaces
+    # above, piecewise constant, without); either way the values are stored losslessly
+    src = sources.detect(programme)
+    study = sources.build_study(src, "2021-12-31", 200)
+    model = forecast.fit(study, "2021-12-31", 0.5, ("logistic",), seed=0)["logistic"]
+    grid = Grid.from_bounds(study.grid.bounds, 50, study.grid.crs)
+    builder = sources.study_on(study, grid).builder("2021-12-31")
+    res = compute_surface(builder, model, tmp_path / "l.tif", window_size=100, scheduler="sync")
+    assert res.cog_valid, res.cog_errors
+    with rasterio.open(res.path) as r:
+        got = r.read(1)
+    rows = model.predict(builder.frame(model.features)).astype(np.float32)
+    np.testing.assert_array_equal(got.ravel(), rows)
+
+
 def test_surface_runs_on_a_dask_scheduler_address(programme, tmp_path):
     from dask.distributed import LocalCluster
 

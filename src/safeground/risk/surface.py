@@ -25,6 +25,10 @@ from safeground.risk.features import FeatureBuilder
 from safeground.risk.models import RiskModel
 
 NODATA = -1.0
+#: the COG is written without a predictor when more than this share of horizontally adjacent
+#: cells are equal (measured on the 10 m benchmark: LightGBM 72 MB without, 115 MB with;
+#: logistic 450 MB without, 236 MB with)
+EQUAL_NEIGHBOURS_NO_PREDICTOR = 0.5
 #: glibc settings of the local cluster's worker processes (see ``_distributed``)
 WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": 32 * 2**20, "MALLOC_TRIM_THRESHOLD_": 256 * 2**20}
 
@@ -122,16 +126,20 @@ def compute_surface(builder: FeatureBuilder, model: RiskModel, out_path: str | P
                "BIGTIFF": "IF_SAFER"}
     source = (_sync(builder, model, windows) if scheduler == "sync"
               else _distributed(builder, model, windows, scheduler, n_workers))
+    same = pairs = 0
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
             for i, (win, arr) in enumerate(source, 1):
                 dst.write(arr, 1, window=win)
+                same += int(np.count_nonzero(arr[:, 1:] == arr[:, :-1]))
+                pairs += arr[:, 1:].size
                 if progress:
                     progress(i, len(windows))
         t1 = time.perf_counter()
-        # no predictor: the tree surfaces are piecewise constant, and runs of equal values
-        # compress better (and faster) as they are than as floating-point differences
-        rasterio.shutil.copy(tmp, out, driver="COG", COMPRESS="DEFLATE", PREDICTOR="NO",
+        # a piecewise-constant surface (trees: most neighbours equal) compresses better and
+        # faster as it is; a smooth one (logistic) as floating-point differences
+        predictor = "NO" if same > EQUAL_NEIGHBOURS_NO_PREDICTOR * pairs else "YES"
+        rasterio.shutil.copy(tmp, out, driver="COG", COMPRESS="DEFLATE", PREDICTOR=predictor,
                              OVERVIEW_RESAMPLING="AVERAGE", NUM_THREADS="ALL_CPUS",
                              BIGTIFF="IF_SAFER")
         t2 = time.perf_counter()
