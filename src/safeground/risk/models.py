@@ -26,6 +26,11 @@ the same rows, each is Platt-scaled on the calibration rows, and the score is th
 of the two calibrated log-odds (a logarithmic opinion pool). The pool is linear in both models'
 log-odds, so its explanation is the weighted sum of TreeSHAP and the logistic contributions and
 still adds up to the score.
+
+Tree scores of many rows are exact but cheaper than row by row: the cells of a raster window
+(``shape`` given) are walked block by block (``treegrid``: a block whose feature bounds all
+fall on one side of a node's threshold takes one branch for all its cells); other large
+inputs are de-duplicated by decision pattern (``_tree_decision_dedup``).
 """
 
 from __future__ import annotations
