@@ -85,6 +85,16 @@ def test_grid_scores_read_mapped_columns_and_any_window_shape():
         gt.raw(A, (h + 1, w))
 
 
+def test_trees_without_splits_score_every_cell_alike():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 3))
+    bst = lgb.train(dict(objective="binary", min_data_in_leaf=1000, verbose=-1, num_threads=1),
+                    lgb.Dataset(X, (rng.random(200) < 0.3).astype(int)), num_boost_round=5)
+    gt = GridTrees.from_booster(bst)
+    A = window_features(0, 8, 9)[:, :3]
+    np.testing.assert_allclose(gt.raw(A, (8, 9)), bst.predict(A, raw_score=True), atol=1e-12)
+
+
 def test_categorical_splits_fall_back_to_lightgbm():
     rng = np.random.default_rng(0)
     X = np.column_stack([rng.integers(0, 6, 3000), rng.normal(size=3000)]).astype(float)
@@ -92,6 +102,15 @@ def test_categorical_splits_fall_back_to_lightgbm():
     bst = lgb.train(dict(objective="binary", verbose=-1, num_threads=1),
                     lgb.Dataset(X, y, categorical_feature=[0]), num_boost_round=10)
     assert GridTrees.from_booster(bst) is None
+    # a model with categorical splits still scores windows (LightGBM's own way)
+    frame = pd.DataFrame({"cls": X[:, 0], "v": X[:, 1]})
+    model = fit_model(frame, np.where(y == 1, 1, -1),
+                      ModelConfig(kind="lightgbm", features=("cls", "v"), n_estimators=20,
+                                  categorical=("cls",)))
+    assert model._grid_evaluator() is None
+    A = X[:2400].astype(np.float32)
+    np.testing.assert_array_equal(model.decision(A, raw=True, shape=(40, 60)),
+                                  model.estimator.predict(A, raw_score=True))
 
 
 def test_model_window_decision_equals_row_decision_pooled_and_not():

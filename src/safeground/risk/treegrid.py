@@ -116,6 +116,8 @@ class GridTrees:
             raise ValueError(f"{X.shape[0]} rows for a {h} x {w} window")
         if h * w == 0:
             return np.zeros(0)
+        if not len(self.used):                  # no splits at all: every cell alike
+            return np.full(h * w, float(np.sum(self.value[self.roots])))
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(np.float64)
         cols = np.arange(X.shape[1]) if columns is None else np.asarray(columns, np.int64)
