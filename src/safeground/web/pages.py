@@ -200,7 +200,7 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
                                 "geometry": jsonable(row["remaining_geometry"])})
     return _render(request, "object.html", user, rtype=t, obj=feat, props=feat["properties"],
                    withheld=withheld, reports=reports, as_of=as_of or "", refs=_refs(t),
-                   geo=geo)
+                   geo=geo, today=dt.date.today().isoformat())
 
 
 @router.get("/analysis", response_class=HTMLResponse)
