@@ -187,7 +187,7 @@ class Ledger:
         and stored as blocks (``LinkChecker.plan``), with the same outcome as record by
         record."""
         records = records if isinstance(records, list) else list(records)
-        with _no_cyclic_gc(len(records) >= BATCH_THRESHOLD):
+        with no_cyclic_gc(len(records) >= BATCH_THRESHOLD):
             return self._submit(records, user, source, today)
 
     def _submit(self, records: list[dict[str, Any]], user: str, source: str | None,
@@ -785,9 +785,10 @@ def _meta(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def _no_cyclic_gc(large: bool) -> Iterator[None]:
-    """No cyclic garbage collection during a large batch: it makes few cycles, and each full
-    collection would walk the caller's million records again (several seconds per 10^6)."""
+def no_cyclic_gc(large: bool = True) -> Iterator[None]:
+    """No cyclic garbage collection during a large batch (or a whole import): records make few
+    cycles, and each full collection would walk every record held so far again (several
+    seconds per 10^6)."""
     enabled = large and gc.isenabled()
     if enabled:
         gc.disable()

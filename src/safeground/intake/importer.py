@@ -10,13 +10,11 @@ as a rejected one with its problems) or, when the file itself cannot be read, no
 from __future__ import annotations
 
 import csv
-import gc
 import json
 import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from safeground.intake import geodata, kobo, odk, survey123
 from safeground.intake.errors import FileProblem
 from safeground.intake.reconcile import Proposal, propose
 from safeground.intake.submissions import Submission, to_records
-from safeground.ledger import Ledger
+from safeground.ledger import Ledger, no_cyclic_gc
 from safeground.problems import Problem
 
 FORMATS = ("odk-csv-zip", "odk-csv", "odk-odata", "kobo-json", "kobo-csv", "survey123",
@@ -249,7 +247,7 @@ def import_path(ledger: Ledger, path: str | Path, user: str, progress: bool = Tr
     path = Path(path)
     summary = ImportSummary(path=str(path))
     start = time.perf_counter()
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         try:
             summary.format = detect(path)
             items = list(read_items(path, summary.format, report_type, crs))
@@ -262,19 +260,6 @@ def import_path(ledger: Ledger, path: str | Path, user: str, progress: bool = Tr
         return take_in(ledger, items, user, summary, progress=progress,
                        source=source or path.name, chunk=chunk, reconcile=reconcile,
                        rejects_path=rejects_path or path.with_name(path.stem + ".rejects.csv"))
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """No cyclic garbage collection while a file is taken in: its records make no cycles, and
-    each full collection would walk every record read so far (seconds per million rows)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FileProblem],
