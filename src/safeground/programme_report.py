@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from safeground.errors import ValidationError
+from safeground.intake.export import land_release_summary
 from safeground.ledger import Ledger
 from safeground.problems import Problem, register
 from safeground.summary import StatusSummary, status
@@ -122,30 +123,18 @@ def build(ledger: Ledger, start: dt.date, end: dt.date) -> ProgrammeReport:
     orgs: dict[str, dict[str, Any]] = defaultdict(lambda: {"released": Counter(), "items": 0})
     names = {o["id"]: o.get("name") or o["id"]
              for o in ledger.objects(ReportType.ORGANISATION, end)}
-    activities = {a["id"]: a for a in ledger.objects(ReportType.ACTIVITY, end)}
-
-    def operator(row: dict[str, Any]) -> str:
-        act = activities.get(row.get("activity_id") or "", {})
-        org = act.get("organisation_id") or row.get("organisation") or ""
-        return names.get(org, org)
-
     released: Counter[str] = Counter()
-    for lr in ledger.objects(ReportType.LAND_RELEASE, end):
-        if not _in(lr, start, end) or lr.get("geometry") is None:
-            continue
-        m2 = ledger.projector.area_m2(lr["geometry"])
-        released[lr["release"]] += m2
-        months[lr["first_date"].strftime("%Y-%m")]["released"][lr["release"]] += m2
-        orgs[operator(lr)]["released"][lr["release"]] += m2
-
     items: Counter[str] = Counter()
-    for it in ledger.objects(ReportType.ORDNANCE, end):
-        if not _in(it, start, end):
-            continue
-        n = int(it.get("quantity") or 1)
-        items[it["category"]] += n
-        months[it["first_date"].strftime("%Y-%m")]["items"] += n
-        orgs[operator(it)]["items"] += n
+    for row in land_release_summary(ledger, "month", as_of=end, since=start):
+        month, org = months[row["period"]], orgs[names.get(row["organisation"],
+                                                           row["organisation"])]
+        for k in KINDS:
+            released[k] += row[f"{k}_m2"]
+            month["released"][k] += row[f"{k}_m2"]
+            org["released"][k] += row[f"{k}_m2"]
+        month["items"] += row["items"]
+        org["items"] += row["items"]
+        items.update(row["items_by_category"])
 
     accidents = {a["id"]: a for a in ledger.objects(ReportType.ACCIDENT, end)
                  if _in(a, start, end)}

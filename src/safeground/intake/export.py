@@ -259,12 +259,14 @@ def _period(d: dt.date, by: str) -> str:
 
 
 def land_release_summary(ledger: Ledger, by: str = "quarter",
-                         as_of: dt.date | None = None) -> list[dict[str, Any]]:
+                         as_of: dt.date | None = None,
+                         since: dt.date | None = None) -> list[dict[str, Any]]:
     """IMAS land release summary: one row per (period, organisation, method) with m²
     cancelled, reduced and cleared and the items found (by category and in all).
 
     ``by`` is ``month``, ``quarter`` or ``year``. The organisation is the operator of the
-    activity (its ``organisation_id``); the area is each release polygon's, in UTM.
+    activity (its ``organisation_id``); the area is each release polygon's, in UTM. With
+    ``since``, only releases and items dated on or after it count (``as_of`` ends the period).
     """
     if by not in ("month", "quarter", "year"):
         raise ValueError(f"period must be month, quarter or year, not {by!r}")
@@ -279,14 +281,17 @@ def land_release_summary(ledger: Ledger, by: str = "quarter",
                           "released_m2": 0.0, "items": 0, "items_by_category": defaultdict(int)}
         return table[key]
 
-    for lr in ledger.objects(ReportType.LAND_RELEASE, as_of):
+    def counted(obj: dict[str, Any]) -> bool:
+        return since is None or obj["first_date"] >= since
+
+    for lr in filter(counted, ledger.objects(ReportType.LAND_RELEASE, as_of)):
         act = activities.get(lr.get("activity_id"), {})
         org = act.get("organisation_id") or lr.get("organisation") or ""
         r = row(_period(lr["first_date"], by), org, lr.get("method") or "")
         area = ledger.projector.area_m2(lr["geometry"]) if lr.get("geometry") is not None else 0
         r[f"{lr['release']}_m2"] += area
         r["released_m2"] += area
-    for item in ledger.objects(ReportType.ORDNANCE, as_of):
+    for item in filter(counted, ledger.objects(ReportType.ORDNANCE, as_of)):
         act = activities.get(item.get("activity_id"), {})
         org = act.get("organisation_id") or item.get("organisation") or ""
         method = act.get("asset") or act.get("activity_type") or "unknown"
