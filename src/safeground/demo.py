@@ -73,7 +73,7 @@ def take_in(ledger: Ledger, files: list[Path], user: str, console: Console) -> t
 
 def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int = 1,
         serve: bool = False) -> Ledger:
-    from safeground.cli import print_status
+    from safeground.cli import print_status, report
 
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "record.sqlite"
@@ -103,8 +103,9 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
     out.write_text(json.dumps(to_geojson(ledger.objects(ReportType.HAZARDOUS_AREA),
                                          ReportType.HAZARDOUS_AREA), default=str))
     console.print(f"Record: {db_path}   Hazardous areas exported to {out}")
-    _report(ledger, workdir, dt.date(2021, 1, 1) if use_example else dt.date(2020, 11, 10),
-            console)
+    report(workdir / "programme-report.html",           # for government and donors
+           start="2021-01-01" if use_example else "2020-11-10",
+           xlsx=workdir / "programme-report.xlsx", db=settings.database_url)
     if not use_example:
         risk = _risk(workdir, settings.database_url, console)
         _plan(ledger, workdir, risk, console)
@@ -117,21 +118,6 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
 
 
 START = dt.date(2021, 4, 1)
-
-
-def _report(ledger: Ledger, workdir: Path, start: dt.date, console: Console) -> None:
-    """The programme report for government and donors, from ``start`` to today."""
-    from safeground import programme_report
-
-    rep = programme_report.build(ledger, start, dt.date.today())
-    html = workdir / "programme-report.html"
-    html.write_text(programme_report.render_html(rep), encoding="utf-8")
-    programme_report.write_workbook(rep, workdir / "programme-report.xlsx")
-    console.print(f"Programme report {rep.start} to {rep.end}: "
-                  f"{rep.released_total_m2 / 1e6:,.1f} km² released, "
-                  f"{sum(rep.items_by_category.values()):,} items destroyed, "
-                  f"{rep.casualties.get('killed', 0)} killed and "
-                  f"{rep.casualties.get('injured', 0)} injured; written to {html} (and .xlsx)")
 
 
 def _risk(workdir: Path, database_url: str, console: Console) -> dict[str, float]:
