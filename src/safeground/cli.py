@@ -80,14 +80,16 @@ LAZY: dict[str, _Lazy] = {
                     "through the gate, with a progress bar, a summary and a rejects file to fix "
                     "and re-import."),
     "scenario": _Lazy("safeground.scenario.cli", "app",
-                      "Generate a realistic post-war scenario and run the operations twin."),
+                      "Synthetic post-conflict regions with hidden ground truth (issue 3)."),
     "intake": _Lazy("safeground.intake.cli", "app",
-                    "Field data intake: forms, field-form exports, pulls, reconciliation, "
-                    "exports."),
+                    "Field data intake and open exchange: XLSForms, ODK Central, KoboToolbox, "
+                    "Survey123, GeoPackage, HXL."),
     "risk": _Lazy("safeground.risk.cli", "app",
-                  "Contamination risk model: fit, evaluate, map, explain, classify."),
+                  "Evidence-based contamination risk model: fit, evaluate, score, map, "
+                  "explain."),
     "plan": _Lazy("safeground.planning.cli", "app",
-                  "Plan survey and clearance: priorities, schedules, forecasts, comparisons."),
+                  "Plan land release: which land first so the most people go home safely "
+                  "soonest."),
     "serve": _Lazy("safeground.web.cli", "serve",
                    "Run the web app, the API and OGC API – Features (docs/web.md)."),
     "user": _Lazy("safeground.web.cli", "user_app",

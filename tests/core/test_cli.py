@@ -80,3 +80,15 @@ def test_demo_runs(tmp_path):
     report = (tmp_path / "demo" / "programme-report.html").read_text()
     assert "Mine action programme report" in report and "<svg" in report
     assert (tmp_path / "demo" / "programme-report.xlsx").stat().st_size > 0
+
+
+def test_lazy_groups_are_listed_with_their_own_help():
+    """``safeground --help`` lists the groups without importing them; the short texts must be
+    what each group says of itself once loaded."""
+    from safeground.cli import LAZY
+
+    for name, lazy in LAZY.items():
+        loaded = (lazy.load().help or "").strip().splitlines()[0]
+        assert loaded == lazy.help, name
+    r = runner.invoke(app, ["--help"])
+    assert r.exit_code == 0 and all(name in r.output for name in LAZY)
