@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, and_, func, insert, select, text, union, update
 
+from safeground import audit
 from safeground import geometry as geo
 from safeground import land_release as engine
 from safeground.batch_gate import BATCH_THRESHOLD, CleanGroup, check_columns, meta_keys, meta_of
@@ -290,7 +291,7 @@ class Ledger:
                         rids = id_at[spot].tolist()
                         links.accept_block(block, 0, done[bi], rids[:done[bi]], new=False)
                         links.accept_block(block, done[bi], len(block.ks), rids[done[bi]:])
-                self._audit(conn, user, "submit", source,
+                audit.write(conn, user, "submit", source,
                             {"accepted": len(result.accepted), "rejected": len(result.rejected),
                              "duplicates": len(result.duplicates)})
                 after = _record_version(conn)
@@ -367,11 +368,6 @@ class Ledger:
         _insert_many_sqlite(conn, columns, ids)
         return ids
 
-    def _audit(self, conn: Connection, user: str, action: str, target: str | None,
-               detail: Any) -> None:
-        conn.execute(insert(audit_log).values(at=_now(), user=user, action=action,
-                                              target=target, detail=detail))
-
     # ---------------------------------------------------------------------------- decisions
     def approve(self, report_ids: Sequence[int], user: str,
                 note: str | None = None) -> ApproveResult:
@@ -411,7 +407,7 @@ class Ledger:
                     decision_note=note, seq=_bp("rseq")),
                     [{"rid": r.id, "rseq": s} for r, s in approved_rows])
             self._write_workspace(conn, ws)
-            self._audit(conn, user, "approve", None,
+            audit.write(conn, user, "approve", None,
                         {"approved": result.approved[:1000], "refused": len(result.refused)})
         if self.db.dialect == "postgresql" and len(result.approved) >= 5000:
             # fresh planner statistics after a bulk load, or PostgreSQL keeps scanning tables
@@ -444,7 +440,7 @@ class Ledger:
                 conn.execute(update(reports).where(reports.c.id.in_([r.id for r in rows]))
                              .values(status=ReportStatus.REJECTED.value, decided_by=user,
                                      decided_at=_now(), decision_note=note))
-            self._audit(conn, user, "reject", None, {"ids": [r.id for r in rows], "note": note})
+            audit.write(conn, user, "reject", None, {"ids": [r.id for r in rows], "note": note})
         return len(rows)
 
     def _load_for_decision(self, conn: Connection, ids: Sequence[int], user: str) -> list[Any]:

@@ -16,16 +16,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, File, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from starlette.background import BackgroundTask
 
+from safeground import audit
 from safeground.errors import NotFoundError, SafegroundError
 from safeground.ledger import Ledger
-from safeground.storage.schema import audit_log
 from safeground.summary import status
 from safeground.vocabulary import ReportStatus, ReportType
 from safeground.web.auth import COOKIE, principal, require
-from safeground.web.users import Permission, User, Users, audit
+from safeground.web.users import Permission, User, Users
 from safeground.web.views import (
     feature,
     hidden_fields,
@@ -85,7 +84,7 @@ def note_victim_read(request: Request, user: User, rtype: ReportType | str,
                      ids: list[str]) -> None:
     """Audit a response that carries victims' personal data."""
     if ids and str(rtype) == ReportType.VICTIM.value and user.can(Permission.READ_VICTIMS):
-        audit(request.app.state.ledger.db, user.name, "victim_read", request.url.path,
+        audit.record(request.app.state.ledger.db, user.name, "victim_read", request.url.path,
               {"ids": ids[:1000], "count": len(ids)})
 
 
@@ -225,7 +224,7 @@ def reports_json(request: Request, reps: list[Any], user: User) -> list[dict[str
                                                              "address")):
             victims.append(str(rep.id))
     if victims:
-        audit(ledger_of(request).db, user.name, "victim_read", request.url.path,
+        audit.record(ledger_of(request).db, user.name, "victim_read", request.url.path,
               {"reports": victims[:1000], "count": len(victims)})
     return out
 
@@ -395,7 +394,7 @@ def export_gpkg(request: Request, as_of: str | None = None,
     chosen = [report_type(t) for t in types] if types else None
     path = _tmp_file(".gpkg")
     counts = write(ledger_of(request), path, chosen, as_of=parse_day(as_of))
-    audit(ledger_of(request).db, user.name, "export", "geopackage", {"layers": counts})
+    audit.record(ledger_of(request).db, user.name, "export", "geopackage", {"layers": counts})
     return _file(path, "application/geopackage+sqlite3", "safeground.gpkg")
 
 
@@ -408,7 +407,7 @@ def export_hxl(request: Request, rtype: str, as_of: str | None = None,
     t = report_type(rtype)
     path = _tmp_file(".csv")
     n = write(ledger_of(request), path, t, as_of=parse_day(as_of))
-    audit(ledger_of(request).db, user.name, "export", f"hxl:{t.value}", {"rows": n})
+    audit.record(ledger_of(request).db, user.name, "export", f"hxl:{t.value}", {"rows": n})
     return _file(path, "text/csv", f"{t.value}.hxl.csv")
 
 
@@ -536,12 +535,8 @@ def set_active(request: Request, name: str, body: ActiveBody, user: User = USERS
 @router.get("/audit", summary="The audit trail, newest first", tags=["users"])
 def audit_trail(request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
                 action: str | None = None, user: User = USERS) -> dict[str, Any]:
-    q = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-    if action:
-        q = q.where(audit_log.c.action == action)
-    with ledger_of(request).db.read() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(q)]
-    return {"entries": [jsonable(r) for r in rows]}
+    return {"entries": [jsonable(r) for r in audit.entries(ledger_of(request).db, limit,
+                                                            action)]}
 
 
 # ------------------------------------------------------------------------- API description

@@ -37,10 +37,11 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
+from safeground import audit
 from safeground.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from safeground.problems import Problem, register
 from safeground.storage import Database
-from safeground.storage.schema import audit_log, sessions, users
+from safeground.storage.schema import sessions, users
 
 
 class Role(StrEnum):
@@ -200,7 +201,7 @@ class Users:
                 name=name, roles=sorted(role_set), password_hash=hash_password(password),
                 active=True, created_at=now, password_changed_at=now)
                 .returning(users.c.id)).scalar_one()
-            _audit(conn, by, "user_add", name, {"roles": sorted(role_set)})
+            audit.write(conn, by, "user_add", name, {"roles": sorted(role_set)})
         return User(uid, name, role_set)
 
     def list(self) -> list[User]:
@@ -222,7 +223,7 @@ class Users:
                              .values(roles=sorted(role_set))).rowcount
             if not n:
                 raise NotFoundError(f"no user '{name}'", code="USER_NOT_FOUND")
-            _audit(conn, by, "user_roles", name, {"roles": sorted(role_set)})
+            audit.write(conn, by, "user_roles", name, {"roles": sorted(role_set)})
         return self.get(name)
 
     def set_active(self, name: str, active: bool, *, by: str = "system") -> User:
@@ -234,7 +235,7 @@ class Users:
             conn.execute(update(users).where(users.c.id == row.id).values(active=active))
             if not active:
                 conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
-            _audit(conn, by, "user_active" if active else "user_deactivate", name, None)
+            audit.write(conn, by, "user_active" if active else "user_deactivate", name, None)
         return self.get(name)
 
     def set_password(self, name: str, password: str, *, by: str = "system") -> None:
@@ -247,7 +248,7 @@ class Users:
             conn.execute(update(users).where(users.c.id == row.id).values(
                 password_hash=hash_password(password), password_changed_at=_now()))
             conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
-            _audit(conn, by, "user_password", name, None)
+            audit.write(conn, by, "user_password", name, None)
 
     # --------------------------------------------------------------------- authentication
     def check_password(self, name: str, password: str) -> User | None:
@@ -266,11 +267,11 @@ class Users:
         are written to the audit trail. Raises AuthenticationError."""
         user = self.check_password(name, password)
         if user is None:
-            audit(self.db, name[:200] or "?", "login_failed", client, {"kind": kind})
+            audit.record(self.db, name[:200] or "?", "login_failed", client, {"kind": kind})
             raise AuthenticationError("wrong user name or password", code="LOGIN_FAILED")
         with self.db.write() as conn:
             token = self._open(conn, user, kind)
-            _audit(conn, user.name, "login", client, {"kind": kind})
+            audit.write(conn, user.name, "login", client, {"kind": kind})
         return user, token
 
     def _open(self, conn: Any, user: User, kind: str) -> str:
@@ -297,22 +298,10 @@ class Users:
     def logout(self, token: str, user: str) -> None:
         with self.db.write() as conn:
             conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash(token)))
-            _audit(conn, user, "logout", None, None)
+            audit.write(conn, user, "logout", None, None)
 
 
 def _check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise ValidationError([Problem("PASSWORD_TOO_SHORT", "user", "password",
                                        {"value": len(password or ""), "limit": MIN_PASSWORD})])
-
-
-def _audit(conn: Any, user: str, action: str, target: str | None, detail: Any) -> None:
-    conn.execute(insert(audit_log).values(at=_now(), user=user, action=action,
-                                          target=target, detail=detail))
-
-
-def audit(db: Database, user: str, action: str, target: str | None = None,
-          detail: Any = None) -> None:
-    """Write one entry to the audit trail (``audit_log``) in its own short transaction."""
-    with db.write() as conn:
-        _audit(conn, user, action, (target or "")[:200] or None, detail)
