@@ -19,7 +19,6 @@ network); ``write_workbook`` writes the same tables to an Excel workbook.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from safeground.vocabulary import ReportType
 register({"PERIOD_INVALID": "the period ends ({end}) before it starts ({start})"})
 
 KINDS = ("cancelled", "reduced", "cleared")
+COLOURS = {"cancelled": "#8fbf6a", "reduced": "#f2c14e", "cleared": "#3a7ca5"}
 CHILD_AGE = 18
 
 
@@ -198,47 +198,23 @@ def build(ledger: Ledger, start: dt.date, end: dt.date) -> ProgrammeReport:
 
 
 # ----------------------------------------------------------------------------------- outputs
-def _svg(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg"):]
-
-
 def charts(report: ProgrammeReport) -> dict[str, str]:
-    """Inline SVG charts: land released per month by kind; casualties per month."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Inline SVG charts (``safeground.charts``, as on the dashboard): land released per month
+    by kind; people killed and injured per month."""
+    from safeground import charts as svg
 
     labels = [m.month for m in report.months]
-    x = range(len(labels))
-    colours = {"cancelled": "#8fbf6a", "reduced": "#f2c14e", "cleared": "#3a7ca5"}
-    fig, ax = plt.subplots(figsize=(8, 3))
-    bottom = [0.0] * len(labels)
-    for k in KINDS:
-        vals = [m.released_m2[k] / 1e6 for m in report.months]
-        ax.bar(x, vals, bottom=bottom, label=k, color=colours[k])
-        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
-    ax.set_ylabel("km² released")
-    ax.set_xticks(list(x), labels, rotation=90, fontsize=7)
-    ax.legend(frameon=False, fontsize=8)
-    ax.spines[["top", "right"]].set_visible(False)
-    out = {"released": _svg(fig)}
-    fig, ax = plt.subplots(figsize=(8, 2.6))
-    ax.bar(x, [m.killed for m in report.months], color="#b23a48", label="killed")
-    ax.bar(x, [m.injured for m in report.months], color="#f08a4b", label="injured",
-           bottom=[m.killed for m in report.months])
-    ax.set_ylabel("people")
-    ax.set_xticks(list(x), labels, rotation=90, fontsize=7)
-    ax.legend(frameon=False, fontsize=8)
-    ax.spines[["top", "right"]].set_visible(False)
-    out["casualties"] = _svg(fig)
-    return out
+    return {
+        "released": svg.columns(labels, {k: [m.released_m2[k] / 1e6 for m in report.months]
+                                         for k in KINDS},
+                                unit="km²", title="Land released per month (km²)",
+                                colours=COLOURS, width=960),
+        "casualties": svg.columns(labels, {"killed": [m.killed for m in report.months],
+                                           "injured": [m.injured for m in report.months]},
+                                  title="People killed and injured per month",
+                                  colours={"killed": "#b23a48", "injured": "#f08a4b"},
+                                  width=960),
+    }
 
 
 def render_html(report: ProgrammeReport, title: str = "Mine action programme report") -> str:

@@ -9,11 +9,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from safeground import charts
 from safeground.errors import NotFoundError, SafegroundError
 from safeground.reports import REPORT_SPECS
 from safeground.summary import status
 from safeground.vocabulary import ReportType
-from safeground.web import charts
 from safeground.web.api import (
     _sensitive_ids,
     ledger_of,
