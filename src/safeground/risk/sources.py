@@ -18,6 +18,7 @@ any extent and resolution from the same evidence and context as the fit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -73,11 +74,8 @@ class EventSource:
         return ev.from_report_files(self.files(), self.crs)
 
     def ledger(self) -> Any:
-        """The record behind a ``record`` source (opened read-mostly)."""
-        from safeground.ledger import Ledger
-        from safeground.storage import Database
-
-        return Ledger(Database.open(self.events), Settings.from_env(database_url=self.events))
+        """The record behind a ``record`` source (opened once per process)."""
+        return _open_record(self.events)
 
     def fingerprint(self) -> str:
         """SHA-256 of the data the fit saw: the input files, or the record's objects."""
@@ -95,6 +93,14 @@ class EventSource:
 
     def load_context(self) -> ContextLayers | None:
         return ContextLayers.from_directory(self.context, self.crs) if self.context else None
+
+
+@functools.cache
+def _open_record(url: str) -> Any:
+    from safeground.ledger import Ledger
+    from safeground.storage import Database
+
+    return Ledger(Database.open(url), Settings.from_env(database_url=url))
 
 
 def detect(path: str | Path, context: str | Path | None = None) -> EventSource:
