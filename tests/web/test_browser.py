@@ -128,3 +128,53 @@ def test_viewer_sees_generalised_points_and_no_review_queue(live, browser):
     assert "Review queue" not in nav and "Dashboard" in nav
     browser.get(f"{live.base}/review")
     assert "403" in browser.find_element(By.TAG_NAME, "h1").text
+
+
+def test_the_map_asks_again_for_what_comes_into_view(live, browser):
+    """The map loads its layers for the view (bbox and zoom) and asks again, once still, when
+    it is zoomed in or panned out of what it loaded; a small pan within it asks nothing."""
+    import time
+
+    import shapely
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    ledger = live.site.ledger
+    _sign_in(browser, live.base, "analyst")
+    box = browser.find_element(By.ID, "map")
+    _wait(browser, lambda d: box.get_attribute("data-loaded") == "true")
+
+    def requests() -> int:
+        return int(box.get_attribute("data-requests"))
+
+    def bbox() -> list[float]:
+        return [float(v) for v in box.get_attribute("data-bbox").split(",")]
+
+    def drawn() -> int:
+        return len(browser.find_elements(By.CSS_SELECTOR, "#map svg path.sg-ha"))
+
+    def drag(dx: int) -> None:
+        ActionChains(browser).move_to_element_with_offset(box, -dx // 2, 0).click_and_hold() \
+            .move_by_offset(dx // 2, 0).move_by_offset(dx - dx // 2, 0).release().perform()
+
+    assert requests() == 1 and drawn() == 8
+    first = bbox()
+    browser.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
+    _wait(browser, lambda d: requests() == 2)
+    zoomed = bbox()
+    assert zoomed[2] - zoomed[0] < (first[2] - first[0]) * 0.6
+    drag(-30)                          # within what was loaded: nothing asked
+    time.sleep(1.0)
+    assert requests() == 2
+    drag(-700)                         # well east of what was loaded
+    _wait(browser, lambda d: requests() == 3)
+    moved = bbox()
+    assert moved[0] > zoomed[0] and moved[2] > zoomed[2]
+    want = [a for a in ledger.objects(ReportType.HAZARDOUS_AREA)
+            if a["geometry"].intersects(shapely.box(*moved))]
+    assert len(want) < 8
+    _wait(browser, lambda d: drawn() == len(want))
+    asked = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/api/v1/map/layers'))")
+    assert len(asked) == 3 and all("bbox=" in u and "zoom=" in u for u in asked)

@@ -24,9 +24,11 @@ from safeground.ledger import Ledger
 from safeground.summary import status
 from safeground.vocabulary import ReportStatus, ReportType
 from safeground.web.auth import COOKIE, principal, require
+from safeground.web.mapview import MapView, extent, parse_bbox
 from safeground.web.users import Permission, User, Users
 from safeground.web.views import (
     feature,
+    geometry_of,
     hidden_fields,
     jsonable,
     public_area,
@@ -139,44 +141,66 @@ def status_(request: Request, as_of: str | None = None, user: User = PUBLIC) -> 
     return status(ledger_of(request), parse_day(as_of)).to_dict()
 
 
-def map_layers(ledger: Ledger, user: User, as_of: dt.date | None) -> dict[str, Any]:
-    """The map's layers for this user: polygons of uncleared land only for staff."""
+def map_layers(ledger: Ledger, user: User, as_of: dt.date | None,
+               view: MapView | None = None) -> dict[str, Any]:
+    """The map's layers for this user: polygons of uncleared land only for staff. With a
+    ``view``, only what meets its box, simplified for its zoom (``mapview.py``)."""
+    view = view or MapView()
+
     def fc(feats: list[dict[str, Any]]) -> dict[str, Any]:
         return {"type": "FeatureCollection", "features": feats}
 
-    areas = ledger.objects(ReportType.HAZARDOUS_AREA, as_of)
+    def plain(rtype: ReportType) -> list[dict[str, Any]]:
+        return [feature(rtype, r, user)[0] for r in view.rows(ledger.objects(rtype, as_of))]
+
     layers: dict[str, Any] = {}
     if user.can(Permission.READ_DETAIL):
-        layers["hazardous_areas"] = fc([feature(ReportType.HAZARDOUS_AREA, r, user)[0]
-                                        for r in areas])
+        layers["hazardous_areas"] = fc(plain(ReportType.HAZARDOUS_AREA))
     else:
-        layers["hazardous_area_points"] = fc([public_area(r) for r in areas])
-    layers["admin_areas"] = fc([feature(ReportType.ADMIN_AREA, r, user)[0]
-                                for r in ledger.objects(ReportType.ADMIN_AREA, as_of)])
-    layers["released_land"] = fc([feature(ReportType.LAND_RELEASE, r, user)[0]
-                                  for r in ledger.objects(ReportType.LAND_RELEASE, as_of)])
-    layers["settlements"] = fc([feature(ReportType.SETTLEMENT, r, user)[0]
-                                for r in ledger.objects(ReportType.SETTLEMENT, as_of)])
+        # the box is tested against the generalised point, never the perimeter
+        layers["hazardous_area_points"] = fc(view.features(
+            [public_area(r) for r in ledger.objects(ReportType.HAZARDOUS_AREA, as_of)]))
+    layers["admin_areas"] = fc(plain(ReportType.ADMIN_AREA))
+    layers["released_land"] = fc(plain(ReportType.LAND_RELEASE))
+    layers["settlements"] = fc(plain(ReportType.SETTLEMENT))
     if user.can(Permission.READ_DETAIL):
         victims: dict[str, dict[str, int]] = {}
         for v in ledger.objects(ReportType.VICTIM, as_of):
             c = victims.setdefault(v["accident_id"], {"killed": 0, "injured": 0})
             c[v["outcome"]] = c.get(v["outcome"], 0) + 1
-        feats = []
-        for r in ledger.objects(ReportType.ACCIDENT, as_of):
-            f = feature(ReportType.ACCIDENT, r, user)[0]
-            f["properties"].update(victims.get(r["id"], {"killed": 0, "injured": 0}))
-            feats.append(f)
+        feats = plain(ReportType.ACCIDENT)
+        for f in feats:
+            f["properties"].update(victims.get(f["id"], {"killed": 0, "injured": 0}))
         layers["accidents"] = fc(feats)
-        layers["ordnance"] = fc([feature(ReportType.ORDNANCE, r, user)[0]
-                                 for r in ledger.objects(ReportType.ORDNANCE, as_of)])
+        layers["ordnance"] = fc(plain(ReportType.ORDNANCE))
     return layers
 
 
-@router.get("/map/layers", summary="The map's vector layers for your roles", tags=["record"])
-def layers(request: Request, as_of: str | None = None, user: User = PUBLIC) -> dict[str, Any]:
-    return {"as_of": as_of, "staff": user.is_staff,
-            "layers": map_layers(ledger_of(request), user, parse_day(as_of))}
+def map_extent(ledger: Ledger, user: User, as_of: dt.date | None) -> list[float] | None:
+    """Where the map opens: the bounds of the hazardous areas (a viewer's generalised points),
+    released land, settlements and accidents the user may see; else of the districts."""
+    geoms: list[Any] = []
+    areas = ledger.objects(ReportType.HAZARDOUS_AREA, as_of)
+    if user.can(Permission.READ_DETAIL):
+        geoms += [r.get("geometry") for r in areas]
+        geoms += [r.get("geometry") for r in ledger.objects(ReportType.ACCIDENT, as_of)]
+    else:
+        geoms += [geometry_of(public_area(r)["geometry"]) for r in areas]
+    for t in (ReportType.LAND_RELEASE, ReportType.SETTLEMENT):
+        geoms += [r.get("geometry") for r in ledger.objects(t, as_of)]
+    return extent(geoms) or extent([r.get("geometry") for r in
+                                    ledger.objects(ReportType.ADMIN_AREA, as_of)])
+
+
+@router.get("/map/layers", summary="The map's vector layers for your roles; with bbox and "
+            "zoom, only what is in view, simplified for the zoom", tags=["record"])
+def layers(request: Request, as_of: str | None = None, bbox: str | None = None,
+           zoom: Annotated[float | None, Query(ge=0, le=30)] = None,
+           user: User = PUBLIC) -> JSONResponse:
+    view = MapView(parse_bbox(bbox), zoom)
+    out = {"as_of": as_of, "staff": user.is_staff, **view.describe(),
+           "layers": map_layers(ledger_of(request), user, parse_day(as_of), view)}
+    return JSONResponse(out)  # not through FastAPI's encoder: layers are plain JSON already
 
 
 @router.get("/objects/{rtype}", summary="Derived objects of one type (GeoJSON)",

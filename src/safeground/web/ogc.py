@@ -37,8 +37,9 @@ from fastapi.responses import JSONResponse
 from safeground.errors import NotFoundError, PermissionDeniedError
 from safeground.ledger import Ledger
 from safeground.vocabulary import ReportType
-from safeground.web.api import BadRequestError, parse_day
+from safeground.web.api import parse_day
 from safeground.web.auth import require
+from safeground.web.mapview import MapView, parse_bbox
 from safeground.web.users import Permission, User
 from safeground.web.views import feature, public_area
 
@@ -178,21 +179,6 @@ def collection(request: Request, collection_id: str, user: User = READ) -> JSONR
     return _json(_describe(request, _collection(collection_id, user), user, extent=True))
 
 
-def _bbox(value: str | None) -> Any:
-    if not value:
-        return None
-    try:
-        nums = [float(v) for v in value.split(",")]
-    except ValueError:
-        nums = []
-    if len(nums) == 6:
-        nums = [nums[0], nums[1], nums[3], nums[4]]
-    if len(nums) != 4 or nums[0] > nums[2] or nums[1] > nums[3]:
-        raise BadRequestError(f"bbox '{value}' is not minlon,minlat,maxlon,maxlat",
-                              code="BBOX_INVALID", details={"parameter": "bbox"})
-    return shapely.box(*nums)
-
-
 def _interval(value: str | None) -> tuple[dt.date | None, dt.date | None] | None:
     if not value:
         return None
@@ -220,14 +206,11 @@ def items(request: Request, collection_id: str,
           datetime: str | None = None, as_of: str | None = None,
           user: User = READ) -> JSONResponse:
     c = _collection(collection_id, user)
-    box, when = _bbox(bbox), _interval(datetime)
+    view, when = MapView(parse_bbox(bbox)), _interval(datetime)
     rows = request.app.state.ledger.objects(c.rtype, parse_day(as_of))
     if when is not None:
         rows = [r for r in rows if _matches(r, when)]
-    feats = [c.make(r, user) for r in rows]
-    if box is not None:
-        feats = [f for f in feats if f.get("geometry")
-                 and shapely.geometry.shape(f["geometry"]).intersects(box)]
+    feats = view.features([c.make(r, user) for r in rows])
     if c.rtype is ReportType.ACCIDENT:
         _victim_counts(request.app.state.ledger, feats, parse_day(as_of))
     page = feats[offset:offset + limit]

@@ -17,6 +17,7 @@ from safeground.vocabulary import ReportType
 from safeground.web.api import (
     _sensitive_ids,
     ledger_of,
+    map_extent,
     note_victim_read,
     parse_day,
     read_csv_rows,
@@ -110,8 +111,9 @@ def home(user: User = PUBLIC) -> Response:
 
 @router.get("/map", response_class=HTMLResponse)
 def map_page(request: Request, as_of: str | None = None, user: User = PUBLIC) -> Response:
-    parse_day(as_of)
+    day = parse_day(as_of)
     return _render(request, "map.html", user, as_of=as_of or "",
+                   extent=map_extent(ledger_of(request), user, day),
                    status_colours=STATUS_COLOURS, release_colours=RELEASE_COLOURS)
 
 

@@ -4,9 +4,11 @@ const SG = (() => {
   const meta = document.querySelector('meta[name="csrf-token"]');
   const csrf = meta ? meta.content : "";
 
-  /** fetch JSON; a change carries the session's CSRF token. Throws the error envelope. */
-  async function api(method, url, body) {
-    const opts = {method, headers: {"Accept": "application/json"}, credentials: "same-origin"};
+  /** fetch JSON; a change carries the session's CSRF token. Throws the error envelope (or
+   *  fetch's own error, e.g. an AbortError when ``extra.signal`` is aborted). */
+  async function api(method, url, body, extra) {
+    const opts = {method, headers: {"Accept": "application/json"}, credentials: "same-origin",
+                  ...(extra || {})};
     if (method !== "GET") opts.headers["X-CSRF-Token"] = csrf;
     if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
