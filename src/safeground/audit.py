@@ -4,7 +4,8 @@ Every submission, decision, sign-in, user change, export and read of victims' pe
 writes one entry. ``write`` adds an entry inside the caller's transaction (so the entry and the
 change it describes commit or roll back together); ``record`` writes one in its own short
 transaction (for events with no other change, such as a refused sign-in); ``entries`` reads the
-trail, newest first.
+trail, newest first, filtered by user, action, target and dates and paged (``count`` says how
+many match, ``actions`` which kinds there are).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Select, func, insert, select
 
 from safeground.storage import Database
 from safeground.storage.schema import audit_log
@@ -35,10 +36,43 @@ def record(db: Database, user: str, action: str, target: str | None = None,
         write(conn, user, action, target, detail)
 
 
-def entries(db: Database, limit: int = 200, action: str | None = None) -> list[dict[str, Any]]:
-    """The trail, newest first, optionally one kind of action only."""
-    q = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+def _where(q: Select[Any], user: str | None, action: str | None, target: str | None,
+           since: dt.date | None, until: dt.date | None) -> Select[Any]:
+    if user:
+        q = q.where(audit_log.c.user == user)
     if action:
         q = q.where(audit_log.c.action == action)
+    if target:
+        q = q.where(audit_log.c.target.icontains(target, autoescape=True))
+    if since is not None:
+        q = q.where(audit_log.c.at >= dt.datetime.combine(since, dt.time()))
+    if until is not None:
+        q = q.where(audit_log.c.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
+    return q
+
+
+def entries(db: Database, limit: int = 200, action: str | None = None, *,
+            user: str | None = None, target: str | None = None, since: dt.date | None = None,
+            until: dt.date | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    """The trail, newest first: optionally one user's, one kind of action, targets containing
+    ``target``, from ``since`` to ``until`` (dates, UTC, both included); ``offset`` entries
+    skipped (paging). Bound parameters only."""
+    q = _where(select(audit_log), user, action, target, since, until)
+    q = q.order_by(audit_log.c.id.desc()).limit(limit).offset(offset)
     with db.read() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def count(db: Database, action: str | None = None, *, user: str | None = None,
+          target: str | None = None, since: dt.date | None = None,
+          until: dt.date | None = None) -> int:
+    """How many entries ``entries`` would page through with the same filters."""
+    q = _where(select(func.count()).select_from(audit_log), user, action, target, since, until)
+    with db.read() as conn:
+        return int(conn.execute(q).scalar_one())
+
+
+def actions(db: Database) -> list[str]:
+    """Every kind of action the trail holds, sorted."""
+    with db.read() as conn:
+        return sorted(conn.execute(select(audit_log.c.action).distinct()).scalars())
