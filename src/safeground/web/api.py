@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from safeground import audit
-from safeground.errors import NotFoundError, SafegroundError
+from safeground.errors import NotFoundError, SafegroundError, ValidationError
 from safeground.ledger import Ledger
 from safeground.summary import status
 from safeground.vocabulary import ReportStatus, ReportType
@@ -132,6 +132,33 @@ def logout(request: Request, response: Response, user: User = PUBLIC) -> dict[st
 @router.get("/me", summary="Who am I: name, roles, permissions", tags=["auth"])
 def me(user: User = PUBLIC) -> dict[str, Any]:
     return user.to_dict()
+
+
+class PasswordBody(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1000)
+    new_password: str = Field(min_length=1, max_length=1000)
+    new_password_again: str = Field(min_length=1, max_length=1000)
+
+
+@router.post("/me/password", summary="Change your own password (the current one, the new one "
+             "twice); your other sessions and tokens end", tags=["auth"])
+def change_password(request: Request, body: PasswordBody,
+                    user: User = PUBLIC) -> dict[str, Any]:
+    from safeground.web.auth import client_of
+
+    limiter = request.app.state.limiter
+    client = client_of(request)
+    limiter.check(user.name, client)   # a wrong current password counts as a failed sign-in
+    p = principal(request)
+    try:
+        ended = users_of(request).change_password(
+            user.name, body.current_password, body.new_password, body.new_password_again,
+            keep_session=p.token if p is not None else None, client=client)
+    except ValidationError as exc:
+        if exc.code == "PASSWORD_WRONG":
+            limiter.failed(user.name, client)
+        raise
+    return {"changed": user.name, "sessions_ended": ended}
 
 
 # ---------------------------------------------------------------------------- the record

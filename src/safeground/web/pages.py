@@ -26,7 +26,7 @@ from safeground.web.api import (
     review_queue,
 )
 from safeground.web.auth import COOKIE, client_of, principal, require
-from safeground.web.users import SESSION_HOURS, Permission, User
+from safeground.web.users import MIN_PASSWORD, SESSION_HOURS, Permission, User
 from safeground.web.views import feature, jsonable
 
 router = APIRouter(include_in_schema=False)
@@ -230,3 +230,9 @@ def users_page(request: Request, user: User = USERS) -> Response:
 
     return _render(request, "users.html", user, users=request.app.state.users.list(),
                    roles=[r.value for r in Role])
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_page(request: Request, user: User = PUBLIC) -> Response:
+    """Change your own password (the form posts to ``POST /api/v1/me/password``)."""
+    return _render(request, "password.html", user, min_password=MIN_PASSWORD)

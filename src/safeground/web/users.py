@@ -80,6 +80,8 @@ register({
                          "2 to 100 characters)",
     "USER_ROLE_UNKNOWN": "'{value}' is not a role (expected one of {expected})",
     "PASSWORD_TOO_SHORT": "the password has {value} characters; at least {limit} are needed",
+    "PASSWORD_MISMATCH": "the new password and its repetition differ",
+    "PASSWORD_WRONG": "the current password is wrong",
 })
 
 MIN_PASSWORD = 10
@@ -238,8 +240,11 @@ class Users:
             audit.write(conn, by, "user_active" if active else "user_deactivate", name, None)
         return self.get(name)
 
-    def set_password(self, name: str, password: str, *, by: str = "system") -> None:
-        """A new password; every session and token of the user ends."""
+    def set_password(self, name: str, password: str, *, by: str = "system",
+                     keep_session: str | None = None, detail: Any = None) -> int:
+        """A new password; every session and token of the user ends, except
+        ``keep_session`` (the one a user changes their own password from). Returns how many
+        ended."""
         _check_password(password)
         with self.db.write() as conn:
             row = conn.execute(select(users.c.id).where(users.c.name == name)).first()
@@ -247,8 +252,29 @@ class Users:
                 raise NotFoundError(f"no user '{name}'", code="USER_NOT_FOUND")
             conn.execute(update(users).where(users.c.id == row.id).values(
                 password_hash=hash_password(password), password_changed_at=_now()))
-            conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
-            audit.write(conn, by, "user_password", name, None)
+            ending = delete(sessions).where(sessions.c.user_id == row.id)
+            if keep_session is not None:
+                ending = ending.where(sessions.c.token_hash != token_hash(keep_session))
+            ended = conn.execute(ending).rowcount
+            audit.write(conn, by, "user_password", name,
+                        {**(detail or {}), "sessions_ended": ended})
+        return ended
+
+    def change_password(self, name: str, current: str, new: str, repeated: str, *,
+                        keep_session: str | None = None, client: str | None = None) -> int:
+        """A user changes their own password: the current one, the new one twice. The new
+        password goes through ``set_password`` (same rules, same hashing); the user's other
+        sessions and tokens end, ``keep_session`` (the caller's own) stays. A wrong current
+        password is written to the audit trail (``password_change_failed``). Raises
+        ValidationError (PASSWORD_MISMATCH, PASSWORD_TOO_SHORT, PASSWORD_WRONG)."""
+        if new != repeated:
+            raise ValidationError([Problem("PASSWORD_MISMATCH", "user", "new_password_again")])
+        _check_password(new)
+        if self.check_password(name, current) is None:
+            audit.record(self.db, name, "password_change_failed", client, None)
+            raise ValidationError([Problem("PASSWORD_WRONG", "user", "current_password")])
+        return self.set_password(name, new, by=name, keep_session=keep_session,
+                                 detail={"self_service": True, "client": client})
 
     # --------------------------------------------------------------------- authentication
     def check_password(self, name: str, password: str) -> User | None:
