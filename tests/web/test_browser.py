@@ -178,3 +178,40 @@ def test_the_map_asks_again_for_what_comes_into_view(live, browser):
         "return performance.getEntriesByType('resource').map(e => e.name)"
         ".filter(n => n.includes('/api/v1/map/layers'))")
     assert len(asked) == 3 and all("bbox=" in u and "zoom=" in u for u in asked)
+
+
+def test_a_user_changes_their_password_and_an_admin_reads_it_in_the_audit_trail(live, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from safeground.web.users import Users
+
+    users = Users(live.site.ledger.db)
+    users.add("pw.changer", "first-password", ["viewer"])
+    browser.delete_all_cookies()
+    browser.get(f"{live.base}/login")
+    browser.find_element(By.ID, "name").send_keys("pw.changer")
+    browser.find_element(By.ID, "password").send_keys("first-password")
+    browser.find_element(By.ID, "sign-in").click()
+    _wait(browser, lambda d: d.current_url.endswith("/map"))
+    browser.find_element(By.ID, "account-password").click()
+    _wait(browser, lambda d: d.current_url.endswith("/account/password"))
+    browser.find_element(By.ID, "current-password").send_keys("first-password")
+    browser.find_element(By.ID, "new-password").send_keys("second-password")
+    browser.find_element(By.ID, "new-password-again").send_keys("second-password")
+    browser.find_element(By.ID, "change-password").click()
+    _wait(browser, lambda d: "Password changed" in d.find_element(By.ID, "password-message").text)
+    assert users.check_password("pw.changer", "second-password") is not None
+    assert users.check_password("pw.changer", "first-password") is None
+    browser.get(f"{live.base}/dashboard")            # still signed in
+    assert browser.current_url.endswith("/dashboard")
+    # the admin finds it in the audit trail, from the navigation
+    _sign_in(browser, live.base, "root")
+    browser.find_element(By.LINK_TEXT, "Audit trail").click()
+    _wait(browser, lambda d: d.current_url.endswith("/audit"))
+    Select(browser.find_element(By.ID, "audit-action")).select_by_value("user_password")
+    browser.find_element(By.ID, "audit-actor").send_keys("pw.changer")
+    browser.find_element(By.CSS_SELECTOR, "#audit-filters button[type=submit]").click()
+    _wait(browser, lambda d: "action=user_password" in d.current_url)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#audit-table tbody tr")
+    assert len(rows) == 1 and "pw.changer" in rows[0].text and "self_service" in rows[0].text

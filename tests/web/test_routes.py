@@ -52,6 +52,15 @@ def test_every_route_declares_its_permission_or_is_on_the_public_list(site):
     assert PUBLIC_ROUTES - seen_public == {("GET", "/static")}
 
 
+def test_the_walk_covers_the_map_view_account_and_audit_routes(site):
+    perms = {(m, p): permission_of(r) for m, p, r in _routes(site.app)}
+    assert perms[("GET", "/api/v1/map/layers")] is Permission.READ_PUBLIC
+    assert perms[("GET", "/account/password")] is Permission.READ_PUBLIC
+    assert perms[("POST", "/api/v1/me/password")] is Permission.READ_PUBLIC
+    assert perms[("GET", "/audit")] is Permission.MANAGE_USERS
+    assert perms[("GET", "/api/v1/audit")] is Permission.MANAGE_USERS
+
+
 def test_anonymous_callers_get_401_in_the_error_envelope(site):
     c = site.client()
     checked = 0
@@ -129,13 +138,14 @@ def test_the_public_routes_answer_without_sign_in(site):
 def test_no_page_loads_anything_from_another_host(site):
     """Offline: no CDN, no tile server, no web fonts."""
     c = site.as_user("root")
-    pages = ["/map", "/dashboard", "/review", "/analysis", "/users", "/api/v1/docs",
-             "/objects/hazardous_area/HA-002"]
+    pages = ["/map", "/dashboard", "/review", "/analysis", "/users", "/api/v1/docs", "/audit",
+             "/objects/hazardous_area/HA-002", "/account/password"]
     for page in pages:
         r = c.get(page)
         assert r.status_code in (200, 403), page
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", r.text), page
-    for asset in ("app.js", "map.js", "review.js", "object.js", "users.js", "app.css"):
+    for asset in ("app.js", "map.js", "review.js", "object.js", "users.js", "password.js",
+                  "app.css"):
         assert "http" not in site.client().get(f"/static/{asset}").text.replace(
             "http://www.w3.org", ""), asset
     assert "Content-Security-Policy" in c.get("/map").headers

@@ -583,11 +583,28 @@ def set_active(request: Request, name: str, body: ActiveBody, user: User = USERS
     return users_of(request).set_active(name, body.active, by=user.name).to_dict()
 
 
-@router.get("/audit", summary="The audit trail, newest first", tags=["users"])
+def audit_filters(actor: str | None = None, action: str | None = None,
+                  target: str | None = None, since: str | None = None,
+                  until: str | None = None) -> dict[str, Any]:
+    """The audit trail's filters from request parameters (dates checked: DATE_INVALID)."""
+    return {"user": actor or None, "action": action or None, "target": target or None,
+            "since": parse_day(since, "since"), "until": parse_day(until, "until")}
+
+
+@router.get("/audit", summary="The audit trail, newest first: filter by actor, action, target "
+            "(contains) and dates (since, until: UTC days, both included); page with limit and "
+            "offset", tags=["users"])
 def audit_trail(request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-                action: str | None = None, user: User = USERS) -> dict[str, Any]:
-    return {"entries": [jsonable(r) for r in audit.entries(ledger_of(request).db, limit,
-                                                            action)]}
+                offset: Annotated[int, Query(ge=0)] = 0,
+                action: Annotated[str | None, Query(max_length=64)] = None,
+                actor: Annotated[str | None, Query(max_length=200)] = None,
+                target: Annotated[str | None, Query(max_length=200)] = None,
+                since: str | None = None, until: str | None = None,
+                user: User = USERS) -> dict[str, Any]:
+    f = audit_filters(actor, action, target, since, until)
+    db = ledger_of(request).db
+    return {"entries": [jsonable(r) for r in audit.entries(db, limit, offset=offset, **f)],
+            "total": audit.count(db, **f), "offset": offset, "limit": limit}
 
 
 # ------------------------------------------------------------------------- API description

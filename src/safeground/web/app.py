@@ -1,7 +1,7 @@
 """The web app: ``create_app(settings)`` builds the FastAPI application.
 
 * ``/`` — the web UI for staff (``pages.py``): sign-in, map, dashboard, review queue, object
-  pages with history, analysis, users;
+  pages with history, analysis, users, the audit trail, changing one's own password;
 * ``/api/v1`` — the JSON API (``api.py``), described at ``/api/v1/openapi.json`` and
   ``/api/v1/docs`` (rendered here, no CDN);
 * ``/ogc`` — OGC API – Features for QGIS and GDAL (``ogc.py``);
@@ -150,6 +150,7 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
             nav.append(("/analysis", "Analysis & exports"))
         if user.can(Permission.MANAGE_USERS):
             nav.append(("/users", "Users"))
+            nav.append(("/audit", "Audit trail"))
         nav.append(("/api/v1/docs", "API"))
     return {"user": user, "csrf": csrf, "nav": nav, "path": request.url.path}
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from safeground import charts
@@ -16,6 +16,7 @@ from safeground.summary import status
 from safeground.vocabulary import ReportType
 from safeground.web.api import (
     _sensitive_ids,
+    audit_filters,
     ledger_of,
     map_extent,
     note_victim_read,
@@ -236,3 +237,48 @@ def users_page(request: Request, user: User = USERS) -> Response:
 def password_page(request: Request, user: User = PUBLIC) -> Response:
     """Change your own password (the form posts to ``POST /api/v1/me/password``)."""
     return _render(request, "password.html", user, min_password=MIN_PASSWORD)
+
+
+AUDIT_PAGE_SIZES = (25, 50, 100, 200)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, actor: Annotated[str | None, Query(max_length=200)] = None,
+               action: Annotated[str | None, Query(max_length=64)] = None,
+               target: Annotated[str | None, Query(max_length=200)] = None,
+               since: str | None = None, until: str | None = None,
+               page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+               per_page: Annotated[int, Query(ge=1, le=max(AUDIT_PAGE_SIZES))] = 50,
+               user: User = USERS) -> Response:
+    """The audit trail for admins: filters, newest first, a page at a time."""
+    import json
+    from urllib.parse import urlencode
+
+    from safeground import audit
+
+    f = audit_filters(actor, action, target, since, until)
+    db = ledger_of(request).db
+    total = audit.count(db, **f)
+    last = max(1, -(-total // per_page))
+    page = min(page, last)
+    rows = audit.entries(db, per_page, offset=(page - 1) * per_page, **f)
+    entries = [{**r, "at": r["at"].isoformat(sep=" ", timespec="seconds"),
+                "detail": "" if r["detail"] is None else
+                json.dumps(r["detail"], ensure_ascii=False, sort_keys=True, default=str)}
+               for r in rows]
+    shown = {"actor": actor or "", "action": action or "", "target": target or "",
+             "since": since or "", "until": until or ""}
+
+    def page_url(n: int) -> str:
+        q = {k: v for k, v in shown.items() if v}
+        q.update(page=str(n), per_page=str(per_page))
+        return f"/audit?{urlencode(q)}"
+
+    return _render(request, "audit.html", user, entries=entries, total=total, page=page,
+                   last=last, per_page=per_page, sizes=AUDIT_PAGE_SIZES, f=shown,
+                   first_shown=(page - 1) * per_page + 1 if entries else 0,
+                   last_shown=(page - 1) * per_page + len(entries),
+                   newer=page_url(page - 1) if page > 1 else None,
+                   older=page_url(page + 1) if page < last else None,
+                   actions=audit.actions(db),
+                   actors=[u.name for u in request.app.state.users.list()])
