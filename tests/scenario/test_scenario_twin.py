@@ -45,6 +45,15 @@ def worked(small):
     return twin, records
 
 
+def _released_in_record(scenario) -> defaultdict:
+    """Land the scenario's record already released (its early operations), per area, m²."""
+    released = defaultdict(float)
+    for r in scenario.book.records:
+        if r["report_type"] == "land_release":
+            released[r["hazardous_area_id"]] += r["geometry"].area   # UTM in the book
+    return released
+
+
 def _conserved(m) -> bool:
     return (m.items_found + m.items_remaining + m.items_in_accidents + m.items_found_before
             + m.items_in_accidents_before) == m.items_total
@@ -78,9 +87,10 @@ def test_found_items_lie_in_cleared_land_or_were_spot_finds(worked, small):
     assert inside.sum() >= len(newly) - len(spot)
 
 
-def test_area_is_conserved(worked):
+def test_area_is_conserved(worked, small):
     twin, records = worked
-    released = defaultdict(float)
+    released = _released_in_record(small)
+    assert released, "the record already holds early operations"
     for r in records:
         if r["report_type"] == "land_release":
             released[r["hazardous_area_id"]] += to_utm(r["geometry"]).area
@@ -212,9 +222,11 @@ def test_any_plan_conserves_items_and_area(small, data):
     records = twin.advance(orders, dt.date(2023, 4, 1))
     m = twin.metrics()
     assert _conserved(m)
-    released = defaultdict(float)
+    released = _released_in_record(small)
     for r in records:
         if r["report_type"] == "land_release":
             released[r["hazardous_area_id"]] += to_utm(r["geometry"]).area
     for a in twin.observable_areas():
-        assert released[a.id] + a.remaining_m2 == pytest.approx(a.original_m2, rel=1e-6, abs=1.0)
+        # records come back in EPSG:4326; a part the projection left with touching rings is
+        # repaired (records.to_wgs_records), which moves its area by a few parts per million
+        assert released[a.id] + a.remaining_m2 == pytest.approx(a.original_m2, rel=1e-5, abs=1.0)

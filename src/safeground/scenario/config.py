@@ -43,6 +43,16 @@ class ScenarioConfig:
     record_end: dt.date = dt.date(2021, 4, 10)
     #: Accident model: per-probe trigger hazard per item within the 25 m cell (calibrated).
     accident_beta: float = 0.00055
+    #: Early operations in the record window (``scenario/operations.py``): survey and clearance
+    #: by the default fleet under today's practice, written to the record as it proceeds.
+    operations: bool = True
+    #: Days from the ceasefire to the first team at work (emergency tasks began within weeks).
+    operations_start_days: int = 21
+    #: Days over which the fleet mobilises, one team after another (0: all on the first day).
+    operations_ramp_days: int = 120
+    #: Share of the fleet's planning productivity reached in these first months (winter, new
+    #: teams, no base camps yet: a stated assumption, see docs/scenario.md).
+    operations_productivity: float = 0.5
 
     def __post_init__(self) -> None:
         if self.region not in ("default", "rectangle") and not Path(self.region).exists():
@@ -56,6 +66,12 @@ class ScenarioConfig:
         if self.record_end <= self.ceasefire:
             raise ConfigError("record_end must come after the ceasefire",
                               code="SCENARIO_DATES_INVALID")
+        if self.operations_start_days < 0 or self.operations_ramp_days < 0:
+            raise ConfigError("operations_start_days and operations_ramp_days must be >= 0",
+                              code="SCENARIO_OPERATIONS_INVALID")
+        if not 0.0 < self.operations_productivity <= 1.0:
+            raise ConfigError("operations_productivity must lie in (0, 1]",
+                              code="SCENARIO_OPERATIONS_INVALID")
         if self.mining_intensity < 0:
             raise ConfigError("mining_intensity must be >= 0", code="SCENARIO_INTENSITY_INVALID")
 
@@ -63,6 +79,11 @@ class ScenarioConfig:
     def small(cls, seed: int = 0, **kw: object) -> ScenarioConfig:
         """A small synthetic rectangle (24 × 16 km) for tests and quick demos."""
         return cls(seed=seed, region="rectangle", **kw)  # type: ignore[arg-type]
+
+    @property
+    def operations_start(self) -> dt.date:
+        """The day the first team starts work (``ceasefire + operations_start_days``)."""
+        return self.ceasefire + dt.timedelta(days=self.operations_start_days)
 
     def with_(self, **kw: object) -> ScenarioConfig:
         return replace(self, **kw)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from safeground.scenario import observation, region, terrain
 from safeground.scenario.config import ScenarioConfig
 from safeground.scenario.exposure import ACCIDENT, CELL_M, FOUND, IN_GROUND
 from safeground.scenario.observation import HazardArea, Observed
+from safeground.scenario.operations import EarlyOperations
 from safeground.scenario.records import FILE_ORDER, RecordBook, file_name, in_file_order
 from safeground.scenario.records import to_wgs_records as _to_wgs
 from safeground.scenario.region import Region
@@ -39,15 +40,19 @@ class Scenario:
     truth: C.Truth
     observed: Observed
     book: RecordBook
+    #: The early operations of the record window (``operations.py``), or None when off.
+    operations: EarlyOperations | None = None
 
     @property
     def areas(self) -> list[HazardArea]:
+        """The hazardous areas as the baseline survey first reported them (whole perimeters)."""
         return self.observed.areas
 
     @property
     def item_state(self) -> np.ndarray:
-        """State of each true item at ``record_end``: 0 in the ground, 1 found, 2 accident."""
-        return self.observed.state
+        """State of each true item at ``record_end``: 0 in the ground, 1 found, 2 accident
+        (found by a passer-by, an EOD spot task or the early operations)."""
+        return self.operations.state if self.operations is not None else self.observed.state
 
     def report_records(self) -> Iterator[dict[str, Any]]:
         """Every report in file order; geometry as shapely in EPSG:4326."""
@@ -92,7 +97,12 @@ def generate(config: ScenarioConfig | None = None) -> Scenario:
     truth = C.lay_truth(rng, reg, cfg.mining_intensity)
     book = RecordBook(prefix=f"SCN{cfg.seed}")
     obs = observation.observe(rng, cfg, reg, ter, truth, book)
-    return Scenario(cfg, reg, ter, truth, obs, book)
+    sc = Scenario(cfg, reg, ter, truth, obs, book)
+    if cfg.operations:
+        from safeground.scenario import operations
+
+        sc.operations = operations.run(sc)
+    return sc
 
 
 def contaminated_cells(x: np.ndarray, y: np.ndarray) -> int:
@@ -120,9 +130,9 @@ def calibration(sc: Scenario) -> dict[str, float]:
     suspected = float(shapely.area(polys).sum()) if len(polys) else 0.0
     inside = np.zeros(len(it), bool)
     if len(polys) and len(it):
-        tree = shapely.STRtree(polys)
-        pairs = tree.query(shapely.points(it.x, it.y), predicate="intersects")
-        inside[pairs[0]] = True
+        _, item_k = shapely.STRtree(shapely.points(it.x, it.y)).query(
+            polys, predicate="intersects")
+        inside[item_k] = True
     cells = contaminated_cells(it.x[inside], it.y[inside])
     area_km2 = sc.region.area_km2
     st = sc.region.settlements
@@ -134,7 +144,7 @@ def calibration(sc: Scenario) -> dict[str, float]:
         "killed_first_5_months": killed,
         "injured_first_5_months": injured,
         "accidents": int((sc.item_state == ACCIDENT).sum()),
-        "spot_finds": int((sc.item_state == FOUND).sum()),
+        "spot_finds": int((sc.observed.state == FOUND).sum()),
         "hazardous_areas": len(sc.areas),
         "suspected_km2": round(suspected / 1e6, 1),
         "sha_km2": round(sum(a.polygon.area for a in sc.areas
@@ -147,6 +157,33 @@ def calibration(sc: Scenario) -> dict[str, float]:
         "share_items_inside_suspected_areas": round(float(inside.mean()), 4) if len(it) else 0.0,
         "items_in_ground_at_record_end": int((sc.item_state == IN_GROUND).sum()),
         "minefields": sum(1 for s in sc.truth.sites if s.kind.startswith("belt")),
+        **_operations_figures(sc),
+    }
+
+
+def _operations_figures(sc: Scenario) -> dict[str, float]:
+    """Land released and items found by the early operations, from the record itself."""
+    released = {"cancelled": 0.0, "reduced": 0.0, "cleared": 0.0}
+    items = 0
+    ops_acts = set()
+    for r in sc.book.records:
+        if r["report_type"] == ReportType.LAND_RELEASE:
+            released[r["release"]] += r["geometry"].area
+            ops_acts.add(r["activity_id"])
+    for r in sc.book.records:
+        if r["report_type"] == ReportType.ACTIVITY and r["activity_type"] in (
+                "nts", "ts", "clearance"):
+            ops_acts.add(r["object_id"])
+    for r in sc.book.records:
+        if r["report_type"] == ReportType.ORDNANCE and r["activity_id"] in ops_acts:
+            items += int(r.get("quantity", 1))
+    return {
+        "released_km2": round(sum(released.values()) / 1e6, 2),
+        **{f"{k}_km2": round(v / 1e6, 2) for k, v in released.items()},
+        "items_found_by_operations": items,
+        "teams_at_work_at_record_end": sum(
+            1 for d in (sc.operations.mobilised.values() if sc.operations else ())
+            if d < sc.config.record_end),
     }
 
 

@@ -141,7 +141,7 @@ class OperationsTwin:
     """
 
     def __init__(self, scenario: Scenario, seed: int = 0, start: dt.date = dt.date(2021, 4, 1),
-                 teams: Sequence[TwinTeam] | None = None) -> None:
+                 teams: Sequence[TwinTeam] | None = None, *, exposure: bool = True) -> None:
         self.scenario = scenario
         self.rng = np.random.default_rng([seed, scenario.config.seed])
         self.start = self.now = start
@@ -174,7 +174,8 @@ class OperationsTwin:
         self._build_settlements()
         self._heap: list[tuple[dt.date, int, int, str, str]] = []
         self._seq = 0
-        self._push(start + dt.timedelta(days=WEEK), 1, "expose", "")
+        if exposure:   # off only where the scenario's own observation already ran it
+            self._push(start + dt.timedelta(days=WEEK), 1, "expose", "")
         self._pending: list[dict] = []
         self.killed = self.injured = 0
         self.by_status = {"civilian": 0, "military": 0, "deminer": 0}
@@ -190,41 +191,67 @@ class OperationsTwin:
         sc = self.scenario
         it = self.truth.items
         ev_by_area: dict[str, list[dict]] = {}
+        act_area: dict[str, str] = {}
         known: dict[str, int] = {}
         for r in sc.book.records:
             if r["report_type"] == ReportType.EVIDENCE and r.get("hazardous_area_id"):
                 ev_by_area.setdefault(r["hazardous_area_id"], []).append(r)
             elif r["report_type"] == ReportType.ACTIVITY and r.get("hazardous_area_id"):
-                known[r["hazardous_area_id"]] = known.get(r["hazardous_area_id"], 0) + 1
+                act_area[r["object_id"]] = r["hazardous_area_id"]
+        for r in sc.book.records:   # items found so far, by the area of their activity
+            if r["report_type"] == ReportType.ORDNANCE and r.get("activity_id") in act_area:
+                aid = act_area[r["activity_id"]]
+                known[aid] = known.get(aid, 0) + int(r.get("quantity", 1))
+        # the record may already hold early operations (scenario/operations.py): start from
+        # the land they left, the classification they reached and the areas they closed
+        ops = getattr(sc, "operations", None)
         polys = [a.polygon for a in sc.areas]
         owner = np.full(len(it), -1, np.int64)
         if polys and len(it):
-            pairs = shapely.STRtree(polys).query(shapely.points(it.x, it.y),
-                                                 predicate="intersects")
-            owner[pairs[0][::-1]] = pairs[1][::-1]
+            # a tree of the items queried with the areas (ten times faster than the other way
+            # round); an item on a shared edge belongs to the first area
+            area_k, item_k = shapely.STRtree(shapely.points(it.x, it.y)).query(
+                polys, predicate="intersects")
+            owner[item_k[::-1]] = area_k[::-1]
         self.owner = owner
         order = np.argsort(owner, kind="stable")
         bounds = np.searchsorted(owner[order], np.arange(len(polys) + 1))
         self.areas: list[_Area] = []
+        factors = self._factors(polys)
         for k, a in enumerate(sc.areas):
             evs = ev_by_area.get(a.id, [])
             direct = [r["geometry"] for r in evs if r["category"] in DIRECT_CATEGORIES]
-            self.areas.append(_Area(
-                a.id, a.name, a.classification, tuple(str(c) for c in a.contamination),
-                a.polygon, a.polygon, a.settlement_id, str(a.land_use), a.admin_id,
-                a.beneficiaries, self._factor(a.polygon), order[bounds[k]:bounds[k + 1]],
-                direct, len(evs), known.get(a.id, 0)))
+            remaining = ops.remaining.get(a.id, a.polygon) if ops is not None else a.polygon
+            cls = HazardClass(ops.classification.get(a.id, a.classification)) \
+                if ops is not None else a.classification
+            area = _Area(
+                a.id, a.name, cls, tuple(str(c) for c in a.contamination),
+                a.polygon, remaining, a.settlement_id, str(a.land_use), a.admin_id,
+                a.beneficiaries, float(factors[k]), order[bounds[k]:bounds[k + 1]],
+                direct, len(evs), known.get(a.id, 0))
+            if ops is not None and a.id in ops.remaining:
+                area.status = HazardStatus.CLOSED if area.remaining_m2 < max(
+                    1.0, 1e-4 * a.polygon.area) else HazardStatus.WORKED_ON
+            self.areas.append(area)
         self.by_id = {a.id: k for k, a in enumerate(self.areas)}
         self._tree = shapely.STRtree([a.original for a in self.areas])
 
     def _factor(self, poly: shapely.Geometry) -> float:
+        return float(self._factors([poly])[0])
+
+    def _factors(self, polys: Sequence[shapely.Geometry]) -> np.ndarray:
+        """Terrain factor of each area at its representative point: ``1 / (1 + slope/20)``,
+        x 0.6 in forest, x 0.75 in built-up land."""
+        if not len(polys):
+            return np.zeros(0)
         ter = self.scenario.terrain
-        p = poly.representative_point()
-        slope = float(np.nan_to_num(ter.sample(ter.slope, np.array([p.x]), np.array([p.y]))[0]))
-        lc = LANDCOVER_CODES.get(int(ter.sample(ter.landcover, np.array([p.x]),
-                                                np.array([p.y]))[0]), LandUse.OTHER)
-        f = 1.0 / (1.0 + slope / 20.0)
-        return f * {LandUse.FOREST: 0.6, LandUse.BUILT_UP: 0.75}.get(lc, 1.0)
+        pts = shapely.point_on_surface(np.asarray(polys, dtype=object))
+        x, y = shapely.get_x(pts), shapely.get_y(pts)
+        slope = np.nan_to_num(ter.sample(ter.slope, x, y).astype(float))
+        cover = ter.sample(ter.landcover, x, y)
+        mult = np.array([{LandUse.FOREST: 0.6, LandUse.BUILT_UP: 0.75}.get(
+            LANDCOVER_CODES.get(int(c), LandUse.OTHER), 1.0) for c in cover])
+        return 1.0 / (1.0 + slope / 20.0) * mult
 
     def _build_settlements(self) -> None:
         reg = self.scenario.region
