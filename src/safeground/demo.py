@@ -46,8 +46,9 @@ def _scenario_files(workdir: Path, seed: int, console: Console) -> list[Path]:
     console.print(f"Scenario: {cal.get('area_km2', 0):,.0f} km², "
                   f"{cal.get('settlements', 0):,} settlements, "
                   f"{cal.get('displaced_population', 0):,} displaced, "
-                  f"{cal.get('hazardous_areas', 0):,} hazardous areas reported; "
-                  f"hidden truth in {workdir / 'scenario' / 'truth'}")
+                  f"{cal.get('hazardous_areas', 0):,} hazardous areas reported, "
+                  f"{cal.get('released_km2', 0):,.1f} km² released by the first months' "
+                  f"operations; hidden truth in {workdir / 'scenario' / 'truth'}")
     return sorted((workdir / "scenario" / "reports").glob("*.geojson"))
 
 
