@@ -110,6 +110,7 @@ def test_paging_walks_every_entry_once_newest_first(trail):
     assert pages == last and seen == want
     page2 = c.get("/audit?action=export&per_page=10&page=2").text
     assert f"showing 11–20 (page 2 of {last})" in page2 and 'rel="prev"' in page2
+    assert '<option value="10" selected>' in page2          # the page size asked for
     beyond = c.get("/audit?action=export&per_page=10&page=99").text
     assert _ids(beyond) == want[(last - 1) * 10:]                 # the last page
     api = c.get("/api/v1/audit?action=export&limit=10&offset=10").json()

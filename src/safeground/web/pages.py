@@ -275,7 +275,8 @@ def audit_page(request: Request, actor: Annotated[str | None, Query(max_length=2
         return f"/audit?{urlencode(q)}"
 
     return _render(request, "audit.html", user, entries=entries, total=total, page=page,
-                   last=last, per_page=per_page, sizes=AUDIT_PAGE_SIZES, f=shown,
+                   last=last, per_page=per_page, f=shown,
+                   sizes=sorted({*AUDIT_PAGE_SIZES, per_page}),
                    first_shown=(page - 1) * per_page + 1 if entries else 0,
                    last_shown=(page - 1) * per_page + len(entries),
                    newer=page_url(page - 1) if page > 1 else None,
