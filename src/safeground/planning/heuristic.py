@@ -5,8 +5,9 @@ stages, in order, go to the eligible team that would finish them earliest, no ea
 week after the previous stage is done, within the monthly capacity and budget. The first order
 is Smith's rule — benefit per week of delay over the team-days needed, with each stage's days
 weighted by how scarce its teams are — applied to settlements (with all their access areas)
-and to areas nobody waits on. Local search then moves single areas and whole settlements
-earlier or later, keeping a move only when the plan's value rises.
+and to areas nobody waits on. Local search (simulated annealing) then moves tasks, single
+areas and whole settlements earlier or later, keeping a move when the plan's value rises and
+now and then when it falls a little, to leave local optima.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from safeground.planning.model import Prepared, outcome_from_done
 from safeground.planning.plan import Plan, plan_from_rows
 
 BIG = 1e18
+# local search: the start temperature as a share of the plan's value, and the share of the
+# budget (moves and seconds) given to the last run, from the best start (tuned on small
+# instances against the MILP, docs/planning.md)
+TEMPERATURE = 0.002
+FINAL_SHARE = 0.6
 
 
 @dataclass
@@ -427,10 +433,13 @@ def _value(decoder: Decoder, state: State) -> float:
 
 
 def local_search(decoder: Decoder, state: State, *, seconds: float = 5.0,
-                 max_iter: int = 20000, seed: int = 0) -> tuple[State, float]:
-    """Hill-climbing with sideways moves on (task order, team-choice modes): move one task
-    anywhere, move an area's or a settlement's tasks as a block, swap two settlements (or
-    areas), swap two tasks, or change how a task's teams are chosen (see ``Decoder.run``). When
+                 max_iter: int = 20000, seed: int = 0,
+                 temperature: float = TEMPERATURE) -> tuple[State, float]:
+    """Simulated annealing on (task order, team-choice modes): move one task anywhere, move an
+    area's or a settlement's tasks as a block, swap two settlements (or areas), swap two tasks,
+    or change how a task's teams are chosen (see ``Decoder.run``). A move that loses value is
+    kept with probability exp(-loss / T), T falling linearly from ``temperature`` x the start
+    value to 0 over the budget (``temperature`` 0: hill-climbing with sideways moves). When
     stuck, kick the best state and go on, until ``seconds`` or ``max_iter`` moves."""
     prep = decoder.prep
     rng = np.random.default_rng(seed)
@@ -442,11 +451,14 @@ def local_search(decoder: Decoder, state: State, *, seconds: float = 5.0,
         return best, best_val
     sett_of = [tasks_of(prep, ar) for ar in prep.settlement_areas if ar.size]
     sett_of += [np.array(t) for t in prep.area_tasks if len(t) > 1]
-    t_end = time.perf_counter() + seconds
+    t_start = time.perf_counter()
+    t_end = t_start + seconds
+    heat = temperature * (abs(best_val) + 1.0)
     it = stale = 0
-    while it < max_iter and time.perf_counter() < t_end:
+    while it < max_iter and (now := time.perf_counter()) < t_end:
         it += 1
         stale += 1
+        temp = heat * (1.0 - max(it / max_iter, (now - t_start) / max(seconds, 1e-9)))
         if stale > 5 * n + 50:
             # iterated local search: kick the best order with a few random moves, go on
             order = best[0].copy()
@@ -498,7 +510,7 @@ def local_search(decoder: Decoder, state: State, *, seconds: float = 5.0,
             f[i] = (f[i] + int(rng.integers(1, 3))) % 3
             cand = (order, f)
         val = _value(decoder, cand)
-        if val >= cur_val - 1e-9:
+        if val >= cur_val - 1e-9 or (temp > 0 and rng.random() < np.exp((val - cur_val) / temp)):
             cur, cur_val = cand, val
             if val > best_val + 1e-9:
                 best, best_val = cand, val
@@ -508,15 +520,18 @@ def local_search(decoder: Decoder, state: State, *, seconds: float = 5.0,
 
 def improve(decoder: Decoder, starts: list[np.ndarray], *, seconds: float, seed: int = 0,
             max_iter: int = 20000) -> State:
-    """Local search from each start order (with and without sharing work between teams), time
-    shared, then again from the best."""
+    """Local search from each start order (with and without sharing work between teams), then
+    again from the best; the last run gets ``FINAL_SHARE`` of the time and moves, the starts
+    share the rest."""
     n = decoder.prep.n_tasks
     states = [(o, np.full(n, mode, dtype=np.int8)) for o in starts for mode in (0, 1)]
-    per = seconds / (len(states) + 1)
-    results = [local_search(decoder, st, seconds=per, seed=seed + i, max_iter=max_iter)
+    each = (1.0 - FINAL_SHARE) / len(states)
+    results = [local_search(decoder, st, seconds=seconds * each, seed=seed + i,
+                            max_iter=max(1, int(max_iter * each)))
                for i, st in enumerate(states)]
     state, _ = max(results, key=lambda r: r[1])
-    state, _ = local_search(decoder, state, seconds=per, seed=seed + 97, max_iter=max_iter)
+    state, _ = local_search(decoder, state, seconds=seconds * FINAL_SHARE, seed=seed + 97,
+                            max_iter=max(1, int(max_iter * FINAL_SHARE)))
     return state
 
 
@@ -542,8 +557,8 @@ def plan_heuristic(instance: Instance, *, seconds: float = 5.0, seed: int = 0,
             inserted = insertion_order(decoder)
             if inserted is not None:
                 starts.insert(0, inserted)
-        per_state = 20000 if iterations is None else max(1, iterations // (2 * len(starts) + 1))
-        best, modes = improve(decoder, starts, seconds=seconds, seed=seed, max_iter=per_state)
+        budget = 20000 * (2 * len(starts) + 1) if iterations is None else iterations
+        best, modes = improve(decoder, starts, seconds=seconds, seed=seed, max_iter=budget)
     else:
         best, modes = first, None
     _, rows = decoder.run(best, record=True, mode=modes)
