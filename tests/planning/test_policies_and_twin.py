@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
+from typer.testing import CliRunner
 
 from safeground.planning import policies
-from safeground.planning.evaluation import instance_from_twin, run_policy, summarise
+from safeground.planning.cli import app
+from safeground.planning.evaluation import (
+    TwinRun,
+    instance_from_twin,
+    paired,
+    run_policy,
+    runs_from_jsonl,
+    summarise,
+)
 from safeground.planning.instance import build_instance
 from safeground.planning.priority import area_scores
 
@@ -89,3 +99,30 @@ def test_team_load_reads_the_public_team_work(small_scenario):
     assert [o.area_id for o in queue] == [areas[1].id]
     busy, held, queued = _team_load(twin)
     assert busy[team.id] > 0 and {areas[0].id, areas[1].id} <= held and queued == {team.id}
+
+
+def _run(policy: str, seed: int, people3: int, casualties: int) -> TwinRun:
+    return TwinRun(policy=policy, seed=seed, people_year_1=people3 // 3, people_year_3=people3,
+                   people_year_5=people3 * 2, casualties=casualties,
+                   civilian_casualties=casualties // 2, killed=casualties // 4,
+                   completion_years=None, share_cleared_with_eo=0.3, items_found=10,
+                   cleared_m2=1e6, seconds=1.0)
+
+
+def test_paired_comparison_by_seed_and_runs_from_jsonl(tmp_path):
+    runs = [_run("weighted_score", 0, 100, 50), _run("optimised", 0, 160, 40),
+            _run("weighted_score", 1, 200, 60), _run("optimised", 1, 180, 70),
+            _run("optimised", 2, 999, 1)]          # seed 2 has no baseline: not paired
+    rows = {r["figure"]: r for r in paired(runs, "weighted_score", "optimised")}
+    p3 = rows["people_year_3"]
+    assert p3["seeds"] == 2
+    assert p3["mean_difference"] == pytest.approx(20.0)        # (+60 - 20) / 2
+    assert (p3["min"], p3["max"]) == (-20.0, 60.0)
+    assert p3["optimised_ahead_on"] == 1
+    assert rows["casualties"]["optimised_ahead_on"] == 1       # fewer on seed 0 only
+    path = tmp_path / "runs.jsonl"
+    path.write_text("".join(json.dumps(r.as_dict()) + "\n" for r in runs))
+    assert runs_from_jsonl([path]) == runs
+    out = CliRunner().invoke(app, ["compare", "--runs", str(path), "--json"])
+    assert out.exit_code == 0, out.output
+    assert '"optimised_ahead_on": 1' in out.output

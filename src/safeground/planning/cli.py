@@ -160,6 +160,9 @@ def compare(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
             twin: Annotated[bool, typer.Option(
                 "--twin", help="Run the policies on the operations twin instead")] = False,
             seeds: Annotated[int, typer.Option("--seeds", help="Twin seeds")] = 20,
+            first_seed: Annotated[int, typer.Option(
+                "--first-seed", help="First twin seed (to split the seeds across processes)")]
+            = 0,
             years: Annotated[int, typer.Option("--years", help="Twin years")] = 5,
             period_weeks: Annotated[int, typer.Option("--period-weeks",
                                                       help="Re-planning period")] = 13,
@@ -168,10 +171,19 @@ def compare(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
             "weighted_score,nearest_first,greedy,optimised",
             out: Annotated[Path | None, typer.Option("--out", help="Write runs as JSON lines")]
             = None,
+            runs_in: Annotated[list[Path] | None, typer.Option(
+                "--runs", help="Summarise twin runs written by --out (repeatable) instead of "
+                               "running the twin")] = None,
             as_json: JsonOpt = False) -> None:
     """Compare planners on one instance, or policies on the operations twin."""
+    if runs_in:
+        from safeground.planning.evaluation import runs_from_jsonl
+
+        _twin_tables(runs_from_jsonl(runs_in), as_json)
+        return
     if twin:
-        _compare_twin(seeds, years, period_weeks, seconds, policies.split(","), out, as_json)
+        _compare_twin(range(first_seed, first_seed + seeds), years, period_weeks, seconds,
+                      policies.split(","), out, as_json)
         return
     from safeground.planning import policies as pol
     from safeground.planning.heuristic import plan_heuristic
@@ -200,14 +212,14 @@ def compare(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
     _print(rows, "Planners on one instance (expected person-weeks in the horizon)", as_json)
 
 
-def _compare_twin(seeds: int, years: int, period_weeks: int, seconds: float,
+def _compare_twin(seeds: range, years: int, period_weeks: int, seconds: float,
                   policies: list[str], out: Path | None, as_json: bool) -> None:
-    from safeground.planning.evaluation import run_policy, summarise
+    from safeground.planning.evaluation import run_policy
     from safeground.scenario import ScenarioConfig, generate
 
     scenario = generate(ScenarioConfig(seed=0))
     runs = []
-    for s in range(seeds):
+    for s in seeds:
         for name in policies:
             r = run_policy(scenario, name, seed=s, years=years, period_weeks=period_weeks,
                            seconds=seconds)
@@ -215,7 +227,20 @@ def _compare_twin(seeds: int, years: int, period_weeks: int, seconds: float,
             if out is not None:
                 with out.open("a", encoding="utf-8") as f:
                     f.write(json.dumps(r.as_dict()) + "\n")
+    _twin_tables(runs, as_json)
+
+
+def _twin_tables(runs: list, as_json: bool) -> None:
+    """Mean and sd per policy, then each policy paired by seed with today's practice."""
+    from safeground.planning.evaluation import paired, summarise
+
     _print(summarise(runs), "Policies on the operations twin (mean and sd over seeds)", as_json)
+    names = list(dict.fromkeys(r.policy for r in runs))
+    if "weighted_score" in names:
+        for name in names:
+            if name != "weighted_score":
+                _print(paired(runs, "weighted_score", name),
+                       f"{name} against weighted_score, paired by seed", as_json)
 
 
 @app.command("forecast")

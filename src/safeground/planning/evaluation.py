@@ -194,6 +194,39 @@ def summarise(runs: list[TwinRun]) -> list[dict[str, Any]]:
     return out
 
 
+def paired(runs: list[TwinRun], baseline: str, policy: str) -> list[dict[str, Any]]:
+    """``policy`` against ``baseline`` on the seeds both ran: per figure the mean and standard
+    deviation of the difference, its smallest and largest value, and on how many seeds the
+    policy was ahead (more people; fewer casualties)."""
+    base = {r.seed: r for r in runs if r.policy == baseline}
+    other = {r.seed: r for r in runs if r.policy == policy}
+    seeds = sorted(set(base) & set(other))
+    out = []
+    for key, more_is_better in (("people_year_1", True), ("people_year_3", True),
+                                ("people_year_5", True), ("casualties", False),
+                                ("civilian_casualties", False)):
+        if not seeds:
+            break
+        d = np.array([getattr(other[s], key) - getattr(base[s], key) for s in seeds], float)
+        ahead = int((d > 0).sum() if more_is_better else (d < 0).sum())
+        out.append({"figure": key, "seeds": len(seeds), "mean_difference": float(d.mean()),
+                    "sd": float(d.std(ddof=1)) if len(d) > 1 else 0.0,
+                    "min": float(d.min()), "max": float(d.max()),
+                    f"{policy}_ahead_on": ahead})
+    return out
+
+
+def runs_from_jsonl(paths: list[Any]) -> list[TwinRun]:
+    """Twin runs written by ``plan compare --twin --out`` (one JSON object per line)."""
+    import json
+
+    runs = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            runs.extend(TwinRun(**json.loads(line)) for line in f if line.strip())
+    return runs
+
+
 def plan_scenario(scenario: Any, *, start: dt.date = dt.date(2021, 4, 1),
                   horizon_weeks: int = 104, seconds: float = 5.0) -> Any:
     """A plan for a generated scenario from what its record knows on ``start`` (for
