@@ -3,10 +3,11 @@
 Areas are the open hazardous areas with their remaining land (centroids in the programme's UTM
 zone); settlements are the recorded settlements with the people still displaced; teams are the
 recorded survey and clearance teams; casualties are the victims of accidents linked to each
-area. (Funded reconstruction is not yet part of the record, so that criterion sees nothing
-here.) A risk ranking (``safeground risk rank``), when given,
-supplies each area's contamination probability; without it the planner falls back on the
-classification and evidence count, so planning works from the record alone.
+area; the stages of land release already done (NTS, TS) come from the area's completed
+activities, so work already reported is not planned again. (Funded reconstruction is not yet
+part of the record, so that criterion sees nothing here.) A risk ranking (``safeground risk
+rank``), when given, supplies each area's contamination probability; without it the planner
+falls back on the classification and evidence count, so planning works from the record alone.
 """
 
 from __future__ import annotations
@@ -18,9 +19,22 @@ from typing import Any
 from safeground.geometry import Projector
 from safeground.ledger import Ledger
 from safeground.planning.instance import Instance, build_instance
-from safeground.vocabulary import HazardStatus, ReportType
+from safeground.vocabulary import ActivityStatus, ActivityType, HazardStatus, ReportType
 
 PLANNED_ASSETS = {"nts", "ts", "manual", "dog", "machine"}
+#: finished stages an area's completed activity of each type stands for (the planner's
+#: ``stages_done``: 1 NTS done, 2 TS done; clearance closes the area itself)
+STAGES_DONE = {ActivityType.NTS.value: 1, ActivityType.TS.value: 2}
+
+
+def stages_done(ledger: Ledger) -> dict[str, int]:
+    """Per hazardous area, the land-release stages its completed activities have finished."""
+    done: dict[str, int] = {}
+    for act in ledger.objects(ReportType.ACTIVITY):
+        area, n = act.get("hazardous_area_id"), STAGES_DONE.get(act.get("activity_type"), 0)
+        if area and n and act.get("status") == ActivityStatus.COMPLETED.value:
+            done[area] = max(done.get(area, 0), n)
+    return done
 
 
 def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
@@ -36,6 +50,7 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
                      for a in ledger.objects(ReportType.ACCIDENT)}
     casualties = Counter(accident_area.get(v["accident_id"])
                          for v in ledger.objects(ReportType.VICTIM))
+    done = stages_done(ledger)
     areas = []
     for a in ledger.objects(ReportType.HAZARDOUS_AREA):
         if a["status"] == HazardStatus.CLOSED.value or a["remaining_geometry"] is None:
@@ -47,7 +62,8 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
                "land_use": a.get("land_use") or "other",
                "road": a.get("land_use") == "road", "water": a.get("land_use") == "water",
                "evidence_count": evidence.get(a["id"], 0), "status": a["status"],
-               "casualties_nearby": casualties.get(a["id"], 0)}
+               "casualties_nearby": casualties.get(a["id"], 0),
+               "stages_done": done.get(a["id"], 0)}
         if risk and a["id"] in risk:
             rec["contamination_probability"] = risk[a["id"]]
         areas.append(rec)
