@@ -18,6 +18,7 @@ BANDS = {
     "share_suspected_truly_contaminated": (0.03, 0.10, "3-10 %"),
     "items_per_km2": (5, 50, "no published figure"),
     "share_items_inside_suspected_areas": (0.75, 0.99, "misses exist"),
+    "released_km2": (1, 15, "at most the default fleet at full pace for five months"),
 }
 
 
