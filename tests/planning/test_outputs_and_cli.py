@@ -73,3 +73,52 @@ def test_cli_errors_are_coded():
     assert "PLAN_INSTANCE_INVALID" in res.output
     res = runner.invoke(app, ["make", "--synthetic", "5", "--method", "magic"])
     assert res.exit_code == 2 and "PLAN_CONFIG_INVALID" in res.output
+
+
+def test_cli_plans_and_replans_from_the_record(tmp_path):
+    """``plan make --db``: a plan from the record; a week later ``--previous`` holds the work
+    in progress with its teams and re-plans the rest."""
+    from safeground import example
+    from safeground.ledger import Ledger
+    from safeground.settings import Settings
+    from safeground.storage import Database
+
+    url = f"sqlite:///{tmp_path}/r.sqlite"
+    ledger = Ledger(Database.open(url), Settings(database_url=url))
+    ledger.approve(ledger.submit(example.records(), user="officer").accepted, user="chief")
+    pd.DataFrame({"object_id": ["HA-001", "HA-003"], "mean_probability": [0.9, 0.01]}).to_csv(
+        tmp_path / "ranking.csv", index=False)
+    first = tmp_path / "first"
+    res = runner.invoke(app, ["make", "--db", url, "--risk", str(tmp_path / "ranking.csv"),
+                              "--start", "2021-07-01", "--horizon-weeks", "26", "--seconds",
+                              "0", "--out", str(first), "--json"])
+    assert res.exit_code == 0, res.output
+    old = pd.read_csv(first / "plan.csv")
+    open_areas = {a["id"] for a in ledger.objects("hazardous_area") if a["status"] != "closed"}
+    assert len(old) and set(old["area_id"]) <= open_areas
+    # HA-005's TS is reported completed in the record: only its clearance is planned
+    assert set(old.loc[old["area_id"] == "HA-005", "activity"]) <= {"clearance"}
+
+    res = runner.invoke(app, ["make", "--db", url, "--previous", str(first / "plan.csv"),
+                              "--start", "2021-07-08", "--horizon-weeks", "26", "--seconds",
+                              "0", "--out", str(tmp_path / "second"), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)[0]
+    assert summary["method"] == "replan"
+    # every task under way in week 1 of the old plan is held: in the new plan it is worked
+    # in week 0 by a team that had it in the old one
+    span = old.groupby(["team_id", "area_id", "activity"])["week"].agg(["min", "max"])
+    under_way = span[(span["min"] <= 1) & (span["max"] >= 1)].reset_index()
+    assert summary["tasks_held_from_previous_plan"] >= under_way[["area_id", "activity"]] \
+        .drop_duplicates().shape[0] > 0
+    new = pd.read_csv(tmp_path / "second" / "plan.csv")
+    week0 = set(zip(new.loc[new["week"] == 0, "team_id"], new.loc[new["week"] == 0, "area_id"],
+                    new.loc[new["week"] == 0, "activity"], strict=True))
+    for (area, activity), g in under_way.groupby(["area_id", "activity"]):
+        assert any((team, area, activity) in week0 for team in g["team_id"]), (area, activity)
+
+    pd.DataFrame({"team": ["T1"]}).to_csv(tmp_path / "bad.csv", index=False)
+    res = runner.invoke(app, ["make", "--db", url, "--previous", str(tmp_path / "bad.csv"),
+                              "--start", "2021-07-08"])
+    assert res.exit_code == 2 and "PLAN_INSTANCE_INVALID" in res.output
+    assert "bad.csv" in res.output and "team_id" in res.output

@@ -60,14 +60,18 @@ def _table(path: Path | None) -> list[dict] | Any:
     return gpd.read_file(path, engine="pyogrio")
 
 
-def _instance(synthetic: int | None, seed: int, areas: Path | None, settlements: Path | None,
-              teams: Path | None, horizon: int, start: str, config: Path | None,
-              budget: float | None = None, capacity: float | None = None) -> Instance:
+def _day(start: str) -> dt.date:
     try:
-        day = dt.date.fromisoformat(start)
+        return dt.date.fromisoformat(start)
     except ValueError as exc:
         raise ConfigError(f"--start '{start}' is not a date (YYYY-MM-DD)",
                           code="PLAN_CONFIG_INVALID") from exc
+
+
+def _instance(synthetic: int | None, seed: int, areas: Path | None, settlements: Path | None,
+              teams: Path | None, horizon: int, start: str, config: Path | None,
+              budget: float | None = None, capacity: float | None = None) -> Instance:
+    day = _day(start)
     cfg = load_config(config)
     if synthetic is not None:
         return synthetic_instance(synthetic, max(3, synthetic // 5),
@@ -112,10 +116,26 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
          scenario: Annotated[bool, typer.Option(
              "--scenario", help="Plan the generated default scenario (seed --seed) from what "
                                 "its record knows")] = False,
+         db: Annotated[str | None, typer.Option(
+             "--db", help="Plan from a Safeground record database (URL): its open hazardous "
+                          "areas, settlements and teams, as known today")] = None,
+         risk: Annotated[Path | None, typer.Option(
+             "--risk", help="With --db: a ranking from 'safeground risk rank --out' (each "
+                            "area's mean_probability)")] = None,
+         previous: Annotated[Path | None, typer.Option(
+             "--previous", help="Re-plan: the last plan.csv; work in progress on --start and "
+                                "due within --freeze-weeks stays with its team")] = None,
+         freeze_weeks: Annotated[int, typer.Option(
+             "--freeze-weeks", help="With --previous: weeks of planned work held")] = 2,
          as_json: JsonOpt = False) -> None:
     """Make a dated plan (team x area x week) and write CSV, GeoPackage and charts."""
     from safeground.planning.heuristic import plan_heuristic
     from safeground.planning.outputs import write_all
+
+    if db is not None or previous is not None:
+        _replan_record(db, risk, previous, freeze_weeks, horizon_weeks, start, config, seconds,
+                       monthly_budget, monthly_capacity, out, as_json)
+        return
 
     if scenario:
         from safeground.planning.evaluation import plan_scenario
@@ -141,8 +161,47 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
     _report(plan, write_all(plan, out), as_json)
 
 
-def _report(plan: Any, files: dict[str, Path], as_json: bool) -> None:
-    summary = {"method": plan.method, **plan.summary(),
+def _replan_record(db: str | None, risk: Path | None, previous: Path | None,
+                   freeze_weeks: int, horizon: int, start: str, config: Path | None,
+                   seconds: float, budget: float | None, capacity: float | None, out: Path,
+                   as_json: bool) -> None:
+    """Plan (or re-plan, holding work in progress) from the record as known on ``start``."""
+    from safeground.cli_boundary import ledger_from
+    from safeground.planning.outputs import write_all
+    from safeground.planning.record import instance_from_record
+    from safeground.planning.replan import read_plan_table, replan, week_of
+
+    day = _day(start)
+    old = read_plan_table(previous) if previous is not None else None
+    inst = instance_from_record(ledger_from(db), start=day, horizon_weeks=horizon,
+                                risk=_risk_table(risk), config=load_config(config),
+                                monthly_budget=budget, monthly_capacity_team_days=capacity)
+    week_now = week_of(old, day) if old is not None else 0
+    r = replan(inst, old, week_now, freeze_weeks=freeze_weeks, seconds=seconds)
+    extra = {}
+    if old is not None:
+        extra = {"tasks_held_from_previous_plan": len(r.kept),
+                 "teams_whose_next_task_changed": ", ".join(r.changed_teams) or "none"}
+    _report(r.plan, write_all(r.plan, out), as_json, extra)
+
+
+def _risk_table(path: Path | None) -> dict[str, float] | None:
+    """Area id -> contamination probability from a ``risk rank`` CSV."""
+    if path is None:
+        return None
+    t = _table(path)
+    ids = next((c for c in ("object_id", "id", "hazardous_area_id") if c in t.columns), None)
+    prob = next((c for c in ("mean_probability", "contamination_probability")
+                 if c in t.columns), None)
+    if ids is None or prob is None:
+        raise ConfigError(f"{path}: a risk ranking needs an id column (object_id) and "
+                          "mean_probability", code="PLAN_INSTANCE_INVALID")
+    return dict(zip(t[ids].astype(str), t[prob].astype(float), strict=True))
+
+
+def _report(plan: Any, files: dict[str, Path], as_json: bool,
+            extra: dict[str, Any] | None = None) -> None:
+    summary = {"method": plan.method, **plan.summary(), **(extra or {}),
                **{f"file_{k}": str(v) for k, v in files.items()}}
     if as_json:
         _print([summary], "Plan", True)

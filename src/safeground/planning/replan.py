@@ -8,15 +8,20 @@ with that team, first in its queue, in the old order; only the remaining work is
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from safeground.errors import ValidationError
 from safeground.planning.config import STAGES
 from safeground.planning.heuristic import Committed, plan_heuristic, split_span
 from safeground.planning.instance import Instance
 from safeground.planning.model import Prepared
 from safeground.planning.plan import Plan
+from safeground.problems import Problem
 
 
 @dataclass(frozen=True)
@@ -26,11 +31,40 @@ class Replan:
     changed_teams: list[str]            # teams whose first task today differs from the old plan
 
 
-def frozen_work(previous: Plan, week_now: int, freeze_weeks: int
+PLAN_COLUMNS = ("team_id", "area_id", "activity", "week", "week_start")
+
+
+def read_plan_table(path: str | Path) -> pd.DataFrame:
+    """A plan written by ``safeground plan make`` (``plan.csv``: team x area x week)."""
+    path = Path(path)
+    if not path.exists():
+        raise ValidationError([Problem("PLAN_INSTANCE_INVALID", where=str(path),
+                                       params={"what": "previous plan",
+                                               "reason": "file not found"})])
+    df = pd.read_csv(path, dtype={"team_id": str, "area_id": str, "activity": str})
+    missing = [c for c in PLAN_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValidationError([Problem("PLAN_INSTANCE_INVALID", where=str(path), field=c,
+                                       params={"what": "previous plan",
+                                               "reason": "a plan table needs this column"})
+                               for c in missing])
+    return df
+
+
+def week_of(table: pd.DataFrame, day: dt.date) -> int:
+    """``day``'s week in the calendar of a plan table (its week 0 starts on the plan's start)."""
+    if table.empty:
+        return 0
+    starts = pd.to_datetime(table["week_start"]) - pd.to_timedelta(7 * table["week"], unit="D")
+    return int((pd.Timestamp(day) - starts.min()).days // 7)
+
+
+def frozen_work(previous: Plan | pd.DataFrame, week_now: int, freeze_weeks: int
                 ) -> list[tuple[str, str, str]]:
-    """(team id, area id, activity) of the old plan in progress at ``week_now`` or due to
-    start before ``week_now + freeze_weeks``, each team's in its old order."""
-    df = previous.to_frame()
+    """(team id, area id, activity) of the old plan (a ``Plan`` or its table) in progress at
+    ``week_now`` or due to start before ``week_now + freeze_weeks``, each team's in its old
+    order."""
+    df = previous.to_frame() if isinstance(previous, Plan) else previous
     if df.empty:
         return []
     g = df.groupby(["team_id", "area_id", "activity"], sort=False)["week"].agg(["min", "max"])
@@ -40,11 +74,12 @@ def frozen_work(previous: Plan, week_now: int, freeze_weeks: int
     return list(zip(live.team_id, live.area_id, live.activity, strict=True))
 
 
-def replan(instance: Instance, previous: Plan | None, week_now: int, *,
+def replan(instance: Instance, previous: Plan | pd.DataFrame | None, week_now: int, *,
            freeze_weeks: int = 2, seconds: float = 2.0, seed: int = 0,
            local: bool = True) -> Replan:
     """A new plan for ``instance`` (whose ``start`` is today), holding the old plan's work in
-    progress. ``week_now`` is today's week in the old plan's calendar."""
+    progress. ``previous`` is the old plan or its table (``read_plan_table``); ``week_now`` is
+    today's week in the old plan's calendar (``week_of``)."""
     prep = Prepared(instance)
     if previous is None:
         plan = plan_heuristic(instance, seconds=seconds, seed=seed, prepared=prep, local=local)
