@@ -293,7 +293,22 @@ def _twin_tables(runs: list, as_json: bool) -> None:
     """Mean and sd per policy, then each policy paired by seed with today's practice."""
     from safeground.planning.evaluation import paired, summarise
 
-    _print(summarise(runs), "Policies on the operations twin (mean and sd over seeds)", as_json)
+    rows = summarise(runs)
+    if as_json:
+        _print(rows, "Policies on the operations twin (mean and sd over seeds)", True)
+    else:   # one column per policy, one row per figure: readable in a terminal
+        table = Table(title="Policies on the operations twin (mean ± sd over seeds)")
+        table.add_column("figure")
+        for r in rows:
+            table.add_column(f"{r['policy']} ({r['runs']} runs)", justify="right")
+        for key in ("people_year_1", "people_year_3", "people_year_5", "casualties",
+                    "civilian_casualties", "share_cleared_with_eo", "items_found"):
+            fmt = "{:,.3f}" if key == "share_cleared_with_eo" else "{:,.0f}"
+            table.add_row(key, *[f"{fmt.format(r[key + '_mean'])} ± "
+                                 f"{fmt.format(r[key + '_sd'])}" for r in rows])
+        table.add_row("runs completing the region",
+                      *[str(r["completed_runs"]) for r in rows])
+        console.print(table)
     names = list(dict.fromkeys(r.policy for r in runs))
     if "weighted_score" in names:
         for name in names:
