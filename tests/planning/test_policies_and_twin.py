@@ -126,3 +126,7 @@ def test_paired_comparison_by_seed_and_runs_from_jsonl(tmp_path):
     out = CliRunner().invoke(app, ["compare", "--runs", str(path), "--json"])
     assert out.exit_code == 0, out.output
     assert '"optimised_ahead_on": 1' in out.output
+    out = CliRunner().invoke(app, ["compare", "--runs", str(path)])
+    assert out.exit_code == 0, out.output
+    # one row per figure, mean ± sd for each of the two policies (the title has one more)
+    assert out.output.count("±") == 7 * 2 + 1 and "paired by seed" in out.output
