@@ -16,6 +16,7 @@ from safeground.planning.evaluation import (
     paired,
     run_policy,
     runs_from_jsonl,
+    stages_before,
     summarise,
 )
 from safeground.planning.instance import build_instance
@@ -68,6 +69,29 @@ def test_instance_from_twin_reads_only_the_observable_state(small_scenario):
     assert {t.id for t in inst.teams} == {t.id for t in twin.teams}
     waiting = {s.id for s in twin.settlements if not s.returned}
     assert {s.id for s in inst.settlements} == waiting
+
+
+def test_the_planner_starts_where_the_early_operations_ended(small_scenario):
+    from safeground.planning.model import Prepared
+    from safeground.scenario.twin import OperationsTwin
+
+    start = dt.date(2021, 4, 1)
+    stages = stages_before(small_scenario, start)
+    completed = {}
+    for r in small_scenario.report_records():
+        if (str(r.get("report_type")) == "activity" and r.get("status") == "completed"
+                and r.get("activity_type") in ("nts", "ts")
+                and str(r["date_of_information"])[:10] < start.isoformat()):
+            a = r["hazardous_area_id"]
+            completed[a] = max(completed.get(a, 0), 1 if r["activity_type"] == "nts" else 2)
+    assert completed, "the small scenario's record holds completed NTS or TS"
+    assert stages == completed
+    twin = OperationsTwin(small_scenario, seed=0, start=start)
+    inst = instance_from_twin(twin, start, stages, set(), horizon_weeks=26)
+    prep = Prepared(inst)
+    for i, a in enumerate(inst.areas):
+        planned = {int(prep.task_stage[k]) for k in prep.area_tasks[i]}
+        assert min(planned, default=3) >= stages.get(a.id, 0), a.id   # no stage done again
 
 
 def test_run_policy_on_the_twin(small_scenario):

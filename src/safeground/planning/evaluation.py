@@ -26,6 +26,7 @@ from safeground.planning.config import PlanningConfig, load_config
 from safeground.planning.heuristic import Committed
 from safeground.planning.instance import Instance, build_instance
 from safeground.planning.policies import POLICIES
+from safeground.planning.record import stages_done
 
 TWIN_OVERRIDES: dict[str, Any] = {
     "calendar": {"days_per_week": 7},
@@ -138,7 +139,7 @@ def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
     twin = OperationsTwin(scenario, seed=seed, start=start)
     config = config or twin_config()
     fn = POLICIES[policy]
-    stages: dict[str, int] = {}
+    stages = stages_before(scenario, start)
     now = start
     end = start + dt.timedelta(days=round(365.25 * years))
     while now < end:
@@ -173,6 +174,20 @@ def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
         completion_years=((comp - start).days / 365.25) if comp else None,
         share_cleared_with_eo=round(m.share_cleared_with_eo, 4), items_found=m.items_found,
         cleared_m2=round(m.cleared_m2, 1), seconds=round(time.perf_counter() - t0, 1))
+
+
+def stages_before(scenario: Any, start: dt.date) -> dict[str, int]:
+    """Stages (1 NTS, 2 TS) the scenario's early operations finished before ``start``, as its
+    record reports them: the twin starts where they ended, and so does the planner."""
+    return stages_done(r for r in scenario.report_records()
+                       if str(r.get("report_type")) == "activity"
+                       and _as_date(r.get("date_of_information")) < start)
+
+
+def _as_date(v: Any) -> dt.date:
+    if isinstance(v, dt.datetime):
+        return v.date()
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
 
 
 def summarise(runs: list[TwinRun]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from safeground.geometry import Projector
@@ -27,13 +28,15 @@ PLANNED_ASSETS = {"nts", "ts", "manual", "dog", "machine"}
 STAGES_DONE = {ActivityType.NTS.value: 1, ActivityType.TS.value: 2}
 
 
-def stages_done(ledger: Ledger) -> dict[str, int]:
-    """Per hazardous area, the land-release stages its completed activities have finished."""
+def stages_done(activities: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Per hazardous area, the land-release stages its completed activities have finished
+    (activities as the record's objects or as activity reports)."""
     done: dict[str, int] = {}
-    for act in ledger.objects(ReportType.ACTIVITY):
-        area, n = act.get("hazardous_area_id"), STAGES_DONE.get(act.get("activity_type"), 0)
-        if area and n and act.get("status") == ActivityStatus.COMPLETED.value:
-            done[area] = max(done.get(area, 0), n)
+    for act in activities:
+        area = act.get("hazardous_area_id")
+        n = STAGES_DONE.get(str(act.get("activity_type")), 0)
+        if area and n and str(act.get("status")) == ActivityStatus.COMPLETED.value:
+            done[str(area)] = max(done.get(str(area), 0), n)
     return done
 
 
@@ -50,7 +53,7 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
                      for a in ledger.objects(ReportType.ACCIDENT)}
     casualties = Counter(accident_area.get(v["accident_id"])
                          for v in ledger.objects(ReportType.VICTIM))
-    done = stages_done(ledger)
+    done = stages_done(ledger.objects(ReportType.ACTIVITY))
     areas = []
     for a in ledger.objects(ReportType.HAZARDOUS_AREA):
         if a["status"] == HazardStatus.CLOSED.value or a["remaining_geometry"] is None:
