@@ -123,3 +123,5 @@ def test_cli_plans_and_replans_from_the_record(tmp_path):
     assert res.exit_code == 2 and "PLAN_INSTANCE_INVALID" in res.output
     flat = "".join(res.output.split())           # the console wraps long paths
     assert "bad.csv" in flat and "team_id" in flat
+    res = runner.invoke(app, ["make", "--db", url, "--method", "milp"])
+    assert res.exit_code == 2 and "PLAN_CONFIG_INVALID" in res.output

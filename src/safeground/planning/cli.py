@@ -133,6 +133,10 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
     from safeground.planning.outputs import write_all
 
     if db is not None or previous is not None:
+        if method != "heuristic" or synthetic is not None or areas is not None or scenario:
+            raise ConfigError("--db / --previous plan the record with the heuristic: leave out "
+                              "--method, --synthetic, --areas and --scenario",
+                              code="PLAN_CONFIG_INVALID")
         _replan_record(db, risk, previous, freeze_weeks, horizon_weeks, start, config, seconds,
                        monthly_budget, monthly_capacity, out, as_json)
         return
