@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from shapely.geometry import shape
 from websupport import SUBMITTER
 
+from safeground.geometry import reproject
 from safeground.vocabulary import ReportType
 from safeground.web import mapview
-from safeground.web.mapview import MapView, decimals, simplify, to_3857, tolerance_3857
+from safeground.web.mapview import MapView, decimals, simplify, tolerance_3857
 from safeground.web.views import public_area
 
 DEG_M = 2 * math.pi * mapview.R / 360     # EPSG:3857 metres per degree of longitude
@@ -34,9 +35,9 @@ def _vertices(fc: dict) -> int:
 def _far(a, b) -> float:
     """How far apart two shapes are drawn (Hausdorff distance in EPSG:3857 metres, segments
     split in 20 so that it is not only measured between vertices)."""
-    return shapely.hausdorff_distance(shapely.boundary(shapely.transform(a, to_3857)),
-                                      shapely.boundary(shapely.transform(b, to_3857)),
-                                      densify=0.05)
+    return shapely.hausdorff_distance(
+        shapely.boundary(reproject(a, "EPSG:4326", "EPSG:3857")),
+        shapely.boundary(reproject(b, "EPSG:4326", "EPSG:3857")), densify=0.05)
 
 
 def _drift(zoom: float, lat: float) -> float:

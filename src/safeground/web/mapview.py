@@ -29,6 +29,7 @@ import numpy as np
 import shapely
 
 from safeground.errors import SafegroundError
+from safeground.geometry import reproject
 
 #: radius of the sphere of EPSG:3857 (metres)
 R = 6378137.0
@@ -40,7 +41,6 @@ TOLERANCE_PX = 0.5
 GRID_PX = 0.1
 #: most decimals kept (the record stores 7: about 1 cm)
 MAX_DECIMALS = 7
-MAX_LAT = 85.0511287798066
 _POINT_TYPES = (0, 4)   # shapely type ids of Point and MultiPoint
 
 
@@ -79,17 +79,6 @@ def decimals(zoom: float) -> int:
     return max(0, min(MAX_DECIMALS, math.ceil(math.log10(1 / (deg_per_px * GRID_PX)))))
 
 
-def to_3857(xy: np.ndarray) -> np.ndarray:
-    lon, lat = xy[:, 0], np.clip(xy[:, 1], -MAX_LAT, MAX_LAT)
-    return np.column_stack([np.radians(lon) * R,
-                            np.log(np.tan(np.pi / 4 + np.radians(lat) / 2)) * R])
-
-
-def from_3857(xy: np.ndarray) -> np.ndarray:
-    return np.column_stack([np.degrees(xy[:, 0] / R),
-                            np.degrees(2 * np.arctan(np.exp(xy[:, 1] / R)) - np.pi / 2)])
-
-
 def _array(geoms: list[Any]) -> np.ndarray:
     out = np.empty(len(geoms), dtype=object)
     out[:] = geoms
@@ -105,10 +94,10 @@ def simplify(geoms: np.ndarray, zoom: float) -> np.ndarray:
     if not todo.any():
         return out
     exact = geoms[todo]
-    merc = shapely.simplify(shapely.transform(exact, to_3857), tolerance_3857(zoom),
+    merc = shapely.simplify(reproject(exact, "EPSG:4326", "EPSG:3857"), tolerance_3857(zoom),
                             preserve_topology=True)
     d = decimals(zoom)
-    snapped = shapely.set_precision(shapely.transform(merc, from_3857), 10.0 ** -d)
+    snapped = shapely.set_precision(reproject(merc, "EPSG:3857", "EPSG:4326"), 10.0 ** -d)
     snapped = shapely.transform(snapped, lambda xy: np.round(xy, d))
     ok = shapely.is_valid(snapped) & ~shapely.is_empty(snapped)
     out[todo] = np.where(ok, snapped, exact)
