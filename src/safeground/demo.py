@@ -124,8 +124,7 @@ START = dt.date(2021, 4, 1)
 def _risk(workdir: Path, database_url: str, console: Console) -> dict[str, float]:
     """Fit on the record's approved evidence (with the scenario's context layers), map and
     rank; return area id -> mean probability."""
-    import pandas as pd
-
+    from safeground.planning.record import risk_from_ranking
     from safeground.risk import cli as risk_cli
 
     console.rule("Risk model")
@@ -135,9 +134,7 @@ def _risk(workdir: Path, database_url: str, console: Console) -> dict[str, float
     risk_cli.map_(model_dir=models, out=workdir / "risk.tif", resolution=100.0)
     ranking = workdir / "area-risk.csv"
     risk_cli.rank(model_dir=models, out=ranking)
-    table = pd.read_csv(ranking)
-    return dict(zip(table["object_id"].astype(str), table["mean_probability"].astype(float),
-                    strict=True))
+    return risk_from_ranking(ranking)
 
 
 def _plan(ledger: Ledger, workdir: Path, risk: dict[str, float], console: Console) -> None:

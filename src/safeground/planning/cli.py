@@ -172,13 +172,14 @@ def _replan_record(db: str | None, risk: Path | None, previous: Path | None,
     """Plan (or re-plan, holding work in progress) from the record as known on ``start``."""
     from safeground.cli_boundary import ledger_from
     from safeground.planning.outputs import write_all
-    from safeground.planning.record import instance_from_record
+    from safeground.planning.record import instance_from_record, risk_from_ranking
     from safeground.planning.replan import read_plan_table, replan, week_of
 
     day = _day(start)
     old = read_plan_table(previous) if previous is not None else None
     inst = instance_from_record(ledger_from(db), start=day, horizon_weeks=horizon,
-                                risk=_risk_table(risk), config=load_config(config),
+                                risk=risk_from_ranking(risk) if risk else None,
+                                config=load_config(config),
                                 monthly_budget=budget, monthly_capacity_team_days=capacity)
     week_now = week_of(old, day) if old is not None else 0
     r = replan(inst, old, week_now, freeze_weeks=freeze_weeks, seconds=seconds)
@@ -187,20 +188,6 @@ def _replan_record(db: str | None, risk: Path | None, previous: Path | None,
         extra = {"tasks_held_from_previous_plan": len(r.kept),
                  "teams_whose_next_task_changed": ", ".join(r.changed_teams) or "none"}
     _report(r.plan, write_all(r.plan, out), as_json, extra)
-
-
-def _risk_table(path: Path | None) -> dict[str, float] | None:
-    """Area id -> contamination probability from a ``risk rank`` CSV."""
-    if path is None:
-        return None
-    t = _table(path)
-    ids = next((c for c in ("object_id", "id", "hazardous_area_id") if c in t.columns), None)
-    prob = next((c for c in ("mean_probability", "contamination_probability")
-                 if c in t.columns), None)
-    if ids is None or prob is None:
-        raise ConfigError(f"{path}: a risk ranking needs an id column (object_id) and "
-                          "mean_probability", code="PLAN_INSTANCE_INVALID")
-    return dict(zip(t[ids].astype(str), t[prob].astype(float), strict=True))
 
 
 def _report(plan: Any, files: dict[str, Path], as_json: bool,

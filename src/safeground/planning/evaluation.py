@@ -155,12 +155,10 @@ def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
                 if day < limit and team_id not in queued:
                     orders.append(WorkOrder(team_id, area_id, activity,
                                             now + dt.timedelta(days=int(day))))
-        for r in twin.advance(orders, until):
-            if str(r.get("report_type")) == "activity" and str(r.get("status")) == "completed":
-                kind = str(r.get("activity_type"))
-                aid = r.get("hazardous_area_id")
-                if aid and kind in ("nts", "ts"):
-                    stages[aid] = max(stages.get(aid, 0), 1 if kind == "nts" else 2)
+        reports = [r for r in twin.advance(orders, until)
+                   if str(r.get("report_type")) == "activity"]
+        for aid, n in stages_done(reports).items():
+            stages[aid] = max(stages.get(aid, 0), n)
         now = until
     m = twin.metrics()
     comp = m.completion_date
@@ -181,13 +179,7 @@ def stages_before(scenario: Any, start: dt.date) -> dict[str, int]:
     record reports them: the twin starts where they ended, and so does the planner."""
     return stages_done(r for r in scenario.report_records()
                        if str(r.get("report_type")) == "activity"
-                       and _as_date(r.get("date_of_information")) < start)
-
-
-def _as_date(v: Any) -> dt.date:
-    if isinstance(v, dt.datetime):
-        return v.date()
-    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
+                       and str(r.get("date_of_information"))[:10] < start.isoformat())
 
 
 def summarise(runs: list[TwinRun]) -> list[dict[str, Any]]:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from safeground.errors import ConfigError
 from safeground.geometry import Projector
 from safeground.ledger import Ledger
 from safeground.planning.instance import Instance, build_instance
@@ -26,6 +28,21 @@ PLANNED_ASSETS = {"nts", "ts", "manual", "dog", "machine"}
 #: finished stages an area's completed activity of each type stands for (the planner's
 #: ``stages_done``: 1 NTS done, 2 TS done; clearance closes the area itself)
 STAGES_DONE = {ActivityType.NTS.value: 1, ActivityType.TS.value: 2}
+
+
+def risk_from_ranking(path: str | Path) -> dict[str, float]:
+    """Area id -> contamination probability from the CSV ``safeground risk rank --out``
+    writes (its id column, ``object_id`` by default, and ``mean_probability``)."""
+    import pandas as pd
+
+    if not Path(path).exists():
+        raise ConfigError(f"risk ranking not found: {path}", code="PLAN_INSTANCE_INVALID")
+    t = pd.read_csv(path)
+    ids = next((c for c in ("object_id", "id", "hazardous_area_id") if c in t.columns), None)
+    if ids is None or "mean_probability" not in t.columns:
+        raise ConfigError(f"{path}: a risk ranking needs an id column (object_id) and "
+                          "mean_probability", code="PLAN_INSTANCE_INVALID")
+    return dict(zip(t[ids].astype(str), t["mean_probability"].astype(float), strict=True))
 
 
 def stages_done(activities: Iterable[dict[str, Any]]) -> dict[str, int]:
