@@ -125,3 +125,8 @@ def test_cli_plans_and_replans_from_the_record(tmp_path):
     assert "bad.csv" in flat and "team_id" in flat
     res = runner.invoke(app, ["make", "--db", url, "--method", "milp"])
     assert res.exit_code == 2 and "PLAN_CONFIG_INVALID" in res.output
+    pd.DataFrame({"object_id": ["HA-001"], "score": [1.0]}).to_csv(tmp_path / "r2.csv",
+                                                                   index=False)
+    res = runner.invoke(app, ["make", "--db", url, "--risk", str(tmp_path / "r2.csv")])
+    assert res.exit_code == 2 and "PLAN_INSTANCE_INVALID" in res.output
+    assert "mean_probability" in "".join(res.output.split())
