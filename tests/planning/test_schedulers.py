@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from safeground.planning.heuristic import plan_heuristic
-from safeground.planning.milp import _lag_share, plan_milp
+from safeground.planning.milp import _constant, _lag_share, _Model, _solve, plan_milp
 from safeground.planning.model import Prepared, evaluate
 from safeground.planning.plan import plan_from_rows
 from safeground.planning.synthetic import synthetic_instance
@@ -120,3 +120,29 @@ def test_lp_relaxation_bounds_the_optimum_and_keeps_the_heuristic_plan(seed):
     assert m.objective >= h.objective - 1e-6 * abs(h.objective)
     assert lp.bound >= m.objective * (1 - 1e-6)
     assert m.bound >= m.objective * (1 - 1e-6)
+
+
+def test_relaxation_keeps_settlements_returned_and_stages_before_their_later_weeks():
+    # 12 areas x 12 weeks, seed 0: without "returned stays returned" the relaxation lowered
+    # y in the last week to escape the busy-time cuts (their lag is charged on y[j, H - 1])
+    inst = synthetic_instance(n_areas=12, n_settlements=3, n_teams=4, horizon_weeks=12, seed=0)
+    p = Prepared(inst)
+    m = _Model(p)
+    m.capacity()
+    m.precedence()
+    m.progress()
+    m.busy_time_cuts()
+    m.knapsacks()
+    h = _solve(m.b, 60, 1e-4, 1, None, m.x, m.z, m.y, p, relax=True)
+    sol = np.asarray(h.getSolution().col_value)
+    assert m.y, "the instance has settlements with access areas"
+    for cols in m.y.values():
+        assert np.all(np.diff(sol[cols]) >= -1e-7)
+    bound = -h.getInfo().objective_function_value + _constant(p)
+    assert bound == pytest.approx(plan_milp(inst, relax=True, prepared=p).bound, rel=1e-9)
+    # the fewest weeks after a task are those of the later stages in its area
+    for tasks in p.area_tasks:
+        for i, k in enumerate(tasks):
+            assert m.weeks_after(k) == sum(int(m.n_weeks[q]) for q in tasks[i + 1:])
+        if tasks:
+            assert m.weeks_after(tasks[-1]) == 0

@@ -17,7 +17,9 @@ of task values x weeks done plus people x weeks returned, within the horizon.
 The time-indexed model alone has a weak LP relaxation (it credits a task's value in proportion
 to its progress). Mean-busy-time cuts (Goemans' bound for preemptive scheduling: a task done in
 week C at a rate of at most rho of its work per week has its mean week of progress at least
-``_lag_share(rho)`` before C) tighten it, per task and per settlement and stage. The
+``_lag_share(rho)`` before C) tighten it, per task and per settlement and stage (a stage
+before the last also lies the fewest weeks of the later stages before the return); ``y`` is
+monotone, so the relaxation cannot lower it in the last week to escape those cuts. The
 heuristic's plan is given to HiGHS as a starting solution.
 """
 
@@ -174,6 +176,16 @@ class _Model:
                 for w in range(ready, H):
                     for k in tasks:
                         b.row([self.y[j][w], int(self.z[k, w])], [1.0, -1.0], -np.inf, 0.0)
+                # returned stays returned: without it the relaxation lowers y in the last week
+                # to escape the busy-time cuts, which charge their lag on y[j, H - 1]
+                for w in range(H - 1):
+                    b.row([self.y[j][w], self.y[j][w + 1]], [1.0, -1.0], -np.inf, 0.0)
+
+    def weeks_after(self, k: int) -> int:
+        """The fewest weeks the stages after task k in its area take (each starts the week
+        after the one before is done)."""
+        tasks = self.p.area_tasks[int(self.p.task_area[k])]
+        return int(sum(self.n_weeks[q] for q in tasks[tasks.index(k) + 1:]))
 
     def capacity(self) -> None:
         """A team works at most a week's days per week."""
@@ -247,13 +259,15 @@ class _Model:
                 vals.extend((-left * r / work).tolist())
             b.row(cols, vals, -np.inf, 0.0)
         # per settlement and stage: its access areas' work of that stage, each task sized by
-        # the days all its eligible teams together need
+        # the days all its eligible teams together need; a stage before the last is done at
+        # least the fewest weeks of the later stages before the settlement returns
         for j, cols_y in self.y.items():
             for s in range(3):
                 ks = [int(k) for a in p.settlement_areas[j] for k in p.area_tasks[int(a)]
                       if p.task_stage[k] == s]
                 if not ks:
                     continue
+                after = min(self.weeks_after(k) for k in ks)
                 size = {k: p.task_work[k] / sum(self.eff[k].values()) for k in ks}
                 total = sum(size.values())
                 cap: dict[int, float] = {}
@@ -261,7 +275,7 @@ class _Model:
                     for t, r in self.eff[k].items():
                         cap[t] = max(cap.get(t, 0.0), size[k] * r / p.task_work[k])
                 cols = [*cols_y, cols_y[H - 1]]
-                vals = [1.0] * H + [_lag_share(D * sum(cap.values()) / total)]
+                vals = [1.0] * H + [_lag_share(D * sum(cap.values()) / total) + after]
                 for k in ks:
                     for t, r in self.eff[k].items():
                         cols.extend(int(c) for c in self.x[t, k])
