@@ -254,3 +254,105 @@ def test_the_map_page_opens_on_what_the_user_may_see(site):
             b = shape(f["geometry"]).bounds
             assert w <= b[0] and s <= b[1] and b[2] <= e and b[3] <= n
         assert 'id="map"' in page and "data-layers-url=\"/api/v1/map/layers\"" in page
+
+
+# ------------------------------------------------------------------ only the layers asked
+def test_layers_gives_only_the_layers_named_each_as_in_the_whole_answer(site):
+    c = site.as_user("clerk")
+    box = _bbox(46.0, 39.0, 48.0, 41.0)
+    for query in ("", f"&bbox={box}&zoom=10"):
+        whole = c.get(f"/api/v1/map/layers?{query}").json()
+        assert list(whole["layers"]) == ["hazardous_areas", "admin_areas", "released_land",
+                                         "settlements", "accidents", "ordnance"]
+        for asked in (["ordnance"], ["settlements", "accidents"],
+                      ["ordnance", "hazardous_areas"]):
+            body = c.get(f"/api/v1/map/layers?layers={','.join(asked)}{query}").json()
+            # in the layers' own order, whatever order they were named in
+            assert list(body["layers"]) == [n for n in whole["layers"] if n in asked]
+            for name in asked:
+                assert body["layers"][name] == whole["layers"][name], (name, query)
+    # spaces and repeats are forgiven
+    body = c.get("/api/v1/map/layers?layers= settlements,settlements ,").json()
+    assert list(body["layers"]) == ["settlements"]
+
+
+def test_staff_may_ask_for_the_generalised_points_too(site):
+    staff = site.as_user("analyst").get("/api/v1/map/layers?layers=hazardous_area_points")
+    viewer = site.as_user("visitor").get("/api/v1/map/layers")
+    assert staff.json()["layers"]["hazardous_area_points"] == \
+        viewer.json()["layers"]["hazardous_area_points"]
+
+
+@pytest.mark.parametrize("query, status, code", [
+    ("layers=", 400, "LAYER_UNKNOWN"), ("layers=minefields", 400, "LAYER_UNKNOWN"),
+    ("layers=settlements,victims", 400, "LAYER_UNKNOWN"), ("detail=everything", 400,
+                                                           "DETAIL_UNKNOWN")])
+def test_bad_layers_and_details_are_refused_in_the_error_envelope(site, query, status, code):
+    r = site.as_user("analyst").get(f"/api/v1/map/layers?{query}")
+    assert r.status_code == status and r.json()["error"]["code"] == code, r.text
+
+
+# ------------------------------------------------------------------------- lean answers
+def test_detail_map_keeps_only_the_attributes_the_map_draws_with(site):
+    from safeground.web.mapview import MAP_FIELDS
+
+    box = _bbox(46.0, 39.0, 48.0, 41.0)
+    for who in ("clerk", "visitor", "va"):
+        c = site.as_user(who)
+        for query in ("", f"&bbox={box}&zoom=11"):
+            full = c.get(f"/api/v1/map/layers?{query}").json()
+            lean = c.get(f"/api/v1/map/layers?detail=map{query}").json()
+            assert "detail" not in full and lean["detail"] == "map"
+            assert list(lean["layers"]) == list(full["layers"])
+            assert lean["fields"] == {n: list(MAP_FIELDS[n]) for n in full["layers"]}
+            for name, fc in full["layers"].items():
+                feats = lean["layers"][name]["features"]
+                assert [f["id"] for f in feats] == [f["id"] for f in fc["features"]]
+                for f, g in zip(feats, fc["features"], strict=True):
+                    assert f["geometry"] == g["geometry"]     # shapes as in the full answer
+                    want = {k: g["properties"][k] for k in MAP_FIELDS[name]
+                            if k in g["properties"]}
+                    assert f["properties"] == want, (who, name)
+    # what map.js styles and labels with is there
+    staff = site.as_user("clerk").get("/api/v1/map/layers?detail=map").json()["layers"]
+    ha = staff["hazardous_areas"]["features"][0]["properties"]
+    assert set(ha) == {"name", "classification", "status"}
+    assert staff["accidents"]["features"][0]["properties"] == {}
+    one = site.as_user("clerk").get("/api/v1/map/layers?detail=map&layers=settlements")
+    whole = site.as_user("clerk").get("/api/v1/map/layers")
+    assert len(one.content) < len(whole.content) / 5
+
+
+# ----------------------------------------------------------------- one feature, in full
+def test_a_feature_has_the_attributes_it_has_in_the_whole_layer(site):
+    for who in ("clerk", "visitor", "va"):
+        c = site.as_user(who)
+        for as_of in ("", "2021-04-20"):
+            q = f"?as_of={as_of}" if as_of else ""
+            whole = c.get(f"/api/v1/map/layers{q}").json()["layers"]
+            checked = 0
+            for name, fc in whole.items():
+                for f in fc["features"]:
+                    r = c.get(f"/api/v1/map/features/{name}/{f['id']}{q}")
+                    assert r.status_code == 200, (who, name, f["id"], r.text)
+                    body = r.json()
+                    assert body["layer"] == name and body["id"] == f["id"]
+                    assert body["properties"] == f["properties"], (who, name, f["id"])
+                    assert "geometry" not in body
+                    assert body["as_of"] == (as_of or None)
+                    checked += 1
+            assert checked >= 15, (who, as_of)
+
+
+def test_a_feature_that_is_not_there_is_not_found(site):
+    c = site.as_user("clerk")
+    r = c.get("/api/v1/map/features/hazardous_areas/HA-999")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "OBJECT_NOT_FOUND"
+    # nothing of the record was known before the programme began
+    r = c.get("/api/v1/map/features/hazardous_areas/HA-002?as_of=2000-01-01")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "OBJECT_NOT_FOUND"
+    r = c.get("/api/v1/map/features/minefields/HA-001")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "LAYER_UNKNOWN"
+    r = c.get("/api/v1/map/features/settlements/SET-AGHDAM?as_of=soon")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "DATE_INVALID"
+    assert site.client().get("/api/v1/map/features/settlements/SET-AGHDAM").status_code == 401

@@ -16,9 +16,11 @@ from safeground.web.app import PUBLIC_ROUTES, route_table
 from safeground.web.auth import permission_of
 from safeground.web.users import GRANTS, Permission, Role
 
-#: sample values for path parameters (a staff-only collection, a victim: the strictest case)
+#: sample values for path parameters (a staff-only collection, a victim: the strictest case;
+#: the map layer every role reads, so that the route's own layer check is not met first)
 SAMPLES = {"rtype": "victim", "object_id": "VIC-001", "report_id": "1",
-           "collection_id": "hazardous_areas", "feature_id": "HA-001", "name": "visitor"}
+           "collection_id": "hazardous_areas", "feature_id": "HA-001", "name": "visitor",
+           "layer": "hazardous_area_points"}
 
 
 def _routes(app) -> list[tuple[str, str, APIRoute]]:
@@ -55,6 +57,8 @@ def test_every_route_declares_its_permission_or_is_on_the_public_list(site):
 def test_the_walk_covers_the_map_view_account_and_audit_routes(site):
     perms = {(m, p): permission_of(r) for m, p, r in _routes(site.app)}
     assert perms[("GET", "/api/v1/map/layers")] is Permission.READ_PUBLIC
+    # the map's single feature: every role, then the layer's own rule (test_map_view.py)
+    assert perms[("GET", "/api/v1/map/features/{layer}/{feature_id}")] is Permission.READ_PUBLIC
     assert perms[("GET", "/account/password")] is Permission.READ_PUBLIC
     assert perms[("POST", "/api/v1/me/password")] is Permission.READ_PUBLIC
     assert perms[("GET", "/audit")] is Permission.MANAGE_USERS

@@ -98,6 +98,54 @@ def test_viewers_see_hazardous_areas_only_as_generalised_points(site):
     assert anonymous.status_code == 401
 
 
+def test_viewers_get_no_more_from_the_new_map_parameters_and_single_features(site):
+    """``layers``, ``detail`` and ``/map/features`` give a viewer nothing it did not get
+    before: staff layers are refused (403, before any lookup, so ids cannot be probed), the
+    generalised points stay points with their few figures."""
+    v = site.as_user("visitor")
+    staff = site.as_user("clerk").get("/api/v1/map/layers").json()["layers"]
+    for layer in ("hazardous_areas", "accidents", "ordnance"):
+        for query in (f"layers={layer}", f"layers=settlements,{layer}",
+                      f"layers={layer}&detail=map&bbox=46,39,48,41&zoom=12"):
+            r = v.get(f"/api/v1/map/layers?{query}")
+            assert r.status_code == 403, (query, r.text)
+            err = r.json()["error"]
+            assert err["code"] == "FORBIDDEN" and err["details"]["needs"] == "read_detail"
+        some = staff[layer]["features"][0]["id"]
+        for fid in (some, "NO-SUCH-ID"):       # the same answer whether it exists or not
+            r = v.get(f"/api/v1/map/features/{layer}/{fid}")
+            assert r.status_code == 403 and r.json()["error"]["code"] == "FORBIDDEN"
+            assert fid not in r.text
+    viewer = v.get("/api/v1/map/layers").json()["layers"]
+    for name in ("hazardous_area_points", "released_land", "settlements", "admin_areas"):
+        lean = v.get(f"/api/v1/map/layers?layers={name}&detail=map").json()["layers"]
+        assert list(lean) == [name]
+        for f, g in zip(lean[name]["features"], viewer[name]["features"], strict=True):
+            assert f["geometry"] == g["geometry"]
+            assert set(f["properties"]) <= set(g["properties"])
+    for f in viewer["hazardous_area_points"]["features"]:
+        one = v.get(f"/api/v1/map/features/hazardous_area_points/{f['id']}").json()
+        assert one["properties"] == f["properties"] and one["properties"]["generalised"]
+        assert set(one) == {"as_of", "layer", "id", "properties"}    # no perimeter, no point
+        assert not {"geometry", "remaining_m2", "benchmark", "name"} & set(one["properties"])
+
+
+def test_the_map_never_carries_victims_personal_data_so_it_audits_no_read(site):
+    """Accidents on the map carry casualty counts only, for every role, in every form; as
+    with the layers, a map feature is no read of personal data (nothing to audit)."""
+    before = len(site.audit("victim_read"))
+    for who in ("clerk", "va"):
+        c = site.as_user(who)
+        layer = c.get("/api/v1/map/layers?layers=accidents").json()["layers"]["accidents"]
+        for f in layer["features"]:
+            one = c.get(f"/api/v1/map/features/accidents/{f['id']}").json()["properties"]
+            assert one == f["properties"] and not PERSONAL & set(one)
+            assert one["killed"] + one["injured"] >= 1
+        r = c.get("/api/v1/map/features/victims/VIC-001")
+        assert r.status_code == 400 and r.json()["error"]["code"] == "LAYER_UNKNOWN"
+    assert len(site.audit("victim_read")) == before
+
+
 # --------------------------------------------------------------- passwords and sessions
 def test_passwords_and_tokens_are_stored_only_as_hashes(site):
     tok = site.token("chief")

@@ -24,7 +24,18 @@ from safeground.ledger import Ledger
 from safeground.summary import status
 from safeground.vocabulary import ReportStatus, ReportType
 from safeground.web.auth import COOKIE, principal, require
-from safeground.web.mapview import MapView, extent, parse_bbox
+from safeground.web.mapview import (
+    LAYERS,
+    MAP_FIELDS,
+    MapView,
+    check_layer,
+    default_layers,
+    extent,
+    lean,
+    parse_bbox,
+    parse_detail,
+    parse_layers,
+)
 from safeground.web.users import Permission, User, Users
 from safeground.web.views import (
     feature,
@@ -168,11 +179,26 @@ def status_(request: Request, as_of: str | None = None, user: User = PUBLIC) -> 
     return status(ledger_of(request), parse_day(as_of)).to_dict()
 
 
+def _casualties(ledger: Ledger, as_of: dt.date | None) -> dict[str, dict[str, int]]:
+    """Killed and injured by accident (counts only: no victim's personal data)."""
+    out: dict[str, dict[str, int]] = {}
+    for v in ledger.objects(ReportType.VICTIM, as_of):
+        c = out.setdefault(v["accident_id"], {"killed": 0, "injured": 0})
+        c[v["outcome"]] = c.get(v["outcome"], 0) + 1
+    return out
+
+
 def map_layers(ledger: Ledger, user: User, as_of: dt.date | None,
-               view: MapView | None = None) -> dict[str, Any]:
+               view: MapView | None = None, layers: list[str] | None = None,
+               detail: str = "full") -> dict[str, Any]:
     """The map's layers for this user: polygons of uncleared land only for staff. With a
-    ``view``, only what meets its box, simplified for its zoom (``mapview.py``)."""
+    ``view``, only what meets its box, simplified for its zoom (``mapview.py``); with
+    ``layers`` (checked by ``mapview.parse_layers``) only those, else every layer the user's
+    roles give; with ``detail="map"`` only the attributes the map draws with."""
     view = view or MapView()
+    names = layers if layers is not None else default_layers(user)
+    for name in names:     # role rules first, whatever the caller passed
+        check_layer(name, user)
 
     def fc(feats: list[dict[str, Any]]) -> dict[str, Any]:
         return {"type": "FeatureCollection", "features": feats}
@@ -180,27 +206,33 @@ def map_layers(ledger: Ledger, user: User, as_of: dt.date | None,
     def plain(rtype: ReportType) -> list[dict[str, Any]]:
         return [feature(rtype, r, user)[0] for r in view.rows(ledger.objects(rtype, as_of))]
 
-    layers: dict[str, Any] = {}
-    if user.can(Permission.READ_DETAIL):
-        layers["hazardous_areas"] = fc(plain(ReportType.HAZARDOUS_AREA))
-    else:
-        # the box is tested against the generalised point, never the perimeter
-        layers["hazardous_area_points"] = fc(view.features(
-            [public_area(r) for r in ledger.objects(ReportType.HAZARDOUS_AREA, as_of)]))
-    layers["admin_areas"] = fc(plain(ReportType.ADMIN_AREA))
-    layers["released_land"] = fc(plain(ReportType.LAND_RELEASE))
-    layers["settlements"] = fc(plain(ReportType.SETTLEMENT))
-    if user.can(Permission.READ_DETAIL):
-        victims: dict[str, dict[str, int]] = {}
-        for v in ledger.objects(ReportType.VICTIM, as_of):
-            c = victims.setdefault(v["accident_id"], {"killed": 0, "injured": 0})
-            c[v["outcome"]] = c.get(v["outcome"], 0) + 1
-        feats = plain(ReportType.ACCIDENT)
-        for f in feats:
-            f["properties"].update(victims.get(f["id"], {"killed": 0, "injured": 0}))
-        layers["accidents"] = fc(feats)
-        layers["ordnance"] = fc(plain(ReportType.ORDNANCE))
-    return layers
+    out: dict[str, Any] = {}
+    for name in names:
+        rtype = LAYERS[name]
+        if name == "hazardous_area_points":
+            # the box is tested against the generalised point, never the perimeter
+            feats = view.features([public_area(r) for r in ledger.objects(rtype, as_of)])
+        else:
+            feats = plain(rtype)
+        if name == "accidents":
+            victims = _casualties(ledger, as_of)
+            for f in feats:
+                f["properties"].update(victims.get(f["id"], {"killed": 0, "injured": 0}))
+        out[name] = fc(lean(name, feats) if detail == "map" else feats)
+    return out
+
+
+def map_feature(ledger: Ledger, user: User, layer: str, feature_id: str,
+                as_of: dt.date | None) -> dict[str, Any]:
+    """One feature of a map layer with every attribute the user may see: the properties it
+    has in the full layer (``map_layers``), without its geometry."""
+    rtype = LAYERS[check_layer(layer, user)]     # before the lookup: no probing by id
+    row = ledger.get(rtype, feature_id, as_of)
+    f = public_area(row) if layer == "hazardous_area_points" else feature(rtype, row, user)[0]
+    if layer == "accidents":
+        f["properties"].update(_casualties(ledger, as_of).get(
+            feature_id, {"killed": 0, "injured": 0}))
+    return {"layer": layer, "id": f["id"], "properties": f["properties"]}
 
 
 def map_extent(ledger: Ledger, user: User, as_of: dt.date | None) -> list[float] | None:
@@ -220,14 +252,33 @@ def map_extent(ledger: Ledger, user: User, as_of: dt.date | None) -> list[float]
 
 
 @router.get("/map/layers", summary="The map's vector layers for your roles; with bbox and "
-            "zoom, only what is in view, simplified for the zoom", tags=["record"])
+            "zoom, only what is in view, simplified for the zoom; with layers, only those; "
+            "with detail=map, only the attributes the map draws with", tags=["record"])
 def layers(request: Request, as_of: str | None = None, bbox: str | None = None,
            zoom: Annotated[float | None, Query(ge=0, le=30)] = None,
+           layers: Annotated[str | None, Query(max_length=500)] = None,
+           detail: str | None = None,
            user: User = PUBLIC) -> JSONResponse:
     view = MapView(parse_bbox(bbox), zoom)
-    out = {"as_of": as_of, "staff": user.is_staff, **view.describe(),
-           "layers": map_layers(ledger_of(request), user, parse_day(as_of), view)}
+    names = parse_layers(layers, user)
+    level = parse_detail(detail)
+    out = {"as_of": as_of, "staff": user.is_staff, **view.describe()}
+    if level == "map":
+        out["detail"] = level
+        out["fields"] = {n: list(MAP_FIELDS[n]) for n in names}
+    out["layers"] = map_layers(ledger_of(request), user, parse_day(as_of), view, names, level)
     return JSONResponse(out)  # not through FastAPI's encoder: layers are plain JSON already
+
+
+@router.get("/map/features/{layer}/{feature_id}", summary="One feature of a map layer with "
+            "every attribute your roles allow (what the map shows when it is clicked)",
+            tags=["record"])
+def map_feature_(request: Request, layer: str, feature_id: str, as_of: str | None = None,
+                 user: User = PUBLIC) -> JSONResponse:
+    # no map layer is made of victims, so, as for the layers, there is no personal data here
+    # to audit (victims' reads are audited where they are served: /objects, /history)
+    out = map_feature(ledger_of(request), user, layer, feature_id, parse_day(as_of))
+    return JSONResponse({"as_of": as_of, **out})
 
 
 @router.get("/objects/{rtype}", summary="Derived objects of one type (GeoJSON)",

@@ -17,6 +17,16 @@ simplified for that zoom:
   exact geometry. Points are never moved.
 
 Without ``bbox`` and ``zoom`` (API users) answers are exact: every feature, stored geometry.
+
+Two more things keep a slow field link cheap:
+
+* **only the layers asked for** — ``layers=a,b`` names the layers wanted (``LAYERS``); the map
+  page asks only for the layers whose box is ticked. Without it, every layer the user's roles
+  give, as before. A layer the roles do not give is refused (403), never quietly left out;
+* **lean attributes** — ``detail=map`` keeps of each feature only the attributes the map draws
+  with (``MAP_FIELDS``: styling, labels, the status line); the page asks for one feature's
+  full attributes when it is clicked (``GET /api/v1/map/features/{layer}/{id}``). Role rules
+  are applied first: the lean attributes are a subset of what the user may see, never more.
 """
 
 from __future__ import annotations
@@ -28,8 +38,10 @@ from typing import Any
 import numpy as np
 import shapely
 
-from safeground.errors import SafegroundError
+from safeground.errors import PermissionDeniedError, SafegroundError
 from safeground.geometry import reproject
+from safeground.vocabulary import ReportType
+from safeground.web.users import Permission, User
 
 #: radius of the sphere of EPSG:3857 (metres)
 R = 6378137.0
@@ -49,6 +61,106 @@ class MapViewError(SafegroundError, ValueError):
 
     code = "BBOX_INVALID"
     http_status = 400
+
+
+class LayerUnknownError(SafegroundError, ValueError):
+    """A layer name the map routes do not know."""
+
+    code = "LAYER_UNKNOWN"
+    http_status = 400
+
+
+class DetailUnknownError(SafegroundError, ValueError):
+    """A ``detail`` the map routes do not know."""
+
+    code = "DETAIL_UNKNOWN"
+    http_status = 400
+
+
+#: the map's layers, in the order answers list them, and the object type each is made of
+LAYERS: dict[str, ReportType] = {
+    "hazardous_areas": ReportType.HAZARDOUS_AREA,
+    "hazardous_area_points": ReportType.HAZARDOUS_AREA,   # generalised points (views.py)
+    "admin_areas": ReportType.ADMIN_AREA,
+    "released_land": ReportType.LAND_RELEASE,
+    "settlements": ReportType.SETTLEMENT,
+    "accidents": ReportType.ACCIDENT,
+    "ordnance": ReportType.ORDNANCE,
+}
+#: layers only staff (``read_detail``) may read: perimeters of uncleared land, accidents, items
+STAFF_LAYERS = frozenset({"hazardous_areas", "accidents", "ordnance"})
+#: what ``detail=map`` keeps of each feature's attributes: what map.js styles, labels and
+#: counts with (the feature's ``id`` is beside its properties); the rest comes on a click
+MAP_FIELDS: dict[str, tuple[str, ...]] = {
+    "hazardous_areas": ("name", "classification", "status"),
+    "hazardous_area_points": ("classification", "status", "generalised"),
+    "admin_areas": ("name",),
+    "released_land": ("method",),
+    "settlements": ("name", "displaced_population", "return_status"),
+    "accidents": (),
+    "ordnance": (),
+}
+#: ``detail`` values: every attribute (the default), or the map's few
+DETAILS = ("full", "map")
+
+
+def default_layers(user: User) -> list[str]:
+    """The layers a request without ``layers`` gets: every one the user's roles give (staff
+    get perimeters, viewers the generalised points instead)."""
+    if user.can(Permission.READ_DETAIL):
+        return [n for n in LAYERS if n != "hazardous_area_points"]
+    return [n for n in LAYERS if n not in STAFF_LAYERS]
+
+
+def may_read_layer(name: str, user: User) -> bool:
+    need = Permission.READ_DETAIL if name in STAFF_LAYERS else Permission.READ_PUBLIC
+    return user.can(need)
+
+
+def check_layer(name: str, user: User) -> str:
+    """``name`` if it is a layer the user may read; LAYER_UNKNOWN (400) if there is no such
+    layer, FORBIDDEN (403) if the user's roles do not give it."""
+    if name not in LAYERS:
+        raise LayerUnknownError(f"'{name}' is not a map layer (one of {', '.join(LAYERS)})",
+                                details={"parameter": "layers", "layer": name})
+    if not may_read_layer(name, user):
+        raise PermissionDeniedError(f"your roles do not give the map layer '{name}' "
+                                    f"({Permission.READ_DETAIL.value})", code="FORBIDDEN",
+                                    details={"needs": Permission.READ_DETAIL.value,
+                                             "layer": name})
+    return name
+
+
+def parse_layers(value: str | None, user: User) -> list[str]:
+    """The layers asked for, in ``LAYERS`` order: ``None`` (not given) is every layer the user
+    may read (``default_layers``); otherwise a comma list of names, each checked."""
+    if value is None:
+        return default_layers(user)
+    names = {n.strip() for n in value.split(",") if n.strip()}
+    if not names:
+        raise LayerUnknownError("layers is empty: name at least one map layer "
+                                f"({', '.join(default_layers(user))})",
+                                details={"parameter": "layers"})
+    for n in sorted(names):
+        check_layer(n, user)
+    return [n for n in LAYERS if n in names]
+
+
+def parse_detail(value: str | None) -> str:
+    if value is None or value == "":
+        return "full"
+    if value not in DETAILS:
+        raise DetailUnknownError(f"detail '{value}' is not one of {', '.join(DETAILS)}",
+                                 details={"parameter": "detail"})
+    return value
+
+
+def lean(layer: str, feats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The features with only the attributes the map draws with (``MAP_FIELDS``), and the
+    names of fields withheld from the user (``redacted``) if any. Only ever removes."""
+    keep = (*MAP_FIELDS[layer], "redacted")
+    return [{**f, "properties": {k: f["properties"][k] for k in keep
+                                 if k in f["properties"]}} for f in feats]
 
 
 def parse_bbox(value: str | None) -> shapely.Polygon | None:
