@@ -124,6 +124,13 @@ def test_viewer_sees_generalised_points_and_no_review_queue(live, browser):
     assert browser.find_elements(By.CSS_SELECTOR, "path.sg-ha") == []
     assert len(browser.find_elements(By.CSS_SELECTOR, "path.sg-ha-point")) == 8
     assert browser.find_elements(By.CSS_SELECTOR, "path.sg-accident") == []
+    # a click shows the point's every attribute a viewer may see, and no link to the record
+    browser.find_elements(By.CSS_SELECTOR, "path.sg-ha-point")[0].click()
+    info = browser.find_element(By.ID, "feature-info")
+    _wait(browser, lambda d: info.get_attribute("data-full") == "true")
+    assert info.find_element(By.CSS_SELECTOR, '[data-field="remaining_km2"]').text
+    assert "Open the record" not in info.text
+    assert browser.find_elements(By.CSS_SELECTOR, "#layer-ordnance, #layer-hazardous_areas") == []
     nav = browser.find_element(By.CSS_SELECTOR, "header nav").text
     assert "Review queue" not in nav and "Dashboard" in nav
     browser.get(f"{live.base}/review")
@@ -178,6 +185,94 @@ def test_the_map_asks_again_for_what_comes_into_view(live, browser):
         "return performance.getEntriesByType('resource').map(e => e.name)"
         ".filter(n => n.includes('/api/v1/map/layers'))")
     assert len(asked) == 3 and all("bbox=" in u and "zoom=" in u for u in asked)
+
+
+def _layer_requests(browser) -> list[dict[str, str]]:
+    """The map's layer requests so far, as their query parameters."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    urls = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/api/v1/map/layers'))")
+    return [dict(parse_qsl(urlsplit(u).query)) for u in urls]
+
+
+def test_a_hidden_layer_is_asked_for_only_once_switched_on_and_a_click_shows_every_attribute(
+        live, browser):
+    """The map asks only for the layers switched on, with the attributes it draws with
+    (detail=map); the explosive items, off at first, are asked for alone when switched on,
+    for the view already loaded, and left out again once switched off. Clicking an area asks
+    for its every attribute (/api/v1/map/features) and shows them."""
+    import time
+
+    import shapely
+    from selenium.webdriver.common.by import By
+
+    ledger = live.site.ledger
+    _sign_in(browser, live.base, "analyst")
+    box = browser.find_element(By.ID, "map")
+    _wait(browser, lambda d: box.get_attribute("data-loaded") == "true")
+
+    def items() -> int:
+        return len(browser.find_elements(By.CSS_SELECTOR, "#map svg path.sg-item"))
+
+    first = _layer_requests(browser)
+    assert len(first) == 1 and first[0]["detail"] == "map"
+    assert first[0]["layers"].split(",") == ["admin_areas", "settlements", "released_land",
+                                             "hazardous_areas", "accidents"]
+    assert items() == 0
+    count = browser.find_element(By.CSS_SELECTOR, '.count[data-layer="ordnance"]')
+    assert count.text == "–"
+    # a click on an area: its every attribute, asked for once
+    browser.find_elements(By.CSS_SELECTOR, "path.sg-ha")[0].click()
+    info = browser.find_element(By.ID, "feature-info")
+    _wait(browser, lambda d: info.get_attribute("data-full") == "true")
+    layer, fid = info.get_attribute("data-feature").split("/")
+    assert layer == "hazardous_areas"
+    row = ledger.get(ReportType.HAZARDOUS_AREA, fid)
+    shown = 0
+    for field in ("land_use", "beneficiaries", "settlement_id", "organisation", "benchmark",
+                  "first_date", "last_report_id"):
+        if row.get(field) is not None:   # none of these is in the map's lean attributes
+            cell = info.find_element(By.CSS_SELECTOR, f'[data-field="{field}"]')
+            assert cell.text == str(row[field]), field
+            shown += 1
+    assert shown >= 4 and "Open the record" in info.text
+    assert info.find_element(By.CSS_SELECTOR, '[data-field="contamination"]').text == \
+        ", ".join(row["contamination"])
+    asked = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/api/v1/map/features/'))")
+    assert [u.split("/api/v1")[1] for u in asked] == [f"/map/features/hazardous_areas/{fid}"]
+    # switched on: the items alone, for the view already loaded (the box and zoom)
+    browser.find_element(By.ID, "layer-ordnance").click()
+    _wait(browser, lambda d: len(_layer_requests(d)) == 2)
+    second = _layer_requests(browser)[1]
+    assert second["layers"] == "ordnance" and second["detail"] == "map"
+    assert (second["bbox"], second["zoom"]) == (first[0]["bbox"], first[0]["zoom"])
+    view = shapely.box(*(float(v) for v in first[0]["bbox"].split(",")))
+    want = [o for o in ledger.objects(ReportType.ORDNANCE) if o["geometry"].intersects(view)]
+    assert want
+    _wait(browser, lambda d: items() == len(want))
+    assert count.text == str(len(want)) and box.get_attribute("data-requests") == "1"
+    assert f"{len(want)} explosive items" in browser.find_element(By.ID, "map-status").text
+    # off, and on again in the same view: drawn from what was loaded, nothing asked
+    browser.find_element(By.ID, "layer-ordnance").click()
+    assert items() == 0
+    browser.find_element(By.ID, "layer-ordnance").click()
+    _wait(browser, lambda d: items() == len(want))
+    time.sleep(0.5)
+    assert len(_layer_requests(browser)) == 2
+    # off, then the map zooms in: the next request leaves the items out
+    browser.find_element(By.ID, "layer-ordnance").click()
+    browser.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
+    _wait(browser, lambda d: box.get_attribute("data-requests") == "2")
+    third = _layer_requests(browser)[2]
+    assert "ordnance" not in third["layers"].split(",") and third["zoom"] != first[0]["zoom"]
+    assert items() == 0 and count.text == "–"
+    if os.environ.get("SAFEGROUND_SCREENSHOTS"):
+        browser.save_screenshot(os.path.join(os.environ["SAFEGROUND_SCREENSHOTS"],
+                                             "map-layers.png"))
 
 
 def test_a_user_changes_their_password_and_an_admin_reads_it_in_the_audit_trail(live, browser):

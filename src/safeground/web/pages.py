@@ -27,6 +27,7 @@ from safeground.web.api import (
     review_queue,
 )
 from safeground.web.auth import COOKIE, client_of, principal, require
+from safeground.web.mapview import default_layers
 from safeground.web.users import MIN_PASSWORD, SESSION_HOURS, Permission, User
 from safeground.web.views import feature, jsonable
 
@@ -115,6 +116,7 @@ def map_page(request: Request, as_of: str | None = None, user: User = PUBLIC) ->
     day = parse_day(as_of)
     return _render(request, "map.html", user, as_of=as_of or "",
                    extent=map_extent(ledger_of(request), user, day),
+                   layers=default_layers(user),
                    status_colours=STATUS_COLOURS, release_colours=RELEASE_COLOURS)
 
 

@@ -22,30 +22,65 @@
   if (extent) map.fitBounds([[extent[1], extent[0]], [extent[3], extent[2]]], {padding: [20, 20]});
   else map.setView([40.0, 47.0], 9);
 
-  function show(kind, props) {
-    info.replaceChildren();
-    const id = props.id;
-    const title = SG.el("h3", {}, `${kind.replace(/_/g, " ")} ${id || ""}`);
-    info.append(title);
+  // Clicking a feature shows its attributes. The layers carry only what the map draws with
+  // (detail=map), so every attribute is asked for then, once per feature (featuresUrl).
+  const LINK_TYPES = {hazardous_areas: "hazardous_area", released_land: "land_release",
+                      settlements: "settlement", accidents: "accident", ordnance: "ordnance"};
+  const full = new Map();   // "layer/id" -> every attribute (this page's date)
+  let asking = null;        // the feature whose attributes are being asked for
+
+  function table(props) {
     const t = SG.el("table", {class: "plain small"});
     for (const [k, v] of Object.entries(props)) {
-      if (v === null || v === undefined || typeof v === "object") continue;
-      t.append(SG.el("tr", {}, SG.el("th", {}, k.replace(/_/g, " ")), SG.el("td", {}, v)));
+      if (v === null || v === undefined || k === "id") continue;
+      const shown = Array.isArray(v) ? v.join(", ") : v;
+      if (typeof shown === "object") continue;
+      t.append(SG.el("tr", {}, SG.el("th", {}, k.replace(/_/g, " ")),
+                     SG.el("td", {"data-field": k}, shown)));
     }
-    info.append(t);
-    const types = {hazardous_areas: "hazardous_area", released_land: "land_release",
-                   settlements: "settlement", accidents: "accident", ordnance: "ordnance"};
-    if (staff && types[kind] && id) {
-      info.append(SG.el("a", {href: `/objects/${types[kind]}/${encodeURIComponent(id)}`},
+    return t;
+  }
+
+  function show(kind, id, props, complete) {
+    info.replaceChildren(SG.el("h3", {}, `${kind.replace(/_/g, " ")} ${id || ""}`), table(props));
+    info.dataset.feature = `${kind}/${id}`;
+    info.dataset.full = complete ? "true" : "false";
+    if (!complete) info.append(SG.el("p", {class: "muted small"}, "Loading every attribute…"));
+    if (staff && LINK_TYPES[kind] && id) {
+      info.append(SG.el("a", {href: `/objects/${LINK_TYPES[kind]}/${encodeURIComponent(id)}`},
                         "Open the record and its history →"));
+    }
+  }
+
+  async function select(kind, feature) {
+    const id = feature.id, key = `${kind}/${id}`;
+    if (full.has(key)) return show(kind, id, full.get(key), true);
+    show(kind, id, feature.properties, false);
+    if (asking) asking.abort();
+    const ctl = asking = new AbortController();
+    const url = new URL(`${box.dataset.featuresUrl}/${encodeURIComponent(kind)}/` +
+                        encodeURIComponent(id), window.location.href);
+    if (box.dataset.asOf) url.searchParams.set("as_of", box.dataset.asOf);
+    try {
+      const data = await SG.api("GET", url.pathname + url.search, undefined, {signal: ctl.signal});
+      full.set(key, data.properties);
+      if (asking === ctl && info.dataset.feature === key) show(kind, id, data.properties, true);
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      if (info.dataset.feature === key) {
+        info.querySelector("p.muted")?.replaceWith(
+          SG.el("p", {class: "muted small"}, `Could not load its attributes: ${err.code}`));
+      }
+    } finally {
+      if (asking === ctl) asking = null;
     }
   }
 
   function popup(kind) {
     return (feature, layer) => {
-      layer.on("click", () => show(kind, feature.properties));
+      layer.on("click", () => select(kind, feature));
       const p = feature.properties;
-      layer.bindTooltip(`${p.id}${p.name ? " · " + p.name : ""}`, {sticky: true});
+      layer.bindTooltip(`${feature.id}${p.name ? " · " + p.name : ""}`, {sticky: true});
     };
   }
 
@@ -91,47 +126,73 @@
   const order = ["admin_areas", "settlements", "released_land", "hazardous_areas", "hazardous_area_points",
                  "ordnance", "accidents"];
   const hiddenAtStart = new Set(["ordnance"]);
+  const NOUNS = [["hazardous_areas", "hazardous areas"], ["hazardous_area_points", "hazardous areas"],
+                 ["released_land", "released parcels"], ["settlements", "settlements"],
+                 ["accidents", "accidents"], ["ordnance", "explosive items"]];
 
-  // The layers are asked for the view only: the box shown, padded by PAD on each side, and
-  // the zoom (the server simplifies lines and polygons for it). They are asked for again when
-  // the map has moved out of what was loaded, or zoomed in by half a level or more (finer
-  // shapes) or out by a whole level, once the map has been still for DEBOUNCE_MS.
+  // Only the layers switched on are asked for, each for the view: the box shown, padded by
+  // PAD on each side, and the zoom (the server simplifies lines and polygons for it), with
+  // only the attributes the map draws with (detail=map). They are asked for again when the
+  // map has moved out of what was loaded, or zoomed in by half a level or more (finer shapes)
+  // or out by a whole level, once the map has been still for DEBOUNCE_MS. A layer switched
+  // on is asked for alone, for the view the others were loaded for; a layer switched off is
+  // taken off the map, its own request stopped, and left out of the next requests.
   const PAD = 0.25, DEBOUNCE_MS = 250;
   const list = document.getElementById("layer-list");
   const legend = document.getElementById("method-legend");
-  const drawn = {};
-  let loaded = null, pending = null, timer = null, requests = 0;
+  const available = order.filter((n) => JSON.parse(box.dataset.layers || "[]").includes(n));
+  const on = new Set(available.filter((n) => !hiddenAtStart.has(n)));
+  const drawn = {}, counts = {};
+  const fresh = new Set();   // layers whose features are those of `view`
+  const single = {};         // layer -> the AbortController of its request alone
+  let view = null, pending = null, timer = null, requests = 0, layerRequests = 0;
 
-  function layerFor(name) {
-    if (drawn[name]) return drawn[name];
+  for (const name of available) {
     const layer = drawn[name] = L.geoJSON(null, options[name]);
-    if (!hiddenAtStart.has(name)) layer.addTo(map);
+    if (on.has(name)) layer.addTo(map);
     const check = SG.el("input", {type: "checkbox", id: `layer-${name}`});
-    check.checked = !hiddenAtStart.has(name);
-    check.addEventListener("change", () => check.checked ? layer.addTo(map) : layer.remove());
+    check.checked = on.has(name);
+    check.addEventListener("change", () => check.checked ? switchOn(name) : switchOff(name));
     list.append(SG.el("label", {class: "layer"}, check, ` ${titles[name]} `,
-                      SG.el("span", {class: "count", "data-layer": name}, 0)));
-    return layer;
+                      SG.el("span", {class: "count", "data-layer": name}, "–")));
   }
 
-  function wanted() {
-    if (!loaded) return true;
+  function covered() {
+    if (!view) return false;
     const z = map.getZoom();
-    return !loaded.bounds.contains(map.getBounds()) || z >= loaded.zoom + 0.5 ||
-      z <= loaded.zoom - 1;
+    return view.bounds.contains(map.getBounds()) && z < view.zoom + 0.5 && z > view.zoom - 1;
   }
 
-  function draw(data) {
-    const counts = {};
-    for (const name of order) {
-      const fc = data.layers[name];
-      if (!fc) continue;
-      const layer = layerFor(name);
-      layer.clearLayers();
-      layer.addData(fc);
-      counts[name] = fc.features.length;
-      list.querySelector(`.count[data-layer="${name}"]`).textContent = fc.features.length;
-    }
+  function currentView() {
+    const bounds = map.getBounds().pad(PAD), zoom = map.getZoom();
+    return {bounds, zoom,
+            bbox: [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
+              .map((v) => v.toFixed(6)).join(","),
+            zoomParam: String(Math.round(zoom * 100) / 100)};
+  }
+
+  function layersUrl(names, v) {
+    const url = new URL(box.dataset.layersUrl, window.location.href);
+    url.searchParams.set("bbox", v.bbox);
+    url.searchParams.set("zoom", v.zoomParam);
+    url.searchParams.set("layers", names.join(","));
+    url.searchParams.set("detail", "map");
+    return url.pathname + url.search;
+  }
+
+  function fill(name, fc) {
+    drawn[name].clearLayers();
+    drawn[name].addData(fc);
+    counts[name] = fc.features.length;
+    fresh.add(name);
+    list.querySelector(`.count[data-layer="${name}"]`).textContent = fc.features.length;
+  }
+
+  function restack() {   // keep the drawing order whatever order the layers came in
+    for (const name of order) if (on.has(name) && drawn[name]) drawn[name].bringToFront();
+  }
+
+  function describe(asOf) {
     legend.replaceChildren();
     for (const [m, c] of Object.entries(methodColour)) {
       const sw = SG.el("span", {class: "swatch"});
@@ -139,25 +200,35 @@
       legend.append(SG.el("div", {}, sw, m));
     }
     if (!Object.keys(methodColour).length) legend.append(SG.el("div", {class: "muted small"}, "none yet"));
-    const areaCount = counts.hazardous_areas ?? counts.hazardous_area_points ?? 0;
-    statusBox.textContent = `In this view: ${areaCount} hazardous areas, ` +
-      `${counts.released_land || 0} released parcels, ${counts.settlements || 0} settlements` +
-      (staff ? `, ${counts.accidents || 0} accidents` : "") +
-      (data.as_of ? ` (as known on ${data.as_of})` : "");
+    const parts = NOUNS.filter(([n]) => on.has(n) && fresh.has(n))
+      .map(([n, noun]) => `${counts[n]} ${noun}`);
+    statusBox.textContent = parts.length ?
+      `In this view: ${parts.join(", ")}` + (asOf ? ` (as known on ${asOf})` : "") :
+      "No layer is switched on.";
   }
 
-  async function load() {
-    if (!wanted()) return;
-    const bounds = map.getBounds().pad(PAD), zoom = map.getZoom();
-    const url = new URL(box.dataset.layersUrl, window.location.href);
-    url.searchParams.set("bbox", [bounds.getWest(), bounds.getSouth(), bounds.getEast(),
-                                  bounds.getNorth()].map((v) => v.toFixed(6)).join(","));
-    url.searchParams.set("zoom", String(Math.round(zoom * 100) / 100));
+  function stopAll() {
     if (pending) pending.abort();
+    pending = null;
+    for (const name of Object.keys(single)) { single[name].abort(); delete single[name]; }
+  }
+
+  async function load(force) {
+    clearTimeout(timer);
+    if (!force && covered()) return;
+    stopAll();
+    const names = available.filter((n) => on.has(n));
+    const v = currentView();
+    if (!names.length) {               // nothing to ask for: the next layer on asks anew
+      view = null;
+      fresh.clear();
+      describe(box.dataset.asOf);
+      return;
+    }
     const ctl = pending = new AbortController();
     let data;
     try {
-      data = await SG.api("GET", url.pathname + url.search, undefined, {signal: ctl.signal});
+      data = await SG.api("GET", layersUrl(names, v), undefined, {signal: ctl.signal});
     } catch (err) {
       if (err.name === "AbortError") return;
       if (pending === ctl) pending = null;
@@ -166,11 +237,58 @@
     }
     if (pending !== ctl) return;
     pending = null;
-    draw(data);
-    loaded = {bounds, zoom};
+    view = v;
+    fresh.clear();
+    for (const name of available) {
+      if (on.has(name) && data.layers[name]) fill(name, data.layers[name]);
+      else if (!on.has(name)) {        // switched off meanwhile, or off all along
+        drawn[name].clearLayers();
+        list.querySelector(`.count[data-layer="${name}"]`).textContent = "–";
+      }
+    }
+    describe(data.as_of);
     box.dataset.requests = String(++requests);
-    box.dataset.bbox = url.searchParams.get("bbox");
+    box.dataset.bbox = v.bbox;
     box.dataset.loaded = "true";
+  }
+
+  async function loadOne(name) {
+    const v = view, ctl = single[name] = new AbortController();
+    let data;
+    try {
+      data = await SG.api("GET", layersUrl([name], v), undefined, {signal: ctl.signal});
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      if (single[name] === ctl) delete single[name];
+      statusBox.textContent = `Could not load ${titles[name]}: ${err.code} ${err.message}`;
+      return;
+    }
+    if (single[name] !== ctl) return;
+    delete single[name];
+    if (!on.has(name) || view !== v) return;
+    fill(name, data.layers[name]);
+    restack();
+    describe(data.as_of);
+    box.dataset.layerRequests = String(++layerRequests);
+  }
+
+  function switchOn(name) {
+    on.add(name);
+    if (!fresh.has(name)) drawn[name].clearLayers();
+    drawn[name].addTo(map);
+    restack();
+    if (pending) return load(true);                 // ask again, with this layer too
+    if (fresh.has(name) && covered()) return describe(box.dataset.asOf);  // still what is in view
+    if (!covered()) return load(true);              // a request for every layer on is due
+    loadOne(name);                                  // the others are there: this one alone
+  }
+
+  function switchOff(name) {
+    on.delete(name);
+    drawn[name].remove();
+    if (single[name]) { single[name].abort(); delete single[name]; }
+    // a request for every layer under way still carries it: its answer is not drawn for it
+    describe(box.dataset.asOf);
   }
 
   map.on("moveend", () => {
