@@ -1,11 +1,23 @@
 """Web map benchmark: bytes of the map's layer requests on the demo record, for a staff user
-(approver) and a viewer — the whole layers (what the map asked for before it asked by view,
-and what API users still get without ``bbox`` / ``zoom``) against the requests the map now
-makes for a view: the view's box padded by 25 % on each side and its zoom. The map is taken
-as 1090 x 848 pixels (a 1400 x 900 window without the side panel); views are the opening
-view (the record's extent fitted, zoom snapped to 0.25) and zooms 11 to 14 centred on the
-median hazardous area. Prints wire bytes with gzip (the app's GZipMiddleware), raw bytes,
-features per layer and the time of the request (the machine's load beside it).
+(approver) and a viewer.
+
+* **whole layers** — every layer, every feature, exact (what the map asked for before it asked
+  by view, and what API users still get without parameters);
+* **before** — what the map asked for a view until it asked only for the layers switched on:
+  every layer the user may see (the explosive items too, though hidden at first), every
+  attribute, for the view's box padded by 25 % on each side and its zoom;
+* **now** — what the map asks for the same view: only the layers switched on at first
+  (``layers=``, all but the explosive items, as in map.js) with only the attributes the map
+  draws with (``detail=map``);
+* then, at the typical working view (zoom 12): switching the explosive items on (that layer
+  alone, ``detail=map``) and a click on a feature (``/api/v1/map/features``, every attribute),
+  the median over the view's hazardous areas (a viewer's generalised points).
+
+The map is taken as 1090 x 848 pixels (a 1400 x 900 window without the side panel); views
+are the opening view (the record's extent fitted, zoom snapped to 0.25) and zooms 11 to 14
+centred on the median hazardous area. Prints wire bytes with gzip (the app's GZipMiddleware,
+which leaves answers under 2,048 bytes as they are), raw bytes, features per layer and the
+time of each request (the machine's load beside it).
 
     safeground demo --no-serve           # builds var/demo/record.sqlite
     .venv/bin/python benchmarks/bench_web_map.py [--db var/demo/record.sqlite]
@@ -27,6 +39,8 @@ from pathlib import Path
 
 W, H = 1090, 848
 PAD = 0.25
+#: layers the map page shows switched off at first (map.js ``hiddenAtStart``)
+HIDDEN_AT_START = {"ordnance"}
 
 
 def _px(lon: float, lat: float, z: float) -> tuple[float, float]:
@@ -95,29 +109,67 @@ def main() -> int:
         cx = statistics.median(a["geometry"].centroid.x for a in areas)
         cy = statistics.median(a["geometry"].centroid.y for a in areas)
         z0 = fit_zoom(ext)
-        views = {"whole layers (before)": ""}
+        views = {}
         views[f"opening view, zoom {z0}"] = \
-            f"?bbox={view_bbox((ext[0] + ext[2]) / 2, (ext[1] + ext[3]) / 2, z0)}&zoom={z0}"
+            f"bbox={view_bbox((ext[0] + ext[2]) / 2, (ext[1] + ext[3]) / 2, z0)}&zoom={z0}"
         for z in (11, 12, 13, 14):
-            views[f"zoom {z}, median area"] = f"?bbox={view_bbox(cx, cy, z)}&zoom={z}"
+            views[f"zoom {z}, median area"] = f"bbox={view_bbox(cx, cy, z)}&zoom={z}"
+        typical = "zoom 12, median area"
         print(f"record {src}: {len(areas)} hazardous areas; extent {ext}; "
               f"median area {cx:.4f}, {cy:.4f}; load {os.getloadavg()[0]:.2f}")
-        print(f"{'user':13} {'request':26} {'gzip B':>10} {'raw B':>11} {'time':>7}  features")
+        head = (f"{'user':13} {'request':28} {'gzip B':>10} {'raw B':>11} {'time':>7}  "
+                "features")
+
+        def get(path: str, auth: dict[str, str]) -> tuple[int, int, float, dict]:
+            t = time.perf_counter()
+            r = client.get(path, headers={**auth, "Accept-Encoding": "gzip"})
+            took = time.perf_counter() - t
+            assert r.status_code == 200, r.text[:300]
+            raw = client.get(path, headers={**auth, "Accept-Encoding": "identity"})
+            return r.num_bytes_downloaded, len(raw.content), took, raw.json()
+
+        def line(who: str, label: str, got: tuple[int, int, float, dict]) -> None:
+            counts = {k: len(v["features"]) for k, v in got[3].get("layers", {}).items()}
+            print(f"{who:13} {label:28} {got[0]:>10,} {got[1]:>11,} {got[2]:>6.2f}s  "
+                  f"{counts or ''}")
+
+        summary = []
         for who in ("bench.staff", "bench.viewer"):
             token = client.post("/api/v1/auth/token", json={
                 "name": who, "password": "bench-password"}).json()["token"]
             auth = {"Authorization": f"Bearer {token}"}
+            me = client.get("/api/v1/me", headers=auth).json()
+            staff = "read_detail" in me["permissions"]
+            print(f"\n{head}")
+            whole = get("/api/v1/map/layers", auth)
+            line(who, "whole layers", whole)
+            on = [n for n in whole[3]["layers"] if n not in HIDDEN_AT_START]
             for label, query in views.items():
-                t = time.perf_counter()
-                r = client.get("/api/v1/map/layers" + query,
-                               headers={**auth, "Accept-Encoding": "gzip"})
-                took = time.perf_counter() - t
-                assert r.status_code == 200, r.text[:300]
-                raw = client.get("/api/v1/map/layers" + query,
-                                 headers={**auth, "Accept-Encoding": "identity"})
-                counts = {k: len(v["features"]) for k, v in raw.json()["layers"].items()}
-                print(f"{who:13} {label:26} {r.num_bytes_downloaded:>10,} "
-                      f"{len(raw.content):>11,} {took:>6.2f}s  {counts}")
+                before = get(f"/api/v1/map/layers?{query}", auth)
+                now = get(f"/api/v1/map/layers?{query}&layers={','.join(on)}&detail=map", auth)
+                line(who, f"{label}: before", before)
+                line(who, f"{label}: now", now)
+                summary.append((who, label, before, now))
+            query = views[typical]
+            if staff:
+                line(who, "zoom 12: items switched on",
+                     get(f"/api/v1/map/layers?{query}&layers=ordnance&detail=map", auth))
+            layer = "hazardous_areas" if staff else "hazardous_area_points"
+            now = get(f"/api/v1/map/layers?{query}&layers={layer}&detail=map", auth)
+            ids = [f["id"] for f in now[3]["layers"][layer]["features"]][:40]
+            clicks = [get(f"/api/v1/map/features/{layer}/{i}", auth) for i in ids]
+            if clicks:
+                print(f"{who:13} {'zoom 12: a click (median)':28} "
+                      f"{statistics.median(c[0] for c in clicks):>10,.0f} "
+                      f"{statistics.median(c[1] for c in clicks):>11,.0f} "
+                      f"{statistics.median(c[2] for c in clicks):>6.3f}s  "
+                      f"{len(clicks)} {layer}")
+        print(f"\n{'user':13} {'view':22} {'gzip before':>12} {'gzip now':>10} {'x':>5} "
+              f"{'raw before':>11} {'raw now':>10} {'x':>5}")
+        for who, label, before, now in summary:
+            print(f"{who:13} {label:22} {before[0]:>12,} {now[0]:>10,} "
+                  f"{before[0] / now[0]:>5.1f} {before[1]:>11,} {now[1]:>10,} "
+                  f"{before[1] / now[1]:>5.1f}")
         print(f"load after: {os.getloadavg()[0]:.2f}")
         ledger.db.close()
     return 0
