@@ -38,6 +38,10 @@ KindOpt = Annotated[str, typer.Option("--kind", help="logistic, lightgbm or both
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of the fit")]
 BiasOpt = Annotated[bool, typer.Option("--bias-correction/--no-bias-correction",
                                        help="Weight background by survey effort (roads)")]
+NegativesOpt = Annotated[str, typer.Option(
+    "--negatives", help="Negatives from the land released by the fit date without evidence: "
+    "searched (cleared or reduced by technical survey; the default), released (also land "
+    "cancelled by non-technical survey, at half weight) or none")]
 
 
 def _kinds(kind: str) -> tuple[str, ...]:
@@ -94,6 +98,7 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
         prior_share: Annotated[float | None, typer.Option(
             "--prior-share", help="Share of suspected land truly contaminated (calibration "
             "prior; default 0.03)")] = None,
+        negatives: NegativesOpt = forecast.DEFAULT_NEGATIVES,
         kind: KindOpt = "both", seed: SeedOpt = 0, bias_correction: BiasOpt = True) -> None:
     """Fit the models (seeded) and save them with their metadata in --model-dir."""
     kinds = _kinds(kind)
@@ -113,7 +118,8 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
         if as_of is None:
             raise invalid("FIELD_REQUIRED", field="--as-of")
         src = sources.detect(db if db is not None else events, context)
-        study = sources.build_study(src, as_of, step)
+        study = replace(sources.build_study(src, as_of, step),
+                        negatives=forecast.check_negatives(negatives))
         if prior_share is not None:
             if not 0 < prior_share < 1:
                 raise invalid("RISK_PRIOR_SHARE", value=prior_share)
@@ -122,7 +128,7 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
             models = forecast.fit(study, as_of, horizon_years, kinds, seed, bias_correction)
         meta = {"source": src.to_dict(), "as_of": as_of, "horizon_years": horizon_years,
                 "step_m": study.grid.step, "extent": list(study.grid.bounds),
-                "feature_config": _feature_config(study),
+                "feature_config": _feature_config(study), "negatives": negatives,
                 "data_sha256": src.fingerprint(), "seed": seed}
     else:
         raise invalid("FIELD_REQUIRED", field="--grid, --events or --db")
@@ -162,6 +168,7 @@ def evaluate(grid: Annotated[Path | None, typer.Option(
              step: Annotated[float | None, typer.Option("--step")] = None,
              twin: Annotated[Path | None, typer.Option(
                  "--twin", help="Scenario directory: score against its hidden truth")] = None,
+             negatives: NegativesOpt = forecast.DEFAULT_NEGATIVES,
              kind: KindOpt = "both", seed: SeedOpt = 0, bias_correction: BiasOpt = True,
              json_out: Annotated[Path | None, typer.Option("--json", help="Write metrics")]
              = None,
@@ -185,13 +192,14 @@ def evaluate(grid: Annotated[Path | None, typer.Option(
         with console.status("fitting on the observable record..."):
             board, _ = tw.evaluate(twin, step_m=step or 100.0, kinds=kinds, seed=seed,
                                    bias_correction=bias_correction,
-                                   horizon_years=horizon_years or 0.25)
+                                   horizon_years=horizon_years or 0.25, negatives=negatives)
         title = f"scenario twin {twin}: cells with true items vs empty cells"
     elif events is not None or db is not None:
         if not (train_until and test_until):
             raise invalid("FIELD_REQUIRED", field="--train-until and --test-until")
         src = sources.detect(db if db is not None else events, context)
-        study = sources.build_study(src, train_until, step)
+        study = replace(sources.build_study(src, train_until, step),
+                        negatives=forecast.check_negatives(negatives))
         with console.status("fitting and scoring forward in time..."):
             board, _ = forecast.evaluate(study, train_until, test_until, horizon_years or 3.0,
                                          kinds, seed, bias_correction)

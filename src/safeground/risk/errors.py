@@ -25,6 +25,7 @@ problems.register({
     "RISK_RULES": "evidence rule set is invalid: {reason}",
     "RISK_AREA_UNKNOWN": "hazardous area '{value}' is not in the area file",
     "RISK_PRIOR_SHARE": "prior share {value} must be between 0 and 1 (exclusive)",
+    "RISK_NEGATIVES": "'{value}' is not a source of negatives (expected {expected})",
 })
 
 

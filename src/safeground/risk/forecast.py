@@ -5,6 +5,12 @@ features built from the events known at ``until - horizon`` with the events of
 ``(until - horizon, until]`` as positives; it then scores features built from everything known at
 ``until``. Evaluation counts the events of ``(until, test_until]`` per cell.
 
+Negatives (``Study.negatives``): a cell of land released on or before ``until`` — most of its
+area searched by technical survey or cleared (``searched``), or also cancelled by non-technical
+survey (``released``, the cancelled share weighing less) — that holds no target event known at
+``until`` is labelled 0 (surveyed, none) instead of -1 (unlabelled). A cell with an accident, a
+find or direct evidence is never a negative. Land released after ``until`` is not seen.
+
 Baselines: distance to the former front line (``dist_frontline_km``; where a programme has no
 front line a named proxy field), and the kernel density (3 km) of all past events.
 """
@@ -16,10 +22,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from safeground.risk import events as ev
 from safeground.risk import fields
 from safeground.risk.context import ContextLayers
+from safeground.risk.errors import invalid
 from safeground.risk.evaluation import Scoreboard
 from safeground.risk.features import FeatureBuilder, FeatureConfig
 from safeground.risk.grid import Grid
@@ -35,6 +43,22 @@ PRIOR_SHARE = 0.03
 LOGISTIC_FEATURES = ("dist_frontline_km", "dist_positions_km", "density_accident_5km",
                      "density_find_5km", "density_evidence_5km", "density_indirect_5km",
                      "dist_accident_km", "dist_find_km", "dist_roads_km", "slope_deg")
+
+#: which released land gives negatives: none; land searched (technical survey reduced it, or it
+#: was cleared); or all land released, land cancelled by non-technical survey included
+NEGATIVE_MODES = ("none", "searched", "released")
+#: the release kinds of each mode, with their weight as a negative (cleared and reduced land was
+#: searched: full weight; cancelled land is "no evidence found": see CANCELLED_WEIGHT)
+SEARCHED = ("cleared", "reduced")
+#: weight of a cell of land cancelled by non-technical survey, relative to searched land
+CANCELLED_WEIGHT = 0.5
+#: weight of a negative relative to a positive (negatives are added beside the background,
+#: which balances the positives: ``ModelConfig.negative_scale`` "positive")
+NEGATIVE_WEIGHT = 1.0
+#: a cell is a negative only if at least this share of its area was released
+NEGATIVE_MIN_SHARE = 0.75
+#: the default mode (chosen by measurement on the scenario twin: docs/risk-model.md)
+DEFAULT_NEGATIVES = "searched"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +77,17 @@ class Study:
     #: positive-unlabelled prior, and the prior share of that land truly contaminated
     reference: np.ndarray | None = None
     prior_share: float | None = None
+    #: land released on record (``release``, ``date``, geometry in the grid's CRS) and how it
+    #: gives negatives (``NEGATIVE_MODES``)
+    released: pd.DataFrame | None = None
+    negatives: str = DEFAULT_NEGATIVES
+    negative_min_share: float = NEGATIVE_MIN_SHARE
+    cancelled_weight: float = CANCELLED_WEIGHT
+    negative_weight: float = NEGATIVE_WEIGHT
+    #: how the probabilities are calibrated when there are negatives: "pu" keeps the
+    #: positive-unlabelled calibration and the prior's level (negatives count as background
+    #: there), "auto" calibrates positives against negatives (1 vs 0) — see models.py
+    calibration_target: str = "pu"
 
     def cells(self) -> np.ndarray:
         return (np.ones(self.grid.n_cells, bool) if self.mask is None
@@ -71,6 +106,64 @@ class Study:
         return out
 
 
+def released_share(grid: Grid, geometries: object) -> np.ndarray:
+    """Per cell of ``grid`` (row-major): the share of its area covered by the geometries
+    (overlaps counted once)."""
+    out = np.zeros(grid.n_cells)
+    geoms = [g for g in np.asarray(geometries, dtype=object).ravel()
+             if g is not None and not g.is_empty]
+    if not geoms:
+        return out
+    union = shapely.union_all(geoms)
+    x0, _, _, y1 = grid.bounds
+    for poly in shapely.get_parts(union):
+        if poly.area <= 0:
+            continue
+        minx, miny, maxx, maxy = poly.bounds
+        c0 = max(0, int(np.floor((minx - x0) / grid.step)))
+        c1 = min(grid.width, int(np.ceil((maxx - x0) / grid.step)))
+        r0 = max(0, int(np.floor((y1 - maxy) / grid.step)))
+        r1 = min(grid.height, int(np.ceil((y1 - miny) / grid.step)))
+        if c0 >= c1 or r0 >= r1:
+            continue
+        rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
+        rr, cc = rr.ravel(), cc.ravel()
+        boxes = shapely.box(x0 + cc * grid.step, y1 - (rr + 1) * grid.step,
+                            x0 + (cc + 1) * grid.step, y1 - rr * grid.step)
+        out[rr * grid.width + cc] += shapely.area(shapely.intersection(boxes, poly))
+    return np.minimum(out / grid.cell_area_m2, 1.0)
+
+
+def check_negatives(mode: str) -> str:
+    """``mode`` if it is one of ``NEGATIVE_MODES``. Raises ValidationError (RISK_NEGATIVES)."""
+    if mode not in NEGATIVE_MODES:
+        raise invalid("RISK_NEGATIVES", value=mode, expected=", ".join(NEGATIVE_MODES))
+    return mode
+
+
+def negative_weights(study: Study, until: dt.date | str) -> np.ndarray:
+    """Weight of each cell (row-major, whole grid) as a negative of a fit at ``until``; 0: not
+    a negative. See the module doc: released on or before ``until``, at least
+    ``negative_min_share`` of the cell released, no target event known at ``until``."""
+    check_negatives(study.negatives)
+    out = np.zeros(study.grid.n_cells)
+    rel = study.released
+    if study.negatives == "none" or rel is None or len(rel) == 0:
+        return out
+    rel = rel[pd.to_datetime(rel["date"]) <= pd.Timestamp(until)]
+    searched = rel[rel["release"].isin(SEARCHED)]
+    share = released_share(study.grid, searched.geometry.to_numpy())
+    out[share >= study.negative_min_share] = 1.0
+    if study.negatives == "released" and study.cancelled_weight > 0:
+        any_share = released_share(study.grid, rel.geometry.to_numpy())
+        out[(out == 0) & (any_share >= study.negative_min_share)] = study.cancelled_weight
+    known = ev.known_at(study.events, until)
+    known = known[known["group"].isin(study.target_groups)]
+    row, col, inside = study.grid.index_of(known["x"].to_numpy(), known["y"].to_numpy())
+    out[row[inside] * study.grid.width + col[inside]] = 0.0
+    return out
+
+
 def model_config(kind: str, names: list[str], seed: int = 0,
                  bias_correction: bool = True, **overrides: object) -> ModelConfig:
     """Default configuration on event features; the effort proxy is the distance to roads."""
@@ -85,26 +178,36 @@ def model_config(kind: str, names: list[str], seed: int = 0,
     return replace(cfg, **overrides) if overrides else cfg
 
 
-def training_table(study: Study, until: dt.date | str,
-                   horizon_years: float) -> tuple[pd.DataFrame, np.ndarray, FeatureBuilder]:
-    """Features at ``until - horizon`` and PU labels (1: a target event in the horizon)."""
+def training_table(study: Study, until: dt.date | str, horizon_years: float
+                   ) -> tuple[pd.DataFrame, np.ndarray, FeatureBuilder, np.ndarray]:
+    """Features at ``until - horizon`` and labels (1: a target event in the horizon; 0: land
+    released by ``until`` without one, see ``negative_weights``; -1: unlabelled), and the
+    weight of each row as a negative."""
     start = (pd.Timestamp(until) - pd.Timedelta(days=round(365.25 * horizon_years))).date()
     b = study.builder(start)
     cells = study.cells()
     X = b.frame()[cells].reset_index(drop=True)
     labels = np.where(study.counts(start, until)[cells] > 0, 1, -1)
-    return X, labels, b
+    neg = negative_weights(study, until)[cells]
+    neg[labels == 1] = 0.0
+    labels[neg > 0] = 0
+    return X, labels, b, neg
 
 
 def fit(study: Study, until: dt.date | str, horizon_years: float = 3.0,
         kinds: tuple[str, ...] = ("logistic", "lightgbm"), seed: int = 0,
         bias_correction: bool = True) -> dict[str, RiskModel]:
     """Fit each model kind to predict the events that follow ``until`` (see module doc)."""
-    X, labels, b = training_table(study, until, horizon_years)
+    X, labels, b, neg = training_table(study, until, horizon_years)
     ref = None if study.reference is None else \
         np.asarray(study.reference, bool).ravel()[study.cells()]
-    over = {"prior_share": study.prior_share} if study.prior_share is not None else {}
-    models = {k: fit_model(X, labels, model_config(k, b.names, seed, bias_correction, **over))
+    over: dict[str, object] = {"calibration_target": study.calibration_target,
+                               "negative_weight": study.negative_weight,
+                               "negative_scale": "positive"}
+    if study.prior_share is not None:
+        over["prior_share"] = study.prior_share
+    models = {k: fit_model(X, labels, model_config(k, b.names, seed, bias_correction, **over),
+                           negative_weights=neg)
               for k in kinds}
     if ref is not None and ref.any():
         # the prior is matched on the features of the prediction date (see set_prior_reference)

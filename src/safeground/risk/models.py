@@ -10,13 +10,16 @@ not negative — most of it was never searched (DOMAIN.md §6). The models there
    cannot score "accessible" as "contaminated" (target-group background, Phillips et al. 2009);
 3. calibrate on a held-out share of the training data (whole groups when groups are given):
    Platt or isotonic. With surveyed negatives, calibration is on labelled cells (1 vs 0) and
-   gives P(contaminated | surveyed-like cell). Without them, calibration gives P(labelled | x)
-   and the label frequency c turns it into P(contaminated | x) = min(1, P(labelled | x) / c)
-   (Elkan & Noto, KDD 2008). With a prior share of contaminated land over reference cells
-   (``prior_share``, e.g. 3 % of suspected land), c = mean P(labelled | x) over the reference
-   cells / prior. Without one, Elkan–Noto's estimate c = mean P(labelled | x) over held-out
-   positives is used; it assumes labelled positives are recognisable with certainty and, for
-   sparse contamination, inflates probabilities (whole suspected areas near 1).
+   gives P(contaminated | surveyed-like cell) — unless ``calibration_target`` is ``"pu"``: then
+   negatives help discrimination only and are background in the calibration (negatives drawn
+   from released land are no random sample of the land). Without them, calibration gives
+   P(labelled | x) and the label frequency c turns it into
+   P(contaminated | x) = min(1, P(labelled | x) / c) (Elkan & Noto, KDD 2008). With a prior
+   share of contaminated land over reference cells (``prior_share``, e.g. 3 % of suspected
+   land), c = mean P(labelled | x) over the reference cells / prior. Without one,
+   Elkan–Noto's estimate c = mean P(labelled | x) over held-out positives is used; it assumes
+   labelled positives are recognisable with certainty and, for sparse contamination, inflates
+   probabilities (whole suspected areas near 1).
 
 Both models explain each cell in log-odds units: LightGBM's exact TreeSHAP (``pred_contrib``),
 and for the logistic model coefficient x standardised feature.
@@ -68,8 +71,15 @@ class ModelConfig:
     #: feature holding distance (km) to access, for the search-bias (effort) weights
     effort_feature: str | None = None
     effort_scale_km: float = 2.0
-    #: weight of surveyed-empty cells (label 0) relative to unlabelled background
+    #: weight of surveyed-empty cells (label 0): relative to an unlabelled background cell
+    #: (``negative_scale`` "background": they share the background's weight, which balances the
+    #: positives'), or relative to a positive ("positive": added beside the balanced background,
+    #: so a few negatives on a large grid still count)
     negative_weight: float = 1.0
+    negative_scale: str = "background"
+    #: "auto": calibrate positives against surveyed negatives (1 vs 0) when there are some;
+    #: "pu": always positive-unlabelled (negatives count as background; the prior sets the level)
+    calibration_target: str = "auto"
     n_estimators: int = 200
     learning_rate: float = 0.05
     num_leaves: int = 15
@@ -173,11 +183,15 @@ class RiskModel:
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, labels: np.ndarray, groups: np.ndarray | None = None,
-            reference: np.ndarray | None = None) -> RiskModel:
+            reference: np.ndarray | None = None,
+            negative_weights: np.ndarray | None = None) -> RiskModel:
         """Fit on rows with labels 1 (positive), 0 (surveyed, none), -1 (unknown).
 
         ``reference``: rows of the land the ``prior_share`` refers to (suspected land), for the
         positive-unlabelled calibration; ignored without a prior or with surveyed negatives.
+        ``negative_weights``: per row, the weight of a label-0 row relative to the others
+        (times ``negative_weight``; e.g. land cancelled by non-technical survey weighs less
+        than cleared land); default 1.
 
         Raises ValidationError (RISK_FEATURE_MISSING, RISK_LABEL_VALUE, RISK_NO_POSITIVES...).
         """
@@ -187,7 +201,7 @@ class RiskModel:
         rng = np.random.default_rng(self.config.seed)
         cal = self._calibration_rows(labels, groups, rng)
         fit_rows = ~cal
-        weights = self._weights(X, labels)
+        weights = self._weights(X, labels, negative_weights)
         s = (labels == 1).astype(int)
         self._fit_estimator(A[fit_rows][:, self._tree_cols], s[fit_rows], weights[fit_rows])
         if self.config.pooled:
@@ -260,17 +274,21 @@ class RiskModel:
                 cal[rng.choice(idx, size=max(1, int(share * len(idx))), replace=False)] = True
         return cal
 
-    def _weights(self, X: pd.DataFrame | np.ndarray, labels: np.ndarray) -> np.ndarray:
+    def _weights(self, X: pd.DataFrame | np.ndarray, labels: np.ndarray,
+                 negative_weights: np.ndarray | None = None) -> np.ndarray:
         w = np.ones(len(labels))
         cfg = self.config
         unl = labels == -1
         if cfg.effort_feature and isinstance(X, pd.DataFrame) and cfg.effort_feature in X:
             d = X[cfg.effort_feature].to_numpy(float)
             w[unl] = effort_weights(d[unl], cfg.effort_scale_km)
-        w[labels == 0] = cfg.negative_weight
-        bg = labels != 1
+        neg = labels == 0
+        w[neg] = cfg.negative_weight * (1.0 if negative_weights is None
+                                        else np.asarray(negative_weights, float)[neg])
+        bg = unl if cfg.negative_scale == "positive" else labels != 1
         # balance classes: the background weighs as much as the positives in total
-        w[bg] *= (labels == 1).sum() / w[bg].sum()
+        if bg.any():
+            w[bg] *= (labels == 1).sum() / w[bg].sum()
         return w
 
     def _fit_estimator(self, A: np.ndarray, s: np.ndarray, w: np.ndarray) -> None:
@@ -305,14 +323,15 @@ class RiskModel:
                                          pool_features=(), monotone={}, categorical=()))
         P = A[:, self._pool_cols]
         self.partner._fit_estimator(P[fit_rows], s[fit_rows], w[fit_rows])
-        rows, y, _ = _calibration_target(labels[cal])
+        rows, y, _ = _calibration_target(labels[cal], cfg.calibration_target)
         ag, bg = _platt(self._tree_raw(A[cal][rows][:, self._tree_cols]), y)
         al, bl = _platt(self.partner.decision(P[cal][rows], raw=True), y)
         wl = cfg.pool_weight
         self.pool_ = ((1 - wl) * ag, (1 - wl) * bg + wl * bl, wl * al)
 
     def _fit_calibration(self, raw: np.ndarray, labels: np.ndarray) -> None:
-        rows, y, self.calibrated_on_ = _calibration_target(labels)
+        rows, y, self.calibrated_on_ = _calibration_target(labels,
+                                                           self.config.calibration_target)
         x = raw[rows]
         if self.config.calibration == "isotonic":
             self.calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
@@ -486,11 +505,12 @@ class RiskModel:
         return dict(zip(self.features, (float(v) for v in vals), strict=True))
 
 
-def _calibration_target(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+def _calibration_target(labels: np.ndarray,
+                        target: str = "auto") -> tuple[np.ndarray, np.ndarray, str]:
     """Rows and target of the calibration: labelled cells (1 vs 0) when surveyed-empty cells
-    exist, else every row (labelled or not: positive-unlabelled)."""
+    exist (unless ``target`` is "pu"), else every row (labelled or not: positive-unlabelled)."""
     labelled = labels >= 0
-    if (labels == 0).sum() >= 5 and (labels[labelled] == 1).sum() >= 2:
+    if target != "pu" and (labels == 0).sum() >= 5 and (labels[labelled] == 1).sum() >= 2:
         return labelled, labels[labelled].astype(int), "surveyed"
     return np.ones(len(labels), bool), (labels == 1).astype(int), "pu"
 
@@ -507,7 +527,7 @@ def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def fit_model(X: pd.DataFrame, labels: np.ndarray, config: ModelConfig,
-              groups: np.ndarray | None = None,
-              reference: np.ndarray | None = None) -> RiskModel:
+              groups: np.ndarray | None = None, reference: np.ndarray | None = None,
+              negative_weights: np.ndarray | None = None) -> RiskModel:
     """Fit a ``RiskModel`` (see the module docstring for the PU treatment)."""
-    return RiskModel(config).fit(X, labels, groups, reference)
+    return RiskModel(config).fit(X, labels, groups, reference, negative_weights)

@@ -11,6 +11,9 @@ Two layouts are understood:
   information, and its hazardous areas as the suspected land. Context layers (front line, roads,
   rivers, terrain) come from a directory beside it.
 
+Report files and records also give the *land released* (cancelled by non-technical survey,
+reduced by technical survey, cleared), dated, from which ``forecast`` draws negatives.
+
 An ``EventSource`` is saved in the model's metadata, so ``risk map`` can rebuild the features of
 any extent and resolution from the same evidence and context as the fit.
 """
@@ -86,7 +89,7 @@ class EventSource:
         h = hashlib.sha256()
         led = self.ledger()
         for rtype in (ReportType.ACCIDENT, ReportType.ORDNANCE, ReportType.EVIDENCE,
-                      ReportType.HAZARDOUS_AREA):
+                      ReportType.HAZARDOUS_AREA, ReportType.LAND_RELEASE):
             for obj in sorted(led.objects(rtype), key=lambda o: o["id"]):
                 h.update(f"{rtype.value}|{obj['id']}|{obj['last_report_id']}\n".encode())
         return h.hexdigest()
@@ -155,7 +158,7 @@ def build_study(source: EventSource, as_of: dt.date | str, step_m: float | None 
                             source.crs)
     return Study(grid=grid, events=events, context=source.load_context(),
                  features=FeatureConfig(field_step_m=max(grid.step, 100.0)),
-                 reference=suspected_cells(source, grid))
+                 reference=suspected_cells(source, grid), released=released_land(source))
 
 
 def hazardous_area_files(source: EventSource) -> list[Path]:
@@ -164,6 +167,51 @@ def hazardous_area_files(source: EventSource) -> list[Path]:
     root = Path(source.events)
     folder = root if root.is_dir() else root.parent
     return sorted(folder.glob("*hazardous_area*.geojson"))
+
+
+def land_release_files(source: EventSource) -> list[Path]:
+    if source.format == "record":
+        return []
+    root = Path(source.events)
+    folder = root if root.is_dir() else root.parent
+    return sorted(folder.glob("*land_release*.geojson"))
+
+
+def released_land(source: EventSource) -> gpd.GeoDataFrame | None:
+    """The land released on record (``release``: cancelled, reduced or cleared; ``date``: the
+    date of information of the release), in the source's CRS; None when there is none.
+
+    From a record: its approved land release objects, dated by their first report. From report
+    files: the ``*land_release*.geojson`` files beside the event files.
+    """
+    rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    if source.format == "record":
+        from safeground.vocabulary import ReportType
+
+        for o in source.ledger().objects(ReportType.LAND_RELEASE):
+            if o.get("geometry") is None or o["geometry"].is_empty:
+                continue
+            rows.append({"release": str(o.get("release") or ""),
+                         "date": pd.Timestamp(o["first_date"])})
+            geoms.append(o["geometry"])
+    for f in land_release_files(source):
+        g = gpd.read_file(f)
+        if g.empty or "release" not in g:
+            continue
+        date = g["date_of_information"] if "date_of_information" in g else g.get("date")
+        if date is None:
+            continue
+        g = g.to_crs("EPSG:4326") if g.crs is not None else g.set_crs("EPSG:4326")
+        for rel, d, geom in zip(g["release"], pd.to_datetime(date), g.geometry, strict=True):
+            if geom is not None and not geom.is_empty:
+                rows.append({"release": str(rel), "date": pd.Timestamp(d)})
+                geoms.append(geom)
+    if not rows:
+        return None
+    out = gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326").to_crs(source.crs)
+    out["date"] = pd.to_datetime(out["date"]).dt.tz_localize(None).dt.normalize()
+    return out
 
 
 def _record_areas(source: EventSource, crs: str) -> list[Any]:

@@ -3,7 +3,8 @@
 The scenario generator (``safeground.scenario``) writes what a programme could observe
 (``reports/``, ``context/``) and, apart, the truth (``truth/items.gpkg``). The model is fitted on
 the observable record only, forward in time (features at ``record_end - horizon``, the direct
-evidence of the horizon as positives), then scores every cell from everything observed by
+evidence of the horizon as positives, land searched by ``record_end`` without evidence as
+negatives unless ``negatives="none"``), then scores every cell from everything observed by
 ``record_end``. Truth enters only here, to score the ranking: ROC-AUC of cells holding at least
 one true item still in the ground against cells holding none, and the share of those items in
 the top 5 / 10 / 20 % of the area — beside the same two baselines.
@@ -12,6 +13,7 @@ the top 5 / 10 / 20 % of the area — beside the same two baselines.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -44,11 +46,13 @@ def record_end(scenario_dir: str | Path) -> str:
 
 def evaluate(scenario_dir: str | Path, *, step_m: float = 100.0, horizon_years: float = 0.25,
              kinds: tuple[str, ...] = ("logistic", "lightgbm"), seed: int = 0,
-             bias_correction: bool = True) -> tuple[Scoreboard, dict[str, RiskModel]]:
+             bias_correction: bool = True, negatives: str = forecast.DEFAULT_NEGATIVES
+             ) -> tuple[Scoreboard, dict[str, RiskModel]]:
     """Fit on the observable record, score against the hidden truth."""
     src = sources.detect(scenario_dir)
     until = record_end(scenario_dir)
-    study = sources.build_study(src, until, step_m)
+    study = replace(sources.build_study(src, until, step_m),
+                    negatives=forecast.check_negatives(negatives))
     models = forecast.fit(study, until, horizon_years, kinds, seed, bias_correction)
     b = study.builder(until)
     X = b.frame()
