@@ -40,8 +40,8 @@ BiasOpt = Annotated[bool, typer.Option("--bias-correction/--no-bias-correction",
                                        help="Weight background by survey effort (roads)")]
 NegativesOpt = Annotated[str, typer.Option(
     "--negatives", help="Negatives from the land released by the fit date without evidence: "
-    "searched (cleared or reduced by technical survey; the default), released (also land "
-    "cancelled by non-technical survey, at half weight) or none")]
+    "none (the default), searched (cleared or reduced by technical survey) or released (also "
+    "land cancelled by non-technical survey, at half weight)")]
 
 
 def _kinds(kind: str) -> tuple[str, ...]:

@@ -5,11 +5,12 @@ features built from the events known at ``until - horizon`` with the events of
 ``(until - horizon, until]`` as positives; it then scores features built from everything known at
 ``until``. Evaluation counts the events of ``(until, test_until]`` per cell.
 
-Negatives (``Study.negatives``): a cell of land released on or before ``until`` — most of its
-area searched by technical survey or cleared (``searched``), or also cancelled by non-technical
-survey (``released``, the cancelled share weighing less) — that holds no target event known at
-``until`` is labelled 0 (surveyed, none) instead of -1 (unlabelled). A cell with an accident, a
-find or direct evidence is never a negative. Land released after ``until`` is not seen.
+Negatives (``Study.negatives``; none by default, see docs/risk-model.md): a cell of land
+released on or before ``until`` — most of its area searched by technical survey or cleared
+(``searched``), or also cancelled by non-technical survey (``released``, the cancelled share
+weighing less) — that holds no target event known at ``until`` is labelled 0 (surveyed, none)
+instead of -1 (unlabelled). A cell with an accident, a find or direct evidence is never a
+negative. Land released after ``until`` is not seen.
 
 Baselines: distance to the former front line (``dist_frontline_km``; where a programme has no
 front line a named proxy field), and the kernel density (3 km) of all past events.
@@ -57,8 +58,9 @@ CANCELLED_WEIGHT = 0.5
 NEGATIVE_WEIGHT = 1.0
 #: a cell is a negative only if at least this share of its area was released
 NEGATIVE_MIN_SHARE = 0.75
-#: the default mode (chosen by measurement on the scenario twin: docs/risk-model.md)
-DEFAULT_NEGATIVES = "searched"
+#: the default mode, chosen by measurement on the scenario twin (docs/risk-model.md): searched
+#: negatives help the logistic model's ranking but not LightGBM's, the model maps and ranks use
+DEFAULT_NEGATIVES = "none"
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,7 +210,8 @@ def released_land(source: EventSource) -> gpd.GeoDataFrame | None:
     if not rows:
         return None
     out = gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326").to_crs(source.crs)
-    out["date"] = pd.to_datetime(out["date"]).dt.tz_localize(None).dt.normalize()
+    out["date"] = (pd.to_datetime(out["date"]).dt.tz_localize(None).dt.normalize()
+                   .astype("datetime64[ns]"))
     return out
 
 

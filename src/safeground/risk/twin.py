@@ -3,8 +3,8 @@
 The scenario generator (``safeground.scenario``) writes what a programme could observe
 (``reports/``, ``context/``) and, apart, the truth (``truth/items.gpkg``). The model is fitted on
 the observable record only, forward in time (features at ``record_end - horizon``, the direct
-evidence of the horizon as positives, land searched by ``record_end`` without evidence as
-negatives unless ``negatives="none"``), then scores every cell from everything observed by
+evidence of the horizon as positives; with ``negatives="searched"`` land searched by
+``record_end`` without evidence as negatives), then scores every cell from everything observed by
 ``record_end``. Truth enters only here, to score the ranking: ROC-AUC of cells holding at least
 one true item still in the ground against cells holding none, and the share of those items in
 the top 5 / 10 / 20 % of the area — beside the same two baselines.
