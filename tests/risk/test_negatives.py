@@ -224,3 +224,28 @@ def test_cli_refuses_an_unknown_negatives_mode(programme, tmp_path):
     r = CliRunner().invoke(app, ["fit", "--events", str(programme), "--as-of", "2021-12-31",
                                  "--negatives", "cancelled", "--model-dir", str(tmp_path / "m")])
     assert r.exit_code == 2 and "RISK_NEGATIVES" in r.output
+
+
+def test_cli_fit_from_the_record_and_from_its_files_with_searched_negatives(
+        small_scenario, scenario_record, tmp_path):
+    """The record and the report files it was taken in from give the same negatives and fit."""
+    import json
+
+    from safeground.risk.cli import app
+
+    common = ["--as-of", twin.record_end(small_scenario), "--horizon-years", "0.25",
+              "--step", "100", "--kind", "logistic", "--negatives", "searched"]
+    run = CliRunner()
+    r = run.invoke(app, ["fit", "--db", scenario_record, "--context",
+                         str(small_scenario / "context"), "--model-dir", str(tmp_path / "db"),
+                         *common], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    r = run.invoke(app, ["fit", "--events", str(small_scenario), "--model-dir",
+                         str(tmp_path / "files"), *common], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    db, files = (json.loads((tmp_path / d / "model.json").read_text()) for d in ("db", "files"))
+    assert db["negatives"] == files["negatives"] == "searched"
+    train = db["models"]["logistic"]["train"]
+    assert train["surveyed_negatives"] >= 5 and db["models"]["logistic"]["calibrated_on"] == \
+        "pu-prior"
+    assert train == files["models"]["logistic"]["train"]
