@@ -113,6 +113,21 @@ def test_the_training_table_labels_negatives_zero_and_positives_one(study):
     assert labels[_at(g, 8, 8)] == 1 and labels[_at(g, 7, 1)] == 1
 
 
+def test_released_land_from_one_report_file_of_mixed_types(tmp_path):
+    """A single exported report file (every report type, ``report_type`` per feature)."""
+    from safeground import example
+    from safeground.exchange import write_reports
+
+    path = write_reports(example.records(), tmp_path / "example-reports.geojson")
+    expected = [r for r in example.records() if r["report_type"] == "land_release"]
+    rel = sources.released_land(sources.detect(path))
+    assert rel is not None and len(rel) == len(expected) > 0
+    assert sorted(rel["release"]) == sorted(r["release"] for r in expected)
+    assert sorted(rel["date"].dt.date.astype(str)) == \
+        sorted(str(r["date_of_information"]) for r in expected)
+    assert (rel.area > 0).all()
+
+
 # --- the scenario: report files and its record give the same negatives ------------------------
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 from rasterio import features as rfeatures
+from shapely.geometry import shape
 
 from safeground.risk import colombia, store
 from safeground.risk import events as ev
@@ -182,8 +184,11 @@ def released_land(source: EventSource) -> gpd.GeoDataFrame | None:
     date of information of the release), in the source's CRS; None when there is none.
 
     From a record: its approved land release objects, dated by their first report. From report
-    files: the ``*land_release*.geojson`` files beside the event files.
+    files: the ``*land_release*.geojson`` files beside the event files, and land release
+    features (``report_type``) of the event files themselves.
     """
+    if source.format == "colombia":
+        return None
     rows: list[dict[str, Any]] = []
     geoms: list[Any] = []
     if source.format == "record":
@@ -195,17 +200,21 @@ def released_land(source: EventSource) -> gpd.GeoDataFrame | None:
             rows.append({"release": str(o.get("release") or ""),
                          "date": pd.Timestamp(o["first_date"])})
             geoms.append(o["geometry"])
-    for f in land_release_files(source):
-        g = gpd.read_file(f)
-        if g.empty or "release" not in g:
-            continue
-        date = g["date_of_information"] if "date_of_information" in g else g.get("date")
-        if date is None:
-            continue
-        g = g.to_crs("EPSG:4326") if g.crs is not None else g.set_crs("EPSG:4326")
-        for rel, d, geom in zip(g["release"], pd.to_datetime(date), g.geometry, strict=True):
-            if geom is not None and not geom.is_empty:
-                rows.append({"release": str(rel), "date": pd.Timestamp(d)})
+    files = [] if source.format == "record" else sorted({*land_release_files(source),
+                                                            *source.files()})
+    for f in files:
+        default = "land_release" if "land_release" in f.stem else ""
+        for feat in json.loads(f.read_text(encoding="utf-8")).get("features", []):
+            props = dict(feat.get("properties") or {})
+            if isinstance(props.get("payload"), dict):
+                props = {**props, **props["payload"]}
+            date = props.get("date_of_information") or props.get("date")
+            if (props.get("report_type") or default) != "land_release" or not date \
+                    or not feat.get("geometry") or not props.get("release"):
+                continue
+            geom = shape(feat["geometry"])
+            if not geom.is_empty:
+                rows.append({"release": str(props["release"]), "date": pd.Timestamp(date)})
                 geoms.append(geom)
     if not rows:
         return None
