@@ -48,8 +48,8 @@ LOGISTIC_FEATURES = ("dist_frontline_km", "dist_positions_km", "density_accident
 #: which released land gives negatives: none; land searched (technical survey reduced it, or it
 #: was cleared); or all land released, land cancelled by non-technical survey included
 NEGATIVE_MODES = ("none", "searched", "released")
-#: the release kinds of each mode, with their weight as a negative (cleared and reduced land was
-#: searched: full weight; cancelled land is "no evidence found": see CANCELLED_WEIGHT)
+#: release kinds of searched ground, negatives of full weight (land cancelled by non-technical
+#: survey is "no evidence found", not searched: CANCELLED_WEIGHT, in the "released" mode only)
 SEARCHED = ("cleared", "reduced")
 #: weight of a cell of land cancelled by non-technical survey, relative to searched land
 CANCELLED_WEIGHT = 0.5
@@ -59,7 +59,8 @@ NEGATIVE_WEIGHT = 1.0
 #: a cell is a negative only if at least this share of its area was released
 NEGATIVE_MIN_SHARE = 0.75
 #: the default mode, chosen by measurement on the scenario twin (docs/risk-model.md): searched
-#: negatives help the logistic model's ranking but not LightGBM's, the model maps and ranks use
+#: negatives help the logistic model's ranking a little, not that of LightGBM (which maps and
+#: rankings use); land cancelled by NTS hurts both
 DEFAULT_NEGATIVES = "none"
 
 
