@@ -67,6 +67,36 @@ def test_surveyed_negatives_calibrate_on_labelled_cells():
     assert model.calibrated_on_ == "surveyed" and model.label_frequency_ == 1.0
 
 
+def test_negatives_can_weigh_like_positives_and_leave_the_calibration_pu():
+    """Negatives from released land: weighed against a positive, not shared with the
+    background; calibration stays positive-unlabelled (the prior sets the level)."""
+    from safeground.risk.models import RiskModel
+
+    X, labels, truth = pu_data(n=1500)
+    labels = labels.copy()
+    neg = np.flatnonzero((~truth) & (labels == -1))[:80]
+    labels[neg] = 0
+    strength = np.zeros(len(labels))
+    strength[neg] = np.where(np.arange(len(neg)) % 2 == 0, 1.0, 0.5)
+    cfg = ModelConfig(kind="logistic", features=FEATURES, effort_feature="dist_road_km",
+                      negative_weight=1.0, negative_scale="positive", calibration_target="pu",
+                      prior_share=0.2)
+    w = RiskModel(cfg)._weights(X, labels, strength)
+    np.testing.assert_allclose(w[neg], strength[neg])        # 1 or 0.5 of a positive's weight
+    assert w[labels == -1].sum() == pytest.approx((labels == 1).sum())   # background balanced
+    old = RiskModel(replace(cfg, negative_scale="background"))._weights(X, labels, strength)
+    assert old[labels != 1].sum() == pytest.approx((labels == 1).sum())
+    # there a negative weighs as much as an average unlabelled cell (times its strength)
+    np.testing.assert_allclose(old[neg] / strength[neg], old[labels == -1].mean())
+    model = fit_model(X, labels, cfg, reference=np.asarray(X.dist_front_km < 2),
+                      negative_weights=strength)
+    assert model.calibrated_on_ == "pu-prior" and model.train_summary_["surveyed_negatives"] == 80
+    ref = np.asarray(X.dist_front_km < 2)
+    assert model.predict(X[ref]).mean() == pytest.approx(0.2, abs=1e-3)
+    assert fit_model(X, labels, replace(cfg, calibration_target="auto")).calibrated_on_ == \
+        "surveyed"
+
+
 def test_effort_weights_fall_with_distance_and_average_one():
     w = effort_weights(np.array([0.0, 1.0, 5.0, 10.0]), 2.0)
     assert np.all(np.diff(w) < 0) and w.mean() == pytest.approx(1.0)
