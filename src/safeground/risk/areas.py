@@ -5,6 +5,9 @@ contaminated area* is the mean probability of those cells times the polygon's ar
 metric CRS). Areas rank by it, largest first: where clearance is most likely to meet explosive
 ordnance. The explanation of an area is the mean per-cell contribution of each feature to the
 log-odds (TreeSHAP for LightGBM, coefficient x standardised value for the logistic model).
+With a release adjustment (``release.py``) the probabilities are those after it, and the
+explanation holds a ``released land`` term (its log-odds effect), so the factors, the bias and
+the calibration term still add up to the log-odds of the probability shown.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from rasterio.windows import transform as wtransform
 
 from safeground.risk.features import FeatureBuilder
 from safeground.risk.models import RiskModel
+from safeground.risk.release import CALIBRATION_TERM, ReleaseAdjustment, explain
 
 
 def _area_cells(builder: FeatureBuilder, geom: object) -> tuple[Window, np.ndarray] | None:
@@ -42,9 +46,12 @@ def _area_cells(builder: FeatureBuilder, geom: object) -> tuple[Window, np.ndarr
 
 
 def area_risk(areas: gpd.GeoDataFrame, builder: FeatureBuilder, model: RiskModel, *,
-              id_column: str = "object_id", top: int = 3) -> pd.DataFrame:
-    """One row per area: cells, mean and max probability, expected contaminated m², rank, and
-    the ``top`` factors raising and lowering its risk. Areas off the grid are left out."""
+              id_column: str = "object_id", top: int = 3,
+              adjustment: ReleaseAdjustment | None = None) -> pd.DataFrame:
+    """One row per area: cells, mean and max probability, expected contaminated m², rank, the
+    share of it released by the builder's date, and the ``top`` factors raising and lowering
+    its risk (``released land`` among them when ``adjustment`` lowers it). Areas off the grid
+    are left out."""
     areas = areas.to_crs(builder.grid.crs) if areas.crs is not None else areas
     rows = []
     for area_id, geom in zip(areas[id_column].astype(str), areas.geometry, strict=True):
@@ -53,9 +60,11 @@ def area_risk(areas: gpd.GeoDataFrame, builder: FeatureBuilder, model: RiskModel
             continue
         win, mask = cells
         X = builder.window(win, model.features)[mask]
-        p = model.predict(X)
-        contrib = model.contributions(X).drop(columns="bias").mean()
-        values = pd.Series(X.mean(axis=0), index=model.features)
+        shares = builder.released_shares(win)[mask] if builder.released else None
+        terms, p = explain(model, X, shares, adjustment)
+        contrib = terms.drop(columns=["bias", CALIBRATION_TERM]).mean()
+        released = 0.0 if shares is None else float(shares.sum(axis=1).mean())
+        values = pd.Series([*X.mean(axis=0), released], index=[*model.features, "released land"])
         up = contrib.sort_values(ascending=False).head(top)
         down = contrib.sort_values().head(top)
         rows.append({
@@ -64,6 +73,7 @@ def area_risk(areas: gpd.GeoDataFrame, builder: FeatureBuilder, model: RiskModel
             "max_probability": float(p.max()),
             # mean probability x the polygon's own area: free of the raster's edge effects
             "expected_contaminated_m2": float(p.mean() * geom.area),
+            "released_share": released,
             "raising": [{"feature": f, "value": float(values[f]), "log_odds": float(c)}
                         for f, c in up.items() if c > 0],
             "lowering": [{"feature": f, "value": float(values[f]), "log_odds": float(c)}

@@ -42,6 +42,32 @@ NegativesOpt = Annotated[str, typer.Option(
     "--negatives", help="Negatives from the land released by the fit date without evidence: "
     "none (the default), searched (cleared or reduced by technical survey) or released (also "
     "land cancelled by non-technical survey, at half weight)")]
+ReleasedFeaturesOpt = Annotated[bool | None, typer.Option(
+    "--released-features/--no-released-features",
+    help="Share of each cell released by the feature date (cleared, TS-reduced, NTS-cancelled) "
+    "as features (default: FeatureConfig's)")]
+AdjustOpt = Annotated[bool, typer.Option(
+    "--release-adjustment/--no-release-adjustment",
+    help="After the model, scale each cell's probability by its unreleased share plus a "
+    "residual for cleared and TS-reduced ground (maps, ranks, explanations)")]
+ResidualOpt = Annotated[float, typer.Option(
+    "--released-residual", help="Residual probability assumed for cleared and TS-reduced "
+    "ground (the release adjustment's assumption)")]
+
+
+def _adjustment(on: bool, residual: float) -> Any:
+    from safeground.risk.release import ReleaseAdjustment
+
+    return ReleaseAdjustment(cleared=residual, reduced=residual) if on else None
+
+
+def _meta_adjustment(meta: dict[str, Any]) -> Any:
+    """The fit's release adjustment; models saved before it existed get the default."""
+    from safeground.risk.release import ReleaseAdjustment
+
+    if "release_adjustment" not in meta:
+        return ReleaseAdjustment()
+    return ReleaseAdjustment.from_dict(meta["release_adjustment"])
 
 
 def _kinds(kind: str) -> tuple[str, ...]:
@@ -99,9 +125,13 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
             "--prior-share", help="Share of suspected land truly contaminated (calibration "
             "prior; default 0.03)")] = None,
         negatives: NegativesOpt = forecast.DEFAULT_NEGATIVES,
+        released_features: ReleasedFeaturesOpt = None,
+        release_adjustment: AdjustOpt = True,
+        released_residual: ResidualOpt = 0.001,
         kind: KindOpt = "both", seed: SeedOpt = 0, bias_correction: BiasOpt = True) -> None:
     """Fit the models (seeded) and save them with their metadata in --model-dir."""
     kinds = _kinds(kind)
+    adjustment = _adjustment(release_adjustment, released_residual)
     if grid is not None:
         df = reland.load_grid(grid)
         df, _ = reland.with_known_density(df)
@@ -118,8 +148,9 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
         if as_of is None:
             raise invalid("FIELD_REQUIRED", field="--as-of")
         src = sources.detect(db if db is not None else events, context)
-        study = replace(sources.build_study(src, as_of, step),
-                        negatives=forecast.check_negatives(negatives))
+        study = _with_released_features(
+            replace(sources.build_study(src, as_of, step),
+                    negatives=forecast.check_negatives(negatives)), released_features)
         if prior_share is not None:
             if not 0 < prior_share < 1:
                 raise invalid("RISK_PRIOR_SHARE", value=prior_share)
@@ -129,6 +160,8 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
         meta = {"source": src.to_dict(), "as_of": as_of, "horizon_years": horizon_years,
                 "step_m": study.grid.step, "extent": list(study.grid.bounds),
                 "feature_config": _feature_config(study), "negatives": negatives,
+                "released_land": _released_summary(study, as_of),
+                "release_adjustment": adjustment.to_dict() if adjustment else None,
                 "data_sha256": src.fingerprint(), "seed": seed}
     else:
         raise invalid("FIELD_REQUIRED", field="--grid, --events or --db")
@@ -136,6 +169,22 @@ def fit(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to sa
     for k, m in models.items():
         console.print(f"{k}: {m.train_summary_}")
     console.print(f"saved {path}")
+
+
+def _with_released_features(study: forecast.Study, on: bool | None) -> forecast.Study:
+    if on is None:
+        return study
+    return replace(study, features=replace(study.features, released_features=on))
+
+
+def _released_summary(study: forecast.Study, as_of: str) -> dict[str, Any]:
+    """Where the released land came from and how much of it (km² by kind) the fit date saw."""
+    from safeground.risk.features import released_by_kind
+
+    rel = study.released
+    by_kind = released_by_kind(rel, as_of)
+    return {"records": 0 if rel is None else len(rel),
+            "km2_by_as_of": {k: round(float(g.area) / 1e6, 4) for k, g in by_kind.items()}}
 
 
 def _feature_config(study: forecast.Study) -> dict[str, Any]:
@@ -169,6 +218,9 @@ def evaluate(grid: Annotated[Path | None, typer.Option(
              twin: Annotated[Path | None, typer.Option(
                  "--twin", help="Scenario directory: score against its hidden truth")] = None,
              negatives: NegativesOpt = forecast.DEFAULT_NEGATIVES,
+             released_features: ReleasedFeaturesOpt = None,
+             release_adjustment: AdjustOpt = True,
+             released_residual: ResidualOpt = 0.001,
              kind: KindOpt = "both", seed: SeedOpt = 0, bias_correction: BiasOpt = True,
              json_out: Annotated[Path | None, typer.Option("--json", help="Write metrics")]
              = None,
@@ -192,14 +244,18 @@ def evaluate(grid: Annotated[Path | None, typer.Option(
         with console.status("fitting on the observable record..."):
             board, _ = tw.evaluate(twin, step_m=step or 100.0, kinds=kinds, seed=seed,
                                    bias_correction=bias_correction,
-                                   horizon_years=horizon_years or 0.25, negatives=negatives)
+                                   horizon_years=horizon_years or 0.25, negatives=negatives,
+                                   released_features=released_features,
+                                   adjustment=_adjustment(release_adjustment,
+                                                          released_residual))
         title = f"scenario twin {twin}: cells with true items vs empty cells"
     elif events is not None or db is not None:
         if not (train_until and test_until):
             raise invalid("FIELD_REQUIRED", field="--train-until and --test-until")
         src = sources.detect(db if db is not None else events, context)
-        study = replace(sources.build_study(src, train_until, step),
-                        negatives=forecast.check_negatives(negatives))
+        study = _with_released_features(
+            replace(sources.build_study(src, train_until, step),
+                    negatives=forecast.check_negatives(negatives)), released_features)
         with console.status("fitting and scoring forward in time..."):
             board, _ = forecast.evaluate(study, train_until, test_until, horizon_years or 3.0,
                                          kinds, seed, bias_correction)
@@ -262,7 +318,7 @@ def _study_from_meta(meta: dict[str, Any]) -> forecast.Study:
     study = forecast.Study(grid=Grid.from_bounds(tuple(meta["extent"]), meta["step_m"],
                                                          src.crs),
                            events=src.load_events(), context=src.load_context(),
-                           features=FeatureConfig(**cfg))
+                           features=FeatureConfig(**cfg), released=sources.released_land(src))
     if src.format == "colombia":
         study = replace(study, frontline_proxy="dist_find_km")
     return study
@@ -302,7 +358,8 @@ def map_(model_dir: Annotated[Path, typer.Option("--model-dir")],
     with Progress(console=console, transient=True) as prog:
         task = prog.add_task("risk surface", total=None)
         res = compute_surface(builder, model, out, window_size=window, scheduler=scheduler,
-                              progress=lambda i, n: prog.update(task, completed=i, total=n))
+                              progress=lambda i, n: prog.update(task, completed=i, total=n),
+                              adjustment=_meta_adjustment(meta))
     console.print(f"wrote {res.path}: {res.cells:,} cells in {res.seconds:.1f} s "
                   f"({res.cells_per_second:,.0f} cells/s); COG valid: {res.cog_valid}")
 
@@ -373,7 +430,7 @@ def _rank(model_dir: Path, areas: Path | None, evidence: Path | None, rules: Pat
     a, e = a.to_crs(study.grid.crs), e.to_crs(study.grid.crs)
     grid = Grid.from_bounds(tuple(meta["extent"]), resolution or meta["step_m"], study.grid.crs)
     builder = sources.study_on(study, grid).builder(meta["as_of"])
-    risk = area_risk(a, builder, model, id_column=id_column)
+    risk = area_risk(a, builder, model, id_column=id_column, adjustment=_meta_adjustment(meta))
     prob = dict(zip(risk[id_column], risk["mean_probability"], strict=True))
     cls = classify(a, e, EvidenceRules.load(rules), id_column=id_column, probability=prob)
     return risk.merge(cls, on=id_column, how="left")

@@ -13,7 +13,12 @@ Feature names (present only when the input exists):
   accidents, finds, direct and indirect evidence, bandwidth ``b``;
 - ``dist_<group>_km``: distance to the nearest event of the group;
 - ``population_density``: settlement population spread with a 5 km kernel (people per km²);
-- ``elevation_m``, ``slope_deg``, ``landcover``.
+- ``elevation_m``, ``slope_deg``, ``landcover``;
+- ``released_<how>_share`` (``FeatureConfig.released_features``; when the builder is given the
+  land released on record): the share of the cell's area released by ``as_of``, by how — cleared,
+  reduced by technical survey, cancelled by non-technical survey (disjoint: ground released
+  twice counts once, under the strongest: cleared, then reduced, then cancelled). Exact polygon
+  overlap at the target resolution; land released after ``as_of`` is not seen.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import rasterio
+import shapely
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 from rasterio.windows import Window
@@ -51,6 +57,69 @@ class FeatureConfig:
     #: vector layers whose distance is a feature (settlements also give population)
     vector_layers: tuple[str, ...] = VECTOR_LAYERS
     raster_layers: tuple[str, ...] = tuple(RASTER_LAYERS)
+    #: the released shares as features (``RELEASED_FEATURES``), when released land is given
+    released_features: bool = False
+
+
+#: how land is released, strongest first, and the feature of each
+RELEASE_KINDS = ("cleared", "reduced", "cancelled")
+RELEASED_FEATURES = tuple(f"released_{k}_share" for k in RELEASE_KINDS)
+
+
+def released_by_kind(released: pd.DataFrame | None, as_of: dt.date | str
+                     ) -> dict[str, object]:
+    """The land released on or before ``as_of`` (``release``, ``date``, geometry in the grid's
+    CRS), one disjoint geometry per kind of ``RELEASE_KINDS``; empty kinds are left out."""
+    out: dict[str, object] = {}
+    if released is None or len(released) == 0:
+        return out
+    rel = released[pd.to_datetime(released["date"]) <= pd.Timestamp(as_of)]
+    taken = None
+    for kind in RELEASE_KINDS:
+        geoms = [g for g in rel.geometry[rel["release"] == kind] if g is not None
+                 and not g.is_empty]
+        if not geoms:
+            continue
+        u = shapely.union_all(geoms)
+        if taken is not None:
+            u = shapely.difference(u, taken)
+        taken = u if taken is None else shapely.union(taken, u)
+        if not u.is_empty and u.area > 0:
+            out[kind] = u
+    return out
+
+
+def window_share(grid: Grid, window: Window, geom: object) -> np.ndarray:
+    """Share of each cell of ``window`` (rows x cols) covered by ``geom`` (exact overlap)."""
+    h, w = int(window.height), int(window.width)
+    out = np.zeros((h, w))
+    wx0 = grid.x0 + window.col_off * grid.step
+    wy1 = grid.y1 - window.row_off * grid.step
+    part = shapely.intersection(geom, shapely.box(wx0, wy1 - h * grid.step,
+                                                  wx0 + w * grid.step, wy1))
+    if part.is_empty or part.area <= 0:
+        return out
+    for poly in shapely.get_parts(part):
+        if poly.area <= 0:
+            continue
+        minx, miny, maxx, maxy = poly.bounds
+        c0 = max(0, int(np.floor((minx - wx0) / grid.step)))
+        c1 = min(w, int(np.ceil((maxx - wx0) / grid.step)))
+        r0 = max(0, int(np.floor((wy1 - maxy) / grid.step)))
+        r1 = min(h, int(np.ceil((wy1 - miny) / grid.step)))
+        if c0 >= c1 or r0 >= r1:
+            continue
+        rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
+        rr, cc = rr.ravel(), cc.ravel()
+        boxes = shapely.box(wx0 + cc * grid.step, wy1 - (rr + 1) * grid.step,
+                            wx0 + (cc + 1) * grid.step, wy1 - rr * grid.step)
+        inside = shapely.contains_properly(poly, boxes)     # whole cells without clipping
+        area = np.where(inside, grid.step ** 2, 0.0)
+        rest = ~inside
+        if rest.any():
+            area[rest] = shapely.area(shapely.intersection(boxes[rest], poly))
+        out[rr, cc] += area
+    return np.minimum(out / grid.step ** 2, 1.0)
 
 
 class FeatureBuilder:
@@ -58,7 +127,8 @@ class FeatureBuilder:
 
     def __init__(self, grid: Grid, events: pd.DataFrame, as_of: dt.date | str,
                  context: ContextLayers | None = None,
-                 config: FeatureConfig | None = None) -> None:
+                 config: FeatureConfig | None = None,
+                 released: pd.DataFrame | None = None) -> None:
         self.grid = grid
         self.config = cfg = config or FeatureConfig()
         self.as_of = pd.Timestamp(as_of)
@@ -78,7 +148,12 @@ class FeatureBuilder:
             loaded = _load_raster(path, grid)
             if loaded is not None:
                 self._raster_arrays[layer] = loaded
+        #: land released by ``as_of``, one disjoint geometry per kind (``released_by_kind``)
+        self.released = released_by_kind(released, self.as_of)
+        self.has_released = released is not None
         self.names: list[str] = [*self._fields, *(RASTER_FEATURE[n] for n in self._rasters)]
+        if cfg.released_features and self.has_released:
+            self.names += list(RELEASED_FEATURES)
 
     # -- smooth fields ----------------------------------------------------------------------
     def _build_context_fields(self) -> None:
@@ -118,6 +193,16 @@ class FeatureBuilder:
         """The coarse field behind a smooth feature (for maps and baselines)."""
         return self._fields[name]
 
+    def released_shares(self, window: Window) -> np.ndarray:
+        """Share of each cell of ``window`` (row-major) released by ``as_of``, one column per
+        kind of ``RELEASE_KINDS`` (float64; rows sum to at most 1)."""
+        n = int(window.height) * int(window.width)
+        out = np.zeros((n, len(RELEASE_KINDS)))
+        for j, kind in enumerate(RELEASE_KINDS):
+            if kind in self.released:
+                out[:, j] = window_share(self.grid, window, self.released[kind]).ravel()
+        return out
+
     def window(self, window: Window, names: list[str] | None = None) -> np.ndarray:
         """Feature matrix (cells of ``window`` in row-major order x features) as float32."""
         names = names or self.names
@@ -131,6 +216,12 @@ class FeatureBuilder:
                 fields.sample_bilinear(self._fields[name], self.field_grid, xs, ys, out=col)
             elif name in rasters:
                 self._read_raster(rasters[name], window, out=col)
+            elif name in RELEASED_FEATURES:
+                kind = RELEASE_KINDS[RELEASED_FEATURES.index(name)]
+                if kind in self.released:
+                    col[...] = window_share(self.grid, window, self.released[kind])
+                else:
+                    col[...] = 0.0
             else:
                 raise KeyError(name)
         return out

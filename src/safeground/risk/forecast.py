@@ -30,7 +30,7 @@ from safeground.risk import fields
 from safeground.risk.context import ContextLayers
 from safeground.risk.errors import invalid
 from safeground.risk.evaluation import Scoreboard
-from safeground.risk.features import FeatureBuilder, FeatureConfig
+from safeground.risk.features import RELEASED_FEATURES, FeatureBuilder, FeatureConfig
 from safeground.risk.grid import Grid
 from safeground.risk.models import ModelConfig, RiskModel, fit_model
 
@@ -43,7 +43,8 @@ PRIOR_SHARE = 0.03
 #: logistic baseline features, when present
 LOGISTIC_FEATURES = ("dist_frontline_km", "dist_positions_km", "density_accident_5km",
                      "density_find_5km", "density_evidence_5km", "density_indirect_5km",
-                     "dist_accident_km", "dist_find_km", "dist_roads_km", "slope_deg")
+                     "dist_accident_km", "dist_find_km", "dist_roads_km", "slope_deg",
+                     *RELEASED_FEATURES)
 
 #: which released land gives negatives: none; land searched (technical survey reduced it, or it
 #: was cleared); or all land released, land cancelled by non-technical survey included
@@ -97,7 +98,8 @@ class Study:
                 else np.asarray(self.mask, bool).ravel())
 
     def builder(self, as_of: dt.date | str) -> FeatureBuilder:
-        return FeatureBuilder(self.grid, self.events, as_of, self.context, self.features)
+        return FeatureBuilder(self.grid, self.events, as_of, self.context, self.features,
+                              self.released)
 
     def counts(self, after: dt.date | str, until: dt.date | str) -> np.ndarray:
         """Target events per cell in ``(after, until]`` (row-major, whole grid)."""

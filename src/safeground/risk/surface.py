@@ -6,6 +6,10 @@ size times the number of windows in flight, whatever the extent. Windows run on 
 ``dask.distributed`` cluster by default, any scheduler given by address, or in-process
 (``scheduler="sync"``, for tests). One writer process collects the windows into a tiled GeoTIFF,
 which GDAL's COG driver then turns into a Cloud-Optimised GeoTIFF with overviews.
+
+With a ``ReleaseAdjustment`` (the model directory's ``release_adjustment``), each window's
+probabilities are adjusted after the model for the land released by the builder's date
+(``release.adjust``): cleared and TS-reduced ground shows its residual, not the model's level.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from rasterio.windows import Window
 
 from safeground.risk.features import FeatureBuilder
 from safeground.risk.models import RiskModel
+from safeground.risk.release import ReleaseAdjustment, adjust
 
 NODATA = -1.0
 #: the COG is written without a predictor when more than this share of horizontally adjacent
@@ -51,22 +56,28 @@ class SurfaceResult:
 
 
 def score_window(builder: FeatureBuilder, model: RiskModel, window: Window,
-                 threads: int = 1) -> tuple[Window, np.ndarray]:
-    """Probability of contamination of every cell of ``window`` (float32, rows x cols)."""
+                 threads: int = 1, adjustment: ReleaseAdjustment | None = None
+                 ) -> tuple[Window, np.ndarray]:
+    """Probability of contamination of every cell of ``window`` (float32, rows x cols),
+    adjusted for released land when ``adjustment`` is given."""
     X = builder.window(window, model.features)
     p = model.predict(X, threads=threads, shape=(window.height, window.width))
+    if adjustment is not None and builder.released:
+        p = adjust(p, builder.released_shares(window), adjustment)
     p = p.astype(np.float32)
     return window, p.reshape(window.height, window.width)
 
 
-def _sync(builder: FeatureBuilder, model: RiskModel,
-          windows: list[Window]) -> Iterator[tuple[Window, np.ndarray]]:
+def _sync(builder: FeatureBuilder, model: RiskModel, windows: list[Window],
+          adjustment: ReleaseAdjustment | None) -> Iterator[tuple[Window, np.ndarray]]:
     for w in windows:
-        yield score_window(builder, model, w, threads=1)
+        yield score_window(builder, model, w, threads=1, adjustment=adjustment)
 
 
 def _distributed(builder: FeatureBuilder, model: RiskModel, windows: list[Window],
-                 scheduler: str | None, n_workers: int) -> Iterator[tuple[Window, np.ndarray]]:
+                 scheduler: str | None, n_workers: int,
+                 adjustment: ReleaseAdjustment | None = None
+                 ) -> Iterator[tuple[Window, np.ndarray]]:
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -89,13 +100,15 @@ def _distributed(builder: FeatureBuilder, model: RiskModel, windows: list[Window
         n_workers = max(1, len(client.scheduler_info()["workers"]))
         queue = list(windows)
         in_flight = 2 * n_workers      # bounded: memory holds a few windows, never all
-        batch = as_completed([client.submit(score_window, b_f, m_f, queue.pop(0), pure=False)
+        batch = as_completed([client.submit(score_window, b_f, m_f, queue.pop(0), 1,
+                                             adjustment, pure=False)
                               for _ in range(min(in_flight, len(queue)))])
         for fut in batch:
             result = fut.result()
             fut.release()
             if queue:
-                batch.add(client.submit(score_window, b_f, m_f, queue.pop(0), pure=False))
+                batch.add(client.submit(score_window, b_f, m_f, queue.pop(0), 1, adjustment,
+                                        pure=False))
             yield result
     finally:
         client.close()
@@ -106,7 +119,8 @@ def _distributed(builder: FeatureBuilder, model: RiskModel, windows: list[Window
 def compute_surface(builder: FeatureBuilder, model: RiskModel, out_path: str | Path, *,
                     window_size: int = 1024, scheduler: str | None = None,
                     n_workers: int = 2,
-                    progress: Callable[[int, int], None] | None = None) -> SurfaceResult:
+                    progress: Callable[[int, int], None] | None = None,
+                    adjustment: ReleaseAdjustment | None = None) -> SurfaceResult:
     """Write the probability surface of ``builder.grid`` to ``out_path`` as a COG.
 
     ``scheduler``: None or "local" (a local dask.distributed cluster of ``n_workers``
@@ -124,8 +138,8 @@ def compute_surface(builder: FeatureBuilder, model: RiskModel, out_path: str | P
                "dtype": "float32", "crs": grid.crs, "transform": grid.transform,
                "nodata": NODATA, "tiled": True, "blockxsize": 512, "blockysize": 512,
                "BIGTIFF": "IF_SAFER"}
-    source = (_sync(builder, model, windows) if scheduler == "sync"
-              else _distributed(builder, model, windows, scheduler, n_workers))
+    source = (_sync(builder, model, windows, adjustment) if scheduler == "sync"
+              else _distributed(builder, model, windows, scheduler, n_workers, adjustment))
     same = pairs = 0
     try:
         with rasterio.open(tmp, "w", **profile) as dst:

@@ -22,8 +22,10 @@ import pandas as pd
 
 from safeground.risk import forecast, sources
 from safeground.risk.evaluation import Scoreboard
+from safeground.risk.features import RELEASE_KINDS
 from safeground.risk.grid import Grid
 from safeground.risk.models import RiskModel
+from safeground.risk.release import ReleaseAdjustment, adjust
 
 
 def truth_counts(scenario_dir: str | Path, study: forecast.Study,
@@ -44,26 +46,57 @@ def record_end(scenario_dir: str | Path) -> str:
     return str(meta["record_end"])
 
 
+def twin_study(scenario_dir: str | Path, step_m: float = 100.0,
+               negatives: str = forecast.DEFAULT_NEGATIVES,
+               released_features: bool | None = None) -> forecast.Study:
+    """The study of a scenario's observable record (``released_features`` None: the default of
+    ``FeatureConfig``)."""
+    study = replace(sources.build_study(sources.detect(scenario_dir), record_end(scenario_dir),
+                                        step_m),
+                    negatives=forecast.check_negatives(negatives))
+    if released_features is not None:
+        study = replace(study, features=replace(study.features,
+                                                released_features=released_features))
+    return study
+
+
 def evaluate(scenario_dir: str | Path, *, step_m: float = 100.0, horizon_years: float = 0.25,
              kinds: tuple[str, ...] = ("logistic", "lightgbm"), seed: int = 0,
-             bias_correction: bool = True, negatives: str = forecast.DEFAULT_NEGATIVES
+             bias_correction: bool = True, negatives: str = forecast.DEFAULT_NEGATIVES,
+             released_features: bool | None = None,
+             adjustment: ReleaseAdjustment | None = None,
              ) -> tuple[Scoreboard, dict[str, RiskModel]]:
-    """Fit on the observable record, score against the hidden truth."""
-    src = sources.detect(scenario_dir)
+    """Fit on the observable record, score against the hidden truth. With an ``adjustment``,
+    each model is also scored after it (``<kind> + released land``: the adjusted probability)."""
     until = record_end(scenario_dir)
-    study = replace(sources.build_study(src, until, step_m),
-                    negatives=forecast.check_negatives(negatives))
+    study = twin_study(scenario_dir, step_m, negatives, released_features)
     models = forecast.fit(study, until, horizon_years, kinds, seed, bias_correction)
     b = study.builder(until)
     X = b.frame()
     counts = truth_counts(scenario_dir, study)
     labels = np.where(counts > 0, 1, -1)
     board = Scoreboard()
+    shares = full_shares(b) if adjustment is not None else None
     for kind, model in models.items():
         board.add("twin", kind, model.decision(X), labels, counts)
+        if shares is not None:
+            board.add("twin", f"{kind} + released land",
+                      adjust(model.predict(X), shares, adjustment), labels, counts)
     for name, score in forecast.baseline_scores(study, b, X).items():
         board.add("twin", name, score, labels, counts)
     return board, models
+
+
+def full_shares(builder: object) -> np.ndarray:
+    """Released shares of every cell of the builder's grid (row-major x ``RELEASE_KINDS``)."""
+    grid = builder.grid
+    out = np.zeros((grid.n_cells, len(RELEASE_KINDS)))
+    for win in grid.windows(2048):
+        block = builder.released_shares(win).reshape(win.height, win.width, -1)
+        for r in range(win.height):
+            start = (win.row_off + r) * grid.width + win.col_off
+            out[start:start + win.width] = block[r]
+    return out
 
 
 #: side of the unit of "contaminated ground" (m): a square holding at least one item. The
@@ -88,18 +121,23 @@ def contaminated_share(scenario_dir: str | Path, grid: Grid,
 
 
 def calibration(scenario_dir: str | Path, model: RiskModel, *, step_m: float = 100.0,
-                bins: int = 10) -> dict[str, object]:
+                bins: int = 10, adjustment: ReleaseAdjustment | None = None,
+                released_features: bool | None = None) -> dict[str, object]:
     """Predicted probability of contamination against the hidden truth.
 
     The probability of a cell is read as the expected share of its ground that is contaminated
     (what ``expected_contaminated_m2`` sums). Compared: the mean over suspected land (hazardous
     areas on record) and over the rest, the total contaminated area, and a reliability table
-    (cells in ``bins`` equal-count bins of predicted probability: mean predicted, observed).
+    (cells in ``bins`` equal-count bins of predicted probability: mean predicted, observed),
+    and the same on the land released by the record end, by how (``released``: cells more
+    than half released that way). ``adjustment``: the post-model release adjustment, if any.
     """
-    src = sources.detect(scenario_dir)
     until = record_end(scenario_dir)
-    study = sources.build_study(src, until, step_m)
-    p = model.predict(study.builder(until).frame())
+    study = twin_study(scenario_dir, step_m, released_features=released_features)
+    b = study.builder(until)
+    p = model.predict(b.frame(model.features))
+    shares = full_shares(b)
+    p = adjust(p, shares, adjustment)
     obs = contaminated_share(scenario_dir, study.grid)
     sus = (np.zeros(study.grid.n_cells, bool) if study.reference is None
            else np.asarray(study.reference, bool))
@@ -114,6 +152,10 @@ def calibration(scenario_dir: str | Path, model: RiskModel, *, step_m: float = 1
         "contaminated_km2": {"predicted": float(p.sum() * area / 1e6),
                              "observed": float(obs.sum() * area / 1e6)},
         "reliability": table,
+        "released": {kind: {"cells": int(m.sum()), "predicted": float(p[m].mean()),
+                            "observed": float(obs[m].mean())}
+                     for kind, m in ((k, shares[:, j] > 0.5)
+                                     for j, k in enumerate(RELEASE_KINDS)) if m.any()},
     }
 
 
