@@ -213,3 +213,47 @@ def test_released_land_of_the_study_comes_from_the_reports(small):
     study = twin.twin_study(small, STEP)
     pd.testing.assert_frame_equal(rel.drop(columns="geometry"),
                                   study.released.drop(columns="geometry"))
+
+
+def test_cli_fit_records_the_adjustment_and_map_applies_it(small, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from safeground.risk.cli import app
+
+    run = CliRunner()
+    m = tmp_path / "m"
+    r = run.invoke(app, ["fit", "--events", str(small), "--as-of", twin.record_end(small),
+                         "--horizon-years", "0.25", "--step", "100", "--kind", "logistic",
+                         "--released-features", "--released-residual", "0.002",
+                         "--model-dir", str(m)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    meta = json.loads((m / "model.json").read_text())
+    assert meta["release_adjustment"] == {"cleared": 0.002, "reduced": 0.002, "cancelled": None}
+    assert meta["feature_config"]["released_features"] is True
+    assert set(RELEASED_FEATURES) <= set(meta["models"]["logistic"]["config"]["features"])
+    assert meta["released_land"]["records"] > 10
+    assert meta["released_land"]["km2_by_as_of"]["cleared"] > 0
+    out = tmp_path / "risk.tif"
+    r = run.invoke(app, ["map", "--model-dir", str(m), "--out", str(out), "--resolution", "100",
+                         "--kind", "logistic", "--scheduler", "sync"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    study = twin.twin_study(small, STEP)
+    shares = twin.full_shares(study.builder(twin.record_end(small)))
+    with rasterio.open(out) as src:
+        p = src.read(1).ravel()
+    assert p.size == shares.shape[0]
+    full = shares[:, 0] >= 0.999
+    assert full.any() and (p[full] <= 0.002 * 1.01).all()
+    # off: the fit says so, and a residual outside [0, 1) is refused
+    r = run.invoke(app, ["fit", "--events", str(small), "--as-of", twin.record_end(small),
+                         "--horizon-years", "0.25", "--step", "200", "--kind", "logistic",
+                         "--no-release-adjustment", "--model-dir", str(tmp_path / "off")],
+                   catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "off" / "model.json").read_text())["release_adjustment"] \
+        is None
+    r = run.invoke(app, ["fit", "--events", str(small), "--as-of", twin.record_end(small),
+                         "--released-residual", "1.5", "--model-dir", str(tmp_path / "bad")])
+    assert r.exit_code == 2 and "RISK_RELEASE_RESIDUAL" in r.output
