@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from safeground.planning.heuristic import plan_heuristic
-from safeground.planning.milp import _constant, _lag_share, _Model, _solve, plan_milp
+from safeground.planning.milp import _constant, _lag_share, _solve, build_model, plan_milp
 from safeground.planning.model import Prepared, evaluate
 from safeground.planning.plan import plan_from_rows
 from safeground.planning.synthetic import synthetic_instance
@@ -127,12 +127,7 @@ def test_relaxation_keeps_settlements_returned_and_stages_before_their_later_wee
     # y in the last week to escape the busy-time cuts (their lag is charged on y[j, H - 1])
     inst = synthetic_instance(n_areas=12, n_settlements=3, n_teams=4, horizon_weeks=12, seed=0)
     p = Prepared(inst)
-    m = _Model(p)
-    m.capacity()
-    m.precedence()
-    m.progress()
-    m.busy_time_cuts()
-    m.knapsacks()
+    m = build_model(p)
     h = _solve(m.b, 60, 1e-4, 1, None, m.x, m.z, m.y, p, relax=True)
     sol = np.asarray(h.getSolution().col_value)
     assert m.y, "the instance has settlements with access areas"

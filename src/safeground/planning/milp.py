@@ -100,13 +100,7 @@ def plan_milp(instance: Instance, *, time_limit: float = 60.0, mip_gap: float = 
     """
     t0 = time.perf_counter()
     p = prepared or Prepared(instance)
-    m = _Model(p)
-    m.capacity()
-    m.precedence()
-    m.progress()
-    m.busy_time_cuts()
-    m.knapsacks()
-    m.limits(instance)
+    m = build_model(p)
     h = _solve(m.b, time_limit, mip_gap, threads, start, m.x, m.z, m.y, p, relax)
     info = h.getInfo()
     status = h.modelStatusToString(h.getModelStatus())
@@ -130,6 +124,18 @@ def plan_milp(instance: Instance, *, time_limit: float = 60.0, mip_gap: float = 
     bound = -float(info.mip_dual_bound) + _constant(p)
     return plan_from_rows("milp", p, rows_t, rows_k, rows_w, rows_d,
                           seconds=time.perf_counter() - t0, status=status, bound=bound)
+
+
+def build_model(p: Prepared) -> _Model:
+    """The MILP of ``p``: variables, constraints, valid cuts and the monthly limits."""
+    m = _Model(p)
+    m.capacity()
+    m.precedence()
+    m.progress()
+    m.busy_time_cuts()
+    m.knapsacks()
+    m.limits(p.instance)
+    return m
 
 
 class _Model:
