@@ -24,13 +24,19 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 import shapely
+from rasterio.windows import Window
 
 from safeground.risk import events as ev
 from safeground.risk import fields
 from safeground.risk.context import ContextLayers
 from safeground.risk.errors import invalid
 from safeground.risk.evaluation import Scoreboard
-from safeground.risk.features import RELEASED_FEATURES, FeatureBuilder, FeatureConfig
+from safeground.risk.features import (
+    RELEASED_FEATURES,
+    FeatureBuilder,
+    FeatureConfig,
+    window_share,
+)
 from safeground.risk.grid import Grid
 from safeground.risk.models import ModelConfig, RiskModel, fit_model
 
@@ -114,29 +120,12 @@ class Study:
 def released_share(grid: Grid, geometries: object) -> np.ndarray:
     """Per cell of ``grid`` (row-major): the share of its area covered by the geometries
     (overlaps counted once)."""
-    out = np.zeros(grid.n_cells)
     geoms = [g for g in np.asarray(geometries, dtype=object).ravel()
              if g is not None and not g.is_empty]
     if not geoms:
-        return out
-    union = shapely.union_all(geoms)
-    x0, _, _, y1 = grid.bounds
-    for poly in shapely.get_parts(union):
-        if poly.area <= 0:
-            continue
-        minx, miny, maxx, maxy = poly.bounds
-        c0 = max(0, int(np.floor((minx - x0) / grid.step)))
-        c1 = min(grid.width, int(np.ceil((maxx - x0) / grid.step)))
-        r0 = max(0, int(np.floor((y1 - maxy) / grid.step)))
-        r1 = min(grid.height, int(np.ceil((y1 - miny) / grid.step)))
-        if c0 >= c1 or r0 >= r1:
-            continue
-        rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
-        rr, cc = rr.ravel(), cc.ravel()
-        boxes = shapely.box(x0 + cc * grid.step, y1 - (rr + 1) * grid.step,
-                            x0 + (cc + 1) * grid.step, y1 - rr * grid.step)
-        out[rr * grid.width + cc] += shapely.area(shapely.intersection(boxes, poly))
-    return np.minimum(out / grid.cell_area_m2, 1.0)
+        return np.zeros(grid.n_cells)
+    whole = Window(0, 0, grid.width, grid.height)
+    return window_share(grid, whole, shapely.union_all(geoms)).ravel()
 
 
 def check_negatives(mode: str) -> str:
