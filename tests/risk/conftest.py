@@ -124,3 +124,15 @@ def reland_small() -> pd.DataFrame:
     df = reland.load_grid(RELAND)
     keep = ["SAN CARLOS", "SONSON", "GRANADA", "SAN LUIS", "COCORNA", "ARGELIA"]
     return df[df[reland.GROUP].isin(keep)].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def small_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small scenario (seed 0) written to a directory: report files, context, its record's
+    land release (read-only for the tests that use it)."""
+    scenario = pytest.importorskip("safeground.scenario.scenario")
+    from safeground.scenario.config import ScenarioConfig
+
+    out = tmp_path_factory.mktemp("small-scenario")
+    scenario.generate(ScenarioConfig.small(seed=0)).write(out)
+    return out

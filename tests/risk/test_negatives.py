@@ -131,16 +131,6 @@ def test_released_land_from_one_report_file_of_mixed_types(tmp_path):
 # --- the scenario: report files and its record give the same negatives ------------------------
 
 @pytest.fixture(scope="module")
-def small_scenario(tmp_path_factory):
-    scenario = pytest.importorskip("safeground.scenario.scenario")
-    from safeground.scenario.config import ScenarioConfig
-
-    out = tmp_path_factory.mktemp("scenario-neg")
-    scenario.generate(ScenarioConfig.small(seed=0)).write(out)
-    return out
-
-
-@pytest.fixture(scope="module")
 def scenario_record(small_scenario, tmp_path_factory):
     from rich.console import Console
 

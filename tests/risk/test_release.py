@@ -94,26 +94,16 @@ def test_released_shares_are_disjoint_by_kind_and_dated():
 # --- on the small scenario --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    scenario = pytest.importorskip("safeground.scenario.scenario")
-    from safeground.scenario.config import ScenarioConfig
-
-    out = tmp_path_factory.mktemp("scenario-release")
-    scenario.generate(ScenarioConfig.small(seed=0)).write(out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def fitted(small):
-    study = twin.twin_study(small, STEP, released_features=True)
-    until = twin.record_end(small)
+def fitted(small_scenario):
+    study = twin.twin_study(small_scenario, STEP, released_features=True)
+    until = twin.record_end(small_scenario)
     models = forecast.fit(study, until, 0.25, ("logistic", "lightgbm"))
     return study, until, models
 
 
-def test_the_released_feature_sees_only_land_released_by_the_feature_date(small):
-    study = twin.twin_study(small, STEP, released_features=True)
-    until = twin.record_end(small)
+def test_the_released_feature_sees_only_land_released_by_the_feature_date(small_scenario):
+    study = twin.twin_study(small_scenario, STEP, released_features=True)
+    until = twin.record_end(small_scenario)
     rel = study.released
     assert rel is not None and {"cleared", "cancelled"} <= set(rel["release"])
     dates = rel["date"].sort_values()
@@ -133,7 +123,7 @@ def test_the_released_feature_sees_only_land_released_by_the_feature_date(small)
     X_end = study.builder(until).frame()
     assert X_early["released_cleared_share"].sum() < X_end["released_cleared_share"].sum()
     # without the option the features are not there
-    plain = twin.twin_study(small, STEP, released_features=False).builder(until)
+    plain = twin.twin_study(small_scenario, STEP, released_features=False).builder(until)
     assert not set(RELEASED_FEATURES) & set(plain.names)
 
 
@@ -207,15 +197,15 @@ def test_an_area_of_cleared_land_ranks_low_and_says_why(fitted):
     assert not any(f["feature"] == RELEASED_TERM for f in plain["lowering"])
 
 
-def test_released_land_of_the_study_comes_from_the_reports(small):
-    src = sources.detect(small)
+def test_released_land_of_the_study_comes_from_the_reports(small_scenario):
+    src = sources.detect(small_scenario)
     rel = sources.released_land(src)
-    study = twin.twin_study(small, STEP)
+    study = twin.twin_study(small_scenario, STEP)
     pd.testing.assert_frame_equal(rel.drop(columns="geometry"),
                                   study.released.drop(columns="geometry"))
 
 
-def test_cli_fit_records_the_adjustment_and_map_applies_it(small, tmp_path):
+def test_cli_fit_records_the_adjustment_and_map_applies_it(small_scenario, tmp_path):
     import json
 
     from typer.testing import CliRunner
@@ -224,7 +214,8 @@ def test_cli_fit_records_the_adjustment_and_map_applies_it(small, tmp_path):
 
     run = CliRunner()
     m = tmp_path / "m"
-    r = run.invoke(app, ["fit", "--events", str(small), "--as-of", twin.record_end(small),
+    end = twin.record_end(small_scenario)
+    r = run.invoke(app, ["fit", "--events", str(small_scenario), "--as-of", end,
                          "--horizon-years", "0.25", "--step", "100", "--kind", "logistic",
                          "--released-features", "--released-residual", "0.002",
                          "--model-dir", str(m)], catch_exceptions=False)
@@ -239,21 +230,21 @@ def test_cli_fit_records_the_adjustment_and_map_applies_it(small, tmp_path):
     r = run.invoke(app, ["map", "--model-dir", str(m), "--out", str(out), "--resolution", "100",
                          "--kind", "logistic", "--scheduler", "sync"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    study = twin.twin_study(small, STEP)
-    shares = twin.full_shares(study.builder(twin.record_end(small)))
+    study = twin.twin_study(small_scenario, STEP)
+    shares = twin.full_shares(study.builder(twin.record_end(small_scenario)))
     with rasterio.open(out) as src:
         p = src.read(1).ravel()
     assert p.size == shares.shape[0]
     full = shares[:, 0] >= 0.999
     assert full.any() and (p[full] <= 0.002 * 1.01).all()
     # off: the fit says so, and a residual outside [0, 1) is refused
-    r = run.invoke(app, ["fit", "--events", str(small), "--as-of", twin.record_end(small),
+    r = run.invoke(app, ["fit", "--events", str(small_scenario), "--as-of", end,
                          "--horizon-years", "0.25", "--step", "200", "--kind", "logistic",
                          "--no-release-adjustment", "--model-dir", str(tmp_path / "off")],
                    catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "off" / "model.json").read_text())["release_adjustment"] \
         is None
-    r = run.invoke(app, ["fit", "--events", str(small), "--as-of", twin.record_end(small),
+    r = run.invoke(app, ["fit", "--events", str(small_scenario), "--as-of", end,
                          "--released-residual", "1.5", "--model-dir", str(tmp_path / "bad")])
     assert r.exit_code == 2 and "RISK_RELEASE_RESIDUAL" in r.output
