@@ -131,7 +131,7 @@ def test_a_fully_cleared_cell_is_low_risk_in_the_surface(fitted, tmp_path):
     study, until, models = fitted
     model = models["lightgbm"]
     b = study.builder(until)
-    shares = twin.full_shares(b)
+    shares = b.released_shares()
     full = np.flatnonzero(shares[:, 0] >= 0.999)
     assert full.size >= 5
     adj = ReleaseAdjustment()
@@ -159,7 +159,7 @@ def test_the_explanation_adds_up_to_the_adjusted_probability(fitted, kind):
     model = models[kind]
     b = study.builder(until)
     X = b.frame(model.features)
-    shares = twin.full_shares(b)
+    shares = b.released_shares()
     rows = np.flatnonzero(shares.sum(axis=1) > 0)
     rows = np.concatenate([rows, np.arange(0, study.grid.n_cells, 97)])
     adj = ReleaseAdjustment()
@@ -231,7 +231,7 @@ def test_cli_fit_records_the_adjustment_and_map_applies_it(small_scenario, tmp_p
                          "--kind", "logistic", "--scheduler", "sync"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     study = twin.twin_study(small_scenario, STEP)
-    shares = twin.full_shares(study.builder(twin.record_end(small_scenario)))
+    shares = study.builder(twin.record_end(small_scenario)).released_shares()
     with rasterio.open(out) as src:
         p = src.read(1).ravel()
     assert p.size == shares.shape[0]

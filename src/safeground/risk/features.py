@@ -89,8 +89,10 @@ def released_by_kind(released: pd.DataFrame | None, as_of: dt.date | str
     return out
 
 
-def window_share(grid: Grid, window: Window, geom: object) -> np.ndarray:
-    """Share of each cell of ``window`` (rows x cols) covered by ``geom`` (exact overlap)."""
+def window_share(grid: Grid, window: Window | None, geom: object) -> np.ndarray:
+    """Share of each cell of ``window`` (rows x cols; None: the whole grid) covered by
+    ``geom`` (exact overlap)."""
+    window = window or Window(0, 0, grid.width, grid.height)
     h, w = int(window.height), int(window.width)
     out = np.zeros((h, w))
     wx0 = grid.x0 + window.col_off * grid.step
@@ -193,9 +195,10 @@ class FeatureBuilder:
         """The coarse field behind a smooth feature (for maps and baselines)."""
         return self._fields[name]
 
-    def released_shares(self, window: Window) -> np.ndarray:
-        """Share of each cell of ``window`` (row-major) released by ``as_of``, one column per
-        kind of ``RELEASE_KINDS`` (float64; rows sum to at most 1)."""
+    def released_shares(self, window: Window | None = None) -> np.ndarray:
+        """Share of each cell of ``window`` (row-major; None: the whole grid) released by
+        ``as_of``, one column per kind of ``RELEASE_KINDS`` (float64; rows sum to at most 1)."""
+        window = window or Window(0, 0, self.grid.width, self.grid.height)
         n = int(window.height) * int(window.width)
         out = np.zeros((n, len(RELEASE_KINDS)))
         for j, kind in enumerate(RELEASE_KINDS):

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 import shapely
-from rasterio.windows import Window
 
 from safeground.risk import events as ev
 from safeground.risk import fields
@@ -35,6 +34,7 @@ from safeground.risk.features import (
     RELEASED_FEATURES,
     FeatureBuilder,
     FeatureConfig,
+    released_by_kind,
     window_share,
 )
 from safeground.risk.grid import Grid
@@ -124,8 +124,7 @@ def released_share(grid: Grid, geometries: object) -> np.ndarray:
              if g is not None and not g.is_empty]
     if not geoms:
         return np.zeros(grid.n_cells)
-    whole = Window(0, 0, grid.width, grid.height)
-    return window_share(grid, whole, shapely.union_all(geoms)).ravel()
+    return window_share(grid, None, shapely.union_all(geoms)).ravel()
 
 
 def check_negatives(mode: str) -> str:
@@ -141,15 +140,13 @@ def negative_weights(study: Study, until: dt.date | str) -> np.ndarray:
     ``negative_min_share`` of the cell released, no target event known at ``until``."""
     check_negatives(study.negatives)
     out = np.zeros(study.grid.n_cells)
-    rel = study.released
-    if study.negatives == "none" or rel is None or len(rel) == 0:
+    if study.negatives == "none":
         return out
-    rel = rel[pd.to_datetime(rel["date"]) <= pd.Timestamp(until)]
-    searched = rel[rel["release"].isin(SEARCHED)]
-    share = released_share(study.grid, searched.geometry.to_numpy())
+    by_kind = released_by_kind(study.released, until)
+    share = released_share(study.grid, [by_kind[k] for k in SEARCHED if k in by_kind])
     out[share >= study.negative_min_share] = 1.0
     if study.negatives == "released" and study.cancelled_weight > 0:
-        any_share = released_share(study.grid, rel.geometry.to_numpy())
+        any_share = released_share(study.grid, list(by_kind.values()))
         out[(out == 0) & (any_share >= study.negative_min_share)] = study.cancelled_weight
     known = ev.known_at(study.events, until)
     known = known[known["group"].isin(study.target_groups)]

@@ -76,7 +76,7 @@ def evaluate(scenario_dir: str | Path, *, step_m: float = 100.0, horizon_years: 
     counts = truth_counts(scenario_dir, study)
     labels = np.where(counts > 0, 1, -1)
     board = Scoreboard()
-    shares = full_shares(b) if adjustment is not None else None
+    shares = b.released_shares() if adjustment is not None else None
     for kind, model in models.items():
         board.add("twin", kind, model.decision(X), labels, counts)
         if shares is not None:
@@ -85,18 +85,6 @@ def evaluate(scenario_dir: str | Path, *, step_m: float = 100.0, horizon_years: 
     for name, score in forecast.baseline_scores(study, b, X).items():
         board.add("twin", name, score, labels, counts)
     return board, models
-
-
-def full_shares(builder: object) -> np.ndarray:
-    """Released shares of every cell of the builder's grid (row-major x ``RELEASE_KINDS``)."""
-    grid = builder.grid
-    out = np.zeros((grid.n_cells, len(RELEASE_KINDS)))
-    for win in grid.windows(2048):
-        block = builder.released_shares(win).reshape(win.height, win.width, -1)
-        for r in range(win.height):
-            start = (win.row_off + r) * grid.width + win.col_off
-            out[start:start + win.width] = block[r]
-    return out
 
 
 #: side of the unit of "contaminated ground" (m): a square holding at least one item. The
@@ -136,7 +124,7 @@ def calibration(scenario_dir: str | Path, model: RiskModel, *, step_m: float = 1
     study = twin_study(scenario_dir, step_m, released_features=released_features)
     b = study.builder(until)
     p = model.predict(b.frame(model.features))
-    shares = full_shares(b)
+    shares = b.released_shares()
     p = adjust(p, shares, adjustment)
     obs = contaminated_share(scenario_dir, study.grid)
     sus = (np.zeros(study.grid.n_cells, bool) if study.reference is None
