@@ -57,23 +57,10 @@ _POINT_TYPES = (0, 4)   # shapely type ids of Point and MultiPoint
 
 
 class MapViewError(SafegroundError, ValueError):
-    """A bbox the map routes cannot use."""
+    """A map parameter the routes cannot use: ``BBOX_INVALID`` (the default), ``LAYER_UNKNOWN``
+    (no such layer, or ``layers`` empty), ``DETAIL_UNKNOWN``."""
 
     code = "BBOX_INVALID"
-    http_status = 400
-
-
-class LayerUnknownError(SafegroundError, ValueError):
-    """A layer name the map routes do not know."""
-
-    code = "LAYER_UNKNOWN"
-    http_status = 400
-
-
-class DetailUnknownError(SafegroundError, ValueError):
-    """A ``detail`` the map routes do not know."""
-
-    code = "DETAIL_UNKNOWN"
     http_status = 400
 
 
@@ -121,8 +108,8 @@ def check_layer(name: str, user: User) -> str:
     """``name`` if it is a layer the user may read; LAYER_UNKNOWN (400) if there is no such
     layer, FORBIDDEN (403) if the user's roles do not give it."""
     if name not in LAYERS:
-        raise LayerUnknownError(f"'{name}' is not a map layer (one of {', '.join(LAYERS)})",
-                                details={"parameter": "layers", "layer": name})
+        raise MapViewError(f"'{name}' is not a map layer (one of {', '.join(LAYERS)})",
+                           code="LAYER_UNKNOWN", details={"parameter": "layers", "layer": name})
     if not may_read_layer(name, user):
         raise PermissionDeniedError(f"your roles do not give the map layer '{name}' "
                                     f"({Permission.READ_DETAIL.value})", code="FORBIDDEN",
@@ -138,9 +125,9 @@ def parse_layers(value: str | None, user: User) -> list[str]:
         return default_layers(user)
     names = {n.strip() for n in value.split(",") if n.strip()}
     if not names:
-        raise LayerUnknownError("layers is empty: name at least one map layer "
-                                f"({', '.join(default_layers(user))})",
-                                details={"parameter": "layers"})
+        raise MapViewError("layers is empty: name at least one map layer "
+                           f"({', '.join(default_layers(user))})",
+                           code="LAYER_UNKNOWN", details={"parameter": "layers"})
     for n in sorted(names):
         check_layer(n, user)
     return [n for n in LAYERS if n in names]
@@ -150,8 +137,8 @@ def parse_detail(value: str | None) -> str:
     if value is None or value == "":
         return "full"
     if value not in DETAILS:
-        raise DetailUnknownError(f"detail '{value}' is not one of {', '.join(DETAILS)}",
-                                 details={"parameter": "detail"})
+        raise MapViewError(f"detail '{value}' is not one of {', '.join(DETAILS)}",
+                           code="DETAIL_UNKNOWN", details={"parameter": "detail"})
     return value
 
 
