@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pyogrio
+import pytest
 from typer.testing import CliRunner
 
 from safeground.planning.cli import app
@@ -27,6 +28,32 @@ def test_write_all(tmp_path, small_instance):
     assert len(areas) == len(small_instance.areas)
     for key in ("gantt", "returns"):
         assert files[key].read_bytes()[:4] == b"\x89PNG"
+    assert len(pd.read_csv(files["areas_csv"])) == len(small_instance.areas)
+
+
+def test_settlement_table_follows_the_plan(tmp_path, small_instance):
+    """The settlement table agrees with the plan's outcome: the people it lists as returning
+    within the horizon are the plan's, in order of return, each gated by an access area that
+    the plan releases in the very week the settlement returns."""
+    plan = plan_heuristic(small_instance, seconds=0.3, seed=1)
+    files = write_all(plan, tmp_path)
+    table = pd.read_csv(files["settlements_csv"], keep_default_na=False)
+    assert len(table) == len(small_instance.settlements)
+    within = table[table.return_week != ""]
+    assert within.people_able_to_return.sum() == pytest.approx(
+        plan.summary()["people_returned_in_horizon"])
+    assert 0 < len(within) < len(table)        # some return within the plan, some do not
+    weeks = within.return_week.astype(int).tolist()
+    assert weeks == sorted(weeks)
+    assert set(table.return_week[len(within):]) == {""}   # those not returning come last
+    release = {r.area_id: r.release_date for r in
+               pd.read_csv(files["areas_csv"], keep_default_na=False).itertuples()}
+    for r in within.itertuples():
+        if r.access_areas:
+            assert r.access_areas_released == r.access_areas
+            assert release[r.last_access_area_id] == r.return_date
+    gpkg = pyogrio.read_dataframe(files["gpkg"], layer="settlement_returns")
+    assert gpkg.settlement_id.tolist() == table.settlement_id.tolist()
 
 
 def test_cli_make_writes_a_plan(tmp_path):

@@ -2,8 +2,10 @@
 
 The GeoPackage holds one layer ``plan_areas`` (one feature per area: its polygon when the
 instance carries one, else its centroid; with the team, activity and weeks planned) and one
-layer ``settlement_returns`` (settlement points with the planned return date). Coordinates are
-the instance's metric CRS (EPSG:32638, UTM 38N, unless told).
+layer ``settlement_returns`` (settlement points with the planned return date and what gates
+it). Coordinates are the instance's metric CRS (EPSG:32638, UTM 38N, unless told). The same two
+tables, without geometry, are written as ``plan_areas.csv`` and ``plan_settlements.csv`` (the
+web app's plan tables read these).
 """
 
 from __future__ import annotations
@@ -55,6 +57,59 @@ def area_table(plan: Plan) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def settlement_table(plan: Plan) -> pd.DataFrame:
+    """One row per settlement, earliest planned return first: its displaced people, how many
+    the plan counts as able to return (the config's return share), its access areas, how many
+    of them the plan releases within its horizon, the access area released last (the one the
+    return waits for), and the week and date the plan lets its people return (empty when not
+    within the plan; a settlement with no hazardous access area can return from the start)."""
+    p = plan.prepared
+    inst = p.instance
+    o = plan.outcome
+    h = p.horizon
+    area_ids = [a.id for a in inst.areas]
+    rows = []
+    for j, s in enumerate(inst.settlements):
+        ar = p.settlement_areas[j]
+        weeks = o.area_release_week[ar]
+        done = weeks < h
+        wk = float(o.settlement_return_week[j])
+        within = wk < h
+        last = ar[int(np.argmax(weeks))] if len(ar) and within else None
+        rows.append({
+            "settlement_id": s.id, "name": s.name,
+            "displaced_population": int(s.displaced_population),
+            "people_able_to_return": float(p.settlement_people[j]),
+            "access_areas": len(ar),
+            "access_areas_released": int(done.sum()),
+            "last_access_area_id": area_ids[int(last)] if last is not None else "",
+            "return_week": int(wk) if within else None,
+            "return_date": plan.date_of_week(wk) if within else None,
+        })
+    df = pd.DataFrame(rows, columns=["settlement_id", "name", "displaced_population",
+                                     "people_able_to_return", "access_areas",
+                                     "access_areas_released", "last_access_area_id",
+                                     "return_week", "return_date"])
+    df["return_week"] = df["return_week"].astype("Int64")
+    order = np.lexsort((-df["displaced_population"].to_numpy(),
+                        df["return_week"].fillna(np.iinfo(np.int64).max).to_numpy()))
+    return df.iloc[order].reset_index(drop=True)
+
+
+def write_tables(plan: Plan, out_dir: str | Path, prefix: str = "plan") -> dict[str, Path]:
+    """``<prefix>_areas.csv`` (area_table without geometry) and ``<prefix>_settlements.csv``
+    (settlement_table)."""
+    out = Path(out_dir)
+    areas = area_table(plan).drop(columns="geometry")
+    areas["first_week"] = areas["first_week"].astype("Int64")
+    areas["last_week"] = areas["last_week"].astype("Int64")
+    paths = {"areas_csv": out / f"{prefix}_areas.csv",
+             "settlements_csv": out / f"{prefix}_settlements.csv"}
+    areas.to_csv(paths["areas_csv"], index=False)
+    settlement_table(plan).to_csv(paths["settlements_csv"], index=False)
+    return paths
+
+
 def write_gpkg(plan: Plan, path: str | Path, crs: str = "EPSG:32638") -> Path:
     """Plan layers in a GeoPackage (written with pyogrio)."""
     path = Path(path)
@@ -65,13 +120,10 @@ def write_gpkg(plan: Plan, path: str | Path, crs: str = "EPSG:32638") -> Path:
     gdf = gpd.GeoDataFrame(areas, geometry="geometry", crs=crs)
     gdf.to_file(path, layer="plan_areas", driver="GPKG", engine="pyogrio")
     inst = plan.prepared.instance
-    sw = plan.outcome.settlement_return_week
-    sett = gpd.GeoDataFrame({
-        "settlement_id": [s.id for s in inst.settlements],
-        "name": [s.name for s in inst.settlements],
-        "displaced_population": [s.displaced_population for s in inst.settlements],
-        "return_date": [str(plan.date_of_week(w) or "") for w in sw],
-    }, geometry=[Point(s.x, s.y) for s in inst.settlements], crs=crs)
+    table = settlement_table(plan)
+    table["return_date"] = table["return_date"].astype(str).replace("None", "")
+    at = {s.id: Point(s.x, s.y) for s in inst.settlements}
+    sett = gpd.GeoDataFrame(table, geometry=[at[i] for i in table["settlement_id"]], crs=crs)
     sett.to_file(path, layer="settlement_returns", driver="GPKG", engine="pyogrio")
     return path
 
@@ -126,10 +178,12 @@ def returns_chart(plans: list[Plan], path: str | Path, weeks: int | None = None)
 
 def write_all(plan: Plan, out_dir: str | Path, prefix: str = "plan",
               crs: str = "EPSG:32638") -> dict[str, Path]:
-    """CSV, GeoPackage, Gantt and returns charts into ``out_dir``."""
+    """CSV (the weekly rows, and the area and settlement tables), GeoPackage, Gantt and
+    returns charts into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return {"csv": write_csv(plan, out / f"{prefix}.csv"),
+            **write_tables(plan, out, prefix),
             "gpkg": write_gpkg(plan, out / f"{prefix}.gpkg", crs),
             "gantt": gantt_chart(plan, out / f"{prefix}_gantt.png"),
             "returns": returns_chart([plan], out / f"{prefix}_returns.png")}

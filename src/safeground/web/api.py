@@ -589,6 +589,22 @@ def plan(request: Request, limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
     return {"total": total, "rows": rows}
 
 
+@router.get("/plan/settlements", summary="When the plan lets each settlement's people return",
+            tags=["analysis"])
+def plan_settlements(request: Request, limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
+                     user: User = ANALYSE) -> dict[str, Any]:
+    rows, total = read_csv_rows(_work_file(request, "plan", "plan_settlements.csv"), limit)
+    return {"total": total, "settlements": rows}
+
+
+@router.get("/plan/areas", summary="Per hazardous area: planned teams, weeks, release date",
+            tags=["analysis"])
+def plan_areas(request: Request, limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
+               user: User = ANALYSE) -> dict[str, Any]:
+    rows, total = read_csv_rows(_work_file(request, "plan", "plan_areas.csv"), limit)
+    return {"total": total, "areas": rows}
+
+
 @router.get("/plan/charts/{name}", summary="Plan charts: gantt or returns (PNG)",
             tags=["analysis"])
 def plan_chart(request: Request, name: str, user: User = ANALYSE) -> FileResponse:

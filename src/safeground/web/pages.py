@@ -221,10 +221,14 @@ def analysis(request: Request, user: User = ANALYSE) -> Response:
                                           "expected_contaminated_m2", "proposed", "score"])
     if work and (work / "plan" / "plan_gantt.png").is_file():
         plan_charts = ["gantt", "returns"]
+    returns, returns_total = None, 0
+    if work and (work / "plan" / "plan_settlements.csv").is_file():
+        returns, returns_total = read_csv_rows(work / "plan" / "plan_settlements.csv", 25)
     summary = land_release_summary(ledger_of(request), "year")
     types = [t.value for t in ReportType if t is not ReportType.VICTIM]
     return _render(request, "analysis.html", user, risk=risk, risk_total=risk_total,
-                   plan_charts=plan_charts, summary=summary, types=types)
+                   plan_charts=plan_charts, returns=returns, returns_total=returns_total,
+                   summary=summary, types=types)
 
 
 @router.get("/users", response_class=HTMLResponse)
