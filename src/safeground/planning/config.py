@@ -34,6 +34,8 @@ STAGE_ASSETS: dict[str, tuple[str, ...]] = {
     "clearance": ("manual", "dog", "machine"),
 }
 STAGES = ("nts", "ts", "clearance")
+#: How the planner values a released area's casualty risk (``[benefit] casualty_model``).
+CASUALTY_MODELS = ("exposure", "density")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,11 @@ class PlanningConfig:
     return_share: float = 1.0
     casualty_rate_per_week: float = 0.002
     casualty_value: float = 2000.0
+    casualty_model: str = "exposure"                 # "exposure" or "density" (model.py)
+    density_casualty_rate: float = 0.00075
+    resident_trips_per_day: float = 0.03
+    visitor_trips_per_day: float = 0.02
+    exposure_scale_m: float = 750.0
     road_value_per_week: float = 150.0
     water_value_per_week: float = 150.0
     reconstruction_value_per_week: float = 200.0
@@ -123,6 +130,13 @@ def _positive(name: str, value: Any, allow_zero: bool = True) -> float:
         raise ConfigError(f"planning setting '{name}' must be {'>=' if allow_zero else '>'} 0",
                           code="PLAN_CONFIG_INVALID", details={"key": name})
     return v
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"planning setting '{name}' must be one of {', '.join(allowed)}, "
+                          f"not {value!r}", code="PLAN_CONFIG_INVALID", details={"key": name})
+    return str(value)
 
 
 def load_config(path: str | Path | None = None,
@@ -214,6 +228,14 @@ def _build(main: dict[str, Any], prio: dict[str, Any]) -> PlanningConfig:
         casualty_rate_per_week=_positive("benefit.casualty_rate_per_week",
                                          b["casualty_rate_per_week"]),
         casualty_value=_positive("benefit.casualty_value", b["casualty_value"]),
+        casualty_model=_choice("benefit.casualty_model", b["casualty_model"], CASUALTY_MODELS),
+        density_casualty_rate=_positive("benefit.density_casualty_rate",
+                                        b["density_casualty_rate"]),
+        resident_trips_per_day=_positive("benefit.resident_trips_per_day",
+                                         b["resident_trips_per_day"]),
+        visitor_trips_per_day=_positive("benefit.visitor_trips_per_day",
+                                        b["visitor_trips_per_day"]),
+        exposure_scale_m=_positive("benefit.exposure_scale_m", b["exposure_scale_m"], False),
         road_value_per_week=_positive("benefit.road_value_per_week", b["road_value_per_week"]),
         water_value_per_week=_positive("benefit.water_value_per_week",
                                        b["water_value_per_week"]),

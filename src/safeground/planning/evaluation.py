@@ -9,13 +9,15 @@ is expected to end. After ``years`` it reads the twin's metrics: people returned
 and 5, casualties, completion date, share of cleared land that held ordnance.
 
 The twin has no travel time and lets teams work every day; ``TWIN_OVERRIDES`` sets the planning
-config to match (7 working days a week, no commuting or relocation) and sets stage shares near
-what its survey model releases.
+config to match (7 working days a week, no commuting or relocation), sets stage shares near
+what its survey model releases, and values casualty risk by ordnance density x exposure
+(``casualty_model = "density"``) from the exposure sources on the twin's map.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -33,6 +35,9 @@ TWIN_OVERRIDES: dict[str, Any] = {
     "travel": {"mobilisation_days": 1.0, "commute_limit_km": 1e6, "speed_km_per_hour": 1e6},
     "stages": {"SHA": {"max_cancel": 0.9, "max_reduce": 0.9},
                "CHA": {"contamination_probability": 0.5, "max_reduce": 0.9}},
+    # the twin's people and soldiers are on its map (``twin_exposure_sources``), so the
+    # casualty term can weigh expected ordnance by where they walk (docs/planning.md §8)
+    "benefit": {"casualty_model": "density"},
 }
 
 
@@ -97,8 +102,44 @@ def instance_from_twin(twin: Any, now: dt.date, stages_done: dict[str, int],
                     "pre_conflict_population": s.pre_conflict_population,
                     "displaced_population": s.displaced_population,
                     "access_area_ids": list(s.access_area_ids)} for s in open_settlements]
+    sources = twin_exposure_sources(twin, now, horizon_weeks, config) \
+        if config.casualty_model == "density" else None
     return build_instance(areas, settlements, teams, horizon_weeks=horizon_weeks, start=now,
-                          config=config)
+                          config=config, exposure_sources=sources)
+
+
+#: Time constant (years) over which the soldiers' exposure fades in the twin (docs/scenario.md,
+#: "Exposure x density").
+MILITARY_FADE_YEARS = 1.5
+
+
+def twin_exposure_sources(twin: Any, now: dt.date, horizon_weeks: int,
+                          config: PlanningConfig) -> list[dict[str, Any]]:
+    """Where people are exposed, from what is on the map and in the record (never the items
+    or the probes): every settlement with the people living there now (``resident_trips_per_day``
+    each) and the displaced still away (``visitor_trips_per_day``), spread over its built-up
+    radius + 1.2 km; soldiers along the former front and at positions as docs/scenario.md
+    describes them, their rate the mean of its fade over the plan's horizon."""
+    from safeground.scenario.observation import exposure_sources
+
+    reg = twin.scenario.region
+    base = exposure_sources(reg)
+    years = (now - twin.scenario.config.ceasefire).days / 365.25
+    span = horizon_weeks * 7 / 365.25
+    fade = MILITARY_FADE_YEARS / span * (math.exp(-years / MILITARY_FADE_YEARS)
+                                         - math.exp(-(years + span) / MILITARY_FADE_YEARS))
+    out = [{"x": float(x), "y": float(y), "trips_per_day": float(r) * fade,
+            "scale_m": float(sp) / 2.0, "military": True}
+           for x, y, r, sp, m in zip(base.x, base.y, base.rate, base.spread, base.military,
+                                     strict=True) if m]
+    for s, geo in zip(twin.settlements, reg.settlements, strict=True):
+        away = 0 if s.returned else s.displaced_population
+        living = max(0, s.pre_conflict_population - s.displaced_population) + (
+            s.displaced_population if s.returned else 0)
+        trips = config.resident_trips_per_day * living + config.visitor_trips_per_day * away
+        out.append({"x": s.xy[0], "y": s.xy[1], "trips_per_day": float(trips),
+                    "scale_m": (geo.radius_m + 1200.0) / 2.0, "military": False})
+    return out
 
 
 def _team_load(twin: Any) -> tuple[dict[str, float], set[str], set[str]]:
@@ -130,9 +171,14 @@ def _team_load(twin: Any) -> tuple[dict[str, float], set[str], set[str]]:
 def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
                period_weeks: int = 8, seconds: float = 1.0, horizon_weeks: int = 104,
                start: dt.date = dt.date(2021, 4, 1),
-               config: PlanningConfig | None = None) -> TwinRun:
+               config: PlanningConfig | None = None, hold_sha_clearance: bool = True) -> TwinRun:
     """Run ``policy`` on a twin of ``scenario`` for ``years`` with rolling re-planning
-    (``config``: the planning config, by default ``twin_config()``)."""
+    (``config``: the planning config, by default ``twin_config()``).
+
+    ``hold_sha_clearance`` withholds clearance orders on areas the record still shows as an
+    SHA with direct evidence (``clearance_trap``): the twin would have the clearance team
+    survey it first, and where that survey sees no item the area stays an SHA around its
+    evidence and the team surveys it again, for the rest of the run."""
     from safeground.scenario.twin import OperationsTwin, WorkOrder
 
     t0 = time.perf_counter()
@@ -151,7 +197,10 @@ def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
             free = np.array([busy.get(t.id, 0.0) for t in inst.teams])
             committed = Committed(team_free=free)
             limit = (until - now).days
+            traps = clearance_traps(twin) if hold_sha_clearance else set()
             for team_id, area_id, activity, day in fn(inst, committed, seconds):
+                if activity == "clearance" and area_id in traps:
+                    continue
                 if day < limit and team_id not in queued:
                     orders.append(WorkOrder(team_id, area_id, activity,
                                             now + dt.timedelta(days=int(day))))
@@ -172,6 +221,18 @@ def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
         completion_years=((comp - start).days / 365.25) if comp else None,
         share_cleared_with_eo=round(m.share_cleared_with_eo, 4), items_found=m.items_found,
         cleared_m2=round(m.cleared_m2, 1), seconds=round(time.perf_counter() - t0, 1))
+
+
+def clearance_traps(twin: Any) -> set[str]:
+    """Open areas the record shows as an SHA with direct evidence (an accident, EO seen).
+
+    The twin turns a clearance order on an SHA into a technical survey by the clearance team
+    first; where that survey sees no item, the 50 m around the direct evidence stays unreleased
+    and the area stays an SHA, so the team surveys it again and again and is lost to clearance
+    for the rest of the run. ``run_policy`` holds clearance orders on these areas back until
+    the record shows them as a CHA."""
+    return {a.id for a in twin.observable_areas()
+            if a.classification == "SHA" and a.status != "closed" and a.direct_evidence_count}
 
 
 def stages_before(scenario: Any, start: dt.date) -> dict[str, int]:

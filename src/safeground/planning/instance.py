@@ -61,6 +61,19 @@ class Settlement:
 
 
 @dataclass(frozen=True, slots=True)
+class ExposureSource:
+    """Where people walk, farm, graze or patrol: ``trips_per_day`` person-trips a day landing
+    around (x, y), thinning out with distance over ``scale_m`` (the density falls by e every
+    ``scale_m`` metres). ``military`` marks soldiers (positions, the former front)."""
+
+    x: float
+    y: float
+    trips_per_day: float
+    scale_m: float
+    military: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Team:
     id: str
     asset: str
@@ -82,6 +95,8 @@ class Instance:
     monthly_capacity_team_days: float | None = None
     monthly_budget: float | None = None
     config: PlanningConfig = field(default=DEFAULT_CONFIG, compare=False, repr=False)
+    #: where people are exposed (``casualty_model = "density"``); empty: from the settlements
+    exposure_sources: tuple[ExposureSource, ...] = ()
 
     def area_index(self) -> dict[str, int]:
         return {a.id: i for i, a in enumerate(self.areas)}
@@ -209,7 +224,8 @@ def build_instance(areas: Any, settlements: Any, teams: Any, *, horizon_weeks: i
                    start: date = date(2021, 4, 1),
                    monthly_capacity_team_days: float | None = None,
                    monthly_budget: float | None = None,
-                   config: PlanningConfig = DEFAULT_CONFIG) -> Instance:
+                   config: PlanningConfig = DEFAULT_CONFIG,
+                   exposure_sources: Any = None) -> Instance:
     """An ``Instance`` from plain records: lists of dicts, objects or (Geo)DataFrames.
 
     Area keys: id, classification, remaining_m2 (or a metric geometry), x/y (or geometry),
@@ -218,7 +234,8 @@ def build_instance(areas: Any, settlements: Any, teams: Any, *, horizon_weeks: i
     casualties_nearby, stages_done / status, rate_factor (or terrain_factor). Settlement keys:
     id, x/y, pre_conflict_population, displaced_population, access_area_ids (else the areas
     that name the settlement). Team keys: id, asset, productivity_m2_per_day (else the config
-    default), base_x/base_y, monthly_cost.
+    default), base_x/base_y, monthly_cost. Exposure source keys (optional; the planner's
+    ``casualty_model = "density"`` reads them): x, y, trips_per_day, scale_m, military.
 
     Areas with no remaining land are left out. Raises ``ValidationError`` listing every problem.
     """
@@ -258,6 +275,18 @@ def build_instance(areas: Any, settlements: Any, teams: Any, *, horizon_weeks: i
                 problems.append(Problem("PLAN_INSTANCE_INVALID", where=f"{label} {obj.id}",
                                         params={"what": label, "reason": "duplicate id"}))
             seen.add(obj.id)
+    source_list = []
+    for i, rec in enumerate(_records(exposure_sources), 1):
+        xy, trips, scale = _xy(rec), _get(rec, "trips_per_day"), _get(rec, "scale_m")
+        if xy is None or trips is None or scale is None or float(trips) < 0 \
+                or float(scale) <= 0:
+            problems.append(Problem("PLAN_INSTANCE_INVALID", where=f"exposure sources row {i}",
+                                    params={"what": "exposure source",
+                                            "reason": "needs x/y, trips_per_day >= 0 and "
+                                                      "scale_m > 0"}))
+            continue
+        source_list.append(ExposureSource(xy[0], xy[1], float(trips), float(scale),
+                                          bool(_get(rec, "military", False))))
     if horizon_weeks < 1:
         problems.append(Problem("PLAN_INSTANCE_INVALID", field="horizon_weeks",
                                 params={"what": "instance", "reason": "horizon must be >= 1 week"}))
@@ -266,4 +295,5 @@ def build_instance(areas: Any, settlements: Any, teams: Any, *, horizon_weeks: i
     return Instance(areas=tuple(area_list), settlements=tuple(sett_list), teams=tuple(team_list),
                     horizon_weeks=int(horizon_weeks), start=start,
                     monthly_capacity_team_days=monthly_capacity_team_days,
-                    monthly_budget=monthly_budget, config=config)
+                    monthly_budget=monthly_budget, config=config,
+                    exposure_sources=tuple(source_list))

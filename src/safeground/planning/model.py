@@ -14,8 +14,12 @@ weeks and benefits measured in person-weeks, the one currency every planner here
 
 * a settlement's displaced people count once per week after every one of its access areas is
   released (people able to return x how much earlier);
-* a released area counts its weekly casualty risk removed (exposure x contamination chance) and
-  the roads, water and funded reconstruction it reopens;
+* a released area counts its weekly casualty risk removed and the roads, water and funded
+  reconstruction it reopens. The risk is, by ``[benefit] casualty_model``, either
+  ``"exposure"``: contamination chance x (1 + casualties nearby + the people waiting on it), or
+  ``"density"``: the ordnance it is expected to hold, contamination chance x (1 + casualties /
+  direct evidence recorded in it), x how many person-trips a day land there
+  (``exposure_density``: settlements' residents and visitors, soldiers, by distance);
 * every released m² counts a little, so land keeps being released when nobody waits on it.
 """
 
@@ -27,11 +31,65 @@ from dataclasses import dataclass
 import numpy as np
 
 from safeground.planning.config import STAGES
-from safeground.planning.instance import Instance
+from safeground.planning.instance import ExposureSource, Instance
 
 EPS = 1e-6
 EXPOSURE_BY_LAND_USE = {"built_up": 2.0, "farmland": 1.5, "pasture": 1.5, "water": 1.5,
                         "road": 1.5, "infrastructure": 1.2}
+
+
+def exposure_sources(instance: Instance) -> tuple[ExposureSource, ...]:
+    """The instance's exposure sources; without them, its settlements: the people living there
+    (pre-conflict population less the displaced) at ``resident_trips_per_day`` and the displaced
+    visiting at ``visitor_trips_per_day``, over ``exposure_scale_m``."""
+    if instance.exposure_sources:
+        return instance.exposure_sources
+    cfg = instance.config
+    return tuple(ExposureSource(
+        s.x, s.y, cfg.resident_trips_per_day * max(0, s.pre_conflict_population
+                                                    - s.displaced_population)
+        + cfg.visitor_trips_per_day * s.displaced_population, cfg.exposure_scale_m)
+        for s in instance.settlements)
+
+
+def exposure_density(instance: Instance) -> np.ndarray:
+    """Person-trips a day per km² landing at each area's centre.
+
+    Each source spreads its trips with a radial density ``exp(-d / scale) / (2 pi scale²)``
+    (distance d; a trip's distance follows a Gamma(2, scale) law, as the operations twin draws
+    its probes)."""
+    src = exposure_sources(instance)
+    n = len(instance.areas)
+    if not src or not n:
+        return np.zeros(n)
+    ax = np.array([a.x for a in instance.areas], dtype=float)
+    ay = np.array([a.y for a in instance.areas], dtype=float)
+    sx = np.array([s.x for s in src], dtype=float)
+    sy = np.array([s.y for s in src], dtype=float)
+    trips = np.array([s.trips_per_day for s in src], dtype=float)
+    scale = np.array([s.scale_m for s in src], dtype=float)
+    out = np.zeros(n)
+    for lo in range(0, len(src), 256):   # blocks of sources keep memory small
+        sl = slice(lo, lo + 256)
+        d = np.hypot(ax[:, None] - sx[None, sl], ay[:, None] - sy[None, sl])
+        out += (trips[sl] * np.exp(-d / scale[sl]) / (2.0 * np.pi * scale[sl] ** 2)).sum(axis=1)
+    return out * 1e6
+
+
+def casualty_risk(instance: Instance) -> np.ndarray:
+    """Expected casualties per week each area causes while it is not released (the planner's
+    model, ``[benefit] casualty_model``); released, the area counts this much avoided a week."""
+    cfg = instance.config
+    p = np.array([a.contamination_probability for a in instance.areas], dtype=float)
+    direct = np.array([a.casualties_nearby for a in instance.areas], dtype=float)
+    if cfg.casualty_model == "density":
+        return cfg.density_casualty_rate * p * (1.0 + direct) * exposure_density(instance)
+    sett_index = {s.id: j for j, s in enumerate(instance.settlements)}
+    displaced = np.array([s.displaced_population for s in instance.settlements], dtype=float)
+    linked = np.array([sum(displaced[sett_index[s]] for s in a.settlement_ids
+                           if s in sett_index) for a in instance.areas], dtype=float)
+    land = np.array([EXPOSURE_BY_LAND_USE.get(a.land_use, 1.0) for a in instance.areas])
+    return cfg.casualty_rate_per_week * p * (1.0 + direct + linked / 1000.0 * land)
 
 
 @dataclass(frozen=True)
@@ -172,17 +230,11 @@ class Prepared:
     # -- benefits ----------------------------------------------------------------------------
     def _values(self, instance: Instance) -> None:
         cfg = instance.config
-        sett_index = {s.id: j for j, s in enumerate(instance.settlements)}
         displaced = np.array([s.displaced_population for s in instance.settlements], dtype=float)
         aidx = instance.area_index()
-        risk = np.zeros(self.n_areas)
+        risk = casualty_risk(instance) * cfg.casualty_value
         infra = np.zeros(self.n_areas)
         for i, a in enumerate(instance.areas):
-            linked = sum(displaced[sett_index[s]] for s in a.settlement_ids if s in sett_index)
-            exposure = (1.0 + a.casualties_nearby
-                        + linked / 1000.0 * EXPOSURE_BY_LAND_USE.get(a.land_use, 1.0))
-            risk[i] = (cfg.casualty_rate_per_week * a.contamination_probability * exposure
-                       * cfg.casualty_value)
             infra[i] = (cfg.road_value_per_week * a.road + cfg.water_value_per_week * a.water
                         + cfg.reconstruction_value_per_week * a.funded_reconstruction)
         self.area_risk_value = risk
