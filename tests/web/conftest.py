@@ -2,7 +2,8 @@
 
 ``site``   the example programme with one user per role, on SQLite and on PostGIS.
 ``fresh_site`` the same, of its own, on SQLite (for tests that change sign-in state).
-``live``   the same on SQLite, served by a real uvicorn on a free localhost port.
+``live``   the same on SQLite, served by a real uvicorn on a free localhost port, with a plan
+           of its record in its work directory (``websupport.write_plan``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 
 import pytest
 import requests
-from websupport import Live, Site, build_site, free_port
+from websupport import Live, Site, build_site, free_port, write_plan
 
 
 @pytest.fixture(scope="module",
@@ -46,13 +47,16 @@ def fresh_site(tmp_path) -> Site:
 def live(tmp_path_factory: pytest.TempPathFactory):
     """The example site served by ``safeground serve`` (a real uvicorn, in its own process:
     GDAL's HTTP client holds the GIL) on a free localhost port."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('live')}/record.sqlite"
+    work = tmp_path_factory.mktemp("live")
+    url = f"sqlite:///{work}/record.sqlite"
     s = build_site(url)
+    s.plan = write_plan(s, work)
     port = free_port()
     log = tmp_path_factory.mktemp("live-log") / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "safeground.cli", "serve", "--db", url,
-                                 "--host", "127.0.0.1", "--port", str(port)],
+                                 "--host", "127.0.0.1", "--port", str(port),
+                                 "--work-dir", str(work)],
                                 stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -275,6 +275,52 @@ def test_a_hidden_layer_is_asked_for_only_once_switched_on_and_a_click_shows_eve
                                              "map-layers.png"))
 
 
+def test_an_analyst_sees_the_plan_on_the_map(live, browser):
+    """The plan's layer (``planned_release``: the plan in the served work directory) is off
+    at first; switched on, it draws every planned area in view coloured by the year the plan
+    releases it, with a legend of those years, and a click shows the area's planned dates."""
+    import numpy as np
+    import shapely
+    from selenium.webdriver.common.by import By
+
+    plan = live.site.plan
+    _sign_in(browser, live.base, "analyst")
+    box = browser.find_element(By.ID, "map")
+    _wait(browser, lambda d: box.get_attribute("data-loaded") == "true")
+    assert "planned_release" not in _layer_requests(browser)[0]["layers"].split(",")
+    assert not browser.find_elements(By.CSS_SELECTOR, "path.sg-plan")
+    browser.find_element(By.ID, "layer-planned_release").click()
+    view = shapely.box(*(float(v) for v in _layer_requests(browser)[0]["bbox"].split(",")))
+    frame = plan.to_frame()
+    worked = set(frame.area_id)
+    want = [a for a in live.site.ledger.objects(ReportType.HAZARDOUS_AREA)
+            if a["id"] in worked and a["geometry"].intersects(view)]
+    assert want
+    _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "path.sg-plan")) == len(want))
+    released = plan.outcome.area_release_week
+    years = {str(plan.date_of_week(released[i]).year) for i, a in enumerate(plan.instance.areas)
+             if a.id in {w["id"] for w in want} and np.isfinite(released[i])}
+    legend = browser.find_element(By.ID, "plan-legend")
+    _wait(browser, lambda d: legend.find_elements(By.CSS_SELECTOR, "[data-year]"))
+    shown = {e.get_attribute("data-year") for e in
+             legend.find_elements(By.CSS_SELECTOR, "[data-year]")}
+    assert years and years <= shown <= years | {"later"}
+    for y in years:
+        assert browser.find_elements(By.CSS_SELECTOR, f"path.sg-plan-{y}")
+    browser.find_elements(By.CSS_SELECTOR, "path.sg-plan")[0].click()
+    info = browser.find_element(By.ID, "feature-info")
+    _wait(browser, lambda d: info.get_attribute("data-full") == "true"
+          and info.get_attribute("data-feature").startswith("planned_release/"))
+    fid = info.get_attribute("data-feature").split("/")[1]
+    start = frame[frame.area_id == fid].week_start.min()
+    assert info.find_element(By.CSS_SELECTOR, '[data-field="planned_start_date"]').text == \
+        str(start)
+    assert "Open the record" in info.text
+    if os.environ.get("SAFEGROUND_SCREENSHOTS"):
+        browser.save_screenshot(os.path.join(os.environ["SAFEGROUND_SCREENSHOTS"],
+                                             "map-plan.png"))
+
+
 def test_a_user_changes_their_password_and_an_admin_reads_it_in_the_audit_trail(live, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select

@@ -3,14 +3,11 @@ planner writes (``planning.outputs.write_all``), read by analysts only."""
 
 from __future__ import annotations
 
-import datetime as dt
-
+import pandas as pd
 import pytest
-from websupport import build_site
+from websupport import build_site, write_plan
 
-from safeground.planning.heuristic import plan_heuristic
-from safeground.planning.outputs import settlement_table, write_all
-from safeground.planning.record import instance_from_record
+from safeground.planning.outputs import settlement_table
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +15,7 @@ def planned(tmp_path_factory):
     """The example programme with a plan of its own record in its work directory."""
     work = tmp_path_factory.mktemp("work")
     site = build_site(f"sqlite:///{work}/record.sqlite", work_dir=work)
-    inst = instance_from_record(site.ledger, start=dt.date(2021, 4, 1), horizon_weeks=260)
-    plan = plan_heuristic(inst, seconds=0.3)
-    write_all(plan, work / "plan")
+    plan = write_plan(site, work)
     yield site, plan
     site.ledger.db.close()
 
@@ -64,3 +59,53 @@ def test_plan_tables_need_the_analyst_role(planned):
     site, _ = planned
     assert site.client().get("/api/v1/plan/settlements").status_code == 401
     assert site.as_user("visitor").get("/api/v1/plan/settlements").status_code == 403
+
+
+def test_the_plan_is_a_map_layer_for_analysts(planned):
+    """``planned_release``: the perimeters of the areas the plan puts teams on, each with its
+    planned activities, teams, start and release dates — for analysts (it needs both
+    read_detail and analyse), absent from everyone's default layers without a plan."""
+    site, plan = planned
+    table = {r["area_id"]: r for r in pd.read_csv(
+        site.app.state.work_dir / "plan" / "plan_areas.csv",
+        keep_default_na=False).to_dict("records")}
+    analyst = site.as_user("analyst")
+    body = analyst.get("/api/v1/map/layers").json()
+    assert "planned_release" in body["layers"]            # a plan: in the analyst's defaults
+    feats = body["layers"]["planned_release"]["features"]
+    worked = {a for a, r in table.items() if r["teams"]}
+    assert {f["id"] for f in feats} == worked and worked
+    for f in feats:
+        p, r = f["properties"], table[f["id"]]
+        assert p["planned_release_date"] == r["release_date"]
+        assert p["planned_start_date"] == r["start_date"] != ""
+        assert (p["planned_activities"], p["planned_teams"]) == (r["activities"], r["teams"])
+        assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert any(f["properties"]["planned_release_date"] for f in feats)
+    lean = analyst.get("/api/v1/map/layers?layers=planned_release&detail=map").json()
+    assert set(lean["layers"]) == {"planned_release"}
+    assert all(set(f["properties"]) <= {"name", "planned_release_date", "planned_activities"}
+               for f in lean["layers"]["planned_release"]["features"])
+    one = analyst.get(f"/api/v1/map/features/planned_release/{feats[0]['id']}").json()
+    assert one["properties"]["planned_teams"] == table[feats[0]["id"]]["teams"]
+    # an area the plan leaves alone is not a feature of the plan's layer
+    idle = [a.id for a in plan.instance.areas if a.id not in worked]
+    if idle:
+        res = analyst.get(f"/api/v1/map/features/planned_release/{idle[0]}")
+        assert res.status_code == 404
+    # other roles: not in their defaults, refused by name
+    for who in ("visitor", "chief"):
+        user = site.as_user(who)
+        assert "planned_release" not in user.get("/api/v1/map/layers").json()["layers"]
+        res = user.get("/api/v1/map/layers?layers=planned_release")
+        assert res.status_code == 403 and res.json()["error"]["code"] == "FORBIDDEN"
+    page = analyst.get("/map").text
+    assert "planned_release" in page and 'id="plan-legend"' in page
+
+
+def test_without_a_plan_there_is_no_plan_layer(site):
+    analyst = site.as_user("analyst")
+    assert "planned_release" not in analyst.get("/api/v1/map/layers").json()["layers"]
+    res = analyst.get("/api/v1/map/layers?layers=planned_release")
+    assert res.status_code == 404 and res.json()["error"]["code"] == "OUTPUT_NOT_AVAILABLE"
+    assert 'id="plan-legend"' not in analyst.get("/map").text

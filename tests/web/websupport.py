@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -41,6 +42,7 @@ class Site:
     ledger: Ledger
     app: object
     waiting: list[int] = field(default_factory=list)
+    plan: object = None          # the plan in its work directory (write_plan), if any
     _tokens: dict[str, str] = field(default_factory=dict)
 
     def client(self) -> TestClient:
@@ -98,3 +100,16 @@ class Live:
     base: str
 
 
+def write_plan(site: Site, work_dir: Path):
+    """A five-year plan of the site's record (the heuristic, briefly) written where the web app
+    reads it: ``work_dir/plan`` (``planning.outputs.write_all``). Returns the plan."""
+    import datetime as dt
+
+    from safeground.planning.heuristic import plan_heuristic
+    from safeground.planning.outputs import write_all
+    from safeground.planning.record import instance_from_record
+
+    inst = instance_from_record(site.ledger, start=dt.date(2021, 4, 1), horizon_weeks=260)
+    plan = plan_heuristic(inst, seconds=0.3)
+    write_all(plan, Path(work_dir) / "plan")
+    return plan

@@ -10,6 +10,7 @@ web app's plan tables read these).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import matplotlib
@@ -36,7 +37,7 @@ def write_csv(plan: Plan, path: str | Path) -> Path:
 
 def area_table(plan: Plan) -> pd.DataFrame:
     """One row per area: classification, planned teams and activities, first and last week,
-    expected release date."""
+    the date work starts, expected release date."""
     inst = plan.prepared.instance
     df = plan.to_frame()
     rows = []
@@ -51,6 +52,8 @@ def area_table(plan: Plan) -> pd.DataFrame:
             "activities": ",".join(s for s in STAGES if g is not None and s in set(g.activity)),
             "first_week": int(g.week.min()) if g is not None else None,
             "last_week": int(g.week.max()) if g is not None else None,
+            "start_date": (inst.start + timedelta(days=7 * int(g.week.min()))
+                           if g is not None else None),
             "release_date": plan.date_of_week(wk) if np.isfinite(wk) else None,
             "geometry": a.geometry if a.geometry is not None else Point(a.x, a.y),
         })
@@ -116,7 +119,8 @@ def write_gpkg(plan: Plan, path: str | Path, crs: str = "EPSG:32638") -> Path:
     if path.exists():
         path.unlink()
     areas = area_table(plan)
-    areas["release_date"] = areas["release_date"].astype(str).replace("None", "")
+    for col in ("start_date", "release_date"):
+        areas[col] = areas[col].astype(str).replace("None", "")
     gdf = gpd.GeoDataFrame(areas, geometry="geometry", crs=crs)
     gdf.to_file(path, layer="plan_areas", driver="GPKG", engine="pyogrio")
     inst = plan.prepared.instance

@@ -29,6 +29,7 @@ from safeground.web.mapview import (
     MAP_FIELDS,
     MapView,
     check_layer,
+    check_plan,
     default_layers,
     extent,
     lean,
@@ -188,15 +189,32 @@ def _casualties(ledger: Ledger, as_of: dt.date | None) -> dict[str, dict[str, in
     return out
 
 
+def planned_areas(work_dir: Path | None) -> dict[str, dict[str, str]] | None:
+    """The plan's areas from ``plan/plan_areas.csv`` in the work directory (None when there is
+    none): per area the plan puts a team on, its planned activities, teams, start and release
+    dates (release empty when not within the plan)."""
+    path = Path(work_dir, "plan", "plan_areas.csv") if work_dir else None
+    if path is None or not path.is_file():
+        return None
+    rows, _ = read_csv_rows(path, 1_000_000)
+    return {r["area_id"]: {"planned_activities": r["activities"], "planned_teams": r["teams"],
+                           "planned_start_date": r["start_date"],
+                           "planned_release_date": r["release_date"]}
+            for r in rows if r["teams"]}
+
+
 def map_layers(ledger: Ledger, user: User, as_of: dt.date | None,
                view: MapView | None = None, layers: list[str] | None = None,
-               detail: str = "full") -> dict[str, Any]:
+               detail: str = "full", plan: dict[str, dict[str, str]] | None = None
+               ) -> dict[str, Any]:
     """The map's layers for this user: polygons of uncleared land only for staff. With a
     ``view``, only what meets its box, simplified for its zoom (``mapview.py``); with
     ``layers`` (checked by ``mapview.parse_layers``) only those, else every layer the user's
-    roles give; with ``detail="map"`` only the attributes the map draws with."""
+    roles give; with ``detail="map"`` only the attributes the map draws with. ``plan``
+    (``planned_areas``) gives the ``planned_release`` layer: the plan's areas with their
+    planned dates."""
     view = view or MapView()
-    names = layers if layers is not None else default_layers(user)
+    names = layers if layers is not None else default_layers(user, plan is not None)
     for name in names:     # role rules first, whatever the caller passed
         check_layer(name, user)
 
@@ -209,7 +227,13 @@ def map_layers(ledger: Ledger, user: User, as_of: dt.date | None,
     out: dict[str, Any] = {}
     for name in names:
         rtype = LAYERS[name]
-        if name == "hazardous_area_points":
+        if name == "planned_release":
+            check_plan(name, plan is not None)
+            rows = [r for r in ledger.objects(rtype, as_of) if r["id"] in plan]
+            feats = [feature(rtype, r, user)[0] for r in view.rows(rows)]
+            for f in feats:
+                f["properties"].update(plan[f["id"]])
+        elif name == "hazardous_area_points":
             # the box is tested against the generalised point, never the perimeter
             feats = view.features([public_area(r) for r in ledger.objects(rtype, as_of)])
         else:
@@ -223,12 +247,20 @@ def map_layers(ledger: Ledger, user: User, as_of: dt.date | None,
 
 
 def map_feature(ledger: Ledger, user: User, layer: str, feature_id: str,
-                as_of: dt.date | None) -> dict[str, Any]:
+                as_of: dt.date | None, plan: dict[str, dict[str, str]] | None = None
+                ) -> dict[str, Any]:
     """One feature of a map layer with every attribute the user may see: the properties it
     has in the full layer (``map_layers``), without its geometry."""
     rtype = LAYERS[check_layer(layer, user)]     # before the lookup: no probing by id
+    if layer == "planned_release":
+        check_plan(layer, plan is not None)
+        if feature_id not in plan:
+            raise NotFoundError(f"the plan has no work on '{feature_id}'",
+                                code="OBJECT_NOT_FOUND")
     row = ledger.get(rtype, feature_id, as_of)
     f = public_area(row) if layer == "hazardous_area_points" else feature(rtype, row, user)[0]
+    if layer == "planned_release":
+        f["properties"].update(plan[feature_id])
     if layer == "accidents":
         f["properties"].update(_casualties(ledger, as_of).get(
             feature_id, {"killed": 0, "injured": 0}))
@@ -260,13 +292,15 @@ def layers(request: Request, as_of: str | None = None, bbox: str | None = None,
            detail: str | None = None,
            user: User = PUBLIC) -> JSONResponse:
     view = MapView(parse_bbox(bbox), zoom)
-    names = parse_layers(layers, user)
+    plan = planned_areas(request.app.state.work_dir)
+    names = parse_layers(layers, user, plan is not None)
     level = parse_detail(detail)
     out = {"as_of": as_of, "staff": user.is_staff, **view.describe()}
     if level == "map":
         out["detail"] = level
         out["fields"] = {n: list(MAP_FIELDS[n]) for n in names}
-    out["layers"] = map_layers(ledger_of(request), user, parse_day(as_of), view, names, level)
+    out["layers"] = map_layers(ledger_of(request), user, parse_day(as_of), view, names, level,
+                               plan)
     return JSONResponse(out)  # not through FastAPI's encoder: layers are plain JSON already
 
 
@@ -277,7 +311,8 @@ def map_feature_(request: Request, layer: str, feature_id: str, as_of: str | Non
                  user: User = PUBLIC) -> JSONResponse:
     # no map layer is made of victims, so, as for the layers, there is no personal data here
     # to audit (victims' reads are audited where they are served: /objects, /history)
-    out = map_feature(ledger_of(request), user, layer, feature_id, parse_day(as_of))
+    out = map_feature(ledger_of(request), user, layer, feature_id, parse_day(as_of),
+                      planned_areas(request.app.state.work_dir))
     return JSONResponse({"as_of": as_of, **out})
 
 

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from safeground.errors import PermissionDeniedError, SafegroundError
+from safeground.errors import NotFoundError, PermissionDeniedError, SafegroundError
 from safeground.geometry import reproject
 from safeground.vocabulary import ReportType
 from safeground.web.users import Permission, User
@@ -73,9 +73,14 @@ LAYERS: dict[str, ReportType] = {
     "settlements": ReportType.SETTLEMENT,
     "accidents": ReportType.ACCIDENT,
     "ordnance": ReportType.ORDNANCE,
+    # the plan's areas (perimeters) with their planned dates: only when the work directory
+    # holds a plan (``plan/plan_areas.csv``), and only for analysts (the plan's readers)
+    "planned_release": ReportType.HAZARDOUS_AREA,
 }
 #: layers only staff (``read_detail``) may read: perimeters of uncleared land, accidents, items
-STAFF_LAYERS = frozenset({"hazardous_areas", "accidents", "ordnance"})
+STAFF_LAYERS = frozenset({"hazardous_areas", "accidents", "ordnance", "planned_release"})
+#: layers made from the plan, not the record alone (absent when there is no plan)
+PLAN_LAYERS = frozenset({"planned_release"})
 #: what ``detail=map`` keeps of each feature's attributes: what map.js styles, labels and
 #: counts with (the feature's ``id`` is beside its properties); the rest comes on a click
 MAP_FIELDS: dict[str, tuple[str, ...]] = {
@@ -86,22 +91,32 @@ MAP_FIELDS: dict[str, tuple[str, ...]] = {
     "settlements": ("name", "displaced_population", "return_status"),
     "accidents": (),
     "ordnance": (),
+    "planned_release": ("name", "planned_release_date", "planned_activities"),
 }
 #: ``detail`` values: every attribute (the default), or the map's few
 DETAILS = ("full", "map")
 
 
-def default_layers(user: User) -> list[str]:
+def default_layers(user: User, plan: bool = False) -> list[str]:
     """The layers a request without ``layers`` gets: every one the user's roles give (staff
-    get perimeters, viewers the generalised points instead)."""
+    get perimeters, viewers the generalised points instead); the plan's layers only when there
+    is a ``plan``."""
     if user.can(Permission.READ_DETAIL):
-        return [n for n in LAYERS if n != "hazardous_area_points"]
-    return [n for n in LAYERS if n not in STAFF_LAYERS]
+        names = [n for n in LAYERS if n != "hazardous_area_points"]
+    else:
+        names = [n for n in LAYERS if n not in STAFF_LAYERS]
+    return [n for n in names if may_read_layer(n, user) and (plan or n not in PLAN_LAYERS)]
+
+
+def layer_needs(name: str) -> list[Permission]:
+    """The permissions a layer needs: ``read_detail`` for staff layers (``read_public``
+    otherwise), and ``analyse`` too for the plan's."""
+    need = [Permission.READ_DETAIL if name in STAFF_LAYERS else Permission.READ_PUBLIC]
+    return need + ([Permission.ANALYSE] if name in PLAN_LAYERS else [])
 
 
 def may_read_layer(name: str, user: User) -> bool:
-    need = Permission.READ_DETAIL if name in STAFF_LAYERS else Permission.READ_PUBLIC
-    return user.can(need)
+    return all(user.can(p) for p in layer_needs(name))
 
 
 def check_layer(name: str, user: User) -> str:
@@ -111,25 +126,35 @@ def check_layer(name: str, user: User) -> str:
         raise MapViewError(f"'{name}' is not a map layer (one of {', '.join(LAYERS)})",
                            code="LAYER_UNKNOWN", details={"parameter": "layers", "layer": name})
     if not may_read_layer(name, user):
-        raise PermissionDeniedError(f"your roles do not give the map layer '{name}' "
-                                    f"({Permission.READ_DETAIL.value})", code="FORBIDDEN",
-                                    details={"needs": Permission.READ_DETAIL.value,
-                                             "layer": name})
+        needs = ", ".join(p.value for p in layer_needs(name))
+        raise PermissionDeniedError(f"your roles do not give the map layer '{name}' ({needs})",
+                                    code="FORBIDDEN", details={"needs": needs, "layer": name})
     return name
 
 
-def parse_layers(value: str | None, user: User) -> list[str]:
+def check_plan(name: str, plan: bool) -> str:
+    """``name``, unless it is one of the plan's layers and there is no plan:
+    OUTPUT_NOT_AVAILABLE (404)."""
+    if name in PLAN_LAYERS and not plan:
+        raise NotFoundError(f"the map layer '{name}' needs a plan in the work directory "
+                            "(safeground plan make; make demo makes one)",
+                            code="OUTPUT_NOT_AVAILABLE", details={"layer": name})
+    return name
+
+
+def parse_layers(value: str | None, user: User, plan: bool = False) -> list[str]:
     """The layers asked for, in ``LAYERS`` order: ``None`` (not given) is every layer the user
-    may read (``default_layers``); otherwise a comma list of names, each checked."""
+    may read (``default_layers``); otherwise a comma list of names, each checked (roles first,
+    then whether there is a ``plan`` for the plan's layers)."""
     if value is None:
-        return default_layers(user)
+        return default_layers(user, plan)
     names = {n.strip() for n in value.split(",") if n.strip()}
     if not names:
         raise MapViewError("layers is empty: name at least one map layer "
-                           f"({', '.join(default_layers(user))})",
+                           f"({', '.join(default_layers(user, plan))})",
                            code="LAYER_UNKNOWN", details={"parameter": "layers"})
     for n in sorted(names):
-        check_layer(n, user)
+        check_plan(check_layer(n, user), plan)
     return [n for n in LAYERS if n in names]
 
 

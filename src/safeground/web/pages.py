@@ -21,6 +21,7 @@ from safeground.web.api import (
     map_extent,
     note_victim_read,
     parse_day,
+    planned_areas,
     read_csv_rows,
     report_type,
     reports_json,
@@ -114,9 +115,12 @@ def home(user: User = PUBLIC) -> Response:
 @router.get("/map", response_class=HTMLResponse)
 def map_page(request: Request, as_of: str | None = None, user: User = PUBLIC) -> Response:
     day = parse_day(as_of)
+    plan = planned_areas(request.app.state.work_dir)
+    starts = [r["planned_start_date"] for r in (plan or {}).values() if r["planned_start_date"]]
     return _render(request, "map.html", user, as_of=as_of or "",
                    extent=map_extent(ledger_of(request), user, day),
-                   layers=default_layers(user),
+                   layers=default_layers(user, plan is not None),
+                   plan_start=min(starts)[:4] if starts else "",
                    status_colours=STATUS_COLOURS, release_colours=RELEASE_COLOURS)
 
 

@@ -9,6 +9,14 @@
   const RETURN = {returned: "#2e7d32", partial: "#e8a33d", not_returned: "#78909c"};
   const METHODS = ["#64b5f6", "#4db6ac", "#81c784", "#ba68c8", "#ffb74d", "#a1887f", "#90a4ae",
                    "#f06292"];
+  // the plan's areas by the year the plan releases them: its first year green, its sixth
+  // and later red; grey dashed: not within the plan
+  const YEARS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027"];
+  const planStart = Number(box.dataset.planStart || 0);
+  const planYear = (f) => (f.properties.planned_release_date || "").slice(0, 4);
+  const colourOfYear = (y) => !y ? "#9e9e9e" :
+    YEARS[Math.max(0, Math.min(YEARS.length - 1, Number(y) - planStart))];
+  const yearsSeen = new Set();
   const methodColour = {};
   const colourOf = (m) => methodColour[m] || (methodColour[m] =
     METHODS[Object.keys(methodColour).length % METHODS.length]);
@@ -24,7 +32,8 @@
 
   // Clicking a feature shows its attributes. The layers carry only what the map draws with
   // (detail=map), so every attribute is asked for then, once per feature (featuresUrl).
-  const LINK_TYPES = {hazardous_areas: "hazardous_area", released_land: "land_release",
+  const LINK_TYPES = {hazardous_areas: "hazardous_area", planned_release: "hazardous_area",
+                      released_land: "land_release",
                       settlements: "settlement", accidents: "accident", ordnance: "ordnance"};
   const full = new Map();   // "layer/id" -> every attribute (this page's date)
   let asking = null;        // the feature whose attributes are being asked for
@@ -94,6 +103,12 @@
                       dashArray: f.properties.classification === "SHA" ? "4 3" : null,
                       className: `sg-ha sg-ha-${f.properties.status}`}),
       onEachFeature: popup("hazardous_areas")},
+    planned_release: {
+      style: (f) => ({color: colourOfYear(planYear(f)), weight: 2,
+                      fillColor: colourOfYear(planYear(f)), fillOpacity: 0.5,
+                      dashArray: planYear(f) ? null : "3 3",
+                      className: `sg-plan sg-plan-${planYear(f) || "later"}`}),
+      onEachFeature: (f, layer) => { yearsSeen.add(planYear(f)); popup("planned_release")(f, layer); }},
     hazardous_area_points: {
       pointToLayer: (f, ll) => L.circleMarker(ll, {radius: 6, weight: 1, color: "#333",
         fillColor: STATUS[f.properties.status] || "#999", fillOpacity: 0.8,
@@ -121,14 +136,15 @@
   };
   const titles = {admin_areas: "Districts", hazardous_areas: "Hazardous areas", hazardous_area_points:
     "Hazardous areas (generalised)", released_land: "Released land", settlements: "Settlements",
-    accidents: "Accidents", ordnance: "Explosive items"};
+    accidents: "Accidents", ordnance: "Explosive items", planned_release: "Plan: release year"};
   // drawn in this order: settlements under the areas, so every area stays clickable
-  const order = ["admin_areas", "settlements", "released_land", "hazardous_areas", "hazardous_area_points",
-                 "ordnance", "accidents"];
-  const hiddenAtStart = new Set(["ordnance"]);
+  const order = ["admin_areas", "settlements", "released_land", "hazardous_areas", "planned_release",
+                 "hazardous_area_points", "ordnance", "accidents"];
+  const hiddenAtStart = new Set(["ordnance", "planned_release"]);
   const NOUNS = [["hazardous_areas", "hazardous areas"], ["hazardous_area_points", "hazardous areas"],
                  ["released_land", "released parcels"], ["settlements", "settlements"],
-                 ["accidents", "accidents"], ["ordnance", "explosive items"]];
+                 ["accidents", "accidents"], ["ordnance", "explosive items"],
+                 ["planned_release", "planned areas"]];
 
   // Only the layers switched on are asked for, each for the view: the box shown, padded by
   // PAD on each side, and the zoom (the server simplifies lines and polygons for it), with
@@ -181,6 +197,7 @@
   }
 
   function fill(name, fc) {
+    if (name === "planned_release") yearsSeen.clear();
     drawn[name].clearLayers();
     drawn[name].addData(fc);
     counts[name] = fc.features.length;
@@ -200,6 +217,17 @@
       legend.append(SG.el("div", {}, sw, m));
     }
     if (!Object.keys(methodColour).length) legend.append(SG.el("div", {class: "muted small"}, "none yet"));
+    const planLegend = document.getElementById("plan-legend");
+    if (planLegend && on.has("planned_release") && fresh.has("planned_release")) {
+      planLegend.replaceChildren();
+      for (const y of [...yearsSeen].sort((a, b) => (a || "9999").localeCompare(b || "9999"))) {
+        const sw = SG.el("span", {class: "swatch"});
+        sw.style.background = colourOfYear(y);
+        planLegend.append(SG.el("div", {"data-year": y || "later"}, sw,
+                                y || "not within the plan"));
+      }
+      if (!yearsSeen.size) planLegend.append(SG.el("div", {}, "no planned area in view"));
+    }
     const parts = NOUNS.filter(([n]) => on.has(n) && fresh.has(n))
       .map(([n, noun]) => `${counts[n]} ${noun}`);
     statusBox.textContent = parts.length ?
