@@ -22,7 +22,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from safeground.cli_boundary import err, friendly, ledger_from, user_name
-from safeground.errors import SafegroundError
+from safeground.errors import NotFoundError, SafegroundError
 from safeground.exchange import to_geojson
 from safeground.ledger import Ledger
 from safeground.settings import Settings
@@ -254,13 +254,20 @@ def report(out: Annotated[Path, typer.Argument(help="Output .html file (printabl
                                                      ".xlsx workbook")] = None,
            title: Annotated[str, typer.Option(help="Report title")] =
            "Mine action programme report",
+           plan: Annotated[Path | None, typer.Option(help="A plan folder (safeground plan "
+                                                     "make --out): add its yearly outlook")]
+           = None,
            db: DbOpt = None) -> None:
     """Programme report for government and donors: land released, items, casualties, risk
-    education, referrals, quality and returns in a period (HTML, optionally Excel)."""
+    education, referrals, quality and returns in a period (HTML, optionally Excel); with
+    --plan, what the current plan expects year by year."""
     from safeground import programme_report
 
     period_end = _date(end) if end else dt.date.today()
-    rep = programme_report.build(_ledger(db), _date(start), period_end)
+    rep = programme_report.build(_ledger(db), _date(start), period_end, plan)
+    if plan is not None and rep.outlook is None:
+        raise NotFoundError(f"no plan tables (plan_areas.csv, plan_settlements.csv) in {plan}",
+                            code="OUTPUT_NOT_AVAILABLE")
     out.write_text(programme_report.render_html(rep, title), encoding="utf-8")
     console.print(f"Report {rep.start} to {rep.end}: {rep.released_total_m2 / 1e6:,.2f} km² "
                   f"released, {sum(rep.items_by_category.values()):,} items, "

@@ -5,13 +5,15 @@
 2. Take every report file in through the gate as the records officer, and approve them as the
    operations chief (a different person) — the normal report path.
 3. Print the programme status now and as known three months after the ceasefire; export the
-   hazardous areas; write the programme report for government and donors (HTML and Excel).
+   hazardous areas.
 4. Fit the contamination risk model on the record's evidence known at the start of operations
    (with the scenario's context layers), map the risk surface (a Cloud-Optimised GeoTIFF) and
    rank the hazardous areas.
 5. Plan two years of survey and clearance from the record and the risk ranking: a dated plan
    (team x area x week) as CSV and GeoPackage, with a Gantt chart and a returns chart.
-6. Add demo users (one per role, passwords made at random and printed) and, unless
+6. Write the programme report for government and donors (HTML and Excel), with the plan's
+   outlook year by year.
+7. Add demo users (one per role, passwords made at random and printed) and, unless
    ``--no-serve``, serve the web app on http://127.0.0.1:8000/.
 
 ``--example`` loads the small built-in example programme instead of the scenario.
@@ -104,12 +106,13 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
     out.write_text(json.dumps(to_geojson(ledger.objects(ReportType.HAZARDOUS_AREA),
                                          ReportType.HAZARDOUS_AREA), default=str))
     console.print(f"Record: {db_path}   Hazardous areas exported to {out}")
-    report(workdir / "programme-report.html",           # for government and donors
-           start="2021-01-01" if use_example else "2020-11-10",
-           xlsx=workdir / "programme-report.xlsx", db=settings.database_url)
     if not use_example:
         risk = _risk(workdir, settings.database_url, console)
         _plan(ledger, workdir, risk, console)
+    report(workdir / "programme-report.html",           # for government and donors
+           start="2021-01-01" if use_example else "2020-11-10",
+           xlsx=workdir / "programme-report.xlsx", db=settings.database_url,
+           plan=None if use_example else workdir / "plan")   # with the plan's outlook
     from safeground.web.demo import add_demo_users, serve_demo
 
     accounts = add_demo_users(ledger, console)

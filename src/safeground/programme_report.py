@@ -75,6 +75,8 @@ class ProgrammeReport:
     qa: dict[str, int]                           # visits, pass, fail, nonconformities
     months: list[MonthFigures] = field(default_factory=list)
     organisations: list[OrganisationFigures] = field(default_factory=list)
+    #: the current plan's expectations year by year (``planning.outputs.outlook``), if given
+    outlook: list[dict[str, Any]] | None = None
 
     @property
     def released_total_m2(self) -> float:
@@ -98,6 +100,7 @@ class ProgrammeReport:
                        for m in self.months],
             "organisations": [{"organisation": o.organisation, "released_m2": o.released_m2,
                                "items": o.items} for o in self.organisations],
+            "outlook": self.outlook,
         }
 
 
@@ -113,8 +116,10 @@ def _in(row: dict[str, Any], start: dt.date, end: dt.date) -> bool:
     return start <= row["first_date"] <= end
 
 
-def build(ledger: Ledger, start: dt.date, end: dt.date) -> ProgrammeReport:
-    """The programme report for ``start``..``end`` (both inclusive), from approved reports."""
+def build(ledger: Ledger, start: dt.date, end: dt.date,
+          plan_dir: str | Path | None = None) -> ProgrammeReport:
+    """The programme report for ``start``..``end`` (both inclusive), from approved reports;
+    with ``plan_dir`` (a folder ``safeground plan make`` wrote) also the plan's outlook."""
     if end < start:
         raise ValidationError([Problem("PERIOD_INVALID", field="end",
                                        params={"start": start, "end": end})])
@@ -194,7 +199,16 @@ def build(ledger: Ledger, start: dt.date, end: dt.date) -> ProgrammeReport:
             (OrganisationFigures(o, {k: round(v["released"][k], 1) for k in KINDS}, v["items"])
              for o, v in orgs.items()),
             key=lambda o: -sum(o.released_m2.values())),
+        outlook=_outlook(plan_dir),
     )
+
+
+def _outlook(plan_dir: str | Path | None) -> list[dict[str, Any]] | None:
+    if plan_dir is None:
+        return None
+    from safeground.planning.outputs import outlook
+
+    return outlook(plan_dir)
 
 
 # ----------------------------------------------------------------------------------- outputs
@@ -265,6 +279,11 @@ def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
     items.append(["category", "items"])
     for c, n in report.items_by_category.items():
         items.append([c, n])
+    if report.outlook:
+        ahead = wb.create_sheet("outlook")
+        ahead.append(list(report.outlook[0]))
+        for row in report.outlook:
+            ahead.append(list(row.values()))
     refs = wb.create_sheet("referrals")
     refs.append(["service", "status", "referrals"])
     for service, by_status in report.referrals.items():

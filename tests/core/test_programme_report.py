@@ -120,3 +120,45 @@ def test_cli_writes_the_report(ledger, tmp_path, database_url):
     bad = CliRunner().invoke(app, ["report", str(out), "--from", "2022-01-01", "--to",
                                    "2021-01-01", "--db", database_url])
     assert bad.exit_code != 0 and "PERIOD_INVALID" in bad.output
+
+
+def test_the_plan_outlook_adds_up_to_the_plan(ledger, tmp_path, database_url):
+    """With a plan folder the report carries the plan's outlook: per year the areas it
+    releases and the people it lets return, adding up to the plan's own figures, in the HTML,
+    the workbook and the CLI; a folder without plan tables is refused."""
+    from safeground.planning.heuristic import plan_heuristic
+    from safeground.planning.outputs import write_all
+    from safeground.planning.record import instance_from_record
+
+    inst = instance_from_record(ledger, start=dt.date(2021, 4, 1), horizon_weeks=260)
+    plan = plan_heuristic(inst, seconds=0.3)
+    write_all(plan, tmp_path / "plan")
+    rep = programme_report.build(ledger, dt.date(2021, 1, 1), dt.date(2021, 12, 31),
+                                 tmp_path / "plan")
+    summary = plan.summary()
+    years, rest = rep.outlook[:-1], rep.outlook[-1]
+    assert rest["year"] == "not within the plan" and years
+    assert [y["year"] for y in years] == sorted(y["year"] for y in years)
+    assert sum(y["areas_released"] for y in years) == summary["areas_released_in_horizon"]
+    assert sum(y["areas_released"] for y in rep.outlook) == len(inst.areas)
+    assert sum(y["km2_released"] for y in rep.outlook) == pytest.approx(
+        sum(a.remaining_m2 for a in inst.areas) / 1e6)
+    assert years[-1]["people_able_to_return_so_far"] == pytest.approx(
+        summary["people_returned_in_horizon"])
+    assert sum(y["settlements_returning"] for y in years) == \
+        summary["settlements_returned_in_horizon"]
+    html = programme_report.render_html(rep)
+    assert 'id="outlook"' in html and "not within the plan" in html
+    book = load_workbook(programme_report.write_workbook(rep, tmp_path / "r.xlsx"))
+    rows = list(book["outlook"].iter_rows(values_only=True))
+    assert rows[0][0] == "year" and len(rows) == len(rep.outlook) + 1
+    assert programme_report.build(ledger, dt.date(2021, 1, 1), dt.date(2021, 12, 31)).outlook \
+        is None
+    out = tmp_path / "with-plan.html"
+    ok = CliRunner().invoke(app, ["report", str(out), "--from", "2021-01-01", "--plan",
+                                  str(tmp_path / "plan"), "--db", database_url])
+    assert ok.exit_code == 0, ok.output
+    assert 'id="outlook"' in out.read_text(encoding="utf-8")
+    bad = CliRunner().invoke(app, ["report", str(out), "--from", "2021-01-01", "--plan",
+                                   str(tmp_path), "--db", database_url])
+    assert bad.exit_code != 0 and "OUTPUT_NOT_AVAILABLE" in bad.output

@@ -109,3 +109,19 @@ def test_without_a_plan_there_is_no_plan_layer(site):
     res = analyst.get("/api/v1/map/layers?layers=planned_release")
     assert res.status_code == 404 and res.json()["error"]["code"] == "OUTPUT_NOT_AVAILABLE"
     assert 'id="plan-legend"' not in analyst.get("/map").text
+
+
+def test_the_programme_report_carries_the_served_plan(planned, site):
+    """The web app's programme report takes the plan in its work directory (every role may
+    make the report: the outlook is aggregates only); without a plan there is none."""
+    with_plan, plan = planned
+    rep = with_plan.as_user("visitor").get(
+        "/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=json").json()
+    assert rep["outlook"][-1]["year"] == "not within the plan"
+    assert sum(y["areas_released"] for y in rep["outlook"]) == len(plan.instance.areas)
+    html = with_plan.as_user("visitor").get(
+        "/api/v1/programme-report?start=2021-01-01&end=2021-12-31").text
+    assert 'id="outlook"' in html
+    bare = site.as_user("visitor").get(
+        "/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=json").json()
+    assert bare["outlook"] is None

@@ -37,7 +37,8 @@ def write_csv(plan: Plan, path: str | Path) -> Path:
 
 def area_table(plan: Plan) -> pd.DataFrame:
     """One row per area: classification, planned teams and activities, first and last week,
-    the date work starts, expected release date."""
+    the date work starts, expected release date (empty when not within the plan's horizon:
+    work the heuristic books after it only completes the picture)."""
     inst = plan.prepared.instance
     df = plan.to_frame()
     rows = []
@@ -54,7 +55,7 @@ def area_table(plan: Plan) -> pd.DataFrame:
             "last_week": int(g.week.max()) if g is not None else None,
             "start_date": (inst.start + timedelta(days=7 * int(g.week.min()))
                            if g is not None else None),
-            "release_date": plan.date_of_week(wk) if np.isfinite(wk) else None,
+            "release_date": plan.date_of_week(wk) if wk < plan.prepared.horizon else None,
             "geometry": a.geometry if a.geometry is not None else Point(a.x, a.y),
         })
     return pd.DataFrame(rows)
@@ -111,6 +112,32 @@ def write_tables(plan: Plan, out_dir: str | Path, prefix: str = "plan") -> dict[
     areas.to_csv(paths["areas_csv"], index=False)
     settlement_table(plan).to_csv(paths["settlements_csv"], index=False)
     return paths
+
+
+def outlook(plan_dir: str | Path) -> list[dict[str, float | int | str]] | None:
+    """What the plan in ``plan_dir`` (as ``write_all`` wrote it) expects, calendar year by
+    year: hazardous areas released and their km², settlements whose people can return and how
+    many people, and the people able to return so far; a last row ``not within the plan`` for
+    what it leaves. None when the folder holds no plan tables."""
+    folder = Path(plan_dir)
+    areas_csv, sett_csv = folder / "plan_areas.csv", folder / "plan_settlements.csv"
+    if not (areas_csv.is_file() and sett_csv.is_file()):
+        return None
+    areas = pd.read_csv(areas_csv, keep_default_na=False, dtype={"release_date": str})
+    sett = pd.read_csv(sett_csv, keep_default_na=False, dtype={"return_date": str})
+    areas["year"] = areas["release_date"].str[:4]
+    sett["year"] = sett["return_date"].str[:4]
+    rows, so_far = [], 0.0
+    for year in [*sorted((set(areas.year) | set(sett.year)) - {""}), ""]:
+        a, st = areas[areas.year == year], sett[sett.year == year]
+        people = float(st.people_able_to_return.sum())
+        if year:
+            so_far += people
+        rows.append({"year": year or "not within the plan", "areas_released": len(a),
+                     "km2_released": float(a.remaining_m2.sum()) / 1e6,
+                     "settlements_returning": len(st), "people_able_to_return": people,
+                     "people_able_to_return_so_far": so_far if year else None})
+    return rows
 
 
 def write_gpkg(plan: Plan, path: str | Path, crs: str = "EPSG:32638") -> Path:

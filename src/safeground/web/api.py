@@ -576,7 +576,8 @@ def programme_report(request: Request, start: str, end: str | None = None,
     last = parse_day(end, "end") or dt.date.today()
     if format not in ("html", "json", "xlsx"):
         raise BadRequestError("format must be html, json or xlsx", code="FORMAT_UNKNOWN")
-    rep = pr.build(ledger_of(request), first, last)
+    work = request.app.state.work_dir
+    rep = pr.build(ledger_of(request), first, last, Path(work, "plan") if work else None)
     if format == "json":
         return rep.to_dict()
     if format == "xlsx":
