@@ -50,7 +50,7 @@ def live(tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("live")
     url = f"sqlite:///{work}/record.sqlite"
     s = build_site(url)
-    s.plan = write_plan(s, work)
+    s.plan, s.work_dir = write_plan(s, work), work
     port = free_port()
     log = tmp_path_factory.mktemp("live-log") / "serve.log"
     with log.open("wb") as out:

@@ -320,6 +320,42 @@ def test_an_analyst_sees_the_plan_on_the_map(live, browser):
                                              "map-plan.png"))
 
 
+def test_an_analyst_makes_the_plan_again_from_the_analysis_page(live, browser):
+    """The Analysis page's form starts re-planning (POST /api/v1/plan/jobs), follows the job
+    until it is done and reloads on the new plan; the served plan is restored afterwards for
+    the other tests of this module."""
+    from selenium.webdriver.common.by import By
+
+    folder = live.site.work_dir / "plan"
+    backup = {p.name: p.read_bytes() for p in folder.iterdir()}
+    try:
+        _sign_in(browser, live.base, "analyst", then="/analysis")
+        status = browser.find_element(By.ID, "replan-status")
+        assert status.get_attribute("data-state") == "idle"
+        browser.execute_script(
+            "const f = document.getElementById('replan');"
+            "f.start.value = '2021-07-01'; f.horizon_weeks.value = '52';"
+            "f.seconds.value = '0.3';")
+        browser.find_element(By.ID, "replan-start").click()
+        _wait(browser, lambda d: d.find_element(By.ID, "replan-status")
+              .get_attribute("data-state") == "done", timeout=120)
+        assert "people able to return" in browser.find_element(By.ID, "replan-status").text
+        # the page reloads on the new plan: the job is told from the server side now
+        _wait(browser, lambda d: "Last plan made by analyst" in
+              d.find_element(By.ID, "replan-status").text, timeout=30)
+        assert browser.find_element(By.ID, "plan-returns")
+        weekly = (folder / "plan.csv").read_text(encoding="utf-8").splitlines()
+        header = weekly[0].split(",")
+        starts = {line.split(",")[header.index("week_start")] for line in weekly[1:]}
+        assert min(starts) >= "2021-07-01"
+        assert live.site.audit("plan_made")[-1]["user"] == "analyst"
+    finally:
+        for p in folder.iterdir():
+            p.unlink()
+        for name, data in backup.items():
+            (folder / name).write_bytes(data)
+
+
 def test_a_user_changes_their_password_and_an_admin_reads_it_in_the_audit_trail(live, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select

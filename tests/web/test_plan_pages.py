@@ -3,11 +3,14 @@ planner writes (``planning.outputs.write_all``), read by analysts only."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 from websupport import build_site, write_plan
 
 from safeground.planning.outputs import settlement_table
+from safeground.planning.replan import replan_from_record
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +128,73 @@ def test_the_programme_report_carries_the_served_plan(planned, site):
     bare = site.as_user("visitor").get(
         "/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=json").json()
     assert bare["outlook"] is None
+
+
+@pytest.fixture
+def replanning(tmp_path):
+    """A site of its own with a plan in its work directory, for tests that replace it."""
+    site = build_site(f"sqlite:///{tmp_path}/record.sqlite", work_dir=tmp_path)
+    plan = write_plan(site, tmp_path)
+    yield site, plan, tmp_path / "plan"
+    site.ledger.db.close()
+
+
+def test_an_analyst_makes_the_plan_again_from_the_record(replanning):
+    """POST /plan/jobs re-plans in the background from the day asked for, holding the work in
+    progress of the plan already there; the new plan's files replace the old ones only when
+    complete, the job says how it went, and the audit trail says who made it."""
+    site, old, folder = replanning
+    previous = folder.parent / "previous-plan.csv"
+    previous.write_bytes((folder / "plan.csv").read_bytes())
+    analyst = site.as_user("analyst")
+    assert analyst.get("/api/v1/plan/jobs/current").json()["state"] == "idle"
+    res = analyst.post("/api/v1/plan/jobs", json={"start": "2021-07-01", "horizon_weeks": 52,
+                                                  "seconds": 0.3, "freeze_weeks": 4})
+    assert res.status_code == 202, res.text
+    assert res.json()["state"] == "running" and res.json()["by"] == "analyst"
+    job = site.app.state.plan_jobs.wait(120)
+    assert job.state == "done", job.error
+    now = analyst.get("/api/v1/plan/jobs/current").json()
+    assert now["state"] == "done" and now["start"] == "2021-07-01"
+    assert now["summary"]["tasks_held_from_previous_plan"] > 0   # the old plan's work goes on
+    weekly = pd.read_csv(folder / "plan.csv")
+    assert weekly.week_start.min() >= "2021-07-01" and weekly.week.max() >= 0
+    planned = set(zip(weekly.team_id, weekly.area_id, weekly.activity, strict=True))
+    # what re-planning from that plan holds (the same path as the command line)
+    kept = replan_from_record(site.ledger, start=dt.date(2021, 7, 1), horizon_weeks=52,
+                              previous=previous, freeze_weeks=4, seconds=0.1).kept
+    assert len(kept) == now["summary"]["tasks_held_from_previous_plan"]
+    assert set(kept) <= planned
+    assert not (folder.parent / "plan.new").exists() and not (folder.parent / "plan.old").exists()
+    assert site.audit("plan_made")[-1]["user"] == "analyst"
+    body = analyst.get("/api/v1/plan/settlements").json()
+    assert body["total"] == len(old.instance.settlements)
+
+
+def test_a_failed_replanning_keeps_the_plan_there(replanning):
+    site, _, folder = replanning
+    before = (folder / "plan_settlements.csv").read_bytes()
+    (folder / "plan.csv").write_text("not,a,plan\n1,2,3\n", encoding="utf-8")
+    analyst = site.as_user("analyst")
+    assert analyst.post("/api/v1/plan/jobs", json={"start": "2021-07-01", "seconds": 0.2}
+                        ).status_code == 202
+    job = site.app.state.plan_jobs.wait(120)
+    assert job.state == "failed" and job.error["code"] == "PLAN_INSTANCE_INVALID"
+    assert (folder / "plan_settlements.csv").read_bytes() == before
+    assert not (folder.parent / "plan.new").exists()
+    assert not site.audit("plan_made")
+
+
+def test_one_replanning_at_a_time_for_analysts_with_a_work_directory(replanning, site):
+    with_work, _, _ = replanning
+    analyst = with_work.as_user("analyst")
+    assert analyst.post("/api/v1/plan/jobs", json={"start": "2021-07-01", "seconds": 3}
+                        ).status_code == 202
+    again = analyst.post("/api/v1/plan/jobs", json={"start": "2021-07-01"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "PLAN_JOB_RUNNING"
+    assert with_work.app.state.plan_jobs.wait(120).state == "done"
+    assert with_work.as_user("visitor").post("/api/v1/plan/jobs").status_code == 403
+    bad = analyst.post("/api/v1/plan/jobs", json={"start": "July"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "DATE_INVALID"
+    none = site.as_user("analyst").post("/api/v1/plan/jobs", json={"start": "2021-07-01"})
+    assert none.status_code == 404 and none.json()["error"]["code"] == "OUTPUT_NOT_AVAILABLE"

@@ -43,6 +43,7 @@ class Site:
     app: object
     waiting: list[int] = field(default_factory=list)
     plan: object = None          # the plan in its work directory (write_plan), if any
+    work_dir: Path | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
 
     def client(self) -> TestClient:

@@ -172,19 +172,16 @@ def _replan_record(db: str | None, risk: Path | None, previous: Path | None,
     """Plan (or re-plan, holding work in progress) from the record as known on ``start``."""
     from safeground.cli_boundary import ledger_from
     from safeground.planning.outputs import write_all
-    from safeground.planning.record import instance_from_record, risk_from_ranking
-    from safeground.planning.replan import read_plan_table, replan, week_of
+    from safeground.planning.record import risk_from_ranking
+    from safeground.planning.replan import replan_from_record
 
-    day = _day(start)
-    old = read_plan_table(previous) if previous is not None else None
-    inst = instance_from_record(ledger_from(db), start=day, horizon_weeks=horizon,
-                                risk=risk_from_ranking(risk) if risk else None,
-                                config=load_config(config),
-                                monthly_budget=budget, monthly_capacity_team_days=capacity)
-    week_now = week_of(old, day) if old is not None else 0
-    r = replan(inst, old, week_now, freeze_weeks=freeze_weeks, seconds=seconds)
+    r = replan_from_record(ledger_from(db), start=_day(start), horizon_weeks=horizon,
+                           previous=previous, risk=risk_from_ranking(risk) if risk else None,
+                           freeze_weeks=freeze_weeks, seconds=seconds,
+                           config=load_config(config), monthly_budget=budget,
+                           monthly_capacity_team_days=capacity)
     extra = {}
-    if old is not None:
+    if previous is not None:
         extra = {"tasks_held_from_previous_plan": len(r.kept),
                  "teams_whose_next_task_changed": ", ".join(r.changed_teams) or "none"}
     _report(r.plan, write_all(r.plan, out), as_json, extra)

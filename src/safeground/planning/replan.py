@@ -121,3 +121,20 @@ def replan(instance: Instance, previous: Plan | pd.DataFrame | None, week_now: i
         new_first.setdefault(team_id, (area_id, activity))
     changed = sorted(t for t in old_first if t in team_idx and new_first.get(t) != old_first[t])
     return Replan(plan, held, changed)
+
+
+def replan_from_record(ledger, *, start: dt.date, horizon_weeks: int,
+                       previous: str | Path | None = None,
+                       risk: dict[str, float] | None = None, freeze_weeks: int = 2,
+                       seconds: float = 2.0, **instance_options) -> Replan:
+    """Plan from the record as known today (``start``), or re-plan holding the work in
+    progress of the ``previous`` plan table (``plan.csv``): the one path the command line and
+    the web app's re-planning share. ``instance_options`` go to ``instance_from_record``
+    (``config``, ``monthly_budget``, ``monthly_capacity_team_days``)."""
+    from safeground.planning.record import instance_from_record
+
+    old = read_plan_table(previous) if previous is not None else None
+    inst = instance_from_record(ledger, start=start, horizon_weeks=horizon_weeks, risk=risk,
+                                **instance_options)
+    week_now = week_of(old, start) if old is not None else 0
+    return replan(inst, old, week_now, freeze_weeks=freeze_weeks, seconds=seconds)

@@ -641,6 +641,29 @@ def plan_areas(request: Request, limit: Annotated[int, Query(ge=1, le=100_000)] 
     return {"total": total, "areas": rows}
 
 
+class PlanJobBody(BaseModel):
+    start: str | None = Field(None, description="the plan's first day (default today)")
+    horizon_weeks: int = Field(104, ge=1, le=1040)
+    seconds: float = Field(10.0, gt=0, le=600, description="local search time")
+    freeze_weeks: int = Field(2, ge=0, le=52, description="weeks of planned work held")
+
+
+@router.post("/plan/jobs", status_code=202, summary="Make the plan again from the record "
+             "(in the background), holding work in progress", tags=["analysis"])
+def plan_job(request: Request, body: Annotated[PlanJobBody | None, Body()] = None,
+             user: User = ANALYSE) -> dict[str, Any]:
+    body = body or PlanJobBody()
+    day = parse_day(body.start, "start") or dt.date.today()
+    return request.app.state.plan_jobs.start(
+        ledger_of(request), user.name, start=day, horizon_weeks=body.horizon_weeks,
+        seconds=body.seconds, freeze_weeks=body.freeze_weeks).to_dict()
+
+
+@router.get("/plan/jobs/current", summary="How the last re-planning went", tags=["analysis"])
+def plan_job_current(request: Request, user: User = ANALYSE) -> dict[str, Any]:
+    return request.app.state.plan_jobs.current().to_dict()
+
+
 @router.get("/plan/charts/{name}", summary="Plan charts: gantt or returns (PNG)",
             tags=["analysis"])
 def plan_chart(request: Request, name: str, user: User = ANALYSE) -> FileResponse:

@@ -32,6 +32,7 @@ from safeground.ledger import Ledger
 from safeground.settings import Settings
 from safeground.storage import Database
 from safeground.web.auth import LoginLimiter, principal
+from safeground.web.planjob import PlanJobs
 from safeground.web.users import Permission, User, Users
 
 HERE = Path(__file__).parent
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.state.limiter = LoginLimiter()
     app.state.options = WebOptions(Path(work_dir) if work_dir else None, secure_cookies)
     app.state.work_dir = app.state.options.work_dir
+    app.state.plan_jobs = PlanJobs(app.state.work_dir)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates = templates
     app.state.page_context = page_context

@@ -232,7 +232,9 @@ def analysis(request: Request, user: User = ANALYSE) -> Response:
     types = [t.value for t in ReportType if t is not ReportType.VICTIM]
     return _render(request, "analysis.html", user, risk=risk, risk_total=risk_total,
                    plan_charts=plan_charts, returns=returns, returns_total=returns_total,
-                   summary=summary, types=types)
+                   summary=summary, types=types, can_plan=work is not None,
+                   job=request.app.state.plan_jobs.current(),
+                   today=dt.date.today().isoformat())
 
 
 @router.get("/users", response_class=HTMLResponse)
