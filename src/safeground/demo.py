@@ -154,7 +154,11 @@ def _plan(ledger: Ledger, workdir: Path, risk: dict[str, float], console: Consol
     summary = plan.summary()
     console.print(f"People able to return within two years: "
                   f"{summary['people_returned_in_horizon']:,.0f} "
-                  f"({summary['settlements_returned_in_horizon']:,} settlements); "
+                  f"({summary['settlements_returned_in_horizon']:,} settlements), of whom "
+                  f"{summary['people_free_at_start']:,.0f} in settlements no hazardous area "
+                  f"blocks and "
+                  f"{summary['people_returned_in_horizon'] - summary['people_free_at_start']:,.0f}"
+                  f" thanks to the plan; "
                   f"{summary['m2_released_in_horizon'] / 1e6:,.1f} km² released; "
                   f"expected casualties avoided: {summary['expected_casualties_avoided']:.1f}")
     console.print("Plan files: " + ", ".join(str(p) for p in files.values()))

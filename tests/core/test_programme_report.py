@@ -136,7 +136,9 @@ def test_the_plan_outlook_adds_up_to_the_plan(ledger, tmp_path, database_url):
     rep = programme_report.build(ledger, dt.date(2021, 1, 1), dt.date(2021, 12, 31),
                                  tmp_path / "plan")
     summary = plan.summary()
-    years, rest = rep.outlook[:-1], rep.outlook[-1]
+    free, years, rest = rep.outlook[0], rep.outlook[1:-1], rep.outlook[-1]
+    assert free["year"] == "free at the start" and free["areas_released"] == 0
+    assert free["people_able_to_return"] == summary["people_free_at_start"]
     assert rest["year"] == "not within the plan" and years
     assert [y["year"] for y in years] == sorted(y["year"] for y in years)
     assert sum(y["areas_released"] for y in years) == summary["areas_released_in_horizon"]
@@ -145,7 +147,7 @@ def test_the_plan_outlook_adds_up_to_the_plan(ledger, tmp_path, database_url):
         sum(a.remaining_m2 for a in inst.areas) / 1e6)
     assert years[-1]["people_able_to_return_so_far"] == pytest.approx(
         summary["people_returned_in_horizon"])
-    assert sum(y["settlements_returning"] for y in years) == \
+    assert free["settlements_returning"] + sum(y["settlements_returning"] for y in years) == \
         summary["settlements_returned_in_horizon"]
     html = programme_report.render_html(rep)
     assert 'id="outlook"' in html and "not within the plan" in html

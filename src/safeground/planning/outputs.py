@@ -117,8 +117,10 @@ def write_tables(plan: Plan, out_dir: str | Path, prefix: str = "plan") -> dict[
 def outlook(plan_dir: str | Path) -> list[dict[str, float | int | str]] | None:
     """What the plan in ``plan_dir`` (as ``write_all`` wrote it) expects, calendar year by
     year: hazardous areas released and their km², settlements whose people can return and how
-    many people, and the people able to return so far; a last row ``not within the plan`` for
-    what it leaves. None when the folder holds no plan tables."""
+    many people, and the people able to return so far. A first row ``free at the start``
+    counts the settlements no hazardous access area blocks (the plan does not free them); a
+    last row ``not within the plan`` what it leaves. None when the folder holds no plan
+    tables."""
     folder = Path(plan_dir)
     areas_csv, sett_csv = folder / "plan_areas.csv", folder / "plan_settlements.csv"
     if not (areas_csv.is_file() and sett_csv.is_file()):
@@ -126,14 +128,15 @@ def outlook(plan_dir: str | Path) -> list[dict[str, float | int | str]] | None:
     areas = pd.read_csv(areas_csv, keep_default_na=False, dtype={"release_date": str})
     sett = pd.read_csv(sett_csv, keep_default_na=False, dtype={"return_date": str})
     areas["year"] = areas["release_date"].str[:4]
-    sett["year"] = sett["return_date"].str[:4]
+    sett["year"] = sett["return_date"].str[:4].where(sett["access_areas"] > 0, "free")
     rows, so_far = [], 0.0
-    for year in [*sorted((set(areas.year) | set(sett.year)) - {""}), ""]:
+    for year in ["free", *sorted((set(areas.year) | set(sett.year)) - {"", "free"}), ""]:
         a, st = areas[areas.year == year], sett[sett.year == year]
         people = float(st.people_able_to_return.sum())
         if year:
             so_far += people
-        rows.append({"year": year or "not within the plan", "areas_released": len(a),
+        label = {"free": "free at the start", "": "not within the plan"}.get(year, year)
+        rows.append({"year": label, "areas_released": len(a),
                      "km2_released": float(a.remaining_m2.sum()) / 1e6,
                      "settlements_returning": len(st), "people_able_to_return": people,
                      "people_able_to_return_so_far": so_far if year else None})
