@@ -36,11 +36,12 @@ def write_csv(plan: Plan, path: str | Path) -> Path:
 
 
 def area_table(plan: Plan) -> pd.DataFrame:
-    """One row per area: classification, planned teams and activities, first and last week,
-    the date work starts, expected release date (empty when not within the plan's horizon:
-    work the heuristic books after it only completes the picture)."""
+    """One row per area: classification, the teams and activities planned within the
+    horizon, first and last week, the date work starts, expected release date (empty when not
+    within the horizon: work the heuristic books after it only completes the picture)."""
     inst = plan.prepared.instance
     df = plan.to_frame()
+    df = df[df.week < plan.prepared.horizon]      # work booked after the horizon is not planned
     rows = []
     grouped = dict(tuple(df.groupby("area_id"))) if not df.empty else {}
     for i, a in enumerate(inst.areas):
