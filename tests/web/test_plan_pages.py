@@ -52,8 +52,16 @@ def test_analysis_page_lists_settlements_by_return(planned):
     site, plan = planned
     html = site.as_user("analyst").get("/analysis").text
     assert 'id="plan-returns"' in html
-    first = settlement_table(plan).iloc[0]
+    table = settlement_table(plan)
+    blocked = table[table.access_areas > 0]
+    first = blocked.iloc[0]
     assert f'/objects/settlement/{first.settlement_id}' in html
+    # the settlements no hazardous area blocks are told apart, not listed as the plan's
+    free = table[table.access_areas == 0]
+    for sid in free.settlement_id:
+        assert f'/objects/settlement/{sid}"' not in html
+    if len(free):
+        assert f"{len(free)} more settlements" in html
     # the settlement links resolve to the record's settlements
     page = site.as_user("analyst").get(f"/objects/settlement/{first.settlement_id}")
     assert page.status_code == 200
@@ -199,3 +207,20 @@ def test_one_replanning_at_a_time_for_analysts_with_a_work_directory(replanning,
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "DATE_INVALID"
     none = site.as_user("analyst").post("/api/v1/plan/jobs", json={"start": "2021-07-01"})
     assert none.status_code == 404 and none.json()["error"]["code"] == "OUTPUT_NOT_AVAILABLE"
+
+
+def test_settlements_no_hazard_blocks_are_counted_apart(replanning):
+    """A settlement with no hazardous access area (free from the start: the plan does not
+    free it) is not listed among the plan's returns; the page counts such settlements apart."""
+    site, _, folder = replanning
+    path = folder / "plan_settlements.csv"
+    table = pd.read_csv(path, keep_default_na=False)
+    table.loc[0, ["access_areas", "access_areas_released", "last_access_area_id"]] = [0, 0, ""]
+    table.to_csv(path, index=False)
+    html = site.as_user("analyst").get("/analysis").text
+    sid = table.settlement_id[0]
+    people = float(table.people_able_to_return[0])
+    assert f'/objects/settlement/{sid}"' not in html
+    assert f"1 more settlement ({people:,.0f} displaced people)" in html
+    for other in table.settlement_id[1:]:
+        assert f'/objects/settlement/{other}"' in html

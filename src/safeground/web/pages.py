@@ -225,13 +225,20 @@ def analysis(request: Request, user: User = ANALYSE) -> Response:
                                           "expected_contaminated_m2", "proposed", "score"])
     if work and (work / "plan" / "plan_gantt.png").is_file():
         plan_charts = ["gantt", "returns"]
-    returns, returns_total = None, 0
+    returns, returns_total, free = None, 0, None
     if work and (work / "plan" / "plan_settlements.csv").is_file():
-        returns, returns_total = read_csv_rows(work / "plan" / "plan_settlements.csv", 25)
+        rows, _ = read_csv_rows(work / "plan" / "plan_settlements.csv", 1_000_000)
+        # the settlements the plan frees, by return date; those no hazardous area blocks apart
+        blocked = [r for r in rows if r["access_areas"] != "0"]
+        returns, returns_total = blocked[:25], len(blocked)
+        unblocked = [r for r in rows if r["access_areas"] == "0"]
+        free = {"settlements": len(unblocked),
+                "people": sum(float(r["people_able_to_return"]) for r in unblocked)}
     summary = land_release_summary(ledger_of(request), "year")
     types = [t.value for t in ReportType if t is not ReportType.VICTIM]
     return _render(request, "analysis.html", user, risk=risk, risk_total=risk_total,
                    plan_charts=plan_charts, returns=returns, returns_total=returns_total,
+                   free=free,
                    summary=summary, types=types, can_plan=work is not None,
                    job=request.app.state.plan_jobs.current(),
                    today=dt.date.today().isoformat())
