@@ -61,7 +61,7 @@ def test_analysis_page_lists_settlements_by_return(planned):
     for sid in free.settlement_id:
         assert f'/objects/settlement/{sid}"' not in html
     if len(free):
-        assert f"{len(free)} more settlements" in html
+        assert f"{len(free)} more settlement" in html
     # the settlement links resolve to the record's settlements
     page = site.as_user("analyst").get(f"/objects/settlement/{first.settlement_id}")
     assert page.status_code == 200
