@@ -689,15 +689,24 @@ class Ledger:
             raise NotFoundError(f"nothing is recorded about '{object_id}'", code="OBJECT_NOT_FOUND")
         return out
 
-    def objects(self, report_type: ReportType | str,
-                as_of: dt.date | None = None) -> list[dict[str, Any]]:
-        """The derived state of every object of a type (now, or as known on ``as_of``)."""
+    def objects(self, report_type: ReportType | str, as_of: dt.date | None = None,
+                where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The derived state of every object of a type (now, or as known on ``as_of``); with
+        ``where``, only those whose fields equal the values given (e.g. the victims of one
+        accident: ``{"accident_id": "ACC-001"}``; bound parameters, indexed for links)."""
         rtype = ReportType(report_type)
+        where = where or {}
         if as_of is not None:
-            return self._replay(as_of).get(rtype, [])
+            return [r for r in self._replay(as_of).get(rtype, [])
+                    if all(r.get(k) == v for k, v in where.items())]
         table = object_tables[rtype]
+        q = select(table).order_by(table.c.id)
+        for k, v in where.items():
+            if k not in table.c:
+                raise ValueError(f"{rtype.value} has no field '{k}'")
+            q = q.where(table.c[k] == v)
         with self.db.read() as conn:
-            rows = conn.execute(select(table).order_by(table.c.id)).mappings().all()
+            rows = conn.execute(q).mappings().all()
         return [self._public(rtype, dict(r)) for r in rows]
 
     def values(self, report_type: ReportType | str, as_of: dt.date | None = None) -> list[Any]:

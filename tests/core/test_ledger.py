@@ -128,6 +128,22 @@ def test_example_programme_status(ledger):
         assert abs(gap) < 1e-3, a["id"]
 
 
+def test_objects_where_filters_by_field_now_and_as_of(ledger):
+    """``objects(..., where=...)`` gives the objects whose fields equal the values (a bound,
+    indexed filter on the stored state; the same filter on a past state)."""
+    load(ledger, example.records(), submitter="records.officer", approver="ops.chief")
+    victims = ledger.objects("victim")
+    accident = victims[0]["accident_id"]
+    mine = ledger.objects("victim", where={"accident_id": accident})
+    assert mine == [v for v in victims if v["accident_id"] == accident] and mine
+    assert ledger.objects("victim", where={"accident_id": "no-such-accident"}) == []
+    day = max(v["first_date"] for v in victims)
+    assert ledger.objects("victim", day, {"accident_id": accident}) == [
+        v for v in ledger.objects("victim", day) if v["accident_id"] == accident]
+    with pytest.raises(ValueError):
+        ledger.objects("victim", where={"no_such_field": 1})
+
+
 def test_audit_trail_records_who_did_what(ledger):
     from sqlalchemy import select
 

@@ -180,10 +180,13 @@ def status_(request: Request, as_of: str | None = None, user: User = PUBLIC) -> 
     return status(ledger_of(request), parse_day(as_of)).to_dict()
 
 
-def _casualties(ledger: Ledger, as_of: dt.date | None) -> dict[str, dict[str, int]]:
-    """Killed and injured by accident (counts only: no victim's personal data)."""
+def _casualties(ledger: Ledger, as_of: dt.date | None,
+                accident_id: str | None = None) -> dict[str, dict[str, int]]:
+    """Killed and injured by accident, or of one accident (counts only: no victim's personal
+    data)."""
     out: dict[str, dict[str, int]] = {}
-    for v in ledger.objects(ReportType.VICTIM, as_of):
+    where = {"accident_id": accident_id} if accident_id is not None else None
+    for v in ledger.objects(ReportType.VICTIM, as_of, where):
         c = out.setdefault(v["accident_id"], {"killed": 0, "injured": 0})
         c[v["outcome"]] = c.get(v["outcome"], 0) + 1
     return out
@@ -262,7 +265,7 @@ def map_feature(ledger: Ledger, user: User, layer: str, feature_id: str,
     if layer == "planned_release":
         f["properties"].update(plan[feature_id])
     if layer == "accidents":
-        f["properties"].update(_casualties(ledger, as_of).get(
+        f["properties"].update(_casualties(ledger, as_of, feature_id).get(
             feature_id, {"killed": 0, "injured": 0}))
     return {"layer": layer, "id": f["id"], "properties": f["properties"]}
 
