@@ -192,12 +192,17 @@ def _casualties(ledger: Ledger, as_of: dt.date | None,
     return out
 
 
+def _plan_areas_file(work_dir: Path | None) -> Path | None:
+    path = Path(work_dir, "plan", "plan_areas.csv") if work_dir else None
+    return path if path is not None and path.is_file() else None
+
+
 def planned_areas(work_dir: Path | None) -> dict[str, dict[str, str]] | None:
     """The plan's areas from ``plan/plan_areas.csv`` in the work directory (None when there is
     none): per area the plan puts a team on, its planned activities, teams, start and release
     dates (release empty when not within the plan)."""
-    path = Path(work_dir, "plan", "plan_areas.csv") if work_dir else None
-    if path is None or not path.is_file():
+    path = _plan_areas_file(work_dir)
+    if path is None:
         return None
     rows, _ = read_csv_rows(path, 1_000_000)
     return {r["area_id"]: {"planned_activities": r["activities"], "planned_teams": r["teams"],
@@ -295,8 +300,10 @@ def layers(request: Request, as_of: str | None = None, bbox: str | None = None,
            detail: str | None = None,
            user: User = PUBLIC) -> JSONResponse:
     view = MapView(parse_bbox(bbox), zoom)
-    plan = planned_areas(request.app.state.work_dir)
-    names = parse_layers(layers, user, plan is not None)
+    work = request.app.state.work_dir
+    names = parse_layers(layers, user, _plan_areas_file(work) is not None)
+    # the plan's table is read only when its layer is asked for
+    plan = planned_areas(work) if "planned_release" in names else None
     level = parse_detail(detail)
     out = {"as_of": as_of, "staff": user.is_staff, **view.describe()}
     if level == "map":
@@ -314,8 +321,8 @@ def map_feature_(request: Request, layer: str, feature_id: str, as_of: str | Non
                  user: User = PUBLIC) -> JSONResponse:
     # no map layer is made of victims, so, as for the layers, there is no personal data here
     # to audit (victims' reads are audited where they are served: /objects, /history)
-    out = map_feature(ledger_of(request), user, layer, feature_id, parse_day(as_of),
-                      planned_areas(request.app.state.work_dir))
+    plan = planned_areas(request.app.state.work_dir) if layer == "planned_release" else None
+    out = map_feature(ledger_of(request), user, layer, feature_id, parse_day(as_of), plan)
     return JSONResponse({"as_of": as_of, **out})
 
 
