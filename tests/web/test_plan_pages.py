@@ -224,3 +224,21 @@ def test_settlements_no_hazard_blocks_are_counted_apart(replanning):
     assert f"1 more settlement ({people:,.0f} displaced people)" in html
     for other in table.settlement_id[1:]:
         assert f'/objects/settlement/{other}"' in html
+
+
+def test_the_plan_geopackage_opens_in_gdal(planned, tmp_path):
+    """What QGIS gets from the Analysis page's link: the plan's GeoPackage, read with GDAL
+    (pyogrio), with the areas the plan works on and every settlement."""
+    import pyogrio
+
+    site, plan = planned
+    res = site.as_user("analyst").get("/api/v1/plan/geopackage")
+    assert res.status_code == 200
+    path = tmp_path / "plan.gpkg"
+    path.write_bytes(res.content)
+    layers = {name for name, _ in pyogrio.list_layers(path)}
+    assert layers == {"plan_areas", "settlement_returns"}
+    sett = pyogrio.read_dataframe(path, layer="settlement_returns")
+    assert len(sett) == len(plan.instance.settlements)
+    assert site.as_user("visitor").get("/api/v1/plan/geopackage").status_code == 403
+    assert 'id="plan-gpkg"' in site.as_user("analyst").get("/analysis").text

@@ -180,8 +180,8 @@ def status_(request: Request, as_of: str | None = None, user: User = PUBLIC) -> 
     return status(ledger_of(request), parse_day(as_of)).to_dict()
 
 
-def _casualties(ledger: Ledger, as_of: dt.date | None,
-                accident_id: str | None = None) -> dict[str, dict[str, int]]:
+def casualties_by_accident(ledger: Ledger, as_of: dt.date | None,
+                           accident_id: str | None = None) -> dict[str, dict[str, int]]:
     """Killed and injured by accident, or of one accident (counts only: no victim's personal
     data)."""
     out: dict[str, dict[str, int]] = {}
@@ -247,7 +247,7 @@ def map_layers(ledger: Ledger, user: User, as_of: dt.date | None,
         else:
             feats = plain(rtype)
         if name == "accidents":
-            victims = _casualties(ledger, as_of)
+            victims = casualties_by_accident(ledger, as_of)
             for f in feats:
                 f["properties"].update(victims.get(f["id"], {"killed": 0, "injured": 0}))
         out[name] = fc(lean(name, feats) if detail == "map" else feats)
@@ -270,7 +270,7 @@ def map_feature(ledger: Ledger, user: User, layer: str, feature_id: str,
     if layer == "planned_release":
         f["properties"].update(plan[feature_id])
     if layer == "accidents":
-        f["properties"].update(_casualties(ledger, as_of, feature_id).get(
+        f["properties"].update(casualties_by_accident(ledger, as_of, feature_id).get(
             feature_id, {"killed": 0, "injured": 0}))
     return {"layer": layer, "id": f["id"], "properties": f["properties"]}
 
@@ -672,6 +672,13 @@ def plan_job(request: Request, body: Annotated[PlanJobBody | None, Body()] = Non
 @router.get("/plan/jobs/current", summary="How the last re-planning went", tags=["analysis"])
 def plan_job_current(request: Request, user: User = ANALYSE) -> dict[str, Any]:
     return request.app.state.plan_jobs.current().to_dict()
+
+
+@router.get("/plan/geopackage", summary="The plan as a GeoPackage (QGIS): plan_areas and "
+            "settlement_returns", tags=["analysis"])
+def plan_geopackage(request: Request, user: User = ANALYSE) -> FileResponse:
+    return FileResponse(_work_file(request, "plan", "plan.gpkg"),
+                        media_type="application/geopackage+sqlite3", filename="plan.gpkg")
 
 
 @router.get("/plan/charts/{name}", summary="Plan charts: gantt or returns (PNG)",

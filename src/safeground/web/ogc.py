@@ -37,7 +37,7 @@ from fastapi.responses import JSONResponse
 from safeground.errors import NotFoundError, PermissionDeniedError
 from safeground.ledger import Ledger
 from safeground.vocabulary import ReportType
-from safeground.web.api import parse_day
+from safeground.web.api import casualties_by_accident, parse_day
 from safeground.web.auth import require
 from safeground.web.mapview import MapView, parse_bbox
 from safeground.web.users import Permission, User
@@ -236,11 +236,9 @@ def items(request: Request, collection_id: str,
                   "links": links}, GEOJSON)
 
 
-def _victim_counts(ledger: Ledger, feats: list[dict[str, Any]], as_of: dt.date | None) -> None:
-    counts: dict[str, dict[str, int]] = {}
-    for v in ledger.objects(ReportType.VICTIM, as_of):
-        c = counts.setdefault(v["accident_id"], {"killed": 0, "injured": 0})
-        c[v["outcome"]] = c.get(v["outcome"], 0) + 1
+def _victim_counts(ledger: Ledger, feats: list[dict[str, Any]], as_of: dt.date | None,
+                   accident_id: str | None = None) -> None:
+    counts = casualties_by_accident(ledger, as_of, accident_id)
     for f in feats:
         f["properties"].update(counts.get(f["id"], {"killed": 0, "injured": 0}))
 
@@ -252,7 +250,7 @@ def item(request: Request, collection_id: str, feature_id: str,
     row = request.app.state.ledger.get(c.rtype, feature_id, parse_day(as_of))
     f = c.make(row, user)
     if c.rtype is ReportType.ACCIDENT:
-        _victim_counts(request.app.state.ledger, [f], parse_day(as_of))
+        _victim_counts(request.app.state.ledger, [f], parse_day(as_of), feature_id)
     base = f"{_base(request)}/collections/{c.id}"
     f["links"] = [{"href": f"{base}/items/{feature_id}", "rel": "self", "type": GEOJSON},
                   {"href": base, "rel": "collection", "type": "application/json"}]
