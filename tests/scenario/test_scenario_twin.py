@@ -230,3 +230,30 @@ def test_any_plan_conserves_items_and_area(small, data):
         # records come back in EPSG:4326; a part the projection left with touching rings is
         # repaired (records.to_wgs_records), which moves its area by a few parts per million
         assert released[a.id] + a.remaining_m2 == pytest.approx(a.original_m2, rel=1e-5, abs=1.0)
+
+
+def test_a_surveyed_sha_with_direct_evidence_is_cleared_not_surveyed_again(small):
+    """TS keeps land around direct evidence; that land is confirmed (SHA -> CHA, DOMAIN.md
+    §2), so the clearance order that follows clears it. (The twin used to leave the area an
+    SHA when the survey saw no item, and every clearance order on it became one more survey.)"""
+    from safeground.vocabulary import HazardClass
+
+    twin = OperationsTwin(small, seed=5, start=START)
+    # an SHA with nothing in the ground: the survey can see no item there
+    sha = [a for a in twin.areas if a.cls is HazardClass.SHA and a.remaining_m2 > 1.0
+           and not len(twin._live(a, a.remaining))]
+    assert sha
+    area = min(sha, key=lambda a: a.remaining_m2)
+    if not area.direct:                      # direct evidence recorded in it, nothing seen
+        area.direct.append(area.remaining.representative_point())
+    ts_team = next(t for t in twin.teams if t.asset == "ts")
+    clearer = next(t for t in twin.teams if t.asset == "manual")
+    twin.advance([WorkOrder(ts_team.id, area.id, "ts", START)], dt.date(2021, 6, 1))
+    assert area.cls is HazardClass.CHA
+    records = twin.advance([WorkOrder(clearer.id, area.id, "clearance", dt.date(2021, 6, 1))],
+                           dt.date(2023, 6, 1))
+    acts = [r for r in records if r["report_type"] == "activity"
+            and r.get("hazardous_area_id") == area.id and r.get("team_id") == clearer.id]
+    kinds = {str(r["activity_type"]) for r in acts}
+    assert kinds and all("clearance" in k for k in kinds), kinds
+    assert next(a for a in twin.observable_areas() if a.id == area.id).status == "closed"

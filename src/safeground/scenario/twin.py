@@ -526,6 +526,12 @@ class OperationsTwin:
         if len(seen):
             self._confirm(a, seen, team, when)
         keep = self._keep_zone(a, seen, 30.0)
+        if a.direct and a.cls is HazardClass.SHA:
+            # land kept around direct evidence is confirmed (DOMAIN.md §2: SHA becomes CHA on
+            # direct evidence), so a clearance order that follows clears it, where it would
+            # otherwise survey the same SHA again, and again
+            a.cls = HazardClass.CHA
+            self._area_record(a, when, team)
         self._release(a, shapely.difference(a.remaining, keep), ReleaseKind.REDUCED,
                       ReleaseMethod.TS, job, team, when)
 
