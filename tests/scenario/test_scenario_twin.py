@@ -112,6 +112,8 @@ def test_nts_changes_classification_only_on_evidence(worked):
     confirmed = {r["hazardous_area_id"] for r in records
                  if r["report_type"] == "evidence" and r["category"] in ("eo_observed",
                                                                          "accident")}
+    # or direct evidence on record before the run, which a technical survey confirms
+    confirmed |= {a.id for a in twin.areas if a.direct}
     for u in updates:
         assert u["classification"] == "CHA"
         assert u["object_id"] in confirmed
