@@ -13,9 +13,7 @@ from safeground.planning import evaluation
 from safeground.planning.config import load_config
 from safeground.planning.evaluation import (
     TWIN_OVERRIDES,
-    clearance_traps,
     instance_from_twin,
-    run_policy,
     twin_config,
 )
 from safeground.planning.instance import ExposureSource, build_instance
@@ -140,36 +138,3 @@ def test_twin_term_is_computed_from_observables_only(small_scenario):
                                              twin_config())
     mil = sum(s.trips_per_day for s in sources if s.military)
     assert sum(s["trips_per_day"] for s in later if s["military"]) < 0.5 * mil
-
-
-def test_run_policy_holds_clearance_on_sha_with_direct_evidence(small_scenario, monkeypatch):
-    from safeground.scenario.twin import OperationsTwin
-
-    twin = OperationsTwin(small_scenario, seed=0)
-    traps = clearance_traps(twin)
-    for a in twin.observable_areas():
-        assert (a.id in traps) == (a.classification == "SHA" and a.status != "closed"
-                                   and a.direct_evidence_count > 0)
-    assert traps, "the small scenario has SHAs with direct evidence"
-    trap = sorted(traps)[0]
-    sent = []
-
-    def policy(inst, committed, seconds):   # orders clearance on a trap and on a CHA
-        team = next(t.id for t in inst.teams if t.asset == "manual")
-        cha = next(a.id for a in inst.areas if a.classification == "CHA")
-        return [(team, trap, "clearance", 0.0), (team, cha, "clearance", 0.0)]
-
-    advance = OperationsTwin.advance
-
-    def spy(self, orders, until):
-        sent.extend((o.area_id, o.activity) for o in orders)
-        return advance(self, orders, until)
-
-    monkeypatch.setitem(evaluation.POLICIES, "probe", policy)
-    monkeypatch.setattr(OperationsTwin, "advance", spy)
-    run_policy(small_scenario, "probe", seed=0, years=0.05, period_weeks=2)
-    assert sent and all(a != trap for a, _ in sent)
-    sent.clear()
-    run_policy(small_scenario, "probe", seed=0, years=0.05, period_weeks=2,
-               hold_sha_clearance=False)
-    assert (trap, "clearance") in sent

@@ -171,14 +171,9 @@ def _team_load(twin: Any) -> tuple[dict[str, float], set[str], set[str]]:
 def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
                period_weeks: int = 8, seconds: float = 1.0, horizon_weeks: int = 104,
                start: dt.date = dt.date(2021, 4, 1),
-               config: PlanningConfig | None = None, hold_sha_clearance: bool = True) -> TwinRun:
+               config: PlanningConfig | None = None) -> TwinRun:
     """Run ``policy`` on a twin of ``scenario`` for ``years`` with rolling re-planning
-    (``config``: the planning config, by default ``twin_config()``).
-
-    ``hold_sha_clearance`` withholds clearance orders on areas the record still shows as an
-    SHA with direct evidence (``clearance_trap``): the twin would have the clearance team
-    survey it first, and where that survey sees no item the area stays an SHA around its
-    evidence and the team surveys it again, for the rest of the run."""
+    (``config``: the planning config, by default ``twin_config()``)."""
     from safeground.scenario.twin import OperationsTwin, WorkOrder
 
     t0 = time.perf_counter()
@@ -197,10 +192,7 @@ def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
             free = np.array([busy.get(t.id, 0.0) for t in inst.teams])
             committed = Committed(team_free=free)
             limit = (until - now).days
-            traps = clearance_traps(twin) if hold_sha_clearance else set()
             for team_id, area_id, activity, day in fn(inst, committed, seconds):
-                if activity == "clearance" and area_id in traps:
-                    continue
                 if day < limit and team_id not in queued:
                     orders.append(WorkOrder(team_id, area_id, activity,
                                             now + dt.timedelta(days=int(day))))
@@ -221,18 +213,6 @@ def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
         completion_years=((comp - start).days / 365.25) if comp else None,
         share_cleared_with_eo=round(m.share_cleared_with_eo, 4), items_found=m.items_found,
         cleared_m2=round(m.cleared_m2, 1), seconds=round(time.perf_counter() - t0, 1))
-
-
-def clearance_traps(twin: Any) -> set[str]:
-    """Open areas the record shows as an SHA with direct evidence (an accident, EO seen).
-
-    The twin turns a clearance order on an SHA into a technical survey by the clearance team
-    first; where that survey sees no item, the 50 m around the direct evidence stays unreleased
-    and the area stays an SHA, so the team surveys it again and again and is lost to clearance
-    for the rest of the run. ``run_policy`` holds clearance orders on these areas back until
-    the record shows them as a CHA."""
-    return {a.id for a in twin.observable_areas()
-            if a.classification == "SHA" and a.status != "closed" and a.direct_evidence_count}
 
 
 def stages_before(scenario: Any, start: dt.date) -> dict[str, int]:
