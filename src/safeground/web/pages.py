@@ -28,7 +28,7 @@ from safeground.web.api import (
     review_queue,
 )
 from safeground.web.auth import COOKIE, client_of, principal, require
-from safeground.web.mapview import default_layers
+from safeground.web.mapview import default_layers, may_read_layer
 from safeground.web.users import MIN_PASSWORD, SESSION_HOURS, Permission, User
 from safeground.web.views import feature, jsonable
 
@@ -115,7 +115,9 @@ def home(user: User = PUBLIC) -> Response:
 @router.get("/map", response_class=HTMLResponse)
 def map_page(request: Request, as_of: str | None = None, user: User = PUBLIC) -> Response:
     day = parse_day(as_of)
-    plan = planned_areas(request.app.state.work_dir)
+    # the plan's table only for those who may see its layer (its first year sets the colours)
+    plan = planned_areas(request.app.state.work_dir) if may_read_layer("planned_release",
+                                                                       user) else None
     starts = [r["planned_start_date"] for r in (plan or {}).values() if r["planned_start_date"]]
     return _render(request, "map.html", user, as_of=as_of or "",
                    extent=map_extent(ledger_of(request), user, day),
