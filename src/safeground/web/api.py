@@ -620,35 +620,38 @@ RISK_COLUMNS = ["object_id", "rank", "mean_probability", "max_probability",
                 "expected_contaminated_m2", "area_m2", "proposed", "score", "direct_evidence"]
 
 
+def _work_table(request: Request, path: tuple[str, ...], key: str, limit: int,
+                columns: list[str] | None = None) -> dict[str, Any]:
+    """The first ``limit`` rows of a CSV of the work directory under ``key``, with the total."""
+    rows, total = read_csv_rows(_work_file(request, *path), limit, columns)
+    return {"total": total, key: rows}
+
+
+Limit = Annotated[int, Query(ge=1, le=100_000)]
+
+
 @router.get("/risk/areas", summary="Hazardous areas ranked by the risk model", tags=["analysis"])
-def risk_areas(request: Request, limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
-               user: User = ANALYSE) -> dict[str, Any]:
-    rows, total = read_csv_rows(_work_file(request, "area-risk.csv"), limit, RISK_COLUMNS)
-    return {"total": total, "areas": rows}
+def risk_areas(request: Request, limit: Limit = 100, user: User = ANALYSE) -> dict[str, Any]:
+    return _work_table(request, ("area-risk.csv",), "areas", limit, RISK_COLUMNS)
 
 
 @router.get("/plan", summary="The survey and clearance plan (team x area x week)",
             tags=["analysis"])
-def plan(request: Request, limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
-         user: User = ANALYSE) -> dict[str, Any]:
-    rows, total = read_csv_rows(_work_file(request, "plan", "plan.csv"), limit)
-    return {"total": total, "rows": rows}
+def plan(request: Request, limit: Limit = 500, user: User = ANALYSE) -> dict[str, Any]:
+    return _work_table(request, ("plan", "plan.csv"), "rows", limit)
 
 
 @router.get("/plan/settlements", summary="When the plan lets each settlement's people return",
             tags=["analysis"])
-def plan_settlements(request: Request, limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
+def plan_settlements(request: Request, limit: Limit = 500,
                      user: User = ANALYSE) -> dict[str, Any]:
-    rows, total = read_csv_rows(_work_file(request, "plan", "plan_settlements.csv"), limit)
-    return {"total": total, "settlements": rows}
+    return _work_table(request, ("plan", "plan_settlements.csv"), "settlements", limit)
 
 
 @router.get("/plan/areas", summary="Per hazardous area: planned teams, weeks, release date",
             tags=["analysis"])
-def plan_areas(request: Request, limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
-               user: User = ANALYSE) -> dict[str, Any]:
-    rows, total = read_csv_rows(_work_file(request, "plan", "plan_areas.csv"), limit)
-    return {"total": total, "areas": rows}
+def plan_areas(request: Request, limit: Limit = 500, user: User = ANALYSE) -> dict[str, Any]:
+    return _work_table(request, ("plan", "plan_areas.csv"), "areas", limit)
 
 
 class PlanJobBody(BaseModel):
