@@ -329,13 +329,7 @@ class _Model:
 
 def _constant(p: Prepared) -> float:
     """Value the MILP does not see: settlements already free of hazardous areas."""
-    total = 0.0
-    for j, tasks in enumerate(p.settlement_tasks):
-        if len(tasks) != len(p.settlement_areas[j]):
-            continue
-        if not len(p.settlement_areas[j]):
-            total += p.settlement_people[j] * p.horizon
-    return total
+    return float(p.settlement_people[p.settlement_free].sum()) * p.horizon
 
 
 def _solve(b: _Builder, time_limit: float, mip_gap: float, threads: int, start: Plan | None,

@@ -252,6 +252,9 @@ class Prepared:
         # settlements whose access areas are all already released count from week 0
         self.settlement_tasks = [self.area_last[ar][self.area_last[ar] >= 0]
                                  for ar in self.settlement_areas]
+        # settlements no hazardous access area blocks: their people can return from week 0
+        self.settlement_free = np.array([not len(ar) for ar in self.settlement_areas],
+                                        dtype=bool)
 
 
 @dataclass(frozen=True)

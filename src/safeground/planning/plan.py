@@ -96,11 +96,10 @@ class Plan:
         """Headline expected outcomes for reports and the CLI."""
         p, o = self.prepared, self.outcome
         h = p.horizon
-        free = np.array([not len(ar) for ar in p.settlement_areas], dtype=bool)
         out = {"objective_person_weeks": round(o.objective, 1),
                "people_returned_in_horizon": o.people_returned_by(p, h),
                # of them, in settlements no hazardous access area blocks: free from the start
-               "people_free_at_start": float(p.settlement_people[free].sum()),
+               "people_free_at_start": float(p.settlement_people[p.settlement_free].sum()),
                "settlements_returned_in_horizon": int((o.settlement_return_week < h).sum()),
                "areas_released_in_horizon": int((o.area_release_week < h).sum()),
                "m2_released_in_horizon": float(p.task_released[o.task_done_week < h].sum()),

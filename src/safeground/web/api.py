@@ -229,16 +229,17 @@ def map_layers(ledger: Ledger, user: User, as_of: dt.date | None,
     def fc(feats: list[dict[str, Any]]) -> dict[str, Any]:
         return {"type": "FeatureCollection", "features": feats}
 
-    def plain(rtype: ReportType) -> list[dict[str, Any]]:
-        return [feature(rtype, r, user)[0] for r in view.rows(ledger.objects(rtype, as_of))]
+    def plain(rtype: ReportType, rows: list[dict[str, Any]] | None = None
+              ) -> list[dict[str, Any]]:
+        rows = ledger.objects(rtype, as_of) if rows is None else rows
+        return [feature(rtype, r, user)[0] for r in view.rows(rows)]
 
     out: dict[str, Any] = {}
     for name in names:
         rtype = LAYERS[name]
         if name == "planned_release":
             check_plan(name, plan is not None)
-            rows = [r for r in ledger.objects(rtype, as_of) if r["id"] in plan]
-            feats = [feature(rtype, r, user)[0] for r in view.rows(rows)]
+            feats = plain(rtype, [r for r in ledger.objects(rtype, as_of) if r["id"] in plan])
             for f in feats:
                 f["properties"].update(plan[f["id"]])
         elif name == "hazardous_area_points":
