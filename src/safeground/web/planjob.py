@@ -44,7 +44,7 @@ class PlanJob:
 
 class PlanJobs:
     """The app's re-planning: ``start`` one job (refused while one runs), ``current`` to see
-    how it goes, ``wait`` for it (tests, the command line)."""
+    how it goes, ``wait`` for it (the tests)."""
 
     def __init__(self, work_dir: Path | None) -> None:
         self.work_dir = work_dir
