@@ -143,10 +143,11 @@ def _risk(workdir: Path, database_url: str, console: Console) -> dict[str, float
 def _plan(ledger: Ledger, workdir: Path, risk: dict[str, float], console: Console) -> None:
     from safeground.planning.heuristic import plan_heuristic
     from safeground.planning.outputs import write_all
-    from safeground.planning.record import instance_from_record
+    from safeground.planning.record import context_in, instance_from_record
 
     console.rule("Plan: two years of survey and clearance")
-    inst = instance_from_record(ledger, start=START, horizon_weeks=104, risk=risk)
+    inst = instance_from_record(ledger, start=START, horizon_weeks=104, risk=risk,
+                                context=context_in(workdir))
     with console.status(f"Planning {len(inst.areas):,} areas, {len(inst.settlements):,} "
                         f"settlements, {len(inst.teams):,} teams..."):
         plan = plan_heuristic(inst, seconds=10.0)

@@ -45,3 +45,79 @@ def test_stages_done_come_from_completed_activities(tmp_path):
               for i, a in enumerate(inst.areas)}
     assert stages["HA-005"] == [2]            # only clearance is left to plan
     assert 0 not in stages["HA-001"]          # no second NTS
+
+
+def _record(tmp_path):
+    url = f"sqlite:///{tmp_path}/r.sqlite"
+    ledger = Ledger(Database.open(url), Settings(database_url=url))
+    res = ledger.submit(example.records(), user="officer")
+    ledger.approve(res.accepted, user="chief")
+    return ledger
+
+
+def _centres(ledger):
+    from safeground.geometry import Projector
+
+    proj = Projector(ledger.settings.utm_epsg)
+    return ({s["id"]: proj.to_metric(s["geometry"]).centroid
+             for s in ledger.objects("settlement")},
+            {a["id"]: proj.to_metric(a["remaining_geometry"]).centroid
+             for a in ledger.objects("hazardous_area") if a["status"] != "closed"})
+
+
+def test_access_areas_come_from_the_rule_the_links_and_the_context_roads(tmp_path):
+    """A settlement waits on the areas linked to it and on those the access rule finds: within
+    its built-up radius (from the context's settlements) + margin, and along roads touching it."""
+    import geopandas as gpd
+    import pytest
+    import shapely
+
+    from safeground.errors import ConfigError
+    from safeground.planning.config import load_config
+
+    ledger = _record(tmp_path)
+    towns, areas = _centres(ledger)
+    access = {s.id: set(s.access_area_ids) for s in instance_from_record(
+        ledger, start=dt.date(2021, 7, 1), horizon_weeks=26).settlements}
+    # HA-003 lies 10.2 km from Aghdam: not Aghdam's, by link or by distance
+    assert access["SET-AGHDAM"] == {"HA-001"} and access["SET-QUZANLI"] == {"HA-003"}
+
+    ctx = tmp_path / "context"
+    ctx.mkdir()
+    gpd.GeoDataFrame({"settlement_id": ["SET-AGHDAM"], "radius_m": [9_500.0]},
+                     geometry=[towns["SET-AGHDAM"]], crs="EPSG:32638").to_file(
+        ctx / "settlements.gpkg")
+    inst = instance_from_record(ledger, start=dt.date(2021, 7, 1), horizon_weeks=26,
+                                context=ctx)
+    by_id = {s.id: s for s in inst.settlements}
+    # a built-up radius of 9.5 km + the 1 km margin reaches HA-003
+    assert set(by_id["SET-AGHDAM"].access_area_ids) == {"HA-001", "HA-003"}
+    assert set(next(a for a in inst.areas if a.id == "HA-003").settlement_ids) == {
+        "SET-AGHDAM", "SET-QUZANLI"}
+
+    # a road from Aghdam to HA-003, with a reach long enough to follow it there
+    (ctx / "settlements.gpkg").unlink()
+    road = shapely.LineString([towns["SET-AGHDAM"], areas["HA-003"]])
+    gpd.GeoDataFrame({"road_class": ["secondary"]}, geometry=[road],
+                     crs="EPSG:32638").to_file(ctx / "roads.gpkg")
+    far = load_config(overrides={"access": {"road_reach_m": 12_000}})
+    with_road = {s.id: set(s.access_area_ids) for s in instance_from_record(
+        ledger, start=dt.date(2021, 7, 1), horizon_weeks=26, context=ctx,
+        config=far).settlements}
+    assert with_road["SET-AGHDAM"] == {"HA-001", "HA-003"}
+    # the default reach (4 km) stops the road short of HA-003
+    assert {s.id: set(s.access_area_ids) for s in instance_from_record(
+        ledger, start=dt.date(2021, 7, 1), horizon_weeks=26,
+        context=ctx).settlements}["SET-AGHDAM"] == {"HA-001"}
+
+    with pytest.raises(ConfigError) as err:
+        instance_from_record(ledger, start=dt.date(2021, 7, 1), horizon_weeks=26,
+                             context=tmp_path / "nowhere")
+    assert err.value.code == "PLAN_INSTANCE_INVALID"
+
+
+def test_the_twin_and_the_planner_share_the_access_rule():
+    from safeground.planning.config import load_config
+    from safeground.scenario.twin import ACCESS_RULE
+
+    assert load_config().access == ACCESS_RULE

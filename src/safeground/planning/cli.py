@@ -122,6 +122,10 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
          risk: Annotated[Path | None, typer.Option(
              "--risk", help="With --db: a ranking from 'safeground risk rank --out' (each "
                             "area's mean_probability)")] = None,
+         context: Annotated[Path | None, typer.Option(
+             "--context", help="With --db: context layers (as for 'safeground risk fit "
+                               "--context'); their roads and settlements' radius_m decide "
+                               "which areas each settlement waits on")] = None,
          previous: Annotated[Path | None, typer.Option(
              "--previous", help="Re-plan: the last plan.csv; work in progress on --start and "
                                 "due within --freeze-weeks stays with its team")] = None,
@@ -137,8 +141,8 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
             raise ConfigError("--db / --previous plan the record with the heuristic: leave out "
                               "--method, --synthetic, --areas and --scenario",
                               code="PLAN_CONFIG_INVALID")
-        _replan_record(db, risk, previous, freeze_weeks, horizon_weeks, start, config, seconds,
-                       monthly_budget, monthly_capacity, out, as_json)
+        _replan_record(db, risk, context, previous, freeze_weeks, horizon_weeks, start, config,
+                       seconds, monthly_budget, monthly_capacity, out, as_json)
         return
 
     if scenario:
@@ -165,7 +169,8 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
     _report(plan, write_all(plan, out), as_json)
 
 
-def _replan_record(db: str | None, risk: Path | None, previous: Path | None,
+def _replan_record(db: str | None, risk: Path | None, context: Path | None,
+                   previous: Path | None,
                    freeze_weeks: int, horizon: int, start: str, config: Path | None,
                    seconds: float, budget: float | None, capacity: float | None, out: Path,
                    as_json: bool) -> None:
@@ -177,7 +182,7 @@ def _replan_record(db: str | None, risk: Path | None, previous: Path | None,
 
     r = replan_from_record(ledger_from(db), start=_day(start), horizon_weeks=horizon,
                            previous=previous, risk=risk_from_ranking(risk) if risk else None,
-                           freeze_weeks=freeze_weeks, seconds=seconds,
+                           context=context, freeze_weeks=freeze_weeks, seconds=seconds,
                            config=load_config(config), monthly_budget=budget,
                            monthly_capacity_team_days=capacity)
     extra = {}

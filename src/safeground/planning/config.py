@@ -20,6 +20,7 @@ from typing import Any
 
 from safeground.errors import ConfigError
 from safeground.problems import register
+from safeground.settlements import AccessRule
 
 register({
     "PLAN_CONFIG_INVALID": "planning setting '{key}': {reason}",
@@ -79,6 +80,7 @@ class PlanningConfig:
     released_m2_value_per_week: float = 0.0005
     priority_weights: dict[str, float] = field(default_factory=dict)
     capabilities: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(STAGE_ASSETS))
+    access: AccessRule = field(default_factory=AccessRule)
     casualties_full: float = 3.0
     displaced_full: float = 2000.0
 
@@ -203,8 +205,13 @@ def _build(main: dict[str, Any], prio: dict[str, Any]) -> PlanningConfig:
             raise ConfigError(f"planning setting 'capabilities.{stage}' must list assets from "
                               f"{', '.join(ASSETS)}", code="PLAN_CONFIG_INVALID")
         caps[stage] = assets
+    acc = main["access"]
+    access = AccessRule(**{k: _positive(f"access.{k}", acc[k],
+                                        allow_zero=k not in ("default_radius_m", "road_reach_m"))
+                           for k in ("margin_m", "default_radius_m", "road_touch_m",
+                                     "road_reach_m", "road_corridor_m")})
     return PlanningConfig(
-        capabilities=caps,
+        capabilities=caps, access=access,
         days_per_week=_positive("calendar.days_per_week", main["calendar"]["days_per_week"],
                                 allow_zero=False),
         team_rate=rates, terrain=terrain,

@@ -1,7 +1,10 @@
 """A planning instance from the national record itself (``Ledger``), with risk where present.
 
 Areas are the open hazardous areas with their remaining land (centroids in the programme's UTM
-zone); settlements are the recorded settlements with the people still displaced; teams are the
+zone); settlements are the recorded settlements with the people still displaced, each waiting on
+the areas the record links to it and those the access rule finds around it and along its roads
+(``settlements.access_areas``: the planning config's ``[access]``, with the built-up radius and
+roads of the context layers when given, the same rule the operations twin uses); teams are the
 recorded survey and clearance teams; casualties are the victims of accidents linked to each
 area; the stages of land release already done (NTS, TS) come from the area's completed
 activities, so work already reported is not planned again. (Funded reconstruction is not yet
@@ -14,14 +17,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+import shapely
 
 from safeground.errors import ConfigError
 from safeground.geometry import Projector
 from safeground.ledger import Ledger
+from safeground.planning.config import DEFAULT_CONFIG, PlanningConfig
 from safeground.planning.instance import Instance, build_instance
+from safeground.risk.context import ContextLayers
+from safeground.settlements import access_areas
 from safeground.vocabulary import ActivityStatus, ActivityType, HazardStatus, ReportType
 
 PLANNED_ASSETS = {"nts", "ts", "manual", "dog", "machine"}
@@ -57,11 +65,52 @@ def stages_done(activities: Iterable[dict[str, Any]]) -> dict[str, int]:
     return done
 
 
+#: where a work directory keeps its context layers: its own, else the demo scenario's
+WORK_CONTEXT_DIRS = ("context", "scenario/context")
+
+
+def context_in(work_dir: str | Path) -> Path | None:
+    """The context layers of a work directory (``safeground demo`` writes the scenario's under
+    ``scenario/context``), or None."""
+    return next((Path(work_dir) / d for d in WORK_CONTEXT_DIRS
+                 if (Path(work_dir) / d).is_dir()), None)
+
+
+def _context_access(context: ContextLayers | str | Path | None,
+                    crs: str) -> tuple[Mapping[str, float], shapely.STRtree | None]:
+    """Built-up radius per settlement id and a tree of the roads, from the context layers."""
+    if context is None:
+        return {}, None
+    if not isinstance(context, ContextLayers):
+        if not Path(context).is_dir():
+            raise ConfigError(f"context layers not found: {context}",
+                              code="PLAN_INSTANCE_INVALID")
+        context = ContextLayers.from_directory(context, crs=crs)
+    elif context.crs != crs:
+        raise ConfigError(f"context layers are in {context.crs}, the record in {crs}",
+                          code="PLAN_INSTANCE_INVALID")
+    radius: dict[str, float] = {}
+    s = context.vectors.get("settlements")
+    if s is not None and {"settlement_id", "radius_m"} <= set(s.columns):
+        radius = {str(k): float(v) for k, v in zip(s["settlement_id"], s["radius_m"], strict=True)
+                  if v == v and v is not None}
+    roads = context.vectors.get("roads")
+    lines = [g for g in roads.geometry if g is not None and not g.is_empty] \
+        if roads is not None else []
+    return radius, (shapely.STRtree(lines) if lines else None)
+
+
 def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
-                         risk: dict[str, float] | None = None, **kwargs: Any) -> Instance:
+                         risk: dict[str, float] | None = None,
+                         context: ContextLayers | str | Path | None = None,
+                         config: PlanningConfig = DEFAULT_CONFIG, **kwargs: Any) -> Instance:
     """Build the planning instance from the record (and an optional area -> probability map).
 
-    Raises ValidationError (from ``build_instance``) when the record cannot be planned."""
+    ``context``: the context layers (a directory as for ``safeground risk fit --context``, or
+    loaded ``ContextLayers``); their roads and settlements' ``radius_m`` sharpen the access
+    rule. Raises ConfigError for a missing context directory, ValidationError (from
+    ``build_instance``) when the record cannot be planned."""
+    crs = f"EPSG:{ledger.settings.utm_epsg}"
     proj = Projector(ledger.settings.utm_epsg)
     evidence = Counter(e.get("hazardous_area_id")
                        for e in ledger.objects(ReportType.EVIDENCE))
@@ -71,14 +120,14 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
     casualties = Counter(accident_area.get(v["accident_id"])
                          for v in ledger.objects(ReportType.VICTIM))
     done = stages_done(ledger.objects(ReportType.ACTIVITY))
-    areas = []
+    areas, shapes = [], []
     for a in ledger.objects(ReportType.HAZARDOUS_AREA):
         if a["status"] == HazardStatus.CLOSED.value or a["remaining_geometry"] is None:
             continue
-        c = proj.to_metric(a["remaining_geometry"]).centroid
+        shape = proj.to_metric(a["remaining_geometry"])
+        c = shape.centroid
         rec = {"id": a["id"], "classification": a["classification"],
                "remaining_m2": a["remaining_m2"], "x": c.x, "y": c.y,
-               "settlement_ids": a.get("settlement_id") or "",
                "land_use": a.get("land_use") or "other",
                "road": a.get("land_use") == "road", "water": a.get("land_use") == "water",
                "evidence_count": evidence.get(a["id"], 0), "status": a["status"],
@@ -86,15 +135,27 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
                "stages_done": done.get(a["id"], 0)}
         if risk and a["id"] in risk:
             rec["contamination_probability"] = risk[a["id"]]
-        areas.append(rec)
+        areas.append((rec, a.get("settlement_id")))
+        shapes.append(shape)
+    radius, roads = _context_access(context, crs)
+    tree = shapely.STRtree(shapes)
+    waits: dict[str, list[str]] = {}           # area id -> the settlements waiting on it
     settlements = []
     for s in ledger.objects(ReportType.SETTLEMENT):
         p = proj.to_metric(s["geometry"]).centroid
         still = max(0, (s.get("displaced_population") or 0) - (s.get("returned_population") or 0))
+        access = {areas[k][0]["id"] for k in access_areas(config.access, tree, p.x, p.y,
+                                                          radius.get(s["id"]), roads)}
+        access |= {rec["id"] for rec, linked in areas if linked == s["id"]}
+        if still:
+            for aid in access:
+                waits.setdefault(aid, []).append(s["id"])
         settlements.append({"id": s["id"], "name": s["name"], "x": p.x, "y": p.y,
                             "pre_conflict_population": s["pre_conflict_population"],
-                            "displaced_population": still})
+                            "displaced_population": still, "access_area_ids": sorted(access)})
+    for rec, _ in areas:
+        rec["settlement_ids"] = sorted(waits.get(rec["id"], ()))
     teams = [{"id": t["id"], "asset": t["asset"]} for t in ledger.objects(ReportType.TEAM)
              if t["asset"] in PLANNED_ASSETS]
-    return build_instance(areas, settlements, teams, horizon_weeks=horizon_weeks, start=start,
-                          **kwargs)
+    return build_instance([rec for rec, _ in areas], settlements, teams,
+                          horizon_weeks=horizon_weeks, start=start, config=config, **kwargs)

@@ -63,6 +63,7 @@ from safeground.scenario.plan import ALLOWED, ASSETS, TwinOrderError, TwinTeam, 
 from safeground.scenario.records import RecordBook, to_wgs_records
 from safeground.scenario.scenario import Scenario
 from safeground.scenario.terrain import LANDCOVER_CODES
+from safeground.settlements import AccessRule, access_areas, within_reach
 from safeground.vocabulary import (
     DIRECT_CATEGORIES,
     AccidentContext,
@@ -88,6 +89,8 @@ DETECTION = {"manual": 0.999, "dog": 0.995, "machine": 0.97}
 DEMINING_ACCIDENT = {"manual": 1 / 4000, "dog": 1 / 6000, "machine": 0.0}
 CHUNK_DAYS = 30
 WEEK = 7
+#: which areas a settlement waits on (the twin keeps the rule's default distances)
+ACCESS_RULE = AccessRule()
 MIN_RELEASE_M2 = 100.0
 
 
@@ -262,17 +265,7 @@ class OperationsTwin:
         self._returns: list[tuple[dt.date, int]] = []
         self.area_to_settlements: dict[int, list[int]] = {}
         for j, s in enumerate(reg.settlements):
-            zone = shapely.Point(s.x, s.y).buffer(s.radius_m + 1000.0, quad_segs=8)
-            hits = set(self._tree.query(zone, predicate="intersects").tolist())
-            if road_tree is not None:
-                near = shapely.Point(s.x, s.y).buffer(s.radius_m + 50.0)
-                reach = shapely.Point(s.x, s.y).buffer(4000.0, quad_segs=8)
-                access = [shapely.intersection(roads[i], reach)
-                          for i in road_tree.query(near, predicate="intersects")]
-                if access:
-                    corridor = shapely.buffer(shapely.union_all(access), 30.0)
-                    hits |= set(self._tree.query(corridor, predicate="intersects").tolist())
-            ids = sorted(hits)
+            ids = access_areas(ACCESS_RULE, self._tree, s.x, s.y, s.radius_m, road_tree)
             for k in ids:
                 self.area_to_settlements.setdefault(k, []).append(j)
             self._settlements.append({"access": ids, "returned": not s.occupied, "date": None})
@@ -699,7 +692,7 @@ class OperationsTwin:
         for j, s in enumerate(reg.settlements):
             st = self._settlements[j]
             if st["date"] is None and s.occupied and \
-                    math.hypot(s.x - x, s.y - y) < s.radius_m + 1000.0:
+                    within_reach(ACCESS_RULE, s.x, s.y, s.radius_m, x, y):
                 st["access"].append(k)
                 self.area_to_settlements.setdefault(k, []).append(j)
         return a

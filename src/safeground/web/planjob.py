@@ -3,7 +3,8 @@
 One job at a time per app, in a background thread (a national plan takes tens of seconds, more
 than a request should wait). It does what ``safeground plan make --db ... --previous ...``
 does (``planning.replan.replan_from_record``): plans from the record as known on the day asked
-for, with the risk ranking of the work directory when there is one, holding the work in
+for, with the risk ranking and context layers of the work directory when there are (the
+access rule reads roads from them: ``planning.record.context_in``), holding the work in
 progress of the plan already there. The new plan's files are written to a folder beside the
 old one and swapped in only once complete, so the web app never serves half a plan; a failed
 job leaves the old plan as it was. Each plan made is written to the audit trail.
@@ -86,7 +87,7 @@ class PlanJobs:
     def _run(self, ledger: Ledger, user: str, start: dt.date, horizon_weeks: int,
              seconds: float, freeze_weeks: int) -> None:
         from safeground.planning.outputs import write_all
-        from safeground.planning.record import risk_from_ranking
+        from safeground.planning.record import context_in, risk_from_ranking
         from safeground.planning.replan import replan_from_record
 
         work = Path(self.work_dir)
@@ -98,7 +99,7 @@ class PlanJobs:
                 ledger, start=start, horizon_weeks=horizon_weeks,
                 previous=previous if previous.is_file() else None,
                 risk=risk_from_ranking(ranking) if ranking.is_file() else None,
-                freeze_weeks=freeze_weeks, seconds=seconds)
+                context=context_in(work), freeze_weeks=freeze_weeks, seconds=seconds)
             shutil.rmtree(fresh, ignore_errors=True)
             write_all(r.plan, fresh)
             shutil.rmtree(stale, ignore_errors=True)
