@@ -157,3 +157,29 @@ def test_cli_plans_and_replans_from_the_record(tmp_path):
     res = runner.invoke(app, ["make", "--db", url, "--risk", str(tmp_path / "r2.csv")])
     assert res.exit_code == 2 and "PLAN_INSTANCE_INVALID" in res.output
     assert "mean_probability" in "".join(res.output.split())
+
+
+def test_cli_priorities_ranks_areas_and_settlements_with_their_points(tmp_path):
+    """``safeground plan priorities``: every area and settlement ranked by the authority's
+    score, the criteria's points adding up to it, written in full with --out."""
+    from safeground.planning.priority import CRITERIA, area_scores
+    from safeground.planning.synthetic import synthetic_instance
+
+    res = runner.invoke(app, ["priorities", "--synthetic", "30", "--seed", "2", "--top", "5",
+                              "--out", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.output)
+    assert [r["rank"] for r in body["areas"]] == [1, 2, 3, 4, 5]
+    areas = pd.read_csv(tmp_path / "priorities_areas.csv")
+    expected = {s.id: s for s in area_scores(synthetic_instance(30, 6, 4, 1, 2))}
+    assert len(areas) == len(expected) == 30
+    assert areas["rank"].tolist() == list(range(1, 31))
+    for r in areas.itertuples():
+        assert r.score == pytest.approx(expected[r.area_id].score)
+        assert r.score == pytest.approx(sum(getattr(r, f"points_{c}") for c in CRITERIA),
+                                        abs=0.01)
+    assert areas.score.is_monotonic_decreasing
+    sett = pd.read_csv(tmp_path / "priorities_settlements.csv")
+    assert sett["rank"].tolist() == list(range(1, len(sett) + 1)) and len(sett) == 6
+    table = runner.invoke(app, ["priorities", "--synthetic", "30", "--seed", "2"])
+    assert table.exit_code == 0 and "Hazardous areas by priority (top 20 of 30)" in table.output

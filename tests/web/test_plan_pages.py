@@ -242,3 +242,27 @@ def test_the_plan_geopackage_opens_in_gdal(planned, tmp_path):
     assert len(sett) == len(plan.instance.settlements)
     assert site.as_user("visitor").get("/api/v1/plan/geopackage").status_code == 403
     assert 'id="plan-gpkg"' in site.as_user("analyst").get("/analysis").text
+
+
+def test_the_analysis_page_sets_the_priority_ranking_beside_the_plan(planned):
+    """The areas the authority's priority score ranks first, with each criterion's points and
+    the plan's release date for them; the plan's area table carries the same scores."""
+    from safeground.planning.priority import area_scores
+
+    site, plan = planned
+    scores = sorted(area_scores(plan.instance), key=lambda s: s.rank)
+    body = site.as_user("analyst").get("/api/v1/plan/areas").json()
+    served = {r["area_id"]: r for r in body["areas"]}
+    for s in scores:
+        assert int(served[s.id]["priority_rank"]) == s.rank
+        assert float(served[s.id]["priority_score"]) == pytest.approx(s.score)
+    html = site.as_user("analyst").get("/analysis").text
+    assert 'id="plan-priorities"' in html
+    table = html.split('id="plan-priorities"')[1].split("</table>")[0]
+    # the rows follow the priority rank, each area linked once
+    positions = [table.index(f"/objects/hazardous_area/{s.id}\"") for s in scores]
+    assert positions == sorted(positions)
+    first = scores[0]
+    for name, points in first.breakdown.items():
+        if points:
+            assert f"{name.replace('_', ' ')} {points:.1f}" in table

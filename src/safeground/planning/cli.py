@@ -8,6 +8,7 @@ exit code 2 here, at the boundary.
     safeground plan compare --synthetic 40 --milp
     safeground plan compare --twin --seeds 20 --years 5
     safeground plan forecast --synthetic 200 --runs 200 --what-if
+    safeground plan priorities --db sqlite:///record.sqlite --context context/ --out ranks/
 """
 
 from __future__ import annotations
@@ -200,6 +201,59 @@ def _report(plan: Any, files: dict[str, Path], as_json: bool,
         _print([summary], "Plan", True)
     else:
         _print([{"figure": k, "value": v} for k, v in summary.items()], "Plan", False)
+
+
+@app.command("priorities")
+@friendly
+def priorities_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
+                   settlements: Settlements = None, teams: Teams = None,
+                   start: Start = "2021-04-01", config: ConfigOpt = None,
+                   db: Annotated[str | None, typer.Option(
+                       "--db", help="Score the open hazardous areas and the settlements of a "
+                                    "Safeground record database (URL)")] = None,
+                   context: Annotated[Path | None, typer.Option(
+                       "--context", help="With --db: context layers for the access rule "
+                                         "(roads, built-up radii)")] = None,
+                   top: Annotated[int, typer.Option("--top", help="Rows to print")] = 20,
+                   out: Annotated[Path | None, typer.Option(
+                       "--out", help="Folder for priorities_areas.csv and "
+                                     "priorities_settlements.csv (every row)")] = None,
+                   as_json: JsonOpt = False) -> None:
+    """The authority's priority scores (its published criteria, the weights of the config's
+    priorities), per hazardous area and per settlement, with each criterion's points."""
+    from safeground.planning.priority import area_frame, settlement_frame, write_priorities
+
+    if db is not None:
+        from safeground.cli_boundary import ledger_from
+        from safeground.planning.record import instance_from_record
+
+        inst = instance_from_record(ledger_from(db), start=_day(start), horizon_weeks=1,
+                                    context=context, config=load_config(config))
+    else:
+        inst = _instance(synthetic, seed, areas, settlements, teams, 1, start, config)
+    files = write_priorities(inst, out) if out is not None else {}
+    areas_df, sett_df = area_frame(inst), settlement_frame(inst)
+    if as_json:
+        console.print_json(json.dumps({
+            "areas": areas_df.head(top).to_dict("records"),
+            "settlements": sett_df.head(top).to_dict("records"),
+            **{f"file_{k}": str(v) for k, v in files.items()}}, default=str))
+        return
+    points = [c for c in areas_df.columns if c.startswith("points_")]
+    rows = [{"rank": r["rank"], "area": r["area_id"], "score": r["score"],
+             "class": r["classification"], "land use": r["land_use"],
+             "points by criterion": " · ".join(f"{c[7:]} {r[c]:.1f}" for c in points if r[c])}
+            for r in areas_df.head(top).to_dict("records")]
+    _print(rows, f"Hazardous areas by priority (top {len(rows)} of {len(areas_df)})", False)
+    rows = [{"rank": r["rank"], "settlement": r["name"] or r["settlement_id"],
+             "score": r["score"], "displaced": r["displaced_population"],
+             "people points": r["points_displaced_people"],
+             "access areas": r["access_areas"],
+             "their mean score": r["mean_access_area_score"]}
+            for r in sett_df.head(top).to_dict("records")]
+    _print(rows, f"Settlements by priority (top {len(rows)} of {len(sett_df)})", False)
+    for k, v in files.items():
+        console.print(f"{k}: {v}")
 
 
 @app.command("compare")

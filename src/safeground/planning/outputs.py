@@ -5,7 +5,9 @@ instance carries one, else its centroid; with the team, activity and weeks plann
 layer ``settlement_returns`` (settlement points with the planned return date and what gates
 it). Coordinates are the instance's metric CRS (EPSG:32638, UTM 38N, unless told). The same two
 tables, without geometry, are written as ``plan_areas.csv`` and ``plan_settlements.csv`` (the
-web app's plan tables read these).
+web app's plan tables read these). Both carry the authority's priority score (``priority.py``)
+with its rank and, per area, the points each criterion gave, so the plan can be read beside
+today's ranking and the ranking audited.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from shapely.geometry import Point
 
 from safeground.planning.config import STAGES
 from safeground.planning.plan import Plan
+from safeground.planning.priority import CRITERIA, area_scores, settlement_scores
 
 COLOURS = {"nts": "#4c78a8", "ts": "#f58518", "clearance": "#e45756"}
 
@@ -38,8 +41,10 @@ def write_csv(plan: Plan, path: str | Path) -> Path:
 def area_table(plan: Plan) -> pd.DataFrame:
     """One row per area: classification, the teams and activities planned within the
     horizon, first and last week, the date work starts, expected release date (empty when not
-    within the horizon: work the heuristic books after it only completes the picture)."""
+    within the horizon: work the heuristic books after it only completes the picture), and its
+    priority rank, score and points per criterion (``priority_<criterion>``)."""
     inst = plan.prepared.instance
+    scores = {s.id: s for s in area_scores(inst)}
     df = plan.to_frame()
     df = df[df.week < plan.prepared.horizon]      # work booked after the horizon is not planned
     rows = []
@@ -57,6 +62,8 @@ def area_table(plan: Plan) -> pd.DataFrame:
             "start_date": (inst.start + timedelta(days=7 * int(g.week.min()))
                            if g is not None else None),
             "release_date": plan.date_of_week(wk) if wk < plan.prepared.horizon else None,
+            "priority_rank": scores[a.id].rank, "priority_score": scores[a.id].score,
+            **{f"priority_{c}": scores[a.id].breakdown[c] for c in CRITERIA},
             "geometry": a.geometry if a.geometry is not None else Point(a.x, a.y),
         })
     return pd.DataFrame(rows)
@@ -67,9 +74,11 @@ def settlement_table(plan: Plan) -> pd.DataFrame:
     the plan counts as able to return (the config's return share), its access areas, how many
     of them the plan releases within its horizon, the access area released last (the one the
     return waits for), and the week and date the plan lets its people return (empty when not
-    within the plan; a settlement with no hazardous access area can return from the start)."""
+    within the plan; a settlement with no hazardous access area can return from the start), and
+    its priority rank and score."""
     p = plan.prepared
     inst = p.instance
+    scores = {s.id: s for s in settlement_scores(inst)}
     o = plan.outcome
     h = p.horizon
     area_ids = [a.id for a in inst.areas]
@@ -90,11 +99,13 @@ def settlement_table(plan: Plan) -> pd.DataFrame:
             "last_access_area_id": area_ids[int(last)] if last is not None else "",
             "return_week": int(wk) if within else None,
             "return_date": plan.date_of_week(wk) if within else None,
+            "priority_rank": scores[s.id].rank, "priority_score": scores[s.id].score,
         })
     df = pd.DataFrame(rows, columns=["settlement_id", "name", "displaced_population",
                                      "people_able_to_return", "access_areas",
                                      "access_areas_released", "last_access_area_id",
-                                     "return_week", "return_date"])
+                                     "return_week", "return_date", "priority_rank",
+                                     "priority_score"])
     df["return_week"] = df["return_week"].astype("Int64")
     order = np.lexsort((-df["displaced_population"].to_numpy(),
                         df["return_week"].fillna(np.iinfo(np.int64).max).to_numpy()))

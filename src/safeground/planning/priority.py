@@ -18,6 +18,9 @@ authority can audit and explain it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
 
 from safeground.planning.instance import Area, Instance
 
@@ -84,3 +87,45 @@ def settlement_scores(instance: Instance) -> list[Score]:
 def _ranked(scores: list[Score]) -> list[Score]:
     order = sorted(scores, key=lambda s: (-s.score, s.id))
     return [Score(s.id, s.score, s.breakdown, i + 1) for i, s in enumerate(order)]
+
+
+def area_frame(instance: Instance) -> pd.DataFrame:
+    """Every area's rank, score and points per criterion (``points_<criterion>``), with what
+    they were scored on (classification, land use, casualties, displaced people waiting),
+    in rank order."""
+    area = {a.id: a for a in instance.areas}
+    displaced = {s.id: s.displaced_population for s in instance.settlements}
+    rows = []
+    for sc in area_scores(instance):
+        a = area[sc.id]
+        rows.append({"rank": sc.rank, "area_id": a.id, "score": sc.score,
+                     **{f"points_{c}": sc.breakdown[c] for c in CRITERIA},
+                     "classification": a.classification, "land_use": a.land_use,
+                     "remaining_m2": round(a.remaining_m2, 1),
+                     "casualties_nearby": a.casualties_nearby,
+                     "displaced_waiting": sum(displaced.get(x, 0) for x in a.settlement_ids),
+                     "settlement_ids": ",".join(a.settlement_ids)})
+    return pd.DataFrame(rows).sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def settlement_frame(instance: Instance) -> pd.DataFrame:
+    """Every settlement's rank and score, with its two parts, in rank order."""
+    sett = {s.id: s for s in instance.settlements}
+    rows = [{"rank": sc.rank, "settlement_id": sc.id, "name": sett[sc.id].name,
+             "score": sc.score, "points_displaced_people": sc.breakdown["displaced_people"],
+             "mean_access_area_score": sc.breakdown["access_areas"],
+             "access_areas": int(sc.breakdown["access_area_count"]),
+             "displaced_population": sett[sc.id].displaced_population}
+            for sc in settlement_scores(instance)]
+    return pd.DataFrame(rows).sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def write_priorities(instance: Instance, out_dir: str | Path) -> dict[str, Path]:
+    """``priorities_areas.csv`` and ``priorities_settlements.csv`` in ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"areas_csv": out / "priorities_areas.csv",
+             "settlements_csv": out / "priorities_settlements.csv"}
+    area_frame(instance).to_csv(paths["areas_csv"], index=False)
+    settlement_frame(instance).to_csv(paths["settlements_csv"], index=False)
+    return paths

@@ -236,11 +236,21 @@ def analysis(request: Request, user: User = ANALYSE) -> Response:
         unblocked = [r for r in rows if r["access_areas"] == "0"]
         free = {"settlements": len(unblocked),
                 "people": sum(float(r["people_able_to_return"]) for r in unblocked)}
+    priorities = None
+    if work and (work / "plan" / "plan_areas.csv").is_file():
+        rows, _ = read_csv_rows(work / "plan" / "plan_areas.csv", 1_000_000)
+        if rows and "priority_rank" in rows[0]:      # plans written before the scores had none
+            top = sorted(rows, key=lambda r: int(r["priority_rank"]))[:20]
+            priorities = [{**r, "points": [(k[9:].replace("_", " "), float(v))
+                                           for k, v in r.items()
+                                           if k.startswith("priority_") and k not in
+                                           ("priority_rank", "priority_score") and float(v)]}
+                          for r in top]
     summary = land_release_summary(ledger_of(request), "year")
     types = [t.value for t in ReportType if t is not ReportType.VICTIM]
     return _render(request, "analysis.html", user, risk=risk, risk_total=risk_total,
                    plan_charts=plan_charts, returns=returns, returns_total=returns_total,
-                   free=free,
+                   free=free, priorities=priorities,
                    summary=summary, types=types, can_plan=work is not None,
                    job=request.app.state.plan_jobs.current(),
                    today=dt.date.today().isoformat())
