@@ -121,3 +121,39 @@ def test_the_twin_and_the_planner_share_the_access_rule():
     from safeground.scenario.twin import ACCESS_RULE
 
     assert load_config().access == ACCESS_RULE
+
+
+def test_funded_reconstruction_comes_from_the_context_layers(tmp_path):
+    """An area meeting a funded reconstruction project ready by the plan's first day scores on
+    criterion 4 and is valued when released; a project ready later does not count yet; a
+    ready_date that is not a date is refused, naming the layer, row and field."""
+    import geopandas as gpd
+    import pytest
+
+    from safeground.errors import ConfigError
+    from safeground.planning.priority import area_scores
+
+    ledger = _record(tmp_path)
+    _, areas = _centres(ledger)
+    ctx = tmp_path / "context"
+    ctx.mkdir()
+    layer = gpd.GeoDataFrame(
+        {"project_id": ["REC-01", "REC-02"], "ready_date": ["2021-05-01", "2021-09-01"]},
+        geometry=[areas["HA-001"].buffer(200), areas["HA-006"].buffer(200)], crs="EPSG:32638")
+    layer.to_file(ctx / "reconstruction.gpkg")
+
+    def funded(start):
+        inst = instance_from_record(ledger, start=start, horizon_weeks=26, context=ctx)
+        points = {s.id: s.breakdown["reconstruction"] for s in area_scores(inst)}
+        return ({a.id for a in inst.areas if a.funded_reconstruction},
+                {k for k, v in points.items() if v > 0})
+
+    assert funded(dt.date(2021, 4, 1)) == (set(), set())
+    assert funded(dt.date(2021, 7, 1)) == ({"HA-001"}, {"HA-001"})
+    assert funded(dt.date(2021, 10, 1)) == ({"HA-001", "HA-006"}, {"HA-001", "HA-006"})
+
+    layer.assign(ready_date=["2021-05-01", "soon"]).to_file(ctx / "reconstruction.gpkg")
+    with pytest.raises(ConfigError) as err:
+        instance_from_record(ledger, start=dt.date(2021, 7, 1), horizon_weeks=26, context=ctx)
+    assert err.value.code == "PLAN_INSTANCE_INVALID"
+    assert "row 2" in str(err.value) and "ready_date" in str(err.value)

@@ -62,8 +62,17 @@ def test_write_lays_out_reports_truth_and_context(small, tmp_path):
     assert len(items) == len(small.truth.items)
     assert {"category", "site_id", "state_at_record_end"} <= set(items.columns)
     assert items.crs.to_epsg() == 32638
-    for layer in ("frontline", "positions", "roads", "rivers", "settlements"):
+    for layer in ("frontline", "positions", "roads", "rivers", "settlements", "reconstruction"):
         assert (tmp_path / "context" / f"{layer}.gpkg").exists()
+    # funded reconstruction: the largest displaced settlements, ready one after another
+    rec = pyogrio.read_dataframe(tmp_path / "context" / "reconstruction.gpkg")
+    towns = sorted((s for s in small.region.settlements
+                    if s.occupied and s.displaced_population > 0),
+                   key=lambda s: (-s.displaced_population, s.id))
+    assert rec.settlement_id.tolist() == [s.id for s in towns[:len(rec)]] and 0 < len(rec) <= 12
+    assert rec.ready_date.tolist() == sorted(rec.ready_date)
+    assert (rec.ready_date.min() > small.config.ceasefire.isoformat())
+    assert rec.crs.to_epsg() == 32638 and rec.geometry.geom_type.eq("Polygon").all()
     import rasterio
 
     for name in ("elevation", "slope", "landcover"):

@@ -7,8 +7,10 @@ the areas the record links to it and those the access rule finds around it and a
 roads of the context layers when given, the same rule the operations twin uses); teams are the
 recorded survey and clearance teams; casualties are the victims of accidents linked to each
 area; the stages of land release already done (NTS, TS) come from the area's completed
-activities, so work already reported is not planned again. (Funded reconstruction is not yet
-part of the record, so that criterion sees nothing here.) A risk ranking (``safeground risk
+activities, so work already reported is not planned again. Funded reconstruction (priority
+criterion 4, and its value per week once released) is not part of the field record: an area
+counts as holding it when it meets a project of the context layers' ``reconstruction`` layer
+ready to start by the plan's first day (``ready_date``). A risk ranking (``safeground risk
 rank``), when given, supplies each area's contamination probability; without it the planner
 falls back on the classification and evidence count, so planning works from the record alone.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +79,19 @@ def context_in(work_dir: str | Path) -> Path | None:
                  if (Path(work_dir) / d).is_dir()), None)
 
 
-def _context_access(context: ContextLayers | str | Path | None,
-                    crs: str) -> tuple[Mapping[str, float], shapely.STRtree | None]:
-    """Built-up radius per settlement id and a tree of the roads, from the context layers."""
+@dataclass(frozen=True)
+class _Context:
+    """What the planner takes from the context layers: built-up radius per settlement id, a
+    tree of the roads, and the footprints of funded reconstruction ready to start."""
+
+    radius: Mapping[str, float]
+    roads: shapely.STRtree | None
+    reconstruction: shapely.STRtree | None
+
+
+def _context(context: ContextLayers | str | Path | None, crs: str, start: dt.date) -> _Context:
     if context is None:
-        return {}, None
+        return _Context({}, None, None)
     if not isinstance(context, ContextLayers):
         if not Path(context).is_dir():
             raise ConfigError(f"context layers not found: {context}",
@@ -94,10 +105,31 @@ def _context_access(context: ContextLayers | str | Path | None,
     if s is not None and {"settlement_id", "radius_m"} <= set(s.columns):
         radius = {str(k): float(v) for k, v in zip(s["settlement_id"], s["radius_m"], strict=True)
                   if v == v and v is not None}
-    roads = context.vectors.get("roads")
-    lines = [g for g in roads.geometry if g is not None and not g.is_empty] \
-        if roads is not None else []
-    return radius, (shapely.STRtree(lines) if lines else None)
+    return _Context(radius, _tree(context.vectors.get("roads")),
+                    _tree(_ready(context.vectors.get("reconstruction"), start)))
+
+
+def _ready(projects: Any, start: dt.date) -> Any:
+    """The funded reconstruction projects ready to start by ``start`` (no ``ready_date``, or
+    one on or before it); a ``ready_date`` that is not a date is refused."""
+    if projects is None or "ready_date" not in projects.columns:
+        return projects
+    import pandas as pd
+
+    dates = pd.to_datetime(projects["ready_date"], errors="coerce")
+    bad = projects["ready_date"].notna() & dates.isna()
+    if bad.any():
+        raise ConfigError(f"context layer reconstruction, row {int(bad.to_numpy().argmax()) + 1},"
+                          f" field ready_date: {projects['ready_date'][bad].iloc[0]!r} is not a "
+                          "date (YYYY-MM-DD)", code="PLAN_INSTANCE_INVALID",
+                          details={"layer": "reconstruction", "field": "ready_date"})
+    return projects[dates.isna() | (dates.dt.date <= start)]
+
+
+def _tree(layer: Any) -> shapely.STRtree | None:
+    geoms = [g for g in layer.geometry if g is not None and not g.is_empty] \
+        if layer is not None else []
+    return shapely.STRtree(geoms) if geoms else None
 
 
 def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
@@ -137,15 +169,18 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
             rec["contamination_probability"] = risk[a["id"]]
         areas.append((rec, a.get("settlement_id")))
         shapes.append(shape)
-    radius, roads = _context_access(context, crs)
+    ctx = _context(context, crs, start)
     tree = shapely.STRtree(shapes)
+    if ctx.reconstruction is not None and shapes:
+        for k in set(ctx.reconstruction.query(shapes, predicate="intersects")[0].tolist()):
+            areas[k][0]["funded_reconstruction"] = True
     waits: dict[str, list[str]] = {}           # area id -> the settlements waiting on it
     settlements = []
     for s in ledger.objects(ReportType.SETTLEMENT):
         p = proj.to_metric(s["geometry"]).centroid
         still = max(0, (s.get("displaced_population") or 0) - (s.get("returned_population") or 0))
         access = {areas[k][0]["id"] for k in access_areas(config.access, tree, p.x, p.y,
-                                                          radius.get(s["id"]), roads)}
+                                                          ctx.radius.get(s["id"]), ctx.roads)}
         access |= {rec["id"] for rec, linked in areas if linked == s["id"]}
         if still:
             for aid in access:

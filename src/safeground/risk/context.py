@@ -1,7 +1,8 @@
 """Context layers: the static geography around the evidence.
 
-Vector layers (former line of contact, military positions, roads, rivers, settlements) and
-rasters (elevation, slope, land cover) in one metric CRS. ``from_directory`` reads the layout the
+Vector layers (former line of contact, military positions, roads, rivers, settlements; for the
+planner also funded reconstruction projects) and rasters (elevation, slope, land cover) in one
+metric CRS. ``from_directory`` reads the layout the
 scenario generator writes (``OUT/context/frontline.gpkg`` ... ``landcover.tif``); any programme
 can supply the same files.
 """
@@ -17,6 +18,8 @@ import rasterio
 
 #: vector layers the features know, in the order they appear in feature names
 VECTOR_LAYERS = ("frontline", "positions", "roads", "rivers", "settlements")
+#: vector layers only the planner reads (funded reconstruction projects, docs/planning.md §1)
+PLANNING_LAYERS = ("reconstruction",)
 #: raster layers, with the resampling used to bring them onto a grid
 RASTER_LAYERS = {"elevation": "bilinear", "slope": "bilinear", "landcover": "nearest"}
 #: settlement attributes tried, in order, for the population each settlement carries
@@ -36,7 +39,7 @@ class ContextLayers:
         """Read ``<name>.gpkg`` / ``<name>.geojson`` and ``<name>.tif`` files found in ``path``."""
         root = Path(path)
         vectors: dict[str, gpd.GeoDataFrame] = {}
-        for name in VECTOR_LAYERS:
+        for name in (*VECTOR_LAYERS, *PLANNING_LAYERS):
             for suffix in (".gpkg", ".geojson", ".shp"):
                 f = root / f"{name}{suffix}"
                 if f.exists():

@@ -14,6 +14,7 @@ Layout::
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,6 +82,26 @@ def write_truth(sc: Scenario, out: Path) -> dict[str, Path]:
     return {"items": p_items, "minefields": p_sites}
 
 
+#: funded reconstruction projects of the scenario: the largest displaced towns and villages
+RECONSTRUCTION_PROJECTS = 12
+
+
+def reconstruction_projects(sc: Scenario) -> list[dict]:
+    """The government's funded reconstruction programme, as the planner's context layer knows
+    it: one project over the built-up area of each of the largest displaced settlements (by
+    displaced people), funded and ready to start 45 days after the ceasefire for the largest,
+    20 days later for each next one. Derived, not drawn: the scenario's random streams are
+    untouched."""
+    reg = sc.region
+    towns = sorted((s for s in reg.settlements if s.occupied and s.displaced_population > 0),
+                   key=lambda s: (-s.displaced_population, s.id))[:RECONSTRUCTION_PROJECTS]
+    return [{"project_id": f"REC-{i + 1:02d}", "settlement_id": s.id,
+             "name": f"Reconstruction of {s.name}",
+             "ready_date": (sc.config.ceasefire + dt.timedelta(days=45 + 20 * i)).isoformat(),
+             "geometry": shapely.Point(s.x, s.y).buffer(s.radius_m, quad_segs=8)}
+            for i, s in enumerate(towns)]
+
+
 def write_context(sc: Scenario, out: Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     reg = sc.region
@@ -112,6 +133,13 @@ def write_context(sc: Scenario, out: Path) -> dict[str, Path]:
         "radius_m": [s.radius_m for s in st], "admin_area_id": [s.admin_id for s in st],
     }), shapely.points([s.x for s in st], [s.y for s in st]))
     paths["settlements"] = p
+    p = out / "reconstruction.gpkg"
+    projects = reconstruction_projects(sc)
+    _gpkg(p, pd.DataFrame({k: [q[k] for q in projects]
+                           for k in ("project_id", "settlement_id", "name", "ready_date")},
+                          columns=["project_id", "settlement_id", "name", "ready_date"]),
+          [q["geometry"] for q in projects])
+    paths["reconstruction"] = p
     ter = sc.terrain
     for name, arr, dtype, nodata in (("elevation", ter.elevation, "float32", np.nan),
                                      ("slope", ter.slope, "float32", np.nan),
