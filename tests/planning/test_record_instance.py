@@ -95,6 +95,11 @@ def test_access_areas_come_from_the_rule_the_links_and_the_context_roads(tmp_pat
     assert set(next(a for a in inst.areas if a.id == "HA-003").settlement_ids) == {
         "SET-AGHDAM", "SET-QUZANLI"}
 
+    from safeground.planning.record import settlement_access
+
+    assert {a["id"]: a["why"] for a in settlement_access(ledger, "SET-AGHDAM", context=ctx)} \
+        == {"HA-001": "linked", "HA-003": "near"}
+
     # a road from Aghdam to HA-003, with a reach long enough to follow it there
     (ctx / "settlements.gpkg").unlink()
     road = shapely.LineString([towns["SET-AGHDAM"], areas["HA-003"]])
@@ -105,6 +110,14 @@ def test_access_areas_come_from_the_rule_the_links_and_the_context_roads(tmp_pat
         ledger, start=dt.date(2021, 7, 1), horizon_weeks=26, context=ctx,
         config=far).settlements}
     assert with_road["SET-AGHDAM"] == {"HA-001", "HA-003"}
+    # one settlement's areas, each with why it counts
+    from safeground.errors import NotFoundError
+
+    why = {a["id"]: a["why"] for a in settlement_access(ledger, "SET-AGHDAM", context=ctx,
+                                                        config=far)}
+    assert why == {"HA-001": "linked", "HA-003": "road"}
+    with pytest.raises(NotFoundError):
+        settlement_access(ledger, "SET-NOWHERE")
     # the default reach (4 km) stops the road short of HA-003
     assert {s.id: set(s.access_area_ids) for s in instance_from_record(
         ledger, start=dt.date(2021, 7, 1), horizon_weeks=26,

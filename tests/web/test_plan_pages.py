@@ -266,3 +266,28 @@ def test_the_analysis_page_sets_the_priority_ranking_beside_the_plan(planned):
     for name, points in first.breakdown.items():
         if points:
             assert f"{name.replace('_', ' ')} {points:.1f}" in table
+
+
+def test_a_settlement_page_says_what_its_return_waits_on(planned):
+    """The open hazardous areas between a settlement and its people's return (the planner's
+    access rule), why each counts, and the plan's release and return dates."""
+    from safeground.planning.outputs import area_table
+
+    site, plan = planned
+    table = settlement_table(plan).set_index("settlement_id")
+    release = area_table(plan).set_index("area_id").release_date
+    html = site.as_user("analyst").get("/objects/settlement/SET-FUZULI").text
+    card = html.split('id="return-waits"')[1].split("</section>")[0]
+    assert "2 open hazardous areas" in card
+    for aid in ("HA-004", "HA-005"):
+        row = card.split(f"/objects/hazardous_area/{aid}\"")[1].split("</tr>")[0]
+        assert "linked to it in the record" in row
+        assert (str(release[aid]) if release[aid] else "not within the plan") in row
+    returns = table.loc["SET-FUZULI"].return_date
+    assert f"return from <strong>{returns if returns else 'a date beyond the plan'}</strong>" \
+        in card
+    # as known before the areas were recorded, nothing stood in the way yet, and the page
+    # does not mix in today's plan
+    early = site.as_user("analyst").get("/objects/settlement/SET-FUZULI?as_of=2020-12-05").text
+    card = early.split('id="return-waits"')[1].split("</section>")[0]
+    assert "No open hazardous area" in card and "Planned release" not in card

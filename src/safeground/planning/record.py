@@ -194,3 +194,36 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
              if t["asset"] in PLANNED_ASSETS]
     return build_instance([rec for rec, _ in areas], settlements, teams,
                           horizon_weeks=horizon_weeks, start=start, config=config, **kwargs)
+
+
+def settlement_access(ledger: Ledger, settlement_id: str, *,
+                      context: ContextLayers | str | Path | None = None,
+                      config: PlanningConfig = DEFAULT_CONFIG,
+                      as_of: dt.date | None = None) -> list[dict[str, Any]]:
+    """The open hazardous areas a settlement's return waits on (now, or as known on
+    ``as_of``), by the rule ``instance_from_record`` plans with, each with why: ``linked``
+    (the record links it to the settlement), ``near`` (within the built-up radius + margin) or
+    ``road`` (along a road leaving the settlement). Raises NotFoundError for an unknown
+    settlement, ConfigError for a missing context directory."""
+    crs = f"EPSG:{ledger.settings.utm_epsg}"
+    proj = Projector(ledger.settings.utm_epsg)
+    s = ledger.get(ReportType.SETTLEMENT, settlement_id, as_of)
+    ctx = _context(context, crs, as_of or dt.date.today())
+    rows = [a for a in ledger.objects(ReportType.HAZARDOUS_AREA, as_of)
+            if a["status"] != HazardStatus.CLOSED.value and a["remaining_geometry"] is not None]
+    if s.get("geometry") is None or not rows:
+        return []
+    tree = shapely.STRtree([proj.to_metric(a["remaining_geometry"]) for a in rows])
+    p = proj.to_metric(s["geometry"]).centroid
+    radius = ctx.radius.get(settlement_id)
+    near = set(access_areas(config.access, tree, p.x, p.y, radius))
+    road = set(access_areas(config.access, tree, p.x, p.y, radius, ctx.roads)) - near
+    out = []
+    for k, a in enumerate(rows):
+        why = ("linked" if a.get("settlement_id") == settlement_id else
+               "near" if k in near else "road" if k in road else None)
+        if why:
+            out.append({"id": a["id"], "classification": a["classification"],
+                        "status": a["status"], "land_use": a.get("land_use"),
+                        "remaining_m2": a["remaining_m2"], "why": why})
+    return sorted(out, key=lambda r: r["id"])
