@@ -183,3 +183,30 @@ def test_cli_priorities_ranks_areas_and_settlements_with_their_points(tmp_path):
     assert sett["rank"].tolist() == list(range(1, len(sett) + 1)) and len(sett) == 6
     table = runner.invoke(app, ["priorities", "--synthetic", "30", "--seed", "2"])
     assert table.exit_code == 0 and "Hazardous areas by priority (top 20 of 30)" in table.output
+
+
+def test_cli_forecasts_and_ranks_the_record(tmp_path):
+    """``plan forecast --db``: P10 / P50 / P90 completion of the record's own programme;
+    ``plan priorities --db`` ranks its areas; --risk / --context need --db."""
+    from safeground import example
+    from safeground.ledger import Ledger
+    from safeground.settings import Settings
+    from safeground.storage import Database
+
+    url = f"sqlite:///{tmp_path}/r.sqlite"
+    ledger = Ledger(Database.open(url), Settings(database_url=url))
+    ledger.approve(ledger.submit(example.records(), user="officer").accepted, user="chief")
+    res = runner.invoke(app, ["forecast", "--db", url, "--start", "2021-07-01",
+                              "--horizon-weeks", "104", "--runs", "30", "--seconds", "0",
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["quantile"]: r for r in json.loads(res.output)}
+    assert list(rows) == ["P10", "P50", "P90"]
+    dates = [rows[q]["completion_date"] for q in ("P10", "P50", "P90")]
+    assert all(dates) and dates == sorted(dates) and dates[0] > "2021-07-01"
+    res = runner.invoke(app, ["priorities", "--db", url, "--json"])
+    assert res.exit_code == 0, res.output
+    open_areas = {a["id"] for a in ledger.objects("hazardous_area") if a["status"] != "closed"}
+    assert {r["area_id"] for r in json.loads(res.output)["areas"]} == open_areas
+    res = runner.invoke(app, ["forecast", "--synthetic", "5", "--context", str(tmp_path)])
+    assert res.exit_code == 2 and "PLAN_CONFIG_INVALID" in res.output

@@ -45,6 +45,16 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Planning setti
                                                 "laid over the defaults")]
 Seconds = Annotated[float, typer.Option("--seconds", help="Local search time of the heuristic")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+DbOpt = Annotated[str | None, typer.Option(
+    "--db", help="Plan from a Safeground record database (URL): its open hazardous areas, "
+                 "settlements and teams, as known today")]
+RiskOpt = Annotated[Path | None, typer.Option(
+    "--risk", help="With --db: a ranking from 'safeground risk rank --out' (each area's "
+                   "mean_probability)")]
+ContextOpt = Annotated[Path | None, typer.Option(
+    "--context", help="With --db: context layers (as for 'safeground risk fit --context'); "
+                      "their roads and settlements' radius_m decide which areas each "
+                      "settlement waits on, their reconstruction layer the funded projects")]
 
 
 def _table(path: Path | None) -> list[dict] | Any:
@@ -87,6 +97,26 @@ def _instance(synthetic: int | None, seed: int, areas: Path | None, settlements:
                           monthly_capacity_team_days=capacity, config=cfg)
 
 
+def _source(synthetic: int | None, seed: int, areas: Path | None, settlements: Path | None,
+            teams: Path | None, horizon: int, start: str, config: Path | None,
+            db: str | None, risk: Path | None, context: Path | None) -> Instance:
+    """The instance a command works on: the record (``--db``, with ``--risk`` and
+    ``--context``), else files or a synthetic programme."""
+    if db is None:
+        if risk is not None or context is not None:
+            raise ConfigError("--risk and --context go with --db", code="PLAN_CONFIG_INVALID")
+        return _instance(synthetic, seed, areas, settlements, teams, horizon, start, config)
+    if synthetic is not None or areas is not None:
+        raise ConfigError("--db plans the record: leave out --synthetic and --areas",
+                          code="PLAN_CONFIG_INVALID")
+    from safeground.cli_boundary import ledger_from
+    from safeground.planning.record import instance_from_record, risk_from_ranking
+
+    return instance_from_record(ledger_from(db), start=_day(start), horizon_weeks=horizon,
+                                risk=risk_from_ranking(risk) if risk else None,
+                                context=context, config=load_config(config))
+
+
 def _print(rows: list[dict], title: str, as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps(rows, default=str))
@@ -117,16 +147,7 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
          scenario: Annotated[bool, typer.Option(
              "--scenario", help="Plan the generated default scenario (seed --seed) from what "
                                 "its record knows")] = False,
-         db: Annotated[str | None, typer.Option(
-             "--db", help="Plan from a Safeground record database (URL): its open hazardous "
-                          "areas, settlements and teams, as known today")] = None,
-         risk: Annotated[Path | None, typer.Option(
-             "--risk", help="With --db: a ranking from 'safeground risk rank --out' (each "
-                            "area's mean_probability)")] = None,
-         context: Annotated[Path | None, typer.Option(
-             "--context", help="With --db: context layers (as for 'safeground risk fit "
-                               "--context'); their roads and settlements' radius_m decide "
-                               "which areas each settlement waits on")] = None,
+         db: DbOpt = None, risk: RiskOpt = None, context: ContextOpt = None,
          previous: Annotated[Path | None, typer.Option(
              "--previous", help="Re-plan: the last plan.csv; work in progress on --start and "
                                 "due within --freeze-weeks stays with its team")] = None,
@@ -208,12 +229,7 @@ def _report(plan: Any, files: dict[str, Path], as_json: bool,
 def priorities_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
                    settlements: Settlements = None, teams: Teams = None,
                    start: Start = "2021-04-01", config: ConfigOpt = None,
-                   db: Annotated[str | None, typer.Option(
-                       "--db", help="Score the open hazardous areas and the settlements of a "
-                                    "Safeground record database (URL)")] = None,
-                   context: Annotated[Path | None, typer.Option(
-                       "--context", help="With --db: context layers for the access rule "
-                                         "(roads, built-up radii)")] = None,
+                   db: DbOpt = None, risk: RiskOpt = None, context: ContextOpt = None,
                    top: Annotated[int, typer.Option("--top", help="Rows to print")] = 20,
                    out: Annotated[Path | None, typer.Option(
                        "--out", help="Folder for priorities_areas.csv and "
@@ -223,14 +239,8 @@ def priorities_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = N
     priorities), per hazardous area and per settlement, with each criterion's points."""
     from safeground.planning.priority import area_frame, settlement_frame, write_priorities
 
-    if db is not None:
-        from safeground.cli_boundary import ledger_from
-        from safeground.planning.record import instance_from_record
-
-        inst = instance_from_record(ledger_from(db), start=_day(start), horizon_weeks=1,
-                                    context=context, config=load_config(config))
-    else:
-        inst = _instance(synthetic, seed, areas, settlements, teams, 1, start, config)
+    inst = _source(synthetic, seed, areas, settlements, teams, 1, start, config, db, risk,
+                   context)
     files = write_priorities(inst, out) if out is not None else {}
     areas_df, sett_df = area_frame(inst), settlement_frame(inst)
     if as_json:
@@ -374,13 +384,15 @@ def forecast_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = Non
                  what_if: Annotated[bool, typer.Option(
                      "--what-if", help="Also forecast more teams, dogs, machines, better NTS")]
                  = False,
+                 db: DbOpt = None, risk: RiskOpt = None, context: ContextOpt = None,
                  as_json: JsonOpt = False) -> None:
     """Monte Carlo completion forecast (P10 / P50 / P90) and what-if scenarios."""
     from safeground.planning.heuristic import plan_heuristic
     from safeground.planning.uncertainty import forecast
     from safeground.planning.uncertainty import what_if as what_if_fn
 
-    inst = _instance(synthetic, seed, areas, settlements, teams, horizon_weeks, start, config)
+    inst = _source(synthetic, seed, areas, settlements, teams, horizon_weeks, start, config,
+                   db, risk, context)
     if what_if:
         _print(what_if_fn(inst, runs=runs, seed=seed, seconds=seconds), "What if", as_json)
         return
