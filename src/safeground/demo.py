@@ -142,8 +142,9 @@ def _risk(workdir: Path, database_url: str, console: Console) -> dict[str, float
 
 def _plan(ledger: Ledger, workdir: Path, risk: dict[str, float], console: Console) -> None:
     from safeground.planning.heuristic import plan_heuristic
-    from safeground.planning.outputs import write_all
+    from safeground.planning.outputs import write_all, write_forecast
     from safeground.planning.record import context_in, instance_from_record
+    from safeground.planning.uncertainty import forecast
 
     console.rule("Plan: two years of survey and clearance")
     inst = instance_from_record(ledger, start=START, horizon_weeks=104, risk=risk,
@@ -152,6 +153,9 @@ def _plan(ledger: Ledger, workdir: Path, risk: dict[str, float], console: Consol
                         f"settlements, {len(inst.teams):,} teams..."):
         plan = plan_heuristic(inst, seconds=10.0)
     files = write_all(plan, workdir / "plan")
+    with console.status("Forecasting completion (100 Monte Carlo runs of the plan)..."):
+        fc = forecast(plan, runs=100)
+    files["forecast"] = write_forecast(fc, workdir / "plan" / "forecast.csv")
     summary = plan.summary()
     console.print(f"People able to return within two years: "
                   f"{summary['people_returned_in_horizon']:,.0f} "
@@ -162,4 +166,6 @@ def _plan(ledger: Ledger, workdir: Path, risk: dict[str, float], console: Consol
                   f" thanks to the plan; "
                   f"{summary['m2_released_in_horizon'] / 1e6:,.1f} km² released; "
                   f"expected casualties avoided: {summary['expected_casualties_avoided']:.1f}")
+    console.print("Completion of the whole task with the recorded fleet, P10 / P50 / P90: "
+                  + " / ".join(str(fc.completion_date[q]) for q in ("P10", "P50", "P90")))
     console.print("Plan files: " + ", ".join(str(p) for p in files.values()))

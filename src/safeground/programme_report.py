@@ -77,6 +77,8 @@ class ProgrammeReport:
     organisations: list[OrganisationFigures] = field(default_factory=list)
     #: the current plan's expectations year by year (``planning.outputs.outlook``), if given
     outlook: list[dict[str, Any]] | None = None
+    #: the plan's completion forecast, P10 / P50 / P90 (``forecast.csv``), if it has one
+    forecast: list[dict[str, Any]] | None = None
 
     @property
     def released_total_m2(self) -> float:
@@ -100,7 +102,7 @@ class ProgrammeReport:
                        for m in self.months],
             "organisations": [{"organisation": o.organisation, "released_m2": o.released_m2,
                                "items": o.items} for o in self.organisations],
-            "outlook": self.outlook,
+            "outlook": self.outlook, "forecast": self.forecast,
         }
 
 
@@ -200,7 +202,16 @@ def build(ledger: Ledger, start: dt.date, end: dt.date,
              for o, v in orgs.items()),
             key=lambda o: -sum(o.released_m2.values())),
         outlook=_outlook(plan_dir),
+        forecast=_forecast(plan_dir),
     )
+
+
+def _forecast(plan_dir: str | Path | None) -> list[dict[str, Any]] | None:
+    if plan_dir is None:
+        return None
+    from safeground.planning.outputs import read_forecast
+
+    return read_forecast(plan_dir)
 
 
 def _outlook(plan_dir: str | Path | None) -> list[dict[str, Any]] | None:
@@ -279,11 +290,12 @@ def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
     items.append(["category", "items"])
     for c, n in report.items_by_category.items():
         items.append([c, n])
-    if report.outlook:
-        ahead = wb.create_sheet("outlook")
-        ahead.append(list(report.outlook[0]))
-        for row in report.outlook:
-            ahead.append(list(row.values()))
+    for name, rows in (("outlook", report.outlook), ("forecast", report.forecast)):
+        if rows:                                 # the plan's tables: a header and its rows
+            ahead = wb.create_sheet(name)
+            ahead.append(list(rows[0]))
+            for row in rows:
+                ahead.append(list(row.values()))
     refs = wb.create_sheet("referrals")
     refs.append(["service", "status", "referrals"])
     for service, by_status in report.referrals.items():

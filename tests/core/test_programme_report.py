@@ -164,3 +164,32 @@ def test_the_plan_outlook_adds_up_to_the_plan(ledger, tmp_path, database_url):
     bad = CliRunner().invoke(app, ["report", str(out), "--from", "2021-01-01", "--plan",
                                    str(tmp_path), "--db", database_url])
     assert bad.exit_code != 0 and "OUTPUT_NOT_AVAILABLE" in bad.output
+
+
+
+def test_the_completion_forecast_is_reported(ledger, tmp_path):
+    """A plan folder with ``forecast.csv`` puts the P10 / P50 / P90 completion dates and the
+    people able to return in the report's HTML and workbook; without it there is none."""
+    from safeground.planning.heuristic import plan_heuristic
+    from safeground.planning.outputs import write_all, write_forecast
+    from safeground.planning.record import instance_from_record
+    from safeground.planning.uncertainty import forecast
+
+    inst = instance_from_record(ledger, start=dt.date(2021, 4, 1), horizon_weeks=104)
+    plan = plan_heuristic(inst, seconds=0.3)
+    write_all(plan, tmp_path / "plan")
+    period = (dt.date(2021, 1, 1), dt.date(2021, 12, 31))
+    assert programme_report.build(ledger, *period, tmp_path / "plan").forecast is None
+    fc = forecast(plan, runs=40)
+    write_forecast(fc, tmp_path / "plan" / "forecast.csv")
+    rep = programme_report.build(ledger, *period, tmp_path / "plan")
+    assert [r["quantile"] for r in rep.forecast] == ["P10", "P50", "P90"]
+    assert [r["completion_date"] for r in rep.forecast] == [
+        fc.completion_date[q].isoformat() for q in ("P10", "P50", "P90")]
+    html = programme_report.render_html(rep)
+    table = html.split('id="forecast"')[1].split("</table>")[0]
+    assert f"<td>median (P50)</td><td>{fc.completion_date['P50'].isoformat()}</td>" in table
+    assert f"{int(fc.people_returned[5]['P50']):,}" in table
+    book = load_workbook(programme_report.write_workbook(rep, tmp_path / "r.xlsx"))
+    rows = list(book["forecast"].iter_rows(values_only=True))
+    assert rows[0][:2] == ("quantile", "completion_date") and len(rows) == 4

@@ -63,6 +63,14 @@ def test_cli_make_writes_a_plan(tmp_path):
     summary = json.loads(res.output)[0]
     assert summary["method"] == "heuristic"
     assert (tmp_path / "plan.gpkg").exists() and (tmp_path / "plan_gantt.png").exists()
+    assert not (tmp_path / "forecast.csv").exists()
+    res = runner.invoke(app, ["make", "--synthetic", "10", "--horizon-weeks", "10",
+                              "--seconds", "0.2", "--out", str(tmp_path), "--forecast-runs",
+                              "20", "--json"])
+    assert res.exit_code == 0, res.output
+    forecast = pd.read_csv(tmp_path / "forecast.csv")
+    assert forecast["quantile"].tolist() == ["P10", "P50", "P90"]
+    assert (forecast.runs == 20).all() and json.loads(res.output)[0]["file_forecast"]
 
 
 def test_cli_make_from_files(tmp_path):

@@ -39,6 +39,25 @@ def test_what_if_lists_every_variant(small_instance):
     assert more["teams"] > rows[0]["teams"]
 
 
+def test_more_teams_of_the_same_mix_keep_the_fleet_s_shares(small_instance):
+    """'+N teams (same mix)' adds each asset in proportion to the fleet (largest remainder),
+    not the first N teams of the list."""
+    from collections import Counter
+
+    from safeground.planning.instance import Team
+    from safeground.planning.uncertainty import what_if_instances
+
+    assets = ["manual"] * 10 + ["dog"] * 5 + ["ts"] * 3 + ["nts"] * 2
+    fleet = [Team(f"T{i:02d}", a, 240.0, 0.0, 0.0, 25000.0) for i, a in enumerate(assets)]
+    inst = small_instance.with_teams(fleet)
+    (name, (bigger, _)), = [(k, v) for k, v in what_if_instances(inst).items()
+                            if "same mix" in k]
+    added = Counter(t.asset for t in bigger.teams) - Counter(assets)
+    assert name == "+4 teams (same mix)"
+    assert added == Counter({"manual": 2, "dog": 1, "ts": 1})
+    assert len({t.id for t in bigger.teams}) == len(bigger.teams) == 24
+
+
 def test_replan_keeps_work_in_progress(small_instance):
     old = plan_heuristic(small_instance, seconds=0.2)
     week_now = 3

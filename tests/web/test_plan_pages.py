@@ -178,6 +178,14 @@ def test_an_analyst_makes_the_plan_again_from_the_record(replanning):
     assert site.audit("plan_made")[-1]["user"] == "analyst"
     body = analyst.get("/api/v1/plan/settlements").json()
     assert body["total"] == len(old.instance.settlements)
+    # the new plan comes with its completion forecast, which the programme report shows
+    forecast = pd.read_csv(folder / "forecast.csv")
+    assert forecast["quantile"].tolist() == ["P10", "P50", "P90"]
+    assert forecast.completion_date.tolist() == sorted(forecast.completion_date)
+    assert (forecast.completion_date > "2021-07-01").all()
+    rep = analyst.get("/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=json")
+    assert [r["completion_date"] for r in rep.json()["forecast"]] == \
+        forecast.completion_date.tolist()
 
 
 def test_a_failed_replanning_keeps_the_plan_there(replanning):

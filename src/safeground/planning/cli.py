@@ -153,10 +153,12 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
                                 "due within --freeze-weeks stays with its team")] = None,
          freeze_weeks: Annotated[int, typer.Option(
              "--freeze-weeks", help="With --previous: weeks of planned work held")] = 2,
+         forecast_runs: Annotated[int, typer.Option(
+             "--forecast-runs", help="Also write forecast.csv: P10 / P50 / P90 completion "
+                                     "from this many Monte Carlo runs of the plan")] = 0,
          as_json: JsonOpt = False) -> None:
     """Make a dated plan (team x area x week) and write CSV, GeoPackage and charts."""
     from safeground.planning.heuristic import plan_heuristic
-    from safeground.planning.outputs import write_all
 
     if db is not None or previous is not None:
         if method != "heuristic" or synthetic is not None or areas is not None or scenario:
@@ -164,7 +166,7 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
                               "--method, --synthetic, --areas and --scenario",
                               code="PLAN_CONFIG_INVALID")
         _replan_record(db, risk, context, previous, freeze_weeks, horizon_weeks, start, config,
-                       seconds, monthly_budget, monthly_capacity, out, as_json)
+                       seconds, monthly_budget, monthly_capacity, out, forecast_runs, as_json)
         return
 
     if scenario:
@@ -174,7 +176,7 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
         plan = plan_scenario(generate(ScenarioConfig(seed=seed)),
                              start=dt.date.fromisoformat(start), horizon_weeks=horizon_weeks,
                              seconds=seconds)
-        _report(plan, write_all(plan, out), as_json)
+        _report(plan, _write(plan, out, forecast_runs), as_json)
         return
     inst = _instance(synthetic, seed, areas, settlements, teams, horizon_weeks, start, config,
                      monthly_budget, monthly_capacity)
@@ -188,17 +190,16 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
     else:
         raise ConfigError(f"--method '{method}' is not one of heuristic, greedy, milp",
                           code="PLAN_CONFIG_INVALID")
-    _report(plan, write_all(plan, out), as_json)
+    _report(plan, _write(plan, out, forecast_runs), as_json)
 
 
 def _replan_record(db: str | None, risk: Path | None, context: Path | None,
                    previous: Path | None,
                    freeze_weeks: int, horizon: int, start: str, config: Path | None,
                    seconds: float, budget: float | None, capacity: float | None, out: Path,
-                   as_json: bool) -> None:
+                   forecast_runs: int, as_json: bool) -> None:
     """Plan (or re-plan, holding work in progress) from the record as known on ``start``."""
     from safeground.cli_boundary import ledger_from
-    from safeground.planning.outputs import write_all
     from safeground.planning.record import risk_from_ranking
     from safeground.planning.replan import replan_from_record
 
@@ -211,7 +212,18 @@ def _replan_record(db: str | None, risk: Path | None, context: Path | None,
     if previous is not None:
         extra = {"tasks_held_from_previous_plan": len(r.kept),
                  "teams_whose_next_task_changed": ", ".join(r.changed_teams) or "none"}
-    _report(r.plan, write_all(r.plan, out), as_json, extra)
+    _report(r.plan, _write(r.plan, out, forecast_runs), as_json, extra)
+
+
+def _write(plan: Any, out: Path, forecast_runs: int) -> dict[str, Path]:
+    """The plan's files, and ``forecast.csv`` when ``forecast_runs`` > 0."""
+    from safeground.planning.outputs import write_all, write_forecast
+    from safeground.planning.uncertainty import forecast
+
+    files = write_all(plan, out)
+    if forecast_runs > 0:
+        files["forecast"] = write_forecast(forecast(plan, runs=forecast_runs), out / "forecast.csv")
+    return files
 
 
 def _report(plan: Any, files: dict[str, Path], as_json: bool,
@@ -398,8 +410,6 @@ def forecast_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = Non
         return
     plan = plan_heuristic(inst, seconds=seconds, seed=seed)
     f = forecast(plan, runs=runs, seed=seed)
-    rows = [{"quantile": q, "completion_date": f.completion_date[q],
-             **{f"people_year_{y}": v[q] for y, v in f.people_returned.items()}}
-            for q in ("P10", "P50", "P90")]
+    rows = f.rows()
     _print(rows, f"Forecast over {runs} runs (share of cleared land with EO "
                  f"{f.share_cleared_with_eo:.1%})", as_json)

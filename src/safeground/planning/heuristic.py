@@ -29,6 +29,12 @@ TEMPERATURE = 0.002
 FINAL_SHARE = 0.6
 
 
+#: Fleets up to this size fill idle gaps when decoding; larger ones keep one pointer per team.
+#: Measured on the demo's record (1,189 areas, 10-year horizon), one greedy decode: 24 teams
+#: 0.019 s without gaps / 0.070 s with, 50 teams 0.022 / 0.083 s, 100 teams 0.016 / 0.257 s.
+BACKFILL_MAX_TEAMS = 60
+
+
 @dataclass
 class Committed:
     """Work already fixed before the decoder runs (re-planning): per task, its team, the weekly
@@ -72,9 +78,9 @@ class Decoder:
             self.cap0 = np.full(n_months, np.inf if cap is None else float(cap))
             self.bud0 = np.full(n_months, np.inf if bud is None else float(bud))
         self.days = d
-        # filling idle gaps costs a scan of each team's free slots: worth it for small fleets
+        # filling idle gaps costs a scan of each team's free slots: worth it but for large fleets
         if backfill is None:
-            backfill = prep.n_teams <= 24
+            backfill = prep.n_teams <= BACKFILL_MAX_TEAMS
         self.backfill = bool(backfill) and not self.limited
         self.split = True
         # work that cannot end before the cutoff adds nothing to the plan's value: skip it
@@ -539,17 +545,20 @@ def plan_heuristic(instance: Instance, *, seconds: float = 5.0, seed: int = 0,
                    iterations: int | None = None, local: bool = True,
                    order: np.ndarray | None = None,
                    committed: Committed | None = None,
-                   prepared: Prepared | None = None, method: str | None = None) -> Plan:
+                   prepared: Prepared | None = None, method: str | None = None,
+                   backfill: bool | None = None) -> Plan:
     """Plan with the greedy order and (unless ``local`` is False) local search for ``seconds``
     or ``iterations`` moves in all, whichever ends first (moves make results repeatable on a
     busy machine; seconds bound the time).
 
     ``order`` (of areas) replaces the greedy first order (policy comparisons); ``committed``
-    fixes work already under way (re-planning).
+    fixes work already under way (re-planning); ``backfill`` whether the decoder fills idle
+    gaps (default: fleets of at most ``BACKFILL_MAX_TEAMS``; plans compared with one another
+    should share it).
     """
     t0 = time.perf_counter()
     prep = prepared or Prepared(instance)
-    decoder = Decoder(prep, committed, cutoff_weeks=prep.horizon)
+    decoder = Decoder(prep, committed, cutoff_weeks=prep.horizon, backfill=backfill)
     first = greedy_order(prep) if order is None else tasks_of(prep, order)
     if local:
         starts = [first] if order is not None else [first, area_ratio_order(prep)]

@@ -27,6 +27,7 @@ from shapely.geometry import Point
 from safeground.planning.config import STAGES
 from safeground.planning.plan import Plan
 from safeground.planning.priority import CRITERIA, area_scores, settlement_scores
+from safeground.planning.uncertainty import Forecast
 
 COLOURS = {"nts": "#4c78a8", "ts": "#f58518", "clearance": "#e45756"}
 
@@ -233,3 +234,23 @@ def write_all(plan: Plan, out_dir: str | Path, prefix: str = "plan",
             "gpkg": write_gpkg(plan, out / f"{prefix}.gpkg", crs),
             "gantt": gantt_chart(plan, out / f"{prefix}_gantt.png"),
             "returns": returns_chart([plan], out / f"{prefix}_returns.png")}
+
+
+def write_forecast(forecast: Forecast, path: str | Path) -> Path:
+    """``forecast.csv``: per quantile (P10, P50, P90) the completion date and the people able
+    to return by years 1, 3 and 5, with the runs and the share of cleared land that held EO."""
+    path = Path(path)
+    rows = [{**r, "runs": forecast.runs,
+             "share_cleared_with_eo": round(forecast.share_cleared_with_eo, 4)}
+            for r in forecast.rows()]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def read_forecast(plan_dir: str | Path) -> list[dict[str, str | float]] | None:
+    """The rows of ``forecast.csv`` in ``plan_dir``, or None when it holds none."""
+    path = Path(plan_dir) / "forecast.csv"
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, keep_default_na=False, dtype={"completion_date": str}).to_dict(
+        "records")

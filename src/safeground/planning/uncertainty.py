@@ -123,6 +123,13 @@ class Forecast:
     items_found_p50: float
     runs: int
 
+    def rows(self) -> list[dict]:
+        """One row per quantile: its completion date and the people able to return by each
+        year (the table ``safeground plan forecast`` prints and ``forecast.csv`` holds)."""
+        return [{"quantile": q, "completion_date": self.completion_date[q],
+                 **{f"people_year_{y}": v[q] for y, v in self.people_returned.items()}}
+                for q in ("P10", "P50", "P90")]
+
     def as_dict(self) -> dict:
         return {"completion_week": self.completion_week,
                 "completion_date": {k: v.isoformat() if v else None
@@ -169,7 +176,16 @@ def what_if_instances(instance: Instance, *, more_teams: float = 0.2, extra_dogs
     """Variant instances: (instance, cancel boost) by name."""
     teams = list(instance.teams)
     n_more = max(1, round(len(teams) * more_teams))
-    more = [replace(t, id=f"X{i:03d}") for i, t in enumerate(teams[:n_more])]
+    # the fleet's mix: each asset's share of the extra teams by largest remainder
+    by_asset: dict[str, list[Team]] = {}
+    for t in teams:
+        by_asset.setdefault(t.asset, []).append(t)
+    quota = {a: n_more * len(ts) / len(teams) for a, ts in by_asset.items()}
+    count = {a: int(q) for a, q in quota.items()}
+    for a in sorted(quota, key=lambda a: (count[a] - quota[a], a))[:n_more - sum(count.values())]:
+        count[a] += 1
+    more = [replace(by_asset[a][i % len(by_asset[a])], id=f"X{a}{i:03d}")
+            for a in sorted(count) for i in range(count[a])]
     return {
         "baseline": (instance, 0.0),
         f"+{n_more} teams (same mix)": (instance.with_teams(teams + more), 0.0),
@@ -184,13 +200,15 @@ def what_if_instances(instance: Instance, *, more_teams: float = 0.2, extra_dogs
 def what_if(instance: Instance, *, runs: int = 100, seed: int = 0, seconds: float = 2.0,
             **variants: float) -> list[dict]:
     """Plan and forecast every variant; one row per variant."""
-    from safeground.planning.heuristic import plan_heuristic
+    from safeground.planning.heuristic import BACKFILL_MAX_TEAMS, plan_heuristic
 
     rows = []
+    # every variant decodes as the baseline does, so that only the resources differ
+    backfill = len(instance.teams) <= BACKFILL_MAX_TEAMS
     for name, (inst, boost) in what_if_instances(instance, **variants).items():
         prep = Prepared(inst, expected_shares(inst, boost)) if boost else Prepared(inst)
         plan = plan_heuristic(inst, seconds=seconds, seed=seed, prepared=prep,
-                              local=seconds > 0)
+                              local=seconds > 0, backfill=backfill)
         f = forecast(plan, runs=runs, seed=seed, cancel_boost=boost)
         rows.append({"scenario": name, "teams": len(inst.teams),
                      "objective_person_weeks": round(plan.objective, 1),

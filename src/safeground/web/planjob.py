@@ -7,7 +7,8 @@ for, with the risk ranking and context layers of the work directory when there a
 access rule reads roads from them: ``planning.record.context_in``), holding the work in
 progress of the plan already there. The new plan's files are written to a folder beside the
 old one and swapped in only once complete, so the web app never serves half a plan; a failed
-job leaves the old plan as it was. Each plan made is written to the audit trail.
+job leaves the old plan as it was. Each new plan comes with its completion forecast
+(``forecast.csv``, 100 Monte Carlo runs). Each plan made is written to the audit trail.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from safeground import audit
 from safeground.errors import ConflictError, NotFoundError, SafegroundError
 from safeground.ledger import Ledger
 
+#: Monte Carlo runs of each new plan for its completion forecast (``plan/forecast.csv``)
+FORECAST_RUNS = 100
 
 @dataclass
 class PlanJob:
@@ -86,9 +89,10 @@ class PlanJobs:
 
     def _run(self, ledger: Ledger, user: str, start: dt.date, horizon_weeks: int,
              seconds: float, freeze_weeks: int) -> None:
-        from safeground.planning.outputs import write_all
+        from safeground.planning.outputs import write_all, write_forecast
         from safeground.planning.record import context_in, risk_from_ranking
         from safeground.planning.replan import replan_from_record
+        from safeground.planning.uncertainty import forecast
 
         work = Path(self.work_dir)
         folder, fresh, stale = work / "plan", work / "plan.new", work / "plan.old"
@@ -102,6 +106,7 @@ class PlanJobs:
                 context=context_in(work), freeze_weeks=freeze_weeks, seconds=seconds)
             shutil.rmtree(fresh, ignore_errors=True)
             write_all(r.plan, fresh)
+            write_forecast(forecast(r.plan, runs=FORECAST_RUNS), fresh / "forecast.csv")
             shutil.rmtree(stale, ignore_errors=True)
             if folder.exists():
                 folder.rename(stale)
