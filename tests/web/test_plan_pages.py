@@ -299,3 +299,17 @@ def test_a_settlement_page_says_what_its_return_waits_on(planned):
     early = site.as_user("analyst").get("/objects/settlement/SET-FUZULI?as_of=2020-12-05").text
     card = early.split('id="return-waits"')[1].split("</section>")[0]
     assert "No open hazardous area" in card and "Planned release" not in card
+
+
+def test_the_access_of_a_settlement_is_in_the_api(planned):
+    site, plan = planned
+    body = site.as_user("analyst").get("/api/v1/settlements/SET-FUZULI/access").json()
+    assert {a["id"]: a["why"] for a in body["areas"]} == {"HA-004": "linked",
+                                                          "HA-005": "linked"}
+    table = settlement_table(plan).set_index("settlement_id")
+    assert body["plan"]["return_date"] == (str(table.loc["SET-FUZULI"].return_date)
+                                           if table.loc["SET-FUZULI"].return_date else "")
+    assert site.as_user("analyst").get(
+        "/api/v1/settlements/SET-NOWHERE/access").json()["error"]["code"] == "OBJECT_NOT_FOUND"
+    assert site.as_user("visitor").get("/api/v1/settlements/SET-FUZULI/access").status_code \
+        == 403

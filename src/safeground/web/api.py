@@ -362,6 +362,44 @@ def one_object(request: Request, rtype: str, object_id: str, as_of: str | None =
     return f
 
 
+def return_waits_on(request: Request, settlement_id: str,
+                     day: dt.date | None) -> dict[str, Any]:
+    """The open hazardous areas a settlement's return waits on (the planner's access rule, with
+    the work directory's context layers), and, when the work directory holds a plan, the
+    dates it releases them and lets the people return."""
+    from safeground.planning.record import context_in, settlement_access
+
+    work = request.app.state.work_dir
+    areas = settlement_access(ledger_of(request), settlement_id, as_of=day,
+                              context=context_in(work) if work else None)
+    plan: dict[str, Any] | None = None
+    folder = work / "plan" if work else None
+    if day is None and folder and (folder / "plan_areas.csv").is_file() \
+            and (folder / "plan_settlements.csv").is_file():
+        rows, _ = read_csv_rows(folder / "plan_areas.csv", 1_000_000,
+                                ["area_id", "release_date"])
+        release = {r["area_id"]: r["release_date"] for r in rows}
+        for a in areas:
+            a["release_date"] = release.get(a["id"], "")
+        sett, _ = read_csv_rows(folder / "plan_settlements.csv", 1_000_000,
+                                ["settlement_id", "return_date"])
+        plan = next((r for r in sett if r["settlement_id"] == settlement_id), {})
+    return {"areas": areas, "plan": plan, "context": bool(work and context_in(work))}
+
+
+@router.get("/settlements/{settlement_id}/access",
+            summary="What a settlement's return waits on (now or as known on a date)",
+            tags=["record"])
+def settlement_access(request: Request, settlement_id: str, as_of: str | None = None,
+                      user: User = DETAIL) -> dict[str, Any]:
+    """The open hazardous areas the planner's access rule gives the settlement, each with why
+    (linked, near, road); with a plan in the work directory (and no ``as_of``), the plan's
+    release date of each and the settlement's return date."""
+    day = parse_day(as_of)
+    return {"settlement_id": settlement_id, "as_of": as_of,
+            **return_waits_on(request, settlement_id, day)}
+
+
 def reports_json(request: Request, reps: list[Any], user: User) -> list[dict[str, Any]]:
     out, victims = [], []
     for rep in reps:

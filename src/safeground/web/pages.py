@@ -25,6 +25,7 @@ from safeground.web.api import (
     read_csv_rows,
     report_type,
     reports_json,
+    return_waits_on,
     review_queue,
 )
 from safeground.web.auth import COOKIE, client_of, principal, require
@@ -209,35 +210,10 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
     if t is ReportType.HAZARDOUS_AREA and row.get("remaining_geometry") is not None:
         geo["features"].append({"type": "Feature", "properties": {"part": "remaining"},
                                 "geometry": jsonable(row["remaining_geometry"])})
-    waits = _return_waits_on(request, object_id, day) if t is ReportType.SETTLEMENT else None
+    waits = return_waits_on(request, object_id, day) if t is ReportType.SETTLEMENT else None
     return _render(request, "object.html", user, rtype=t, obj=feat, props=feat["properties"],
                    withheld=withheld, reports=reports, as_of=as_of or "", refs=_refs(t),
                    geo=geo, today=dt.date.today().isoformat(), waits=waits)
-
-
-def _return_waits_on(request: Request, settlement_id: str,
-                     day: dt.date | None) -> dict[str, Any]:
-    """The open hazardous areas a settlement's return waits on (the planner's access rule, with
-    the work directory's context layers), and, when the work directory holds a plan, the
-    dates it releases them and lets the people return."""
-    from safeground.planning.record import context_in, settlement_access
-
-    work = request.app.state.work_dir
-    areas = settlement_access(ledger_of(request), settlement_id, as_of=day,
-                              context=context_in(work) if work else None)
-    plan: dict[str, Any] | None = None
-    folder = work / "plan" if work else None
-    if day is None and folder and (folder / "plan_areas.csv").is_file() \
-            and (folder / "plan_settlements.csv").is_file():
-        rows, _ = read_csv_rows(folder / "plan_areas.csv", 1_000_000,
-                                ["area_id", "release_date"])
-        release = {r["area_id"]: r["release_date"] for r in rows}
-        for a in areas:
-            a["release_date"] = release.get(a["id"], "")
-        sett, _ = read_csv_rows(folder / "plan_settlements.csv", 1_000_000,
-                                ["settlement_id", "return_date"])
-        plan = next((r for r in sett if r["settlement_id"] == settlement_id), {})
-    return {"areas": areas, "plan": plan, "context": bool(work and context_in(work))}
 
 
 @router.get("/analysis", response_class=HTMLResponse)
