@@ -218,3 +218,26 @@ def test_cli_forecasts_and_ranks_the_record(tmp_path):
     assert {r["area_id"] for r in json.loads(res.output)["areas"]} == open_areas
     res = runner.invoke(app, ["forecast", "--synthetic", "5", "--context", str(tmp_path)])
     assert res.exit_code == 2 and "PLAN_CONFIG_INVALID" in res.output
+
+
+def test_cli_what_if_and_twin_comparison(tmp_path, monkeypatch):
+    """``plan forecast --what-if`` lists every variant; ``plan compare --twin`` runs the
+    policies on the twin (here the small scenario, one seed, one year) and writes its runs."""
+    res = runner.invoke(app, ["forecast", "--synthetic", "10", "--horizon-weeks", "10",
+                              "--runs", "10", "--seconds", "0", "--what-if", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert rows[0]["scenario"] == "baseline" and len(rows) == 5
+
+    import safeground.scenario as scenario_pkg
+
+    real = scenario_pkg.ScenarioConfig
+    monkeypatch.setattr(scenario_pkg, "ScenarioConfig", lambda seed: real.small(seed=seed))
+    out = tmp_path / "runs.jsonl"
+    res = runner.invoke(app, ["compare", "--twin", "--seeds", "1", "--years", "1",
+                              "--policies", "nearest_first,greedy", "--seconds", "0",
+                              "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    runs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["policy"] for r in runs] == ["nearest_first", "greedy"]
+    assert {r["policy"] for r in json.loads(res.output)} == {"nearest_first", "greedy"}

@@ -32,9 +32,11 @@ def test_simulation_is_seeded_and_varies(small_instance):
 
 
 def test_what_if_lists_every_variant(small_instance):
-    rows = what_if(small_instance, runs=20, seconds=0.0)
+    done = []
+    rows = what_if(small_instance, runs=20, seconds=0.0, on_variant=done.append)
     names = [r["scenario"] for r in rows]
     assert names[0] == "baseline" and len(names) == 5
+    assert done == names                      # progress is told variant by variant
     more = next(r for r in rows if "teams (same mix)" in r["scenario"])
     assert more["teams"] > rows[0]["teams"]
 

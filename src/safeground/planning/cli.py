@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from safeground.cli_boundary import friendly
@@ -345,17 +346,27 @@ def _compare_twin(seeds: range, years: int, period_weeks: int, seconds: float,
     from safeground.planning.evaluation import run_policy
     from safeground.scenario import ScenarioConfig, generate
 
-    scenario = generate(ScenarioConfig(seed=0))
     runs = []
-    for s in seeds:
-        for name in policies:
-            r = run_policy(scenario, name, seed=s, years=years, period_weeks=period_weeks,
-                           seconds=seconds)
-            runs.append(r)
-            if out is not None:
-                with out.open("a", encoding="utf-8") as f:
-                    f.write(json.dumps(r.as_dict()) + "\n")
+    with _progress() as prog:
+        job = prog.add_task("Generating the default scenario", total=len(seeds) * len(policies))
+        scenario = generate(ScenarioConfig(seed=0))
+        for s in seeds:
+            for name in policies:
+                prog.update(job, description=f"Twin seed {s}: {name}")
+                r = run_policy(scenario, name, seed=s, years=years, period_weeks=period_weeks,
+                               seconds=seconds)
+                runs.append(r)
+                prog.advance(job)
+                if out is not None:
+                    with out.open("a", encoding="utf-8") as f:
+                        f.write(json.dumps(r.as_dict()) + "\n")
     _twin_tables(runs, as_json)
+
+
+def _progress() -> Progress:
+    """A progress bar on standard error (standard output stays clean for --json)."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=Console(stderr=True), transient=True)
 
 
 def _twin_tables(runs: list, as_json: bool) -> None:
@@ -406,7 +417,12 @@ def forecast_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = Non
     inst = _source(synthetic, seed, areas, settlements, teams, horizon_weeks, start, config,
                    db, risk, context)
     if what_if:
-        _print(what_if_fn(inst, runs=runs, seed=seed, seconds=seconds), "What if", as_json)
+        with _progress() as prog:
+            job = prog.add_task("What if", total=5)
+            rows = what_if_fn(inst, runs=runs, seed=seed, seconds=seconds,
+                              on_variant=lambda name: (prog.update(job, description=name),
+                                                       prog.advance(job)))
+        _print(rows, "What if", as_json)
         return
     plan = plan_heuristic(inst, seconds=seconds, seed=seed)
     f = forecast(plan, runs=runs, seed=seed)

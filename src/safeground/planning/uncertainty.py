@@ -11,6 +11,7 @@ task; dates move. ``forecast`` gives P10 / P50 / P90 completion dates and people
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -198,8 +199,10 @@ def what_if_instances(instance: Instance, *, more_teams: float = 0.2, extra_dogs
 
 
 def what_if(instance: Instance, *, runs: int = 100, seed: int = 0, seconds: float = 2.0,
+            on_variant: Callable[[str], object] | None = None,
             **variants: float) -> list[dict]:
-    """Plan and forecast every variant; one row per variant."""
+    """Plan and forecast every variant; one row per variant. ``on_variant(name)`` is called
+    as each variant is done (progress)."""
     from safeground.planning.heuristic import BACKFILL_MAX_TEAMS, plan_heuristic
 
     rows = []
@@ -216,4 +219,6 @@ def what_if(instance: Instance, *, runs: int = 100, seed: int = 0, seconds: floa
                      "completion_P50": f.completion_date["P50"],
                      "completion_P90": f.completion_date["P90"],
                      **{f"people_year_{y}_P50": v["P50"] for y, v in f.people_returned.items()}})
+        if on_variant is not None:
+            on_variant(name)
     return rows
