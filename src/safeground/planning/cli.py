@@ -181,17 +181,20 @@ def make(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
         return
     inst = _instance(synthetic, seed, areas, settlements, teams, horizon_weeks, start, config,
                      monthly_budget, monthly_capacity)
-    if method == "milp":
-        from safeground.planning.milp import plan_milp
-
-        plan = plan_milp(inst, time_limit=time_limit,
-                         start=plan_heuristic(inst, seconds=min(seconds, 5.0)))
-    elif method in ("heuristic", "greedy"):
-        plan = plan_heuristic(inst, seconds=seconds, local=method == "heuristic")
-    else:
+    if method not in ("heuristic", "greedy", "milp"):
         raise ConfigError(f"--method '{method}' is not one of heuristic, greedy, milp",
                           code="PLAN_CONFIG_INVALID")
-    _report(plan, _write(plan, out, forecast_runs), as_json)
+    with _working(f"Planning {len(inst.areas):,} areas with {len(inst.teams):,} teams "
+                  f"({method})..."):
+        if method == "milp":
+            from safeground.planning.milp import plan_milp
+
+            plan = plan_milp(inst, time_limit=time_limit,
+                             start=plan_heuristic(inst, seconds=min(seconds, 5.0)))
+        else:
+            plan = plan_heuristic(inst, seconds=seconds, local=method == "heuristic")
+        files = _write(plan, out, forecast_runs)
+    _report(plan, files, as_json)
 
 
 def _replan_record(db: str | None, risk: Path | None, context: Path | None,
@@ -204,16 +207,19 @@ def _replan_record(db: str | None, risk: Path | None, context: Path | None,
     from safeground.planning.record import risk_from_ranking
     from safeground.planning.replan import replan_from_record
 
-    r = replan_from_record(ledger_from(db), start=_day(start), horizon_weeks=horizon,
-                           previous=previous, risk=risk_from_ranking(risk) if risk else None,
-                           context=context, freeze_weeks=freeze_weeks, seconds=seconds,
-                           config=load_config(config), monthly_budget=budget,
-                           monthly_capacity_team_days=capacity)
+    with _working("Planning from the record..."):
+        r = replan_from_record(ledger_from(db), start=_day(start), horizon_weeks=horizon,
+                               previous=previous,
+                               risk=risk_from_ranking(risk) if risk else None,
+                               context=context, freeze_weeks=freeze_weeks, seconds=seconds,
+                               config=load_config(config), monthly_budget=budget,
+                               monthly_capacity_team_days=capacity)
+        files = _write(r.plan, out, forecast_runs)
     extra = {}
     if previous is not None:
         extra = {"tasks_held_from_previous_plan": len(r.kept),
                  "teams_whose_next_task_changed": ", ".join(r.changed_teams) or "none"}
-    _report(r.plan, _write(r.plan, out, forecast_runs), as_json, extra)
+    _report(r.plan, files, as_json, extra)
 
 
 def _write(plan: Any, out: Path, forecast_runs: int) -> dict[str, Path]:
@@ -361,6 +367,11 @@ def _compare_twin(seeds: range, years: int, period_weeks: int, seconds: float,
                     with out.open("a", encoding="utf-8") as f:
                         f.write(json.dumps(r.as_dict()) + "\n")
     _twin_tables(runs, as_json)
+
+
+def _working(what: str) -> Any:
+    """A spinner on standard error while a plan is made (standard output stays clean)."""
+    return Console(stderr=True).status(what)
 
 
 def _progress() -> Progress:
