@@ -291,6 +291,12 @@ def test_a_settlement_page_says_what_its_return_waits_on(planned):
         row = card.split(f"/objects/hazardous_area/{aid}\"")[1].split("</tr>")[0]
         assert "linked to it in the record" in row
         assert (str(release[aid]) if release[aid] else "not within the plan") in row
+    # the areas in the way are drawn on the page's small map
+    import json
+
+    geo = json.loads(html.split('id="object-geojson">')[1].split("</script>")[0])
+    assert {f["properties"].get("id") for f in geo["features"]
+            if f["properties"].get("part") == "access"} == {"HA-004", "HA-005"}
     returns = table.loc["SET-FUZULI"].return_date
     assert f"return from <strong>{returns if returns else 'a date beyond the plan'}</strong>" \
         in card
@@ -306,6 +312,7 @@ def test_the_access_of_a_settlement_is_in_the_api(planned):
     body = site.as_user("analyst").get("/api/v1/settlements/SET-FUZULI/access").json()
     assert {a["id"]: a["why"] for a in body["areas"]} == {"HA-004": "linked",
                                                           "HA-005": "linked"}
+    assert all(a["geometry"]["type"] in ("Polygon", "MultiPolygon") for a in body["areas"])
     table = settlement_table(plan).set_index("settlement_id")
     assert body["plan"]["return_date"] == (str(table.loc["SET-FUZULI"].return_date)
                                            if table.loc["SET-FUZULI"].return_date else "")

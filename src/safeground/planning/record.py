@@ -203,7 +203,8 @@ def settlement_access(ledger: Ledger, settlement_id: str, *,
     """The open hazardous areas a settlement's return waits on (now, or as known on
     ``as_of``), by the rule ``instance_from_record`` plans with, each with why: ``linked``
     (the record links it to the settlement), ``near`` (within the built-up radius + margin) or
-    ``road`` (along a road leaving the settlement). Raises NotFoundError for an unknown
+    ``road`` (along a road leaving the settlement), and its remaining land (``geometry``,
+    lon/lat as stored). Raises NotFoundError for an unknown
     settlement, ConfigError for a missing context directory."""
     crs = f"EPSG:{ledger.settings.utm_epsg}"
     proj = Projector(ledger.settings.utm_epsg)
@@ -225,5 +226,6 @@ def settlement_access(ledger: Ledger, settlement_id: str, *,
         if why:
             out.append({"id": a["id"], "classification": a["classification"],
                         "status": a["status"], "land_use": a.get("land_use"),
-                        "remaining_m2": a["remaining_m2"], "why": why})
+                        "remaining_m2": a["remaining_m2"], "why": why,
+                        "geometry": a["remaining_geometry"]})
     return sorted(out, key=lambda r: r["id"])

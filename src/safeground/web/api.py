@@ -396,8 +396,9 @@ def settlement_access(request: Request, settlement_id: str, as_of: str | None = 
     (linked, near, road); with a plan in the work directory (and no ``as_of``), the plan's
     release date of each and the settlement's return date."""
     day = parse_day(as_of)
-    return {"settlement_id": settlement_id, "as_of": as_of,
-            **return_waits_on(request, settlement_id, day)}
+    out = return_waits_on(request, settlement_id, day)
+    areas = [{**a, "geometry": jsonable(a["geometry"])} for a in out.pop("areas")]
+    return {"settlement_id": settlement_id, "as_of": as_of, "areas": areas, **out}
 
 
 def reports_json(request: Request, reps: list[Any], user: User) -> list[dict[str, Any]]:

@@ -211,6 +211,10 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
         geo["features"].append({"type": "Feature", "properties": {"part": "remaining"},
                                 "geometry": jsonable(row["remaining_geometry"])})
     waits = return_waits_on(request, object_id, day) if t is ReportType.SETTLEMENT else None
+    for a in (waits or {}).get("areas", []):     # the areas in the way, on the small map
+        geo["features"].append({"type": "Feature", "properties": {"part": "access",
+                                                                  "id": a["id"]},
+                                "geometry": jsonable(a.pop("geometry"))})
     return _render(request, "object.html", user, rtype=t, obj=feat, props=feat["properties"],
                    withheld=withheld, reports=reports, as_of=as_of or "", refs=_refs(t),
                    geo=geo, today=dt.date.today().isoformat(), waits=waits)

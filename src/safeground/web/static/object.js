@@ -8,7 +8,9 @@
   const layer = L.geoJSON(data, {
     style: (f) => f.properties.part === "remaining"
       ? {color: "#c62828", weight: 1, fillOpacity: 0.35, className: "sg-remaining"}
-      : {color: "#1e3a5f", weight: 2, fillOpacity: 0.08, className: "sg-object"},
+      : f.properties.part === "access"          // a hazardous area a settlement waits on
+        ? {color: "#c62828", weight: 1, fillOpacity: 0.25, className: "sg-access"}
+        : {color: "#1e3a5f", weight: 2, fillOpacity: 0.08, className: "sg-object"},
     pointToLayer: (f, ll) => L.circleMarker(ll, {radius: 7, color: "#1e3a5f"}),
   }).addTo(map);
   const b = layer.getBounds();
