@@ -25,7 +25,9 @@ def test_owslib_reads_the_landing_page_conformance_and_collections(live):
     staff = _features(live, "analyst")
     assert set(staff.feature_collections()) == {"hazardous_area_points", "released_land",
                                                 "settlements", "hazardous_areas", "ordnance",
-                                                "accidents"}
+                                                "accidents", "planned_release"}
+    # the plan is for analysts: an approver sees the record's collections only
+    assert "planned_release" not in _features(live, "chief").feature_collections()
     col = staff.collection("hazardous_areas")
     bbox = col["extent"]["spatial"]["bbox"][0]
     assert 46.9 < bbox[0] < bbox[2] < 47.2 and 39.4 < bbox[1] < bbox[3] < 40.1
@@ -110,3 +112,37 @@ def test_gdal_reads_an_items_response_as_geojson(live, gdal_basic_auth):
     frame = pyogrio.read_dataframe(url)
     assert len(frame) == 5
     assert set(frame["release"]) == {"cancelled", "reduced", "cleared"}
+
+
+def test_the_current_plan_is_a_collection_for_analysts(live):
+    """``planned_release``: the areas the work directory's plan puts a team on, with its
+    dates, read by OWSLib and by GDAL; other staff are refused it."""
+    from safeground.planning.outputs import area_table
+
+    table = area_table(live.site.plan).set_index("area_id")
+    planned = table[table.teams != ""]
+    api = _features(live, "analyst")
+    got = api.collection_items("planned_release", limit=100)
+    assert {f["id"] for f in got["features"]} == set(planned.index) != set()
+    for f in got["features"]:
+        assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        release = planned.loc[f["id"]].release_date
+        assert f["properties"]["planned_release_date"] == (str(release) if release else "")
+        assert f["properties"]["planned_activities"] == planned.loc[f["id"]].activities
+    first = next(iter(planned.index))
+    assert api.collection_item("planned_release", first)["properties"]["planned_teams"]
+    unplanned = sorted(set(table.index) - set(planned.index))
+    if unplanned:
+        r = requests.get(f"{live.base}/ogc/collections/planned_release/items/{unplanned[0]}",
+                         auth=("analyst", password("analyst")), timeout=10)
+        assert r.status_code == 404
+    with pytest.raises(RuntimeError, match="FORBIDDEN"):
+        _features(live, "chief").collection_items("planned_release")
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BASIC",
+                                     "GDAL_HTTP_USERPWD": f"analyst:{password('analyst')}"})
+    try:
+        frame = pyogrio.read_dataframe(f"OAPIF:{live.base}/ogc", layer="planned_release")
+    finally:
+        pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_USERPWD": None})
+    assert set(frame["id"]) == set(planned.index)
+    assert "planned_release_date" in frame.columns

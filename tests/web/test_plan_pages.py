@@ -320,3 +320,11 @@ def test_the_access_of_a_settlement_is_in_the_api(planned):
         "/api/v1/settlements/SET-NOWHERE/access").json()["error"]["code"] == "OBJECT_NOT_FOUND"
     assert site.as_user("visitor").get("/api/v1/settlements/SET-FUZULI/access").status_code \
         == 403
+
+
+def test_without_a_plan_there_is_no_plan_collection(site):
+    analyst = site.as_user("analyst")
+    ids = {c["id"] for c in analyst.get("/ogc/collections").json()["collections"]}
+    assert "hazardous_areas" in ids and "planned_release" not in ids
+    r = analyst.get("/ogc/collections/planned_release/items")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "OUTPUT_NOT_AVAILABLE"

@@ -15,6 +15,9 @@ collection                       who          features
 ``ordnance``                     staff        explosive items found
 ``accidents``                    staff        accident points with the number killed / injured
                                               (never victims' personal data)
+``planned_release``              analysts     the perimeters of the areas the current plan puts
+                                              a team on, with its planned dates (listed only
+                                              when the work directory holds a plan)
 ================================ ============ ==================================================
 
 Items take ``limit`` (1..10,000, default 100), ``offset``, ``bbox`` (lon/lat, CRS84),
@@ -37,7 +40,7 @@ from fastapi.responses import JSONResponse
 from safeground.errors import NotFoundError, PermissionDeniedError
 from safeground.ledger import Ledger
 from safeground.vocabulary import ReportType
-from safeground.web.api import casualties_by_accident, parse_day
+from safeground.web.api import casualties_by_accident, parse_day, planned_areas
 from safeground.web.auth import require
 from safeground.web.mapview import MapView, parse_bbox
 from safeground.web.users import Permission, User
@@ -63,6 +66,9 @@ class Collection:
     permission: Permission
     geometry: str
     make: Callable[[dict[str, Any], User], dict[str, Any]]
+    #: the plan's collection: only the areas the work directory's plan puts a team on, each
+    #: with the plan's attributes (``api.planned_areas``)
+    plan: bool = False
 
 
 def _plain(rtype: ReportType) -> Callable[[dict[str, Any], User], dict[str, Any]]:
@@ -95,6 +101,12 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
                "Explosive ordnance accidents with the number of people killed and injured; "
                "victims' personal data is never published here. Staff only.",
                ReportType.ACCIDENT, Permission.READ_DETAIL, "point", _plain(ReportType.ACCIDENT)),
+    Collection("planned_release", "Planned release (the current plan)",
+               "Perimeters of the hazardous areas the current plan puts a team on, with the "
+               "planned activities, teams, start date and release date (empty when not "
+               "within the plan). Analysts only; present when the work directory holds a plan.",
+               ReportType.HAZARDOUS_AREA, Permission.ANALYSE, "polygon",
+               _plain(ReportType.HAZARDOUS_AREA), plan=True),
 )}
 
 
@@ -136,13 +148,43 @@ def _collection(cid: str, user: User) -> Collection:
     if c is None:
         raise NotFoundError(f"no collection '{cid}'", code="COLLECTION_NOT_FOUND")
     if not user.can(c.permission):
-        raise PermissionDeniedError(f"collection '{cid}' is for staff roles only",
+        who = "analysts" if c.permission is Permission.ANALYSE else "staff roles"
+        raise PermissionDeniedError(f"collection '{cid}' is for {who} only",
                                     code="FORBIDDEN", details={"needs": c.permission.value})
     return c
 
 
-def _extent(ledger: Ledger, c: Collection, user: User) -> dict[str, Any]:
-    feats = [c.make(r, user) for r in ledger.objects(c.rtype)]
+def _plan(request: Request, c: Collection) -> dict[str, dict[str, str]] | None:
+    """The plan's attributes per area for a plan collection (None for the others); 404
+    OUTPUT_NOT_AVAILABLE when the work directory holds no plan."""
+    if not c.plan:
+        return None
+    plan = planned_areas(request.app.state.work_dir)
+    if plan is None:
+        raise NotFoundError("the work directory holds no plan (safeground plan make, "
+                            "make demo)", code="OUTPUT_NOT_AVAILABLE")
+    return plan
+
+
+def _features(c: Collection, rows: list[dict[str, Any]], user: User,
+              plan: dict[str, dict[str, str]] | None) -> list[dict[str, Any]]:
+    """The collection's features of ``rows``; for a plan collection only the planned areas,
+    with the plan's attributes."""
+    if plan is None:
+        return [c.make(r, user) for r in rows]
+    feats = [c.make(r, user) for r in rows if r["id"] in plan]
+    for f in feats:
+        f["properties"].update(plan[f["id"]])
+    return feats
+
+
+def _visible(request: Request, c: Collection, user: User) -> bool:
+    return user.can(c.permission) and (
+        not c.plan or planned_areas(request.app.state.work_dir) is not None)
+
+
+def _extent(request: Request, c: Collection, user: User) -> dict[str, Any]:
+    feats = _features(c, request.app.state.ledger.objects(c.rtype), user, _plan(request, c))
     geoms = [shapely.geometry.shape(f["geometry"]) for f in feats if f.get("geometry")]
     out: dict[str, Any] = {}
     if geoms:
@@ -160,7 +202,7 @@ def _describe(request: Request, c: Collection, user: User,
                      {"href": f"{base}/items", "rel": "items", "type": GEOJSON,
                       "title": f"{c.title} (GeoJSON)"}]}
     if extent:
-        ext = _extent(request.app.state.ledger, c, user)
+        ext = _extent(request, c, user)
         if ext:
             out["extent"] = ext
     return out
@@ -169,7 +211,8 @@ def _describe(request: Request, c: Collection, user: User,
 @router.get("/collections", summary="The collections you may read")
 def collections(request: Request, user: User = READ) -> JSONResponse:
     base = _base(request)
-    cols = [_describe(request, c, user) for c in COLLECTIONS.values() if user.can(c.permission)]
+    cols = [_describe(request, c, user) for c in COLLECTIONS.values()
+            if _visible(request, c, user)]
     return _json({"links": [{"href": f"{base}/collections", "rel": "self",
                              "type": "application/json"}], "collections": cols})
 
@@ -207,10 +250,11 @@ def items(request: Request, collection_id: str,
           user: User = READ) -> JSONResponse:
     c = _collection(collection_id, user)
     view, when = MapView(parse_bbox(bbox)), _interval(datetime)
+    plan = _plan(request, c)
     rows = request.app.state.ledger.objects(c.rtype, parse_day(as_of))
     if when is not None:
         rows = [r for r in rows if _matches(r, when)]
-    feats = view.features([c.make(r, user) for r in rows])
+    feats = view.features(_features(c, rows, user, plan))
     if c.rtype is ReportType.ACCIDENT:
         _victim_counts(request.app.state.ledger, feats, parse_day(as_of))
     page = feats[offset:offset + limit]
@@ -247,8 +291,12 @@ def _victim_counts(ledger: Ledger, feats: list[dict[str, Any]], as_of: dt.date |
 def item(request: Request, collection_id: str, feature_id: str,
          as_of: str | None = None, user: User = READ) -> JSONResponse:
     c = _collection(collection_id, user)
+    plan = _plan(request, c)
+    if plan is not None and feature_id not in plan:
+        raise NotFoundError(f"the plan puts no team on '{feature_id}'",
+                            code="OBJECT_NOT_FOUND")
     row = request.app.state.ledger.get(c.rtype, feature_id, parse_day(as_of))
-    f = c.make(row, user)
+    (f,) = _features(c, [row], user, plan)
     if c.rtype is ReportType.ACCIDENT:
         _victim_counts(request.app.state.ledger, [f], parse_day(as_of), feature_id)
     base = f"{_base(request)}/collections/{c.id}"
