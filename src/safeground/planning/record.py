@@ -18,6 +18,7 @@ falls back on the classification and evidence count, so planning works from the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -96,7 +97,10 @@ def _context(context: ContextLayers | str | Path | None, crs: str, start: dt.dat
         if not Path(context).is_dir():
             raise ConfigError(f"context layers not found: {context}",
                               code="PLAN_INSTANCE_INVALID")
-        context = ContextLayers.from_directory(context, crs=crs)
+        folder = Path(context).resolve()
+        context = _read_context(str(folder), crs, tuple(
+            (f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(folder.iterdir())
+            if f.is_file()))
     elif context.crs != crs:
         raise ConfigError(f"context layers are in {context.crs}, the record in {crs}",
                           code="PLAN_INSTANCE_INVALID")
@@ -107,6 +111,14 @@ def _context(context: ContextLayers | str | Path | None, crs: str, start: dt.dat
                   if v == v and v is not None}
     return _Context(radius, _tree(context.vectors.get("roads")),
                     _tree(_ready(context.vectors.get("reconstruction"), start)))
+
+
+@functools.lru_cache(maxsize=4)
+def _read_context(folder: str, crs: str,
+                  files: tuple[tuple[str, int, int], ...]) -> ContextLayers:
+    """The context layers of a folder, read once while its files stay as they are (``files``:
+    names, modification times and sizes; the web app's settlement pages read them on every view)."""
+    return ContextLayers.from_directory(folder, crs=crs)
 
 
 def _ready(projects: Any, start: dt.date) -> Any:
