@@ -32,6 +32,9 @@ class ObservedArea:
     direct_evidence_count: int
     known_items: int
     terrain_factor: float
+    #: land an accident made hazardous again after it was released (``land_release`` on record
+    #: + remaining − reopened = original)
+    reopened_m2: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

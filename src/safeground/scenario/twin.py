@@ -91,6 +91,9 @@ CHUNK_DAYS = 30
 WEEK = 7
 #: which areas a settlement waits on (the twin keeps the rule's default distances)
 ACCESS_RULE = AccessRule()
+#: land an accident in a closed area makes hazardous again, m (the ledger's default,
+#: ``Settings.reopen_radius_m``)
+REOPEN_RADIUS_M = 50.0
 MIN_RELEASE_M2 = 100.0
 
 
@@ -112,6 +115,7 @@ class _Area:
     evidence: int = 0
     known_items: int = 0
     status: HazardStatus = HazardStatus.OPEN
+    reopened_m2: float = 0.0
 
     @property
     def remaining_m2(self) -> float:
@@ -227,6 +231,14 @@ class OperationsTwin:
             remaining = ops.remaining.get(a.id, a.polygon) if ops is not None else a.polygon
             cls = HazardClass(ops.classification.get(a.id, a.classification)) \
                 if ops is not None else a.classification
+            # starting from the record (after its early operations), an area with direct
+            # evidence known by the start is a CHA, as the ledger's rule makes it (DOMAIN.md
+            # §2); the early operations themselves keep the classification first surveyed,
+            # so the scenario's record does not depend on this
+            if ops is not None and cls is HazardClass.SHA and any(
+                    r["category"] in DIRECT_CATEGORIES
+                    and r["date_of_information"] <= self.start.isoformat() for r in evs):
+                cls = HazardClass.CHA
             area = _Area(
                 a.id, a.name, cls, tuple(str(c) for c in a.contamination),
                 a.polygon, remaining, a.settlement_id, str(a.land_use), a.admin_id,
@@ -291,7 +303,7 @@ class OperationsTwin:
             out.append(ObservedArea(
                 a.id, a.name, a.cls.value, a.status.value, a.remaining_m2, float(a.original.area),
                 a.remaining, (p.x, p.y), a.settlement_id, a.land_use, a.contamination,
-                a.evidence, len(a.direct), a.known_items, a.factor))
+                a.evidence, len(a.direct), a.known_items, a.factor, a.reopened_m2))
         return out
 
     def team_work(self) -> dict[str, tuple[WorkOrder | None, float, tuple[WorkOrder, ...]]]:
@@ -635,7 +647,11 @@ class OperationsTwin:
         self.state[item] = ACCIDENT
         self.index.remove(np.array([item]))
         if area is None or area.status is HazardStatus.CLOSED:
-            area = self._new_area(x, y, when, int(it.cat[item]))
+            k = int(self.owner[item])
+            if k >= 0 and self.areas[k].status is HazardStatus.CLOSED:
+                area = self._reopen(self.areas[k], x, y)
+            else:
+                area = self._new_area(x, y, when, int(it.cat[item]))
         else:
             area.direct.append(shapely.Point(x, y))
             area.evidence += 1
@@ -661,12 +677,33 @@ class OperationsTwin:
             area.cls = HazardClass.CHA
             self._area_record(area, when)
 
+    def _reopen(self, a: _Area, x: float, y: float) -> _Area:
+        """An accident in a closed area's land reopens it, as the ledger does on the
+        accident's evidence (``land_release.add_evidence``): the land within the reopening
+        radius is hazardous again, the area a CHA; items there belong to it."""
+        zone = shapely.Point(x, y).buffer(REOPEN_RADIUS_M)
+        a.reopened_m2 += float(shapely.difference(zone, a.remaining).area)
+        a.remaining = _clean(shapely.union(a.remaining, zone))
+        a.status = HazardStatus.OPEN
+        a.cls = HazardClass.CHA
+        a.direct.append(shapely.Point(x, y))
+        a.evidence += 1
+        k = self.by_id[a.id]
+        ids = np.flatnonzero(self._near(zone))
+        ids = ids[(self.state[ids] == IN_GROUND) & (self.owner[ids] < 0)]
+        self.owner[ids] = k
+        a.items = np.union1d(a.items, ids)
+        self.completion_date = None
+        return a
+
     def _new_area(self, x: float, y: float, when: dt.date, cat: int) -> _Area:
         circle = shapely.Point(x, y).buffer(150.0, quad_segs=8)
-        open_hits = [self.areas[k].remaining for k in
-                     self._tree.query(circle, predicate="intersects")
-                     if self.areas[k].status is not HazardStatus.CLOSED]
-        poly = shapely.difference(circle, shapely.union_all(open_hits)) if open_hits else circle
+        # land no area holds: not an open area's remaining land, nor a closed area's (an
+        # accident there reopens it instead; the gate refuses a new area over an old one)
+        hits = [self.areas[k].remaining if self.areas[k].status is not HazardStatus.CLOSED
+                else self.areas[k].original
+                for k in self._tree.query(circle, predicate="intersects")]
+        poly = shapely.difference(circle, shapely.union_all(hits)) if hits else circle
         poly = _clean(poly, min_part_m2=1.0)
         if poly.is_empty:
             poly = circle
