@@ -26,7 +26,7 @@ from shapely.geometry import Point
 
 from safeground.planning.config import STAGES
 from safeground.planning.plan import Plan
-from safeground.planning.priority import CRITERIA, area_scores, settlement_scores
+from safeground.planning.priority import area_frame, settlement_scores
 from safeground.planning.uncertainty import Forecast
 
 COLOURS = {"nts": "#4c78a8", "ts": "#f58518", "clearance": "#e45756"}
@@ -43,9 +43,11 @@ def area_table(plan: Plan) -> pd.DataFrame:
     """One row per area: classification, the teams and activities planned within the
     horizon, first and last week, the date work starts, expected release date (empty when not
     within the horizon: work the heuristic books after it only completes the picture), and its
-    priority rank, score and points per criterion (``priority_<criterion>``)."""
+    priority rank, score and points per criterion (``points_<criterion>``, as
+    ``safeground plan priorities`` writes them)."""
     inst = plan.prepared.instance
-    scores = {s.id: s for s in area_scores(inst)}
+    scores = area_frame(inst).set_index("area_id")
+    points = [c for c in scores.columns if c.startswith("points_")]
     df = plan.to_frame()
     df = df[df.week < plan.prepared.horizon]      # work booked after the horizon is not planned
     rows = []
@@ -63,8 +65,9 @@ def area_table(plan: Plan) -> pd.DataFrame:
             "start_date": (inst.start + timedelta(days=7 * int(g.week.min()))
                            if g is not None else None),
             "release_date": plan.date_of_week(wk) if wk < plan.prepared.horizon else None,
-            "priority_rank": scores[a.id].rank, "priority_score": scores[a.id].score,
-            **{f"priority_{c}": scores[a.id].breakdown[c] for c in CRITERIA},
+            "priority_rank": int(scores.at[a.id, "rank"]),
+            "priority_score": float(scores.at[a.id, "score"]),
+            **{c: float(scores.at[a.id, c]) for c in points},
             "geometry": a.geometry if a.geometry is not None else Point(a.x, a.y),
         })
     return pd.DataFrame(rows)

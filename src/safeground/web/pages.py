@@ -247,10 +247,9 @@ def analysis(request: Request, user: User = ANALYSE) -> Response:
         rows, _ = read_csv_rows(work / "plan" / "plan_areas.csv", 1_000_000)
         if rows and "priority_rank" in rows[0]:      # plans written before the scores had none
             top = sorted(rows, key=lambda r: int(r["priority_rank"]))[:20]
-            priorities = [{**r, "points": [(k[9:].replace("_", " "), float(v))
+            priorities = [{**r, "points": [(k[7:].replace("_", " "), float(v))
                                            for k, v in r.items()
-                                           if k.startswith("priority_") and k not in
-                                           ("priority_rank", "priority_score") and float(v)]}
+                                           if k.startswith("points_") and float(v)]}
                           for r in top]
     summary = land_release_summary(ledger_of(request), "year")
     types = [t.value for t in ReportType if t is not ReportType.VICTIM]
