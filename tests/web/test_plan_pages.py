@@ -67,6 +67,13 @@ def test_analysis_page_lists_settlements_by_return(planned):
     assert page.status_code == 200
 
 
+def test_a_plan_without_a_forecast_has_none_to_serve(planned):
+    site, _ = planned
+    r = site.as_user("analyst").get("/api/v1/plan/forecast")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "OUTPUT_NOT_AVAILABLE"
+    assert 'id="plan-forecast"' not in site.as_user("analyst").get("/analysis").text
+
+
 def test_plan_tables_need_the_analyst_role(planned):
     site, _ = planned
     assert site.client().get("/api/v1/plan/settlements").status_code == 401
@@ -186,6 +193,12 @@ def test_an_analyst_makes_the_plan_again_from_the_record(replanning):
     rep = analyst.get("/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=json")
     assert [r["completion_date"] for r in rep.json()["forecast"]] == \
         forecast.completion_date.tolist()
+    served = analyst.get("/api/v1/plan/forecast").json()
+    assert [r["completion_date"] for r in served["quantiles"]] == \
+        forecast.completion_date.tolist()
+    page = analyst.get("/analysis").text
+    table = page.split('id="plan-forecast"')[1].split("</table>")[0]
+    assert f"<td>P50</td><td>{forecast.completion_date[1]}</td>" in table
 
 
 def test_a_failed_replanning_keeps_the_plan_there(replanning):

@@ -694,6 +694,12 @@ def plan_areas(request: Request, limit: Limit = 500, user: User = ANALYSE) -> di
     return _work_table(request, ("plan", "plan_areas.csv"), "areas", limit)
 
 
+@router.get("/plan/forecast", summary="When the work ends: the plan's P10 / P50 / P90 forecast",
+            tags=["analysis"])
+def plan_forecast(request: Request, user: User = ANALYSE) -> dict[str, Any]:
+    return _work_table(request, ("plan", "forecast.csv"), "quantiles", 3)
+
+
 class PlanJobBody(BaseModel):
     start: str | None = Field(None, description="the plan's first day (default today)")
     horizon_weeks: int = Field(104, ge=1, le=1040)

@@ -251,11 +251,14 @@ def analysis(request: Request, user: User = ANALYSE) -> Response:
                                            for k, v in r.items()
                                            if k.startswith("points_") and float(v)]}
                           for r in top]
+    forecast = None
+    if work and (work / "plan" / "forecast.csv").is_file():
+        forecast, _ = read_csv_rows(work / "plan" / "forecast.csv", 3)
     summary = land_release_summary(ledger_of(request), "year")
     types = [t.value for t in ReportType if t is not ReportType.VICTIM]
     return _render(request, "analysis.html", user, risk=risk, risk_total=risk_total,
                    plan_charts=plan_charts, returns=returns, returns_total=returns_total,
-                   free=free, priorities=priorities,
+                   free=free, priorities=priorities, forecast=forecast,
                    summary=summary, types=types, can_plan=work is not None,
                    job=request.app.state.plan_jobs.current(),
                    today=dt.date.today().isoformat())
