@@ -357,6 +357,20 @@ def test_an_analyst_makes_the_plan_again_from_the_analysis_page(live, browser):
             (folder / name).write_bytes(data)
 
 
+def test_a_settlement_page_draws_the_areas_its_return_waits_on(live, browser):
+    """The settlement's small map draws the settlement and each open hazardous area its
+    return waits on; the table beside it lists the same areas with the plan's dates."""
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, live.base, "analyst", then="/objects/settlement/SET-FUZULI")
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#mini-map path.sg-access"))
+    drawn = browser.find_elements(By.CSS_SELECTOR, "#mini-map path.sg-access")
+    card = browser.find_element(By.ID, "return-waits")
+    listed = [a.text for a in card.find_elements(By.CSS_SELECTOR, "tbody a")]
+    assert sorted(listed) == ["HA-004", "HA-005"] and len(drawn) == len(listed)
+    assert "Planned release" in card.text
+
+
 def test_a_user_changes_their_password_and_an_admin_reads_it_in_the_audit_trail(live, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
