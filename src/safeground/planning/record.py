@@ -108,7 +108,7 @@ def _context(context: ContextLayers | str | Path | None, crs: str, start: dt.dat
     s = context.vectors.get("settlements")
     if s is not None and {"settlement_id", "radius_m"} <= set(s.columns):
         radius = {str(k): float(v) for k, v in zip(s["settlement_id"], s["radius_m"], strict=True)
-                  if v == v and v is not None}
+                  if v is not None and v == v}
     return _Context(radius, _tree(context.vectors.get("roads")),
                     _tree(_ready(context.vectors.get("reconstruction"), start)))
 
@@ -164,11 +164,9 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
     casualties = Counter(accident_area.get(v["accident_id"])
                          for v in ledger.objects(ReportType.VICTIM))
     done = stages_done(ledger.objects(ReportType.ACTIVITY))
-    areas, shapes = [], []
-    for a in ledger.objects(ReportType.HAZARDOUS_AREA):
-        if a["status"] == HazardStatus.CLOSED.value or a["remaining_geometry"] is None:
-            continue
-        shape = proj.to_metric(a["remaining_geometry"])
+    rows, shapes = _open_areas(ledger, proj)
+    areas = []
+    for a, shape in zip(rows, shapes, strict=True):
         c = shape.centroid
         rec = {"id": a["id"], "classification": a["classification"],
                "remaining_m2": a["remaining_m2"], "x": c.x, "y": c.y,
@@ -179,32 +177,30 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
                "stages_done": done.get(a["id"], 0)}
         if risk and a["id"] in risk:
             rec["contamination_probability"] = risk[a["id"]]
-        areas.append((rec, a.get("settlement_id")))
-        shapes.append(shape)
+        areas.append(rec)
     ctx = _context(context, crs, start)
     tree = shapely.STRtree(shapes)
     if ctx.reconstruction is not None and shapes:
         for k in set(ctx.reconstruction.query(shapes, predicate="intersects")[0].tolist()):
-            areas[k][0]["funded_reconstruction"] = True
+            areas[k]["funded_reconstruction"] = True
+    linked = _linked(rows)
     waits: dict[str, list[str]] = {}           # area id -> the settlements waiting on it
     settlements = []
     for s in ledger.objects(ReportType.SETTLEMENT):
         p = proj.to_metric(s["geometry"]).centroid
         still = max(0, (s.get("displaced_population") or 0) - (s.get("returned_population") or 0))
-        access = {areas[k][0]["id"] for k in access_areas(config.access, tree, p.x, p.y,
-                                                          ctx.radius.get(s["id"]), ctx.roads)}
-        access |= {rec["id"] for rec, linked in areas if linked == s["id"]}
+        access = {areas[k]["id"] for k in _waits_on(config, tree, linked, s["id"], p, ctx)}
         if still:
             for aid in access:
                 waits.setdefault(aid, []).append(s["id"])
         settlements.append({"id": s["id"], "name": s["name"], "x": p.x, "y": p.y,
                             "pre_conflict_population": s["pre_conflict_population"],
                             "displaced_population": still, "access_area_ids": sorted(access)})
-    for rec, _ in areas:
+    for rec in areas:
         rec["settlement_ids"] = sorted(waits.get(rec["id"], ()))
     teams = [{"id": t["id"], "asset": t["asset"]} for t in ledger.objects(ReportType.TEAM)
              if t["asset"] in PLANNED_ASSETS]
-    return build_instance([rec for rec, _ in areas], settlements, teams,
+    return build_instance(areas, settlements, teams,
                           horizon_weeks=horizon_weeks, start=start, config=config, **kwargs)
 
 
@@ -222,22 +218,43 @@ def settlement_access(ledger: Ledger, settlement_id: str, *,
     proj = Projector(ledger.settings.utm_epsg)
     s = ledger.get(ReportType.SETTLEMENT, settlement_id, as_of)
     ctx = _context(context, crs, as_of or dt.date.today())
-    rows = [a for a in ledger.objects(ReportType.HAZARDOUS_AREA, as_of)
-            if a["status"] != HazardStatus.CLOSED.value and a["remaining_geometry"] is not None]
+    rows, shapes = _open_areas(ledger, proj, as_of)
     if s.get("geometry") is None or not rows:
         return []
-    tree = shapely.STRtree([proj.to_metric(a["remaining_geometry"]) for a in rows])
-    p = proj.to_metric(s["geometry"]).centroid
-    radius = ctx.radius.get(settlement_id)
-    near = set(access_areas(config.access, tree, p.x, p.y, radius))
-    road = set(access_areas(config.access, tree, p.x, p.y, radius, ctx.roads)) - near
-    out = []
-    for k, a in enumerate(rows):
-        why = ("linked" if a.get("settlement_id") == settlement_id else
-               "near" if k in near else "road" if k in road else None)
-        if why:
-            out.append({"id": a["id"], "classification": a["classification"],
-                        "status": a["status"], "land_use": a.get("land_use"),
-                        "remaining_m2": a["remaining_m2"], "why": why,
-                        "geometry": a["remaining_geometry"]})
+    why = _waits_on(config, shapely.STRtree(shapes), _linked(rows), settlement_id,
+                    proj.to_metric(s["geometry"]).centroid, ctx)
+    out = [{"id": a["id"], "classification": a["classification"], "status": a["status"],
+            "land_use": a.get("land_use"), "remaining_m2": a["remaining_m2"], "why": why[k],
+            "geometry": a["remaining_geometry"]} for k, a in enumerate(rows) if k in why]
     return sorted(out, key=lambda r: r["id"])
+
+
+def _open_areas(ledger: Ledger, proj: Projector, as_of: dt.date | None = None
+                ) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The open hazardous areas with remaining land (now, or as known on ``as_of``), and that
+    land in metres."""
+    rows = [a for a in ledger.objects(ReportType.HAZARDOUS_AREA, as_of)
+            if a["status"] != HazardStatus.CLOSED.value and a["remaining_geometry"] is not None]
+    return rows, [proj.to_metric(a["remaining_geometry"]) for a in rows]
+
+
+def _linked(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Settlement id -> the indices of the areas the record links to it."""
+    out: dict[str, list[int]] = {}
+    for k, a in enumerate(rows):
+        if a.get("settlement_id"):
+            out.setdefault(a["settlement_id"], []).append(k)
+    return out
+
+
+def _waits_on(config: PlanningConfig, tree: shapely.STRtree, linked: dict[str, list[int]],
+              settlement_id: str, centre: Any, ctx: _Context) -> dict[int, str]:
+    """The areas (indices into ``tree``) a settlement waits on, each with why: the areas the
+    record links to it, then those the access rule finds near it, then along its roads."""
+    radius = ctx.radius.get(settlement_id)
+    why = {k: "road" for k in access_areas(config.access, tree, centre.x, centre.y, radius,
+                                           ctx.roads)} if ctx.roads is not None else {}
+    why.update({k: "near" for k in access_areas(config.access, tree, centre.x, centre.y,
+                                                radius)})
+    why.update({k: "linked" for k in linked.get(settlement_id, ())})
+    return why

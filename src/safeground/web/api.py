@@ -370,8 +370,8 @@ def return_waits_on(request: Request, settlement_id: str,
     from safeground.planning.record import context_in, settlement_access
 
     work = request.app.state.work_dir
-    areas = settlement_access(ledger_of(request), settlement_id, as_of=day,
-                              context=context_in(work) if work else None)
+    context = context_in(work) if work else None
+    areas = settlement_access(ledger_of(request), settlement_id, as_of=day, context=context)
     plan: dict[str, Any] | None = None
     folder = work / "plan" if work else None
     if day is None and folder and (folder / "plan_areas.csv").is_file() \
@@ -384,7 +384,7 @@ def return_waits_on(request: Request, settlement_id: str,
         sett, _ = read_csv_rows(folder / "plan_settlements.csv", 1_000_000,
                                 ["settlement_id", "return_date"])
         plan = next((r for r in sett if r["settlement_id"] == settlement_id), {})
-    return {"areas": areas, "plan": plan, "context": bool(work and context_in(work))}
+    return {"areas": areas, "plan": plan, "context": context is not None}
 
 
 @router.get("/settlements/{settlement_id}/access",
