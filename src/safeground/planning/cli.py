@@ -285,6 +285,30 @@ def priorities_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = N
         console.print(f"{k}: {v}")
 
 
+@app.command("rates")
+@friendly
+def rates_cmd(db: Annotated[str | None, typer.Option(
+                  "--db", help="Database URL of the record (default: the configured one)")]
+              = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Each team asset's rate as the record's completed activities show it, and the rate plans
+    from the record use (the config's where fewer than its record_min_activities)."""
+    from safeground.cli_boundary import ledger_from
+    from safeground.planning.productivity import measured_rates
+
+    rates = measured_rates(ledger_from(db), config=load_config(config))
+    rows = [r.row() for r in rates.values()]
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    _print([{"asset": r["asset"], "activities": r["activities"], "teams": r["teams"],
+             "worked km²": f"{r['worked_m2'] / 1e6:,.2f}", "team-days": f"{r['team_days']:,.1f}",
+             "measured m²/day": "-" if r["measured_m2_per_day"] is None
+             else f"{r['measured_m2_per_day']:,.0f}",
+             "config m²/day": f"{r['config_m2_per_day']:,.0f}",
+             "plans use": f"{r['used_m2_per_day']:,.0f} ({r['source']})"} for r in rows],
+           "Team rates: measured from the record's completed activities", False)
+
+
 @app.command("compare")
 @friendly
 def compare(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,

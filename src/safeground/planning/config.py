@@ -53,6 +53,8 @@ class PlanningConfig:
 
     days_per_week: float = 5.0
     team_rate: dict[str, float] = field(default_factory=dict)      # asset -> m²/day
+    rates_from_record: bool = True          # plans from the record measure rates there
+    record_min_activities: int = 3          # ... for an asset with at least this many
     terrain: dict[str, dict[str, float]] = field(default_factory=dict)
     mobilisation_days: float = 1.0
     commute_limit_km: float = 40.0
@@ -132,6 +134,13 @@ def _positive(name: str, value: Any, allow_zero: bool = True) -> float:
         raise ConfigError(f"planning setting '{name}' must be {'>=' if allow_zero else '>'} 0",
                           code="PLAN_CONFIG_INVALID", details={"key": name})
     return v
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"planning setting '{name}' must be true or false, not {value!r}",
+                          code="PLAN_CONFIG_INVALID", details={"key": name})
+    return value
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -215,6 +224,9 @@ def _build(main: dict[str, Any], prio: dict[str, Any]) -> PlanningConfig:
         days_per_week=_positive("calendar.days_per_week", main["calendar"]["days_per_week"],
                                 allow_zero=False),
         team_rate=rates, terrain=terrain,
+        rates_from_record=_flag("productivity.from_record", p["from_record"]),
+        record_min_activities=int(_positive("productivity.record_min_activities",
+                                            p["record_min_activities"], allow_zero=False)),
         mobilisation_days=_positive("travel.mobilisation_days", t["mobilisation_days"]),
         commute_limit_km=_positive("travel.commute_limit_km", t["commute_limit_km"]),
         speed_km_per_hour=_positive("travel.speed_km_per_hour", t["speed_km_per_hour"], False),

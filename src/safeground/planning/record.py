@@ -5,7 +5,10 @@ zone); settlements are the recorded settlements with the people still displaced,
 the areas the record links to it and those the access rule finds around it and along its roads
 (``settlements.access_areas``: the planning config's ``[access]``, with the built-up radius and
 roads of the context layers when given, the same rule the operations twin uses); teams are the
-recorded survey and clearance teams; casualties are the victims of accidents linked to each
+recorded survey and clearance teams, each setting out from where its latest activity was (the
+middle of the open areas for a team without one) at the rate its asset has shown in the record's
+completed activities (``productivity.measured_rates``; the config's rate where too few are
+recorded); casualties are the victims of accidents linked to each
 area; the stages of land release already done (NTS, TS) come from the area's completed
 activities, so work already reported is not planned again. Funded reconstruction (priority
 criterion 4, and its value per week once released) is not part of the field record: an area
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,7 @@ from safeground.geometry import Projector
 from safeground.ledger import Ledger
 from safeground.planning.config import DEFAULT_CONFIG, PlanningConfig
 from safeground.planning.instance import Instance, build_instance
+from safeground.planning.productivity import measured_rates
 from safeground.risk.context import ContextLayers
 from safeground.settlements import access_areas
 from safeground.vocabulary import ActivityStatus, ActivityType, HazardStatus, ReportType
@@ -198,8 +202,12 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
                             "displaced_population": still, "access_area_ids": sorted(access)})
     for rec in areas:
         rec["settlement_ids"] = sorted(waits.get(rec["id"], ()))
-    teams = [{"id": t["id"], "asset": t["asset"]} for t in ledger.objects(ReportType.TEAM)
-             if t["asset"] in PLANNED_ASSETS]
+    rates = measured_rates(ledger, config=config)
+    bases = _team_bases(ledger, proj, shapes)
+    teams = [{"id": t["id"], "asset": t["asset"],
+              "productivity_m2_per_day": rates[t["asset"]].used_m2_per_day,
+              "base_x": bases[t["id"]][0], "base_y": bases[t["id"]][1]}
+             for t in ledger.objects(ReportType.TEAM) if t["asset"] in PLANNED_ASSETS]
     return build_instance(areas, settlements, teams,
                           horizon_weeks=horizon_weeks, start=start, config=config, **kwargs)
 
@@ -227,6 +235,28 @@ def settlement_access(ledger: Ledger, settlement_id: str, *,
             "land_use": a.get("land_use"), "remaining_m2": a["remaining_m2"], "why": why[k],
             "geometry": a["remaining_geometry"]} for k, a in enumerate(rows) if k in why]
     return sorted(out, key=lambda r: r["id"])
+
+
+def _team_bases(ledger: Ledger, proj: Projector, shapes: list[Any]
+                ) -> dict[str, tuple[float, float]]:
+    """Team id -> where it sets out from, in metres: where its latest recorded activity was,
+    else the middle of the open areas (the record holds no team bases)."""
+    if shapes:
+        box = shapely.GeometryCollection(shapes).bounds
+        centre = ((box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0)
+    else:
+        centre = (0.0, 0.0)
+    latest: dict[str, tuple[str, Any]] = {}
+    for act in ledger.objects(ReportType.ACTIVITY):
+        tid, where = act.get("team_id"), act.get("geometry")
+        day = str(act.get("end_date") or act.get("start_date"))
+        if tid and where is not None and (tid not in latest or day >= latest[tid][0]):
+            latest[tid] = (day, where)
+    out: dict[str, tuple[float, float]] = defaultdict(lambda: centre)
+    for tid, (_, where) in latest.items():
+        c = proj.to_metric(where).centroid
+        out[tid] = (float(c.x), float(c.y))
+    return out
 
 
 def _open_areas(ledger: Ledger, proj: Projector, as_of: dt.date | None = None
