@@ -143,10 +143,16 @@ def _risk(workdir: Path, database_url: str, console: Console) -> dict[str, float
 def _plan(ledger: Ledger, workdir: Path, risk: dict[str, float], console: Console) -> None:
     from safeground.planning.heuristic import plan_heuristic
     from safeground.planning.outputs import write_all, write_forecast
+    from safeground.planning.productivity import measured_rates
     from safeground.planning.record import context_in, instance_from_record
     from safeground.planning.uncertainty import forecast
 
     console.rule("Plan: two years of survey and clearance")
+    rates = measured_rates(ledger)
+    console.print("Team rates (m² a working day; measured from the record's completed "
+                  "activities, else the config's): " + ", ".join(
+                      f"{r.asset} {r.used_m2_per_day:,.0f} ({r.source}, {r.activities} "
+                      f"activities)" for r in rates.values()))
     inst = instance_from_record(ledger, start=START, horizon_weeks=104, risk=risk,
                                 context=context_in(workdir))
     with console.status(f"Planning {len(inst.areas):,} areas, {len(inst.settlements):,} "

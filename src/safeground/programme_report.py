@@ -79,6 +79,9 @@ class ProgrammeReport:
     outlook: list[dict[str, Any]] | None = None
     #: the plan's completion forecast, P10 / P50 / P90 (``forecast.csv``), if it has one
     forecast: list[dict[str, Any]] | None = None
+    #: each team asset's rate in the completed activities up to the period's end
+    #: (``planning.productivity.measured_rates``): what the plans from the record run at
+    productivity: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def released_total_m2(self) -> float:
@@ -103,6 +106,7 @@ class ProgrammeReport:
             "organisations": [{"organisation": o.organisation, "released_m2": o.released_m2,
                                "items": o.items} for o in self.organisations],
             "outlook": self.outlook, "forecast": self.forecast,
+            "productivity": self.productivity,
         }
 
 
@@ -203,7 +207,14 @@ def build(ledger: Ledger, start: dt.date, end: dt.date,
             key=lambda o: -sum(o.released_m2.values())),
         outlook=_outlook(plan_dir),
         forecast=_forecast(plan_dir),
+        productivity=_productivity(ledger, end),
     )
+
+
+def _productivity(ledger: Ledger, end: dt.date) -> list[dict[str, Any]]:
+    from safeground.planning.productivity import measured_rates
+
+    return [r.row() for r in measured_rates(ledger, as_of=end).values()]
 
 
 def _forecast(plan_dir: str | Path | None) -> list[dict[str, Any]] | None:
@@ -290,7 +301,8 @@ def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
     items.append(["category", "items"])
     for c, n in report.items_by_category.items():
         items.append([c, n])
-    for name, rows in (("outlook", report.outlook), ("forecast", report.forecast)):
+    for name, rows in (("outlook", report.outlook), ("forecast", report.forecast),
+                       ("productivity", report.productivity)):
         if rows:                                 # the plan's tables: a header and its rows
             ahead = wb.create_sheet(name)
             ahead.append(list(rows[0]))

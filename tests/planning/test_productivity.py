@@ -110,3 +110,23 @@ def test_rates_command_prints_the_table(record):
     assert np.isclose(rows["ts"]["config_m2_per_day"], DEFAULT_CONFIG.team_rate["ts"])
     res = CliRunner().invoke(app, ["plan", "rates", "--db", url])
     assert res.exit_code == 0 and "measured" in res.output
+
+
+def test_the_programme_report_shows_team_productivity(record, tmp_path):
+    from openpyxl import load_workbook
+
+    from safeground import programme_report
+
+    _, ledger = record
+    report = programme_report.build(ledger, dt.date(2021, 1, 1), dt.date(2021, 12, 31))
+    rows = {r["asset"]: r for r in report.productivity}
+    assert rows["ts"]["activities"] == 1 and rows["manual"]["activities"] == 1
+    assert rows["ts"]["measured_m2_per_day"] == measured_rates(ledger)["ts"].measured_m2_per_day
+    # as of an earlier end: the clearance finished in June is not counted yet
+    early = programme_report.build(ledger, dt.date(2021, 1, 1), dt.date(2021, 4, 30))
+    assert {r["asset"]: r["activities"] for r in early.productivity}["manual"] == 0
+    html = programme_report.render_html(report)
+    assert 'id="productivity"' in html and "Team productivity" in html
+    wb = load_workbook(programme_report.write_workbook(report, tmp_path / "r.xlsx"))
+    sheet = list(wb["productivity"].values)
+    assert sheet[0][0] == "asset" and len(sheet) == 6
