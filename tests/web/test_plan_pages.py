@@ -341,3 +341,22 @@ def test_without_a_plan_there_is_no_plan_collection(site):
     assert "hazardous_areas" in ids and "planned_release" not in ids
     r = analyst.get("/ogc/collections/planned_release/items")
     assert r.status_code == 404 and r.json()["error"]["code"] == "OUTPUT_NOT_AVAILABLE"
+
+
+def test_team_rates_measured_from_the_record_are_served_to_analysts(planned):
+    from safeground.planning.productivity import measured_rates
+
+    site, _ = planned
+    assert site.client().get("/api/v1/plan/rates").status_code == 401
+    assert site.as_user("visitor").get("/api/v1/plan/rates").status_code == 403
+    res = site.as_user("analyst").get("/api/v1/plan/rates")
+    assert res.status_code == 200
+    rows = {r["asset"]: r for r in res.json()["rates"]}
+    expected = measured_rates(site.ledger)
+    assert set(rows) == set(expected)
+    assert rows["ts"]["activities"] == expected["ts"].activities == 1
+    assert rows["ts"]["measured_m2_per_day"] == expected["ts"].measured_m2_per_day
+    page = site.as_user("analyst").get("/analysis").text
+    table = page.split('id="plan-rates"')[1].split("</table>")[0]
+    assert table.count("<tr>") == 6                 # a header and the five assets
+    assert "1,500 (default)" in table               # one TS activity: too few to use

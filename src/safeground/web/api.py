@@ -700,6 +700,14 @@ def plan_forecast(request: Request, user: User = ANALYSE) -> dict[str, Any]:
     return _work_table(request, ("plan", "forecast.csv"), "quantiles", 3)
 
 
+@router.get("/plan/rates", summary="Each team asset's rate measured from the record's completed "
+            "activities, and the rate plans use", tags=["analysis"])
+def plan_rates(request: Request, user: User = ANALYSE) -> dict[str, Any]:
+    from safeground.planning.productivity import measured_rates
+
+    return {"rates": [r.row() for r in measured_rates(ledger_of(request)).values()]}
+
+
 class PlanJobBody(BaseModel):
     start: str | None = Field(None, description="the plan's first day (default today)")
     horizon_weeks: int = Field(104, ge=1, le=1040)

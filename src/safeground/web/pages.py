@@ -223,6 +223,7 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
 @router.get("/analysis", response_class=HTMLResponse)
 def analysis(request: Request, user: User = ANALYSE) -> Response:
     from safeground.intake.export import land_release_summary
+    from safeground.planning.productivity import measured_rates
 
     work = request.app.state.work_dir
     risk = plan_charts = None
@@ -255,10 +256,11 @@ def analysis(request: Request, user: User = ANALYSE) -> Response:
     if work and (work / "plan" / "forecast.csv").is_file():
         forecast, _ = read_csv_rows(work / "plan" / "forecast.csv", 3)
     summary = land_release_summary(ledger_of(request), "year")
+    rates = [r.row() for r in measured_rates(ledger_of(request)).values()]
     types = [t.value for t in ReportType if t is not ReportType.VICTIM]
     return _render(request, "analysis.html", user, risk=risk, risk_total=risk_total,
                    plan_charts=plan_charts, returns=returns, returns_total=returns_total,
-                   free=free, priorities=priorities, forecast=forecast,
+                   free=free, priorities=priorities, forecast=forecast, rates=rates,
                    summary=summary, types=types, can_plan=work is not None,
                    job=request.app.state.plan_jobs.current(),
                    today=dt.date.today().isoformat())
