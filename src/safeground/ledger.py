@@ -665,6 +665,19 @@ class Ledger:
             raise NotFoundError(f"no report {report_id}", code="REPORT_NOT_FOUND")
         return _report_from_row(row)
 
+    def newest_date(self, report_ids: Sequence[int]) -> dt.date | None:
+        """The latest date of information among the given reports (None for none)."""
+        newest = None
+        ids = list(report_ids)
+        with self.db.read() as conn:
+            for i in range(0, len(ids), 1000):          # bound parameters, in chunks
+                day = conn.execute(select(func.max(reports.c.date_of_information))
+                                   .where(reports.c.id.in_(ids[i:i + 1000]))).scalar()
+                if day is not None:
+                    day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+                    newest = day if newest is None else max(newest, day)
+        return newest
+
     def reports(self, status: ReportStatus | str | None = None,
                 report_type: ReportType | str | None = None,
                 limit: int | None = None) -> list[Report]:

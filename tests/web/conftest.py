@@ -56,7 +56,11 @@ def live(tmp_path_factory: pytest.TempPathFactory):
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "safeground.cli", "serve", "--db", url,
                                  "--host", "127.0.0.1", "--port", str(port),
-                                 "--work-dir", str(work)],
+                                 "--work-dir", str(work),
+                                 # the browser tests approve a report and then read the plan
+                                 # they wrote: it must not be made again under them
+                                 # (following approvals: test_plan_pages.py)
+                                 "--no-follow-approvals"],
                                 stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

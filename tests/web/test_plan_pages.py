@@ -360,3 +360,63 @@ def test_team_rates_measured_from_the_record_are_served_to_analysts(planned):
     table = page.split('id="plan-rates"')[1].split("</table>")[0]
     assert table.count("<tr>") == 6                 # a header and the five assets
     assert "1,500 (default)" in table               # one TS activity: too few to use
+
+
+def test_approving_reports_makes_the_plan_again(replanning):
+    """The plan follows the record: reports approved, the work directory's plan is made again
+    the same way, from the later of its first day and the newest report approved."""
+    import json
+
+    site, _, folder = replanning
+    made = json.loads((folder / "plan.json").read_text())
+    assert made["start"] == "2021-04-01" and made["horizon_weeks"] == 260
+    rid = site.waiting[0]
+    newest = site.ledger.report(rid).date_of_information
+    res = site.as_user("chief").post("/api/v1/reports/approve", json={"ids": [rid]})
+    assert res.status_code == 200 and res.json()["approved"] == [rid]
+    job = res.json()["plan_job"]
+    assert (job["state"], job["trigger"], job["by"]) == ("running", "approval", "chief")
+    assert job["start"] == max(dt.date(2021, 4, 1), newest).isoformat()
+    assert job["horizon_weeks"] == 260
+    done = site.app.state.plan_jobs.wait(180)
+    assert done.state == "done", done.error
+    assert json.loads((folder / "plan.json").read_text())["start"] == job["start"]
+    assert pd.read_csv(folder / "plan.csv").week_start.min() >= job["start"]
+    (entry,) = site.audit("plan_made")
+    assert entry["user"] == "chief" and entry["detail"]["trigger"] == "approval"
+    page = site.as_user("analyst").get("/analysis").text
+    assert "after reports approved by chief" in page
+
+
+def test_approvals_while_a_plan_is_made_get_one_more_plan(replanning):
+    site, _, folder = replanning
+    jobs = site.app.state.plan_jobs
+    analyst, chief = site.as_user("analyst"), site.as_user("chief")
+    assert analyst.post("/api/v1/plan/jobs", json={"start": "2021-04-01", "horizon_weeks": 260,
+                                                  "seconds": 3}).status_code == 202
+    for rid in site.waiting[:2]:                  # two approvals while it runs: one more plan
+        job = chief.post("/api/v1/reports/approve", json={"ids": [rid]}).json()["plan_job"]
+        assert job["trigger"] == "asked" and job["queued"] is True
+    last = jobs.wait(300)
+    assert last.state == "done" and last.trigger == "approval" and not last.queued
+    newest = max(site.ledger.report(r).date_of_information for r in site.waiting[:2])
+    assert last.start == max(dt.date(2021, 4, 1), newest).isoformat()
+    assert [a["user"] for a in site.audit("plan_made")] == ["analyst", "chief"]
+
+
+def test_without_a_plan_to_follow_approval_makes_none(tmp_path, fresh_site):
+    res = fresh_site.as_user("chief").post("/api/v1/reports/approve",
+                                           json={"ids": fresh_site.waiting[:1]})
+    assert res.status_code == 200 and res.json()["plan_job"] is None   # no work directory
+    other = build_site(f"sqlite:///{tmp_path}/r.sqlite", work_dir=tmp_path)  # no plan there
+    try:
+        res = other.as_user("chief").post("/api/v1/reports/approve",
+                                          json={"ids": other.waiting[:1]})
+        assert res.json()["plan_job"] is None
+        write_plan(other, tmp_path)
+        other.app.state.plan_jobs.follow_approvals = False      # serve --no-follow-approvals
+        res = other.as_user("chief").post("/api/v1/reports/approve",
+                                          json={"ids": other.waiting[1:2]})
+        assert res.json()["plan_job"] is None and not other.audit("plan_made")
+    finally:
+        other.ledger.db.close()

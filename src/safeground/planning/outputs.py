@@ -12,8 +12,11 @@ today's ranking and the ranking audited.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -232,11 +235,40 @@ def write_all(plan: Plan, out_dir: str | Path, prefix: str = "plan",
     returns charts into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return {"csv": write_csv(plan, out / f"{prefix}.csv"),
+    return {"meta": write_meta(plan, out / f"{prefix}.json"),
+            "csv": write_csv(plan, out / f"{prefix}.csv"),
             **write_tables(plan, out, prefix),
             "gpkg": write_gpkg(plan, out / f"{prefix}.gpkg", crs),
             "gantt": gantt_chart(plan, out / f"{prefix}_gantt.png"),
             "returns": returns_chart([plan], out / f"{prefix}_returns.png")}
+
+
+def write_meta(plan: Plan, path: str | Path) -> Path:
+    """``plan.json``: what the plan was made for — its first day, horizon, method, when it
+    was made — so that it can be made again alike (the web app re-plans after approvals)."""
+    path = Path(path)
+    inst = plan.instance
+    path.write_text(json.dumps({
+        "start": inst.start.isoformat(), "horizon_weeks": int(inst.horizon_weeks),
+        "method": plan.method, "areas": len(inst.areas), "teams": len(inst.teams),
+        "made": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}, indent=1),
+        encoding="utf-8")
+    return path
+
+
+def read_meta(plan_dir: str | Path, prefix: str = "plan") -> dict[str, Any] | None:
+    """What ``write_meta`` wrote in ``plan_dir``, or None (a plan written before it, or
+    none)."""
+    path = Path(plan_dir) / f"{prefix}.json"
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        dt.date.fromisoformat(meta["start"])
+        int(meta["horizon_weeks"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return meta
 
 
 def write_forecast(forecast: Forecast, path: str | Path) -> Path:

@@ -546,9 +546,13 @@ class RejectBody(BaseModel):
 @router.post("/reports/approve", summary="Approve submitted reports (not your own)",
              tags=["reports"])
 def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, Any]:
-    res = ledger_of(request).approve(body.ids, user.name, body.note)
+    ledger = ledger_of(request)
+    res = ledger.approve(body.ids, user.name, body.note)
+    job = request.app.state.plan_jobs.follow(ledger, user.name,
+                                             ledger.newest_date(res.approved))
     return {"approved": res.approved,
-            "refused": [{"report_id": rid, "problems": probs} for rid, probs in res.refused]}
+            "refused": [{"report_id": rid, "problems": probs} for rid, probs in res.refused],
+            "plan_job": job.to_dict() if job is not None else None}
 
 
 @router.post("/reports/reject", summary="Reject submitted reports, with the reason",

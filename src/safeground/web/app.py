@@ -54,6 +54,8 @@ class WebOptions:
     work_dir: Path | None = None
     #: mark the session cookie Secure (behind HTTPS)
     secure_cookies: bool = False
+    #: make the work directory's plan again when reports are approved (``planjob``)
+    follow_approvals: bool = True
 
 
 def route_table(app: FastAPI) -> list[tuple[str, str, Any]]:
@@ -157,7 +159,8 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
 
 
 def create_app(settings: Settings | None = None, *, work_dir: str | Path | None = None,
-               secure_cookies: bool = False, ledger: Ledger | None = None) -> FastAPI:
+               secure_cookies: bool = False, ledger: Ledger | None = None,
+               follow_approvals: bool = True) -> FastAPI:
     """The Safeground web app over the record named by ``settings.database_url`` (migrated to
     the newest schema on start), or over an open ``ledger``."""
     from safeground.web import api, ogc, pages
@@ -173,9 +176,10 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.state.ledger = ledger
     app.state.users = Users(ledger.db)
     app.state.limiter = LoginLimiter()
-    app.state.options = WebOptions(Path(work_dir) if work_dir else None, secure_cookies)
+    app.state.options = WebOptions(Path(work_dir) if work_dir else None, secure_cookies,
+                                   follow_approvals)
     app.state.work_dir = app.state.options.work_dir
-    app.state.plan_jobs = PlanJobs(app.state.work_dir)
+    app.state.plan_jobs = PlanJobs(app.state.work_dir, follow_approvals)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates = templates
     app.state.page_context = page_context

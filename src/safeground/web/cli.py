@@ -37,7 +37,10 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
               "are read from")] = None,
           secure_cookies: Annotated[bool, typer.Option(
               "--secure-cookies", help="Send the session cookie over HTTPS only (behind a "
-              "TLS proxy)")] = False) -> None:
+              "TLS proxy)")] = False,
+          follow_approvals: Annotated[bool, typer.Option(
+              "--follow-approvals/--no-follow-approvals", help="Make the work directory's plan "
+              "again from the record when reports are approved")] = True) -> None:
     """Run the web app, the API and OGC API – Features (docs/web.md)."""
     import uvicorn
 
@@ -45,7 +48,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     from safeground.web import create_app
 
     app = create_app(Settings.from_env(database_url=db), work_dir=work_dir,
-                     secure_cookies=secure_cookies)
+                     secure_cookies=secure_cookies, follow_approvals=follow_approvals)
     console.print(f"Safeground at [bold]http://{host}:{port}/[/]  (OGC API – Features: "
                   f"http://{host}:{port}/ogc; stop with Ctrl-C)")
     uvicorn.run(app, host=host, port=port, log_level="info")

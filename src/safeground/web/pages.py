@@ -263,6 +263,7 @@ def analysis(request: Request, user: User = ANALYSE) -> Response:
                    free=free, priorities=priorities, forecast=forecast, rates=rates,
                    summary=summary, types=types, can_plan=work is not None,
                    job=request.app.state.plan_jobs.current(),
+                   follows=request.app.state.plan_jobs.follow_approvals,
                    today=dt.date.today().isoformat())
 
 

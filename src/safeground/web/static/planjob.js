@@ -10,7 +10,8 @@
   function show(job) {
     status.dataset.state = job.state;
     if (job.state === "running") {
-      SG.say(status, `A plan is being made (asked by ${job.by} at ${job.started})…`);
+      const why = job.trigger === "approval" ? "after reports approved by" : "asked by";
+      SG.say(status, `A plan is being made (${why} ${job.by} at ${job.started})…`);
     } else if (job.state === "done") {
       const s = job.summary;
       SG.say(status, `Plan made from ${job.start} over ${job.horizon_weeks} weeks: ` +
