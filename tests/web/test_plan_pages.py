@@ -359,7 +359,7 @@ def test_team_rates_measured_from_the_record_are_served_to_analysts(planned):
     page = site.as_user("analyst").get("/analysis").text
     table = page.split('id="plan-rates"')[1].split("</table>")[0]
     assert table.count("<tr>") == 6                 # a header and the five assets
-    assert "1,500 (default)" in table               # one TS activity: too few to use
+    assert "10,000 (default)" in table              # one TS activity: too few to use
 
 
 def test_approving_reports_makes_the_plan_again(replanning):
