@@ -77,9 +77,20 @@ def test_replan_keeps_work_in_progress(small_instance):
                     start=small_instance.start + timedelta(weeks=week_now))
     r = replan(today, old, week_now, freeze_weeks=1, seconds=0.2)
     assert r.kept == held_before                # every task under way stays with its team
+    # ... also a task two teams work side by side: both stay on it
+    shared = [(area, act) for _, area, act in r.kept]
+    assert any(shared.count(x) == 2 for x in shared)
     new_first = {}
     for team, area, act in frozen_work(r.plan, 0, 1):
         new_first.setdefault(team, (area, act))
     for team, area, act in held_before:
         assert new_first[team] == (area, act) or (team, area, act) in r.kept
     assert r.changed_teams == []
+
+
+def test_teams_sharing_a_held_task_finish_it_together():
+    from safeground.planning.replan import _shared_end
+
+    assert _shared_end([5.0], [10.0], 30.0) == 8.0              # one team: start + work / rate
+    assert _shared_end([0.0, 2.0], [10.0, 10.0], 60.0) == 4.0   # 20 alone, then 40 at 20 a day
+    assert _shared_end([0.0, 9.0], [10.0, 10.0], 60.0) == 6.0   # done before the second starts

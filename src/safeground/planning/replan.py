@@ -74,6 +74,26 @@ def frozen_work(previous: Plan | pd.DataFrame, week_now: int, freeze_weeks: int
     return list(zip(live.team_id, live.area_id, live.activity, strict=True))
 
 
+def _first_weeks(previous: Plan | pd.DataFrame) -> dict[tuple[str, str, str], int]:
+    """(team id, area id, activity) -> the first week the old plan has it at work."""
+    df = previous.to_frame() if isinstance(previous, Plan) else previous
+    g = df.groupby(["team_id", "area_id", "activity"], sort=False)["week"].min()
+    return {key: int(w) for key, w in g.items()}
+
+
+def _shared_end(starts: list[float], rates: list[float], work: float) -> float:
+    """When teams starting at ``starts`` (days) at effective ``rates`` (m² a day) finish
+    ``work`` together."""
+    left, now, rate = work, min(starts), 0.0
+    for start, r in sorted(zip(starts, rates, strict=True)):
+        if rate > 0 and start > now:
+            if rate * (start - now) >= left:
+                return now + left / rate
+            left -= rate * (start - now)
+        now, rate = max(now, start), rate + r
+    return now + left / rate
+
+
 def replan(instance: Instance, previous: Plan | pd.DataFrame | None, week_now: int, *,
            freeze_weeks: int = 2, seconds: float = 2.0, seed: int = 0,
            local: bool = True) -> Replan:
@@ -90,26 +110,35 @@ def replan(instance: Instance, previous: Plan | pd.DataFrame | None, week_now: i
                 for k in range(prep.n_tasks)}
     committed = Committed(team_free=np.zeros(prep.n_teams))
     d = prep.days
-    done: dict[int, float] = {}
-    held = []
-    for team_id, area_id, activity in keep:
-        t, k = team_idx.get(team_id), task_idx.get((area_id, activity))
-        if t is None or k is None or k in committed.task_team:
+    # the held tasks in the order the old plan started them, each with the teams on it (two
+    # teams may work one task side by side)
+    first = _first_weeks(previous)
+    on_task: dict[int, list[tuple[int, tuple[str, str, str]]]] = {}
+    for item in sorted(keep, key=lambda h: (first[h], h[0])):
+        t, k = team_idx.get(item[0]), task_idx.get((item[1], item[2]))
+        if t is None or k is None:
             continue            # team gone, or the work was finished or changed by new reports
-        a = prep.task_area[k]
-        if prep.rate[t, a] <= 0:
-            continue
+        if prep.rate[t, prep.task_area[k]] > 0:
+            on_task.setdefault(k, []).append((t, item))
+    done: dict[int, float] = {}
+    held = set()
+    for k, teams in on_task.items():
         pred = prep.task_pred[k]
         if pred >= 0 and pred not in done:
             continue            # its previous stage is not held: let the planner decide
         ready = (done[pred] + 1) * d if pred >= 0 else 0.0
-        start = max(committed.team_free[t], ready)
-        end = start + prep.setup[t, a] + prep.task_work[k] / prep.rate[t, a]
-        committed.team_free[t] = end
-        committed.task_team[k] = t
-        committed.segments.extend((t, k, w, x) for w, x in split_span(start, end, d))
+        starts = [max(committed.team_free[t], ready) for t, _ in teams]
+        end = _shared_end(starts, [float(prep.effective_rate(t, k)) for t, _ in teams],
+                          float(prep.task_work[k]))
+        for (t, item), start in zip(teams, starts, strict=True):
+            if start >= end:
+                continue        # the others finish it before this team is free
+            committed.team_free[t] = end
+            committed.task_team.setdefault(k, t)
+            committed.segments.extend((t, k, w, x) for w, x in split_span(start, end, d))
+            held.add(item)
         done[k] = float(max(0, int(np.ceil(end / d - 1e-9)) - 1))
-        held.append((team_id, area_id, activity))
+    held = [item for item in keep if item in held]
     committed.done.update(done)
     plan = plan_heuristic(instance, seconds=seconds, seed=seed, prepared=prep, local=local,
                           committed=committed, method="replan")
