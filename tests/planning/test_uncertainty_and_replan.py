@@ -94,3 +94,21 @@ def test_teams_sharing_a_held_task_finish_it_together():
     assert _shared_end([5.0], [10.0], 30.0) == 8.0              # one team: start + work / rate
     assert _shared_end([0.0, 2.0], [10.0, 10.0], 60.0) == 4.0   # 20 alone, then 40 at 20 a day
     assert _shared_end([0.0, 9.0], [10.0, 10.0], 60.0) == 6.0   # done before the second starts
+
+
+def test_extra_teams_work_at_the_fleet_s_rate(small_instance):
+    """What-if teams of an asset the fleet has work at its teams' mean rate (a plan from the
+    record: the measured rate), an asset it lacks at the config's."""
+    from safeground.planning.instance import Team
+    from safeground.planning.uncertainty import what_if_instances
+
+    fleet = [Team("M1", "machine", 4000.0, 0.0, 0.0, 45000.0),
+             Team("M2", "machine", 5000.0, 0.0, 0.0, 45000.0),
+             Team("TS1", "ts", 28000.0, 0.0, 0.0, 30000.0)]
+    inst = small_instance.with_teams(fleet)
+    variants = what_if_instances(inst)
+    machines, _ = variants["+2 machine teams"]
+    assert [t.productivity_m2_per_day for t in machines.teams[3:]] == [4500.0, 4500.0]
+    dogs, _ = variants["+2 dog teams"]
+    assert {t.productivity_m2_per_day for t in dogs.teams[3:]} == \
+        {inst.config.team_rate["dog"]}

@@ -162,12 +162,18 @@ def forecast(plan: Plan, runs: int = 200, seed: int = 0, *, cancel_boost: float 
 
 
 def _extra_teams(instance: Instance, asset: str, n: int, tag: str) -> list[Team]:
-    like = [t for t in instance.teams if t.asset == asset] or list(instance.teams)
+    """``n`` more teams of ``asset``, based where the fleet's teams of that asset are (else
+    any), working at their mean rate (a plan from the record: the rate measured there), else
+    at the config's."""
+    same = [t for t in instance.teams if t.asset == asset]
+    like = same or list(instance.teams)
     cfg = instance.config
+    rate = (float(np.mean([t.productivity_m2_per_day for t in same])) if same
+            else cfg.team_rate[asset])
     out = []
     for i in range(n):
         src = like[i % len(like)]
-        out.append(Team(f"{tag}{i:03d}", asset, cfg.team_rate[asset], src.base_x, src.base_y,
+        out.append(Team(f"{tag}{i:03d}", asset, rate, src.base_x, src.base_y,
                         cfg.monthly_cost[asset]))
     return out
 
