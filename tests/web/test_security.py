@@ -270,7 +270,7 @@ def test_submit_and_approve_through_the_api_are_audited(site):
     assert mine["proposal"]["action"] == "new" and mine["own"] is False
     assert clerk.post("/api/v1/reports/approve", json={"ids": [rid]}).status_code == 403
     r = chief.post("/api/v1/reports/approve", json={"ids": [rid], "note": "checked"})
-    assert r.json() == {"approved": [rid], "refused": []}
+    assert r.json() == {"approved": [rid], "refused": [], "plan_job": None}   # no plan here
     area = chief.get("/api/v1/objects/hazardous_area/HA-API-1").json()
     assert area["properties"]["status"] == "open" and area["properties"]["original_m2"] > 0
     trail = [(e["user"], e["action"]) for e in site.audit("submit") + site.audit("approve")]
