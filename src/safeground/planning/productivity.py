@@ -51,8 +51,10 @@ class Rate:
 
 
 def measured_rates(ledger: Ledger, *, config: PlanningConfig = DEFAULT_CONFIG,
-                   as_of: dt.date | None = None) -> dict[str, Rate]:
-    """Per planned asset, the rate the record shows and the rate plans use (see the module)."""
+                   as_of: dt.date | None = None,
+                   activities: list[dict[str, Any]] | None = None) -> dict[str, Rate]:
+    """Per planned asset, the rate the record shows and the rate plans use (see the module).
+    ``activities``: the record's activity objects when the caller has read them already."""
     from safeground.planning.instance import ASSETS
 
     proj = ledger.projector
@@ -70,7 +72,9 @@ def measured_rates(ledger: Ledger, *, config: PlanningConfig = DEFAULT_CONFIG,
     worked: dict[str, float] = defaultdict(float)
     count: dict[str, int] = defaultdict(int)
     spans: dict[tuple[str, str], list[tuple[dt.date, dt.date]]] = defaultdict(list)
-    for act in ledger.objects(ReportType.ACTIVITY, as_of=as_of):
+    if activities is None:
+        activities = ledger.objects(ReportType.ACTIVITY, as_of=as_of)
+    for act in activities:
         kind = str(act.get("activity_type"))
         if kind not in STAGE_ACTIVITIES or str(act.get("status")) != \
                 ActivityStatus.COMPLETED.value or not act.get("end_date"):

@@ -167,7 +167,8 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
                      for a in ledger.objects(ReportType.ACCIDENT)}
     casualties = Counter(accident_area.get(v["accident_id"])
                          for v in ledger.objects(ReportType.VICTIM))
-    done = stages_done(ledger.objects(ReportType.ACTIVITY))
+    activities = ledger.objects(ReportType.ACTIVITY)
+    done = stages_done(activities)
     rows, shapes = _open_areas(ledger, proj)
     areas = []
     for a, shape in zip(rows, shapes, strict=True):
@@ -202,8 +203,8 @@ def instance_from_record(ledger: Ledger, *, start: dt.date, horizon_weeks: int,
                             "displaced_population": still, "access_area_ids": sorted(access)})
     for rec in areas:
         rec["settlement_ids"] = sorted(waits.get(rec["id"], ()))
-    rates = measured_rates(ledger, config=config)
-    bases = _team_bases(ledger, proj, shapes)
+    rates = measured_rates(ledger, config=config, activities=activities)
+    bases = _team_bases(activities, proj, shapes)
     teams = [{"id": t["id"], "asset": t["asset"],
               "productivity_m2_per_day": rates[t["asset"]].used_m2_per_day,
               "base_x": bases[t["id"]][0], "base_y": bases[t["id"]][1]}
@@ -237,7 +238,7 @@ def settlement_access(ledger: Ledger, settlement_id: str, *,
     return sorted(out, key=lambda r: r["id"])
 
 
-def _team_bases(ledger: Ledger, proj: Projector, shapes: list[Any]
+def _team_bases(activities: list[dict[str, Any]], proj: Projector, shapes: list[Any]
                 ) -> dict[str, tuple[float, float]]:
     """Team id -> where it sets out from, in metres: where its latest recorded activity was,
     else the middle of the open areas (the record holds no team bases)."""
@@ -247,7 +248,7 @@ def _team_bases(ledger: Ledger, proj: Projector, shapes: list[Any]
     else:
         centre = (0.0, 0.0)
     latest: dict[str, tuple[str, Any]] = {}
-    for act in ledger.objects(ReportType.ACTIVITY):
+    for act in activities:
         tid, where = act.get("team_id"), act.get("geometry")
         day = str(act.get("end_date") or act.get("start_date"))
         if tid and where is not None and (tid not in latest or day >= latest[tid][0]):

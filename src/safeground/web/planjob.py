@@ -99,8 +99,6 @@ class PlanJobs:
         does not follow approvals)."""
         if not self.follow_approvals or self.work_dir is None or newest is None:
             return None
-        if _meta(self.work_dir) is None:
-            return None
         with self._lock:
             if self._job.state == "running":
                 self._next = (ledger, user, newest if self._next is None
