@@ -402,6 +402,9 @@ def test_approvals_while_a_plan_is_made_get_one_more_plan(replanning):
     newest = max(site.ledger.report(r).date_of_information for r in site.waiting[:2])
     assert last.start == max(dt.date(2021, 4, 1), newest).isoformat()
     assert [a["user"] for a in site.audit("plan_made")] == ["analyst", "chief"]
+    # the plan in the folder is the last one: made from everything approved
+    assert pd.read_csv(folder / "plan.csv").week_start.min() >= last.start
+    assert (folder / "plan.json").read_text().count(f'"start": "{last.start}"') == 1
 
 
 def test_without_a_plan_to_follow_approval_makes_none(tmp_path, fresh_site):
