@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from safeground.ledger import Ledger
-from safeground.planning.config import DEFAULT_CONFIG, PlanningConfig
+from safeground.planning.config import ASSETS, DEFAULT_CONFIG, PlanningConfig
 from safeground.vocabulary import ActivityStatus, ActivityType, ReportType
 
 #: activity types that are a stage of land release the planner schedules
@@ -55,8 +55,6 @@ def measured_rates(ledger: Ledger, *, config: PlanningConfig = DEFAULT_CONFIG,
                    activities: list[dict[str, Any]] | None = None) -> dict[str, Rate]:
     """Per planned asset, the rate the record shows and the rate plans use (see the module).
     ``activities``: the record's activity objects when the caller has read them already."""
-    from safeground.planning.instance import ASSETS
-
     proj = ledger.projector
     areas = {a["id"]: a for a in ledger.objects(ReportType.HAZARDOUS_AREA, as_of=as_of)}
     released: dict[str, list[tuple[dt.date, float, str]]] = defaultdict(list)

@@ -548,8 +548,7 @@ class RejectBody(BaseModel):
 def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, Any]:
     ledger = ledger_of(request)
     res = ledger.approve(body.ids, user.name, body.note)
-    job = request.app.state.plan_jobs.follow(ledger, user.name,
-                                             ledger.newest_date(res.approved))
+    job = request.app.state.plan_jobs.follow(ledger, user.name, res.approved)
     return {"approved": res.approved,
             "refused": [{"report_id": rid, "problems": probs} for rid, probs in res.refused],
             "plan_job": job.to_dict() if job is not None else None}

@@ -92,12 +92,14 @@ class PlanJobs:
             return self._launch(ledger, user, start, horizon_weeks, seconds, freeze_weeks,
                                 trigger)
 
-    def follow(self, ledger: Ledger, user: str, newest: dt.date | None) -> PlanJob | None:
-        """Reports dated up to ``newest`` were approved by ``user``: make the plan in the work
-        directory again (see the module), or gather the approval for after the job running.
-        None when there is no plan to follow (no work directory, no plan there, or the app
-        does not follow approvals)."""
-        if not self.follow_approvals or self.work_dir is None or newest is None:
+    def follow(self, ledger: Ledger, user: str, report_ids: list[int]) -> PlanJob | None:
+        """``user`` approved ``report_ids``: make the plan in the work directory again (see the
+        module), or gather the approval for after the job running. None when there is no plan
+        to follow (no work directory, no plan there, or the app does not follow approvals)."""
+        if not self.follow_approvals or self.work_dir is None or not report_ids:
+            return None
+        newest = ledger.newest_date(report_ids)
+        if newest is None:
             return None
         with self._lock:
             if self._job.state == "running":
