@@ -23,8 +23,8 @@ from pathlib import Path
 from safeground.intake import field_exports as fx
 from safeground.intake import samples
 from safeground.intake.importer import import_path
-from safeground.ledger import Ledger
-from safeground.storage import Database
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
 
 ITEMS_TARGET = (1_000_000, 60.0)
 NTS_TARGET = (10_000, 60.0)

@@ -30,9 +30,9 @@ import numpy as np
 import shapely
 from shapely.geometry import box
 
-from safeground.ledger import Ledger
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
 from safeground.settings import Settings
-from safeground.storage import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 

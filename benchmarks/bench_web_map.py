@@ -83,10 +83,10 @@ def main() -> int:
         return 0
     from fastapi.testclient import TestClient
 
-    from safeground.ledger import Ledger
+    from safeground.record.ledger import Ledger
+    from safeground.record.storage import Database
+    from safeground.record.vocabulary import ReportType
     from safeground.settings import Settings
-    from safeground.storage import Database
-    from safeground.vocabulary import ReportType
     from safeground.web import create_app
     from safeground.web.api import map_extent
     from safeground.web.users import Role, User, Users

@@ -21,14 +21,21 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from safeground.cli_boundary import err, friendly, ledger_from, user_name
-from safeground.errors import NotFoundError, SafegroundError
-from safeground.exchange import to_geojson
-from safeground.ledger import Ledger
+from safeground.cli_boundary import (
+    err,
+    friendly,
+    ledger_from,
+    print_status,
+    user_name,
+)
+from safeground.errors import SafegroundError
+from safeground.record.exchange import to_geojson
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
+from safeground.record.summary import status
+from safeground.record.vocabulary import ReportStatus, ReportType
+from safeground.reports import programme
 from safeground.settings import Settings
-from safeground.storage import Database
-from safeground.summary import StatusSummary, status
-from safeground.vocabulary import ReportStatus, ReportType
 
 
 class _LazyGroup(TyperGroup):
@@ -165,29 +172,6 @@ def reject(ids: Annotated[list[int], typer.Argument(help="Report ids")],
     console.print(f"{n} rejected")
 
 
-def print_status(summary: StatusSummary) -> None:
-    when = summary.as_of.isoformat() if summary.as_of else "now"
-    t = Table(title=f"Programme status ({when})", show_header=False)
-    t.add_column("what")
-    t.add_column("value", justify="right")
-    for cls in ("SHA", "CHA"):
-        t.add_row(f"{cls} open", f"{summary.areas_open[cls]:,}  "
-                  f"({summary.remaining_m2[cls] / 1e6:,.3f} km²)")
-    t.add_row("hazardous areas closed", f"{summary.areas_closed:,}")
-    for kind, m2 in summary.released_m2.items():
-        t.add_row(f"land {kind}", f"{m2:,.0f} m²")
-    for cat, n in summary.items.items():
-        t.add_row(f"items: {cat}", f"{n:,}")
-    for k, n in summary.casualties.items():
-        t.add_row(f"casualties: {k.replace('_', ' ')}", f"{n:,}")
-    for k, n in summary.settlements.items():
-        t.add_row(f"settlements {k.replace('_', ' ')}", f"{n:,}")
-    t.add_row("displaced / returned", f"{summary.displaced:,} / {summary.returned:,}")
-    for k, n in summary.reports.items():
-        t.add_row(f"reports {k}", f"{n:,}")
-    console.print(t)
-
-
 @app.command("status")
 @friendly
 def status_(db: DbOpt = None,
@@ -197,7 +181,7 @@ def status_(db: DbOpt = None,
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))
     else:
-        print_status(summary)
+        print_status(summary, console)
 
 
 @app.command("as-of")
@@ -209,7 +193,7 @@ def as_of(date: Annotated[str, typer.Argument(help="YYYY-MM-DD")], db: DbOpt = N
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))
     else:
-        print_status(summary)
+        print_status(summary, console)
 
 
 @app.command()
@@ -261,20 +245,11 @@ def report(out: Annotated[Path, typer.Argument(help="Output .html file (printabl
     """Programme report for government and donors: land released, items, casualties, risk
     education, referrals, quality and returns in a period (HTML, optionally Excel); with
     --plan, what the current plan expects year by year."""
-    from safeground import programme_report
-
     period_end = _date(end) if end else dt.date.today()
-    rep = programme_report.build(_ledger(db), _date(start), period_end, plan)
-    if plan is not None and rep.outlook is None:
-        raise NotFoundError(f"no plan tables (plan_areas.csv, plan_settlements.csv) in {plan}",
-                            code="OUTPUT_NOT_AVAILABLE")
-    out.write_text(programme_report.render_html(rep, title), encoding="utf-8")
-    console.print(f"Report {rep.start} to {rep.end}: {rep.released_total_m2 / 1e6:,.2f} km² "
-                  f"released, {sum(rep.items_by_category.values()):,} items, "
-                  f"{rep.casualties.get('killed', 0)} killed and "
-                  f"{rep.casualties.get('injured', 0)} injured; written to {out}")
+    rep = programme.write(_ledger(db), out, _date(start), period_end, xlsx=xlsx, title=title,
+                          plan=plan)
+    console.print(f"{programme.headline(rep)}; written to {out}")
     if xlsx:
-        programme_report.write_workbook(rep, xlsx)
         console.print(f"Tables written to {xlsx}")
 
 

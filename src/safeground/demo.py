@@ -29,13 +29,15 @@ from rich.console import Console
 from rich.progress import Progress
 
 from safeground import example
+from safeground.cli_boundary import print_status
 from safeground.errors import ValidationError
-from safeground.exchange import read_records, to_geojson, write_reports
-from safeground.ledger import Ledger
+from safeground.record.exchange import read_records, to_geojson, write_reports
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
+from safeground.record.summary import status
+from safeground.record.vocabulary import ReportStatus, ReportType
+from safeground.reports import programme
 from safeground.settings import Settings
-from safeground.storage import Database
-from safeground.summary import status
-from safeground.vocabulary import ReportStatus, ReportType
 
 
 def _scenario_files(workdir: Path, seed: int, console: Console) -> list[Path]:
@@ -76,8 +78,6 @@ def take_in(ledger: Ledger, files: list[Path], user: str, console: Console) -> t
 
 def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int = 1,
         serve: bool = False) -> Ledger:
-    from safeground.cli import print_status, report
-
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "record.sqlite"
     for p in workdir.glob("record.sqlite*"):
@@ -100,8 +100,8 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
         approved = ledger.approve(pending, user="ops.chief")
     console.print(f"Approved {len(approved.approved):,} as ops.chief "
                   f"({len(approved.refused):,} refused by the land release rules)")
-    print_status(status(ledger))
-    print_status(status(ledger, past))
+    print_status(status(ledger), console)
+    print_status(status(ledger, past), console)
     out = workdir / "hazardous_areas.geojson"
     out.write_text(json.dumps(to_geojson(ledger.objects(ReportType.HAZARDOUS_AREA),
                                          ReportType.HAZARDOUS_AREA), default=str))
@@ -109,10 +109,12 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
     if not use_example:
         risk = _risk(workdir, settings.database_url, console)
         _plan(ledger, workdir, risk, console)
-    report(workdir / "programme-report.html",           # for government and donors
-           start="2021-01-01" if use_example else "2020-11-10",
-           xlsx=workdir / "programme-report.xlsx", db=settings.database_url,
-           plan=None if use_example else workdir / "plan")   # with the plan's outlook
+    html = workdir / "programme-report.html"              # for government and donors
+    rep = programme.write(ledger, html,
+                          dt.date(2021, 1, 1) if use_example else dt.date(2020, 11, 10),
+                          dt.date.today(), xlsx=workdir / "programme-report.xlsx",
+                          plan=None if use_example else workdir / "plan")  # with its outlook
+    console.print(f"{programme.headline(rep)}; written to {html} and .xlsx")
     from safeground.web.demo import add_demo_users, serve_demo
 
     accounts = add_demo_users(ledger, console)

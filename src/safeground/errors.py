@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from safeground.problems import Problem
+    from safeground.record.problems import Problem
 
 
 class SafegroundError(Exception):

@@ -1,9 +1,9 @@
 import pytest
 from helpers import base, load
 
-from safeground.ledger import Ledger
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
 from safeground.settings import Settings
-from safeground.storage import Database
 
 
 @pytest.fixture

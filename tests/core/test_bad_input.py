@@ -9,9 +9,9 @@ from helpers import LAT, LON, activity, area_box, load, point, rec, release
 from helpers import programme as programme_records
 from sqlalchemy import func, select
 
-from safeground.reports import REPORT_SPECS
-from safeground.storage.schema import object_tables, reports
-from safeground.vocabulary import ReportStatus
+from safeground.record.reports import REPORT_SPECS
+from safeground.record.storage.schema import object_tables, reports
+from safeground.record.vocabulary import ReportStatus
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
 BOWTIE = shapely.Polygon([(LON, LAT), (LON + 0.01, LAT + 0.01), (LON + 0.01, LAT),
@@ -177,7 +177,7 @@ def test_cleared_without_depth_is_refused_at_approval(programme):
 
 
 def test_problems_found_before_the_gate_reject_the_record(programme):
-    from safeground.problems import Problem
+    from safeground.record.problems import Problem
 
     good = rec("evidence", "E-OK", "2021-03-01", point(0.2, 0.2), hazardous_area_id="HA-1",
                category="verbal", source="verbal", reliability="low",

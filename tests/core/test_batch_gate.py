@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from test_bad_input import CASES
 
-from safeground import ledger as ledger_module
-from safeground.batch_gate import check_many
-from safeground.geometry import Projector
-from safeground.ledger import Ledger
+from safeground.record import ledger as ledger_module
+from safeground.record.batch_gate import check_many
+from safeground.record.geometry import Projector
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
+from safeground.record.validation import check_record
 from safeground.settings import Settings
-from safeground.storage import Database
-from safeground.validation import check_record
 
 TODAY = dt.date.today()
 SETTINGS = Settings()
@@ -312,7 +312,7 @@ def test_geometry_kept_exactly(tmp_path, monkeypatch):
 
 def test_clean_rows_take_the_fast_path(monkeypatch):
     """Only the odd rows reach check_record; the others are checked column by column."""
-    import safeground.batch_gate as bg
+    import safeground.record.batch_gate as bg
 
     calls = []
     monkeypatch.setattr(bg, "check_record", lambda raw, *a: calls.append(raw) or (None, []))

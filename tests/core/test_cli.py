@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from safeground import example
 from safeground.cli import app
-from safeground.exchange import write_reports
+from safeground.record.exchange import write_reports
 
 runner = CliRunner()
 

@@ -8,8 +8,8 @@ import click
 import pytest
 
 from safeground.cli import command_tree
-from safeground.problems import CATALOGUE
-from safeground.reports import REPORT_SPECS
+from safeground.record.problems import CATALOGUE
+from safeground.record.reports import REPORT_SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 

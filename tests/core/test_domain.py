@@ -6,10 +6,10 @@ import pytest
 from helpers import load
 
 from safeground import example
-from safeground.domain import COMMON, value_types
-from safeground.hazardous_areas import HazardousArea
-from safeground.reports import REPORT_SPECS
-from safeground.vocabulary import HazardClass, ReportType
+from safeground.record.domain import COMMON, value_types
+from safeground.record.domain.hazardous_areas import HazardousArea
+from safeground.record.reports import REPORT_SPECS
+from safeground.record.vocabulary import HazardClass, ReportType
 
 AREA_EXTRA = {"status", "original_m2", "cancelled_m2", "reduced_m2", "cleared_m2",
               "reopened_m2", "remaining_m2", "remaining_geometry"}

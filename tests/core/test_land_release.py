@@ -105,9 +105,9 @@ def test_refused_transitions(with_area, story, before, report, code):
 
 
 def test_engine_refusal_is_a_coded_transition_error():
-    from safeground import land_release as lr
+    from safeground.record import land_release as lr
+    from safeground.record.vocabulary import ActivityType, HazardClass, ReleaseKind
     from safeground.settings import Settings
-    from safeground.vocabulary import ActivityType, HazardClass, ReleaseKind
 
     state = lr.open_area("HA-X", HazardClass.SHA, area_box())
     with pytest.raises(TransitionError) as e:

@@ -11,8 +11,8 @@ from sqlalchemy import inspect
 
 from safeground import example
 from safeground.errors import ConflictError, NotFoundError
-from safeground.summary import status
-from safeground.vocabulary import ReportStatus
+from safeground.record.summary import status
+from safeground.record.vocabulary import ReportStatus
 
 
 def test_submitted_reports_change_nothing_until_approved(ledger):
@@ -147,7 +147,7 @@ def test_objects_where_filters_by_field_now_and_as_of(ledger):
 def test_audit_trail_records_who_did_what(ledger):
     from sqlalchemy import select
 
-    from safeground.storage.schema import audit_log
+    from safeground.record.storage.schema import audit_log
 
     load(ledger, base())
     with ledger.db.read() as conn:

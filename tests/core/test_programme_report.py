@@ -11,11 +11,12 @@ from helpers import load
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from safeground import example, programme_report
+from safeground import example
 from safeground.cli import app
 from safeground.errors import ValidationError
-from safeground.ledger import Ledger
-from safeground.storage import Database
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
+from safeground.reports import programme as programme_report
 
 
 @pytest.fixture

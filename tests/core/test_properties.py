@@ -9,11 +9,11 @@ from helpers import activity, area_box, base, point, rec, release
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safeground import land_release as lr
 from safeground.errors import TransitionError
-from safeground.geometry import Projector
+from safeground.record import land_release as lr
+from safeground.record.geometry import Projector
+from safeground.record.vocabulary import ActivityType, EvidenceCategory, HazardClass, ReleaseKind
 from safeground.settings import Settings
-from safeground.vocabulary import ActivityType, EvidenceCategory, HazardClass, ReleaseKind
 
 PROJ = Projector(32638)
 SETTINGS = Settings()
@@ -77,8 +77,8 @@ dates = st.lists(st.integers(10, 400), min_size=8, max_size=8, unique=True).map(
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(dates, st.randoms(use_true_random=False))
 def test_as_of_is_the_same_whatever_the_approval_order(tmp_path_factory, days, rnd):
-    from safeground.ledger import Ledger
-    from safeground.storage import Database
+    from safeground.record.ledger import Ledger
+    from safeground.record.storage import Database
 
     def ledger_at(name):
         url = f"sqlite:///{tmp_path_factory.mktemp(name)}/r.sqlite"

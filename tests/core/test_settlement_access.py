@@ -2,7 +2,7 @@
 
 import shapely
 
-from safeground.settlements import AccessRule, access_areas, within_reach
+from safeground.record.domain.settlements import AccessRule, access_areas, within_reach
 
 
 def _square(x, y, half=50.0):

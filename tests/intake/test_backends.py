@@ -8,8 +8,8 @@ from safeground.intake import field_exports as fx
 from safeground.intake import samples
 from safeground.intake.export import export_gpkg
 from safeground.intake.importer import import_path
-from safeground.ledger import Ledger
-from safeground.storage import Database
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
 
 ORG = {"report_type": "organisation", "object_id": "ORG-1", "date_of_information": "2020-01-01",
        "organisation": "ORG-1", "author": "registrar", "name": "Field NGO", "kind": "ngo"}

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from safeground.intake.importer import import_path
-from safeground.ledger import Ledger
-from safeground.storage import Database
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
 
 CORPUS = Path(__file__).parent / "corpus"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())

@@ -16,9 +16,9 @@ import pytest
 from safeground.intake import export, samples
 from safeground.intake import field_exports as fx
 from safeground.intake.importer import import_path
-from safeground.ledger import Ledger
-from safeground.storage import Database
-from safeground.vocabulary import ReportType
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
+from safeground.record.vocabulary import ReportType
 
 ORG = {"report_type": "organisation", "object_id": "ORG-1", "date_of_information": "2020-01-01",
        "organisation": "ORG-1", "author": "registrar", "name": "Field NGO", "kind": "ngo"}

@@ -8,7 +8,7 @@ from pyxform.xls2xform import convert
 
 from safeground.forms import FORMS
 from safeground.forms.builder import FORMS_DIR, build, survey_rows
-from safeground.reports import REPORT_SPECS
+from safeground.record.reports import REPORT_SPECS
 
 
 @pytest.mark.parametrize("form_id", list(FORMS))

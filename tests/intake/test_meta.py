@@ -3,8 +3,8 @@
 from safeground.intake import field_exports as fx
 from safeground.intake import samples
 from safeground.intake.importer import import_path
-from safeground.ledger import Ledger
-from safeground.storage import Database
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
 
 
 def test_gps_accuracy_is_kept_with_accepted_reports(tmp_path):

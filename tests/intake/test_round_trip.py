@@ -18,11 +18,11 @@ from safeground.intake import field_exports as fx
 from safeground.intake.as_submissions import REGISTRIES, as_submissions
 from safeground.intake.export import export_gpkg
 from safeground.intake.importer import import_path
-from safeground.ledger import Ledger
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
+from safeground.record.vocabulary import ReportType
 from safeground.scenario import ScenarioConfig, generate
 from safeground.scenario.records import write_geojson
-from safeground.storage import Database
-from safeground.vocabulary import ReportType
 
 
 def _approve_all(ledger):

@@ -114,9 +114,9 @@ def test_cli_plans_and_replans_from_the_record(tmp_path):
     """``plan make --db``: a plan from the record; a week later ``--previous`` holds the work
     in progress with its teams and re-plans the rest."""
     from safeground import example
-    from safeground.ledger import Ledger
+    from safeground.record.ledger import Ledger
+    from safeground.record.storage import Database
     from safeground.settings import Settings
-    from safeground.storage import Database
 
     url = f"sqlite:///{tmp_path}/r.sqlite"
     ledger = Ledger(Database.open(url), Settings(database_url=url))
@@ -197,9 +197,9 @@ def test_cli_forecasts_and_ranks_the_record(tmp_path):
     """``plan forecast --db``: P10 / P50 / P90 completion of the record's own programme;
     ``plan priorities --db`` ranks its areas; --risk / --context need --db."""
     from safeground import example
-    from safeground.ledger import Ledger
+    from safeground.record.ledger import Ledger
+    from safeground.record.storage import Database
     from safeground.settings import Settings
-    from safeground.storage import Database
 
     url = f"sqlite:///{tmp_path}/r.sqlite"
     ledger = Ledger(Database.open(url), Settings(database_url=url))

@@ -10,14 +10,14 @@ from typer.testing import CliRunner
 
 from safeground import example
 from safeground.cli import app
-from safeground.geometry import Projector
-from safeground.ledger import Ledger
 from safeground.planning.config import DEFAULT_CONFIG, load_config
 from safeground.planning.model import Prepared
 from safeground.planning.productivity import _union_days, measured_rates
 from safeground.planning.record import instance_from_record
+from safeground.record.geometry import Projector
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
 from safeground.settings import Settings
-from safeground.storage import Database
 
 EVERY_ONE = load_config(overrides={"productivity": {"record_min_activities": 1}})
 
@@ -115,7 +115,7 @@ def test_rates_command_prints_the_table(record):
 def test_the_programme_report_shows_team_productivity(record, tmp_path):
     from openpyxl import load_workbook
 
-    from safeground import programme_report
+    from safeground.reports import programme as programme_report
 
     _, ledger = record
     report = programme_report.build(ledger, dt.date(2021, 1, 1), dt.date(2021, 12, 31))

@@ -3,12 +3,12 @@
 import datetime as dt
 
 from safeground import example
-from safeground.ledger import Ledger
 from safeground.planning.heuristic import plan_heuristic
 from safeground.planning.model import Prepared
 from safeground.planning.record import instance_from_record
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
 from safeground.settings import Settings
-from safeground.storage import Database
 
 
 def test_a_plan_from_the_record(tmp_path):
@@ -56,7 +56,7 @@ def _record(tmp_path):
 
 
 def _centres(ledger):
-    from safeground.geometry import Projector
+    from safeground.record.geometry import Projector
 
     proj = Projector(ledger.settings.utm_epsg)
     return ({s["id"]: proj.to_metric(s["geometry"]).centroid

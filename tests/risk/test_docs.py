@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from safeground import problems
+from safeground.record import problems
 from safeground.risk import errors  # noqa: F401  (registers the RISK_* codes)
 from safeground.risk.cli import app
 

@@ -116,7 +116,7 @@ def test_the_training_table_labels_negatives_zero_and_positives_one(study):
 def test_released_land_from_one_report_file_of_mixed_types(tmp_path):
     """A single exported report file (every report type, ``report_type`` per feature)."""
     from safeground import example
-    from safeground.exchange import write_reports
+    from safeground.record.exchange import write_reports
 
     path = write_reports(example.records(), tmp_path / "example-reports.geojson")
     expected = [r for r in example.records() if r["report_type"] == "land_release"]
@@ -135,10 +135,10 @@ def scenario_record(small_scenario, tmp_path_factory):
     from rich.console import Console
 
     from safeground.demo import take_in
-    from safeground.ledger import Ledger
+    from safeground.record.ledger import Ledger
+    from safeground.record.storage import Database
+    from safeground.record.vocabulary import ReportStatus
     from safeground.settings import Settings
-    from safeground.storage import Database
-    from safeground.vocabulary import ReportStatus
 
     url = f"sqlite:///{tmp_path_factory.mktemp('record-neg')}/record.sqlite"
     led = Ledger(Database.open(url), Settings.from_env(database_url=url))

@@ -9,12 +9,12 @@ import pytest
 from shapely.geometry import shape
 from typer.testing import CliRunner
 
-from safeground.ledger import Ledger
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
 from safeground.risk import events as ev
 from safeground.risk import sources
 from safeground.risk.cli import app
 from safeground.settings import Settings
-from safeground.storage import Database
 
 from .conftest import CRS
 

@@ -6,9 +6,9 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
-from safeground.reports import HEADER_FIELDS, REPORT_SPECS
+from safeground.record.reports import HEADER_FIELDS, REPORT_SPECS
+from safeground.record.vocabulary import ReportType
 from safeground.scenario.records import FILE_ORDER
-from safeground.vocabulary import ReportType
 
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 RANK = {t.value: i for i, t in enumerate(FILE_ORDER)}

@@ -13,12 +13,12 @@ from collections import Counter, defaultdict
 import shapely
 
 from safeground.errors import ValidationError
-from safeground.exchange import read_records
-from safeground.ledger import Ledger
+from safeground.record.exchange import read_records
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
+from safeground.record.vocabulary import ReportStatus
 from safeground.scenario.twin import OperationsTwin, WorkOrder
 from safeground.settings import Settings
-from safeground.storage import Database
-from safeground.vocabulary import ReportStatus
 
 
 def _codes(rejected) -> Counter:

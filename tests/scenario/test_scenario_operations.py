@@ -16,15 +16,15 @@ import shapely
 
 from safeground.errors import ConfigError
 from safeground.intake.importer import import_path
-from safeground.ledger import Ledger
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
+from safeground.record.summary import status
+from safeground.record.vocabulary import ReportStatus
 from safeground.scenario import ScenarioConfig, generate
 from safeground.scenario.fleet import DEFAULT_FLEET
 from safeground.scenario.operations import mobilisation
 from safeground.scenario.twin import OperationsTwin
 from safeground.settings import Settings
-from safeground.storage import Database
-from safeground.summary import status
-from safeground.vocabulary import ReportStatus
 
 KIND_OF = {"cancelled": "nts", "reduced": "ts", "cleared": "clearance"}
 

@@ -33,7 +33,7 @@ def test_records_have_lonlat_geometry(small):
 
 def test_classifications_follow_the_evidence(small):
     """An area classified CHA at baseline carries direct evidence; SHAs never do."""
-    from safeground.vocabulary import DIRECT_CATEGORIES
+    from safeground.record.vocabulary import DIRECT_CATEGORIES
 
     direct: dict[str, int] = Counter()
     for r in small.book.records:

@@ -240,7 +240,7 @@ def test_a_surveyed_sha_with_direct_evidence_is_cleared_not_surveyed_again(small
     """TS keeps land around direct evidence; that land is confirmed (SHA -> CHA, DOMAIN.md
     §2), so the clearance order that follows clears it. (The twin used to leave the area an
     SHA when the survey saw no item, and every clearance order on it became one more survey.)"""
-    from safeground.vocabulary import HazardClass
+    from safeground.record.vocabulary import HazardClass
 
     twin = OperationsTwin(small, seed=5, start=START)
     # an SHA with nothing in the ground: the survey can see no item there
@@ -267,8 +267,8 @@ def test_a_twin_started_from_the_record_confirms_areas_with_direct_evidence(smal
     """After the scenario's early operations, the twin starts from the ledger's rule: an area
     with direct evidence known by its start is a CHA (DOMAIN.md §2); evidence dated later does
     not count yet."""
+    from safeground.record.vocabulary import HazardClass
     from safeground.scenario.twin import DIRECT_CATEGORIES
-    from safeground.vocabulary import HazardClass
 
     assert small.operations is not None          # the record holds early operations
     start = dt.date(2021, 2, 1)
@@ -291,9 +291,9 @@ def test_a_twin_started_from_the_record_confirms_areas_with_direct_evidence(smal
 def test_an_accident_in_closed_land_reopens_the_area(small):
     """As the ledger does on the accident's evidence: the closed area is open again, a CHA,
     with the land around the accident hazardous; no new area is written over it."""
+    from safeground.record.vocabulary import AccidentContext, HazardStatus
     from safeground.scenario.twin import REOPEN_RADIUS_M
     from safeground.settings import Settings
-    from safeground.vocabulary import AccidentContext, HazardStatus
 
     assert Settings(database_url="sqlite://").reopen_radius_m == REOPEN_RADIUS_M
     twin = OperationsTwin(small, seed=1, start=START)

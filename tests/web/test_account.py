@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from websupport import USERS, password
 
-from safeground.storage.schema import users
+from safeground.record.storage.schema import users
 from safeground.web.users import Users, csrf_token, verify_password
 
 NEW = "a-new-long-password"

@@ -1,5 +1,5 @@
 """The audit trail for admins: a page (and the API) filtered by actor, action, target and
-dates, newest first, a page at a time, read through ``safeground.audit``."""
+dates, newest first, a page at a time, read through ``safeground.record.audit``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import re
 import pytest
 from sqlalchemy import insert
 
-from safeground import audit
-from safeground.storage.schema import audit_log
+from safeground.record import audit
+from safeground.record.storage.schema import audit_log
 
 #: (days ago, actor, action, target) of the entries the tests lay down
 ENTRIES = [(d, actor, action, target)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from websupport import password
 
-from safeground.vocabulary import ReportStatus, ReportType
+from safeground.record.vocabulary import ReportStatus, ReportType
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -85,7 +85,7 @@ def test_approver_signs_in_sees_the_map_and_dashboard_and_approves_a_report(live
     # the dashboard's headline figures are the summary's
     browser.get(f"{base}/dashboard")
     figure = browser.find_element(By.CSS_SELECTOR, '[data-figure="cha"]').text
-    from safeground.summary import status
+    from safeground.record.summary import status
 
     assert int(figure) == status(ledger).areas_open["CHA"]
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) >= 6

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from shapely.geometry import shape
 from websupport import SUBMITTER
 
-from safeground.geometry import reproject
-from safeground.vocabulary import ReportType
+from safeground.record.geometry import reproject
+from safeground.record.vocabulary import ReportType
 from safeground.web import mapview
 from safeground.web.mapview import MapView, decimals, simplify, tolerance_3857
 from safeground.web.views import public_area

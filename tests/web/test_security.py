@@ -10,8 +10,8 @@ from sqlalchemy import select
 from websupport import SUBMITTER, USERS, password
 
 from safeground import example
-from safeground.storage.schema import sessions, users
-from safeground.vocabulary import ReportStatus, ReportType
+from safeground.record.storage.schema import sessions, users
+from safeground.record.vocabulary import ReportStatus, ReportType
 from safeground.web.users import csrf_token
 
 PERSONAL = {"name", "address", "date_of_birth"}

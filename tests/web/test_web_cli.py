@@ -29,7 +29,7 @@ def test_user_commands(tmp_path):
     assert r.exit_code == 0, r.output
     r = run(cli, ["user", "list", "--db", db])
     assert "amina" in r.output and "viewer" in r.output and "analyst" not in r.output
-    from safeground.storage import Database
+    from safeground.record.storage import Database
 
     users = Users(Database.open(db))
     assert users.check_password("amina", "a-long-password").roles == {"viewer"}

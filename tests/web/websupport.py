@@ -12,9 +12,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from safeground import example
-from safeground.ledger import Ledger
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
 from safeground.settings import Settings
-from safeground.storage import Database
 from safeground.web import create_app
 from safeground.web.users import Users
 
@@ -68,7 +68,7 @@ class Site:
     def audit(self, action: str) -> list[dict]:
         from sqlalchemy import select
 
-        from safeground.storage.schema import audit_log
+        from safeground.record.storage.schema import audit_log
         with self.ledger.db.read() as conn:
             return [dict(r._mapping) for r in conn.execute(
                 select(audit_log).where(audit_log.c.action == action)

@@ -20,7 +20,7 @@ from safeground.forms.spec import (
     FormSpec,
     Section,
 )
-from safeground.reports import REPORT_SPECS, FieldSpec
+from safeground.record.reports import REPORT_SPECS, FieldSpec
 
 FORMS_DIR = Path(__file__).parent
 SURVEY_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint",

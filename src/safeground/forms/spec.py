@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from safeground.vocabulary import ReportType
+from safeground.record.vocabulary import ReportType
 
 #: The version every form built from this module carries (XLSForm settings ``version``).
 FORM_VERSION = "2026112701"

@@ -17,8 +17,8 @@ from shapely.geometry.base import BaseGeometry
 
 from safeground.forms.spec import FORM_VERSION, FORMS, Section
 from safeground.intake.submissions import Submission
-from safeground.reports import REPORT_SPECS
-from safeground.vocabulary import ReportType
+from safeground.record.reports import REPORT_SPECS
+from safeground.record.vocabulary import ReportType
 
 #: leftovers a desk registers before any form comes in; other leftovers come after the forms,
 #: and so do the records that point at them

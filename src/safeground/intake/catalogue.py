@@ -1,11 +1,11 @@
-"""The intake's own coded problems, added to the one catalogue (``safeground.problems``).
+"""The intake's own coded problems, added to the one catalogue (``safeground.record.problems``).
 
 Importing this module registers them; every intake module imports it first.
 """
 
 from __future__ import annotations
 
-from safeground import problems
+from safeground.record import problems
 
 CODES: dict[str, str] = {
     "FORM_UNKNOWN": "form '{value}' is not a Safeground form (expected one of {expected})",

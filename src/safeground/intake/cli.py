@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from safeground.cli_boundary import friendly, ledger_from, user_name
-from safeground.vocabulary import ReportType
+from safeground.record.vocabulary import ReportType
 
 app = typer.Typer(help="Field data intake and open exchange: XLSForms, ODK Central, "
                        "KoboToolbox, Survey123, GeoPackage, HXL.", no_args_is_help=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 import safeground.intake.catalogue  # noqa: F401 - registers the intake codes
 from safeground.errors import SafegroundError
-from safeground.problems import Problem
+from safeground.record.problems import Problem
 
 
 class FileProblem(SafegroundError, ValueError):

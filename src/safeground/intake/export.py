@@ -32,11 +32,11 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from safeground.exchange import to_geojson
-from safeground.ledger import Ledger
-from safeground.reports import REPORT_SPECS, Report, sensitive_fields
-from safeground.storage.schema import TABLE_NAMES
-from safeground.vocabulary import ReportStatus, ReportType
+from safeground.record.exchange import to_geojson
+from safeground.record.ledger import Ledger
+from safeground.record.reports import REPORT_SPECS, Report, sensitive_fields
+from safeground.record.storage.schema import TABLE_NAMES
+from safeground.record.vocabulary import ReportStatus, ReportType
 
 
 def _plain(v: Any) -> Any:

@@ -30,11 +30,11 @@ import numpy as np
 import pyogrio
 import shapely
 
-from safeground import geometry as sg_geo
 from safeground.intake import geo
 from safeground.intake.errors import FileProblem
-from safeground.reports import HEADER_FIELDS, REPORT_SPECS
-from safeground.vocabulary import ReportType
+from safeground.record import geometry as sg_geo
+from safeground.record.reports import HEADER_FIELDS, REPORT_SPECS
+from safeground.record.vocabulary import ReportType
 
 OGR_SUFFIXES = (".gpkg", ".shp", ".kml", ".fgb", ".geojson", ".json", ".gml", ".zip")
 _KNOWN = sorted({*HEADER_FIELDS, *(f.name for s in REPORT_SPECS.values() for f in s.fields)})

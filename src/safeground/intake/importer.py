@@ -21,13 +21,13 @@ from typing import Any
 
 import shapely
 
-from safeground import exchange
 from safeground.intake import geodata, kobo, odk, survey123
 from safeground.intake.errors import FileProblem
 from safeground.intake.reconcile import Proposal, propose
 from safeground.intake.submissions import Submission, to_records
-from safeground.ledger import Ledger, no_cyclic_gc
-from safeground.problems import Problem
+from safeground.record import exchange
+from safeground.record.ledger import Ledger, no_cyclic_gc
+from safeground.record.problems import Problem
 
 FORMATS = ("odk-csv-zip", "odk-csv", "odk-odata", "kobo-json", "kobo-csv", "survey123",
            "geojson", "csv", "ogr", "reports")

@@ -26,8 +26,8 @@ from safeground.errors import SafegroundError
 from safeground.intake import kobo, odk
 from safeground.intake.importer import ImportSummary, take_in
 from safeground.intake.submissions import Submission
-from safeground.ledger import Ledger
-from safeground.problems import Problem
+from safeground.record.ledger import Ledger
+from safeground.record.problems import Problem
 
 
 class PullError(SafegroundError, ConnectionError):

@@ -33,10 +33,10 @@ from pyproj import Transformer
 from sqlalchemy import select
 
 from safeground.errors import ConflictError
-from safeground.ledger import Ledger
-from safeground.reports import REPORT_SPECS
-from safeground.storage.schema import object_tables
-from safeground.vocabulary import ReportStatus, ReportType
+from safeground.record.ledger import Ledger
+from safeground.record.reports import REPORT_SPECS
+from safeground.record.storage.schema import object_tables
+from safeground.record.vocabulary import ReportStatus, ReportType
 
 AREA_OVERLAP = 0.3
 #: how near (m), how close in time (days) and on which attribute two point reports must agree

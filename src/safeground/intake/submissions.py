@@ -30,8 +30,8 @@ from safeground.forms.spec import (
     Section,
 )
 from safeground.intake import geo
-from safeground.problems import Problem
-from safeground.reports import REPORT_SPECS
+from safeground.record.problems import Problem
+from safeground.record.reports import REPORT_SPECS
 
 #: GPS fixes worse than this (metres) are kept but flagged for review
 POOR_ACCURACY_M = 50.0

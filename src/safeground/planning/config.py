@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from safeground.errors import ConfigError
-from safeground.problems import register
-from safeground.settlements import AccessRule
+from safeground.record.domain.settlements import AccessRule
+from safeground.record.problems import register
 
 register({
     "PLAN_CONFIG_INVALID": "planning setting '{key}': {reason}",

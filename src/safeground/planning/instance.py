@@ -17,7 +17,7 @@ from typing import Any
 
 from safeground.errors import ValidationError
 from safeground.planning.config import ASSETS, DEFAULT_CONFIG, PlanningConfig
-from safeground.problems import Problem
+from safeground.record.problems import Problem
 
 
 @dataclass(frozen=True, slots=True)

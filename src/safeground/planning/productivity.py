@@ -23,9 +23,9 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from safeground.ledger import Ledger
 from safeground.planning.config import ASSETS, DEFAULT_CONFIG, PlanningConfig
-from safeground.vocabulary import ActivityStatus, ActivityType, ReportType
+from safeground.record.ledger import Ledger
+from safeground.record.vocabulary import ActivityStatus, ActivityType, ReportType
 
 #: activity types that are a stage of land release the planner schedules
 STAGE_ACTIVITIES = {ActivityType.NTS.value, ActivityType.TS.value,

@@ -31,14 +31,14 @@ from typing import Any
 import shapely
 
 from safeground.errors import ConfigError
-from safeground.geometry import Projector
-from safeground.ledger import Ledger
 from safeground.planning.config import DEFAULT_CONFIG, PlanningConfig
 from safeground.planning.instance import Instance, build_instance
 from safeground.planning.productivity import measured_rates
+from safeground.record.domain.settlements import access_areas
+from safeground.record.geometry import Projector
+from safeground.record.ledger import Ledger
+from safeground.record.vocabulary import ActivityStatus, ActivityType, HazardStatus, ReportType
 from safeground.risk.context import ContextLayers
-from safeground.settlements import access_areas
-from safeground.vocabulary import ActivityStatus, ActivityType, HazardStatus, ReportType
 
 PLANNED_ASSETS = {"nts", "ts", "manual", "dog", "machine"}
 #: finished stages an area's completed activity of each type stands for (the planner's

@@ -21,7 +21,7 @@ from safeground.planning.heuristic import Committed, plan_heuristic, split_span
 from safeground.planning.instance import Instance
 from safeground.planning.model import Prepared
 from safeground.planning.plan import Plan
-from safeground.problems import Problem
+from safeground.record.problems import Problem
 
 
 @dataclass(frozen=True)

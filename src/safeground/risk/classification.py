@@ -20,8 +20,13 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from safeground.record.vocabulary import (
+    DIRECT_CATEGORIES,
+    EvidenceCategory,
+    HazardClass,
+    Reliability,
+)
 from safeground.risk.errors import invalid
-from safeground.vocabulary import DIRECT_CATEGORIES, EvidenceCategory, HazardClass, Reliability
 
 DEFAULT_RULES = Path(__file__).with_name("evidence_rules.toml")
 RELIABILITY_ORDER = {"low": 0, "medium": 1, "high": 2}

@@ -1,14 +1,14 @@
 """Errors and coded problems of the risk model.
 
-The codes join the one catalogue (``safeground.problems``) so CLI and API show them like any
+The codes join the one catalogue (``safeground.record.problems``) so CLI and API show them like any
 other validation problem.
 """
 
 from __future__ import annotations
 
-from safeground import problems
 from safeground.errors import NotFoundError, SafegroundError, ValidationError
-from safeground.problems import Problem
+from safeground.record import problems
+from safeground.record.problems import Problem
 
 problems.register({
     "RISK_NO_POSITIVES": "no positive cells (reliable evidence of contamination) to learn from",

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import shape
 
-from safeground.vocabulary import DIRECT_CATEGORIES, EvidenceCategory
+from safeground.record.vocabulary import DIRECT_CATEGORIES, EvidenceCategory
 
 #: evidence groups, each gets its own density and distance features
 GROUPS = ("accident", "find", "evidence", "indirect")
@@ -136,7 +136,7 @@ def from_ledger(ledger: Any, crs: str,
                 reliability_weight: dict[str, float] | None = None) -> pd.DataFrame:
     """Accidents, items found and evidence from the approved record, dated by the date of
     information of their first report (``known_at`` then keeps what was known on a date)."""
-    from safeground.vocabulary import ReportType
+    from safeground.record.vocabulary import ReportType
 
     rows, geoms = [], []
     for rtype in (ReportType.ACCIDENT, ReportType.ORDNANCE, ReportType.EVIDENCE):

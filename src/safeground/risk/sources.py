@@ -86,7 +86,7 @@ class EventSource:
         """SHA-256 of the data the fit saw: the input files, or the record's objects."""
         if self.format != "record":
             return store.data_sha256(self.files())
-        from safeground.vocabulary import ReportType
+        from safeground.record.vocabulary import ReportType
 
         h = hashlib.sha256()
         led = self.ledger()
@@ -102,8 +102,8 @@ class EventSource:
 
 @functools.cache
 def _open_record(url: str) -> Any:
-    from safeground.ledger import Ledger
-    from safeground.storage import Database
+    from safeground.record.ledger import Ledger
+    from safeground.record.storage import Database
 
     return Ledger(Database.open(url), Settings.from_env(database_url=url))
 
@@ -192,7 +192,7 @@ def released_land(source: EventSource) -> gpd.GeoDataFrame | None:
     rows: list[dict[str, Any]] = []
     geoms: list[Any] = []
     if source.format == "record":
-        from safeground.vocabulary import ReportType
+        from safeground.record.vocabulary import ReportType
 
         for o in source.ledger().objects(ReportType.LAND_RELEASE):
             if o.get("geometry") is None or o["geometry"].is_empty:
@@ -225,7 +225,7 @@ def released_land(source: EventSource) -> gpd.GeoDataFrame | None:
 
 
 def _record_areas(source: EventSource, crs: str) -> list[Any]:
-    from safeground.vocabulary import ReportType
+    from safeground.record.vocabulary import ReportType
 
     geoms = [a["geometry"] for a in source.ledger().objects(ReportType.HAZARDOUS_AREA)
              if a.get("geometry") is not None]
@@ -262,7 +262,7 @@ def study_on(study: Study, grid: Grid) -> Study:
 def record_areas_and_evidence(source: EventSource) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The open hazardous areas of a record (their remaining land, ``object_id``) and its
     approved evidence, accidents and items (``category``, ``reliability``), in EPSG:4326."""
-    from safeground.vocabulary import HazardStatus, ReportType
+    from safeground.record.vocabulary import HazardStatus, ReportType
 
     led = source.ledger()
     open_areas = [a for a in led.objects(ReportType.HAZARDOUS_AREA)

@@ -23,8 +23,8 @@ import shapely
 from shapely import affinity
 from shapely.ops import nearest_points, substring
 
+from safeground.record.vocabulary import OrdnanceCategory
 from safeground.scenario.region import Region, frame_at
-from safeground.vocabulary import OrdnanceCategory
 
 #: Integer codes used in the item arrays.
 CATEGORIES: tuple[OrdnanceCategory, ...] = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from safeground.vocabulary import Asset, OrganisationKind
+from safeground.record.vocabulary import Asset, OrganisationKind
 
 
 @dataclass(frozen=True, slots=True)

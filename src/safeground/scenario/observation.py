@@ -23,13 +23,7 @@ import shapely
 from scipy.spatial import cKDTree
 from shapely import affinity
 
-from safeground.scenario import contamination as C
-from safeground.scenario.exposure import FOUND, CellIndex, Event, Sources, expose
-from safeground.scenario.fleet import DEFAULT_FLEET, EOD_TEAMS, ORG_NAME, ORGANISATIONS
-from safeground.scenario.records import RecordBook
-from safeground.scenario.region import Region, frame_at
-from safeground.scenario.terrain import LANDCOVER_CODES, Terrain
-from safeground.vocabulary import (
+from safeground.record.vocabulary import (
     AccidentContext,
     ActivityStatus,
     ActivityType,
@@ -53,6 +47,12 @@ from safeground.vocabulary import (
     VictimOutcome,
     VictimStatus,
 )
+from safeground.scenario import contamination as C
+from safeground.scenario.exposure import FOUND, CellIndex, Event, Sources, expose
+from safeground.scenario.fleet import DEFAULT_FLEET, EOD_TEAMS, ORG_NAME, ORGANISATIONS
+from safeground.scenario.records import RecordBook
+from safeground.scenario.region import Region, frame_at
+from safeground.scenario.terrain import LANDCOVER_CODES, Terrain
 
 ANAMA = ORG_NAME["ORG-ANAMA"]
 SURVEY_START = dt.date(2020, 12, 1)

@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
+from safeground.record.vocabulary import Asset, ReportType
 from safeground.scenario.fleet import DEFAULT_FLEET
 from safeground.scenario.plan import TwinTeam, WorkOrder
-from safeground.vocabulary import Asset, ReportType
 
 if TYPE_CHECKING:
     from safeground.scenario.scenario import Scenario

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import shapely
 
-from safeground.reports import REPORT_SPECS
+from safeground.record.reports import REPORT_SPECS
+from safeground.record.vocabulary import ReportType
 from safeground.scenario.geo import to_wgs
-from safeground.vocabulary import ReportType
 
 #: File order = dependency order: importing the files in name order resolves every reference.
 FILE_ORDER: tuple[ReportType, ...] = (

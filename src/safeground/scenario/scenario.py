@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from safeground.record.vocabulary import ReportType, VictimOutcome
 from safeground.scenario import contamination as C
 from safeground.scenario import observation, region, terrain
 from safeground.scenario.config import ScenarioConfig
@@ -23,7 +23,6 @@ from safeground.scenario.records import to_wgs_records as _to_wgs
 from safeground.scenario.region import Region
 from safeground.scenario.terrain import Terrain
 from safeground.scenario.towns import SOURCE as TOWNS_SOURCE
-from safeground.vocabulary import ReportType, VictimOutcome
 
 
 @dataclass
@@ -70,6 +69,10 @@ class Scenario:
         from safeground.scenario.writer import write_scenario
 
         return write_scenario(self, Path(out_dir))
+
+    def manifest(self) -> dict[str, Any]:
+        """What ``scenario.json`` holds: the configuration, the seed and the headline figures."""
+        return manifest(self)
 
 
 def generate(config: ScenarioConfig | None = None) -> Scenario:
@@ -201,6 +204,3 @@ def manifest(sc: Scenario) -> dict[str, Any]:
             if cfg.region not in ("default", "rectangle") else []),
     }
 
-
-def dump_manifest(sc: Scenario, path: Path) -> None:
-    path.write_text(json.dumps(manifest(sc), indent=2) + "\n", encoding="utf-8")

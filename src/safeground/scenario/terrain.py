@@ -15,7 +15,7 @@ from affine import Affine
 from rasterio import features
 from scipy import ndimage
 
-from safeground.vocabulary import LandUse
+from safeground.record.vocabulary import LandUse
 
 #: Raster code -> land use. 0 is outside the region (nodata).
 LANDCOVER_CODES: dict[int, LandUse] = {

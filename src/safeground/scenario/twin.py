@@ -33,11 +33,31 @@ import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 
+from safeground.record.domain.settlements import AccessRule, access_areas, within_reach
+from safeground.record.vocabulary import (
+    DIRECT_CATEGORIES,
+    AccidentContext,
+    ActivityStatus,
+    ActivityType,
+    Asset,
+    Contamination,
+    EvidenceCategory,
+    EvidenceSource,
+    HazardClass,
+    HazardStatus,
+    LandUse,
+    QaKind,
+    QaResult,
+    ReleaseKind,
+    ReleaseMethod,
+    Reliability,
+    ReportType,
+)
 from safeground.scenario import contamination as C
 from safeground.scenario.exposure import (
     ACCIDENT,
@@ -61,28 +81,10 @@ from safeground.scenario.observation import (
 from safeground.scenario.observed import ObservedArea, ObservedSettlement
 from safeground.scenario.plan import ALLOWED, ASSETS, TwinOrderError, TwinTeam, WorkOrder
 from safeground.scenario.records import RecordBook, to_wgs_records
-from safeground.scenario.scenario import Scenario
 from safeground.scenario.terrain import LANDCOVER_CODES
-from safeground.settlements import AccessRule, access_areas, within_reach
-from safeground.vocabulary import (
-    DIRECT_CATEGORIES,
-    AccidentContext,
-    ActivityStatus,
-    ActivityType,
-    Asset,
-    Contamination,
-    EvidenceCategory,
-    EvidenceSource,
-    HazardClass,
-    HazardStatus,
-    LandUse,
-    QaKind,
-    QaResult,
-    ReleaseKind,
-    ReleaseMethod,
-    Reliability,
-    ReportType,
-)
+
+if TYPE_CHECKING:
+    from safeground.scenario.scenario import Scenario
 
 DETECTION = {"manual": 0.999, "dog": 0.995, "machine": 0.97}
 #: Chance that finding a mine injures the deminer (per mine), by asset.

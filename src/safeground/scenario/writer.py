@@ -15,6 +15,7 @@ Layout::
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -154,13 +155,12 @@ def write_context(sc: Scenario, out: Path) -> dict[str, Path]:
 
 
 def write_scenario(sc: Scenario, out: Path) -> dict[str, Path]:
-    from safeground.scenario.scenario import dump_manifest
-
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     paths.update(write_reports(sc, out / "reports"))
     paths.update({f"truth/{k}": v for k, v in write_truth(sc, out / "truth").items()})
     paths.update({f"context/{k}": v for k, v in write_context(sc, out / "context").items()})
-    dump_manifest(sc, out / "scenario.json")
+    (out / "scenario.json").write_text(json.dumps(sc.manifest(), indent=2) + "\n",
+                                       encoding="utf-8")
     paths["manifest"] = out / "scenario.json"
     return paths

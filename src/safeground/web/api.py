@@ -18,11 +18,11 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from safeground import audit
 from safeground.errors import NotFoundError, SafegroundError, ValidationError
-from safeground.ledger import Ledger
-from safeground.summary import status
-from safeground.vocabulary import ReportStatus, ReportType
+from safeground.record import audit
+from safeground.record.ledger import Ledger
+from safeground.record.summary import status
+from safeground.record.vocabulary import ReportStatus, ReportType
 from safeground.web.auth import COOKIE, principal, require
 from safeground.web.mapview import (
     LAYERS,
@@ -103,7 +103,7 @@ def note_victim_read(request: Request, user: User, rtype: ReportType | str,
 
 
 def _sensitive_ids(rtype: ReportType, rows: list[dict[str, Any]]) -> list[str]:
-    from safeground.reports import sensitive_fields
+    from safeground.record.reports import sensitive_fields
 
     keys = sensitive_fields(rtype)
     return [str(r["id"]) for r in rows if any(r.get(k) is not None for k in keys)]
@@ -623,7 +623,7 @@ def land_release(request: Request, by: str = "quarter", as_of: str | None = None
 def programme_report(request: Request, start: str, end: str | None = None,
                      format: str = "html", title: str = "Mine action programme report",
                      user: User = PUBLIC) -> Any:
-    from safeground import programme_report as pr
+    from safeground.reports import programme as pr
 
     first = parse_day(start, "start")
     last = parse_day(end, "end") or dt.date.today()

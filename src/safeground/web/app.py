@@ -28,9 +28,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safeground.errors import AuthenticationError, SafegroundError
-from safeground.ledger import Ledger
+from safeground.record.ledger import Ledger
+from safeground.record.storage import Database
 from safeground.settings import Settings
-from safeground.storage import Database
 from safeground.web.auth import LoginLimiter, principal
 from safeground.web.planjob import PlanJobs
 from safeground.web.users import Permission, User, Users

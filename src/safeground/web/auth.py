@@ -138,7 +138,7 @@ def principal(request: Request) -> Principal | None:
         user = users.check_password(*creds)
         if user is None:
             limiter.failed(creds[0], client_of(request))
-            from safeground import audit
+            from safeground.record import audit
             audit.record(users.db, creds[0][:200] or "?", "login_failed", client_of(request),
                   {"kind": "basic"})
             raise AuthenticationError("wrong user name or password", code="LOGIN_FAILED")

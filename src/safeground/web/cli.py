@@ -21,8 +21,8 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: 
 
 
 def _users(db: str | None) -> Any:  # a Users over the record named by --db
+    from safeground.record.storage import Database
     from safeground.settings import Settings
-    from safeground.storage import Database
     from safeground.web.users import Users
 
     return Users(Database.open(Settings.from_env(database_url=db).database_url))

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from safeground.ledger import Ledger
+from safeground.record.ledger import Ledger
 from safeground.web.users import Role, Users
 
 #: user name -> role. records.officer and ops.chief are the names the demo submits and

@@ -39,8 +39,8 @@ import numpy as np
 import shapely
 
 from safeground.errors import NotFoundError, PermissionDeniedError, SafegroundError
-from safeground.geometry import reproject
-from safeground.vocabulary import ReportType
+from safeground.record.geometry import reproject
+from safeground.record.vocabulary import ReportType
 from safeground.web.users import Permission, User
 
 #: radius of the sphere of EPSG:3857 (metres)

@@ -38,8 +38,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from safeground.errors import NotFoundError, PermissionDeniedError
-from safeground.ledger import Ledger
-from safeground.vocabulary import ReportType
+from safeground.record.ledger import Ledger
+from safeground.record.vocabulary import ReportType
 from safeground.web.api import casualties_by_accident, parse_day, planned_areas
 from safeground.web.auth import require
 from safeground.web.mapview import MapView, parse_bbox

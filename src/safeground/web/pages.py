@@ -9,11 +9,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from safeground import charts
 from safeground.errors import NotFoundError, SafegroundError
-from safeground.reports import REPORT_SPECS
-from safeground.summary import status
-from safeground.vocabulary import ReportType
+from safeground.record.reports import REPORT_SPECS
+from safeground.record.summary import status
+from safeground.record.vocabulary import ReportType
+from safeground.reports import charts
 from safeground.web.api import (
     _sensitive_ids,
     audit_filters,
@@ -296,7 +296,7 @@ def audit_page(request: Request, actor: Annotated[str | None, Query(max_length=2
     import json
     from urllib.parse import urlencode
 
-    from safeground import audit
+    from safeground.record import audit
 
     f = audit_filters(actor, action, target, since, until)
     db = ledger_of(request).db

@@ -27,9 +27,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safeground import audit
 from safeground.errors import ConflictError, NotFoundError, SafegroundError
-from safeground.ledger import Ledger
+from safeground.record import audit
+from safeground.record.ledger import Ledger
 
 #: Monte Carlo runs of each new plan for its completion forecast (``plan/forecast.csv``)
 FORECAST_RUNS = 100

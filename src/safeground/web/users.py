@@ -37,11 +37,11 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from safeground import audit
 from safeground.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
-from safeground.problems import Problem, register
-from safeground.storage import Database
-from safeground.storage.schema import sessions, users
+from safeground.record import audit
+from safeground.record.problems import Problem, register
+from safeground.record.storage import Database
+from safeground.record.storage.schema import sessions, users
 
 
 class Role(StrEnum):

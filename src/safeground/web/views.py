@@ -19,8 +19,8 @@ from typing import Any
 import shapely
 from shapely.geometry import mapping
 
-from safeground.reports import REPORT_SPECS, Report, sensitive_fields
-from safeground.vocabulary import ReportType
+from safeground.record.reports import REPORT_SPECS, Report, sensitive_fields
+from safeground.record.vocabulary import ReportType
 from safeground.web.users import Permission, User
 
 #: object types a viewer may read in full: land already released, and settlements

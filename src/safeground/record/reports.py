@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from safeground import vocabulary as v
-from safeground.vocabulary import ReportStatus, ReportType
+from safeground.record import vocabulary as v
+from safeground.record.vocabulary import ReportStatus, ReportType
 
 
 @dataclass(frozen=True, slots=True)

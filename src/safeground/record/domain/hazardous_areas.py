@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from safeground.domain import Recorded
-from safeground.vocabulary import (
+from safeground.record.domain.values import Recorded
+from safeground.record.vocabulary import (
     DIRECT_CATEGORIES,
     Contamination,
     EvidenceCategory,

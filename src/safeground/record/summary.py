@@ -12,8 +12,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from safeground.ledger import Ledger
-from safeground.vocabulary import HazardStatus, ReportType
+from safeground.record.ledger import Ledger
+from safeground.record.vocabulary import HazardStatus, ReportType
 
 
 @dataclass(frozen=True, slots=True)

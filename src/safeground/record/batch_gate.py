@@ -40,11 +40,10 @@ from typing import Any
 import numpy as np
 import shapely
 
-from safeground import geometry as geo
-from safeground.problems import Problem
-from safeground.reports import HEADER_FIELDS, REPORT_SPECS, FieldSpec, ReportSpec
-from safeground.settings import Settings
-from safeground.validation import (
+from safeground.record import geometry as geo
+from safeground.record.problems import Problem
+from safeground.record.reports import HEADER_FIELDS, REPORT_SPECS, FieldSpec, ReportSpec
+from safeground.record.validation import (
     _ID,
     _IGNORED,
     _SURVEYED,
@@ -56,7 +55,8 @@ from safeground.validation import (
     check_record,
     parse_date,
 )
-from safeground.vocabulary import ReportType
+from safeground.record.vocabulary import ReportType
+from safeground.settings import Settings
 
 #: batches at least this large go through ``check_many`` in ``Ledger.submit``
 BATCH_THRESHOLD = 2000

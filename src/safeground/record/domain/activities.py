@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from safeground.domain import Recorded
-from safeground.vocabulary import ActivityStatus, ActivityType, Asset, QaKind, QaResult
+from safeground.record.domain.values import Recorded
+from safeground.record.vocabulary import ActivityStatus, ActivityType, Asset, QaKind, QaResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,11 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from safeground import geometry as geo
-from safeground.problems import Problem
-from safeground.reports import HEADER_FIELDS, REPORT_SPECS, FieldSpec
+from safeground.record import geometry as geo
+from safeground.record.problems import Problem
+from safeground.record.reports import HEADER_FIELDS, REPORT_SPECS, FieldSpec
+from safeground.record.vocabulary import ReportType, choices
 from safeground.settings import Settings
-from safeground.vocabulary import ReportType, choices
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
 _TRUE = {"true", "yes", "1", "1.0", "y", "t"}

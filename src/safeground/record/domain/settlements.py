@@ -23,8 +23,8 @@ from typing import Any
 
 import shapely
 
-from safeground.domain import Recorded
-from safeground.vocabulary import ReturnStatus
+from safeground.record.domain.values import Recorded
+from safeground.record.vocabulary import ReturnStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely.geometry.base import BaseGeometry
 
-from safeground.problems import Problem
+from safeground.record.problems import Problem
 from safeground.settings import Settings
 
 

@@ -22,9 +22,9 @@ from typing import Any
 import shapely
 
 from safeground.errors import ValidationError
-from safeground.problems import Problem
-from safeground.reports import REPORT_SPECS, sensitive_fields
-from safeground.vocabulary import ReportType
+from safeground.record.problems import Problem
+from safeground.record.reports import REPORT_SPECS, sensitive_fields
+from safeground.record.vocabulary import ReportType
 
 SUFFIXES = (".geojson", ".json", ".csv")
 

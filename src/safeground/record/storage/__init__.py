@@ -4,6 +4,6 @@ SQLite (one file, WAL, a single writer) is the embedded default; PostgreSQL + Po
 server backend. Both are chosen by a database URL and share one schema and one Alembic history.
 """
 
-from safeground.storage.database import Database
+from safeground.record.storage.database import Database
 
 __all__ = ["Database"]

@@ -16,15 +16,15 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, select
 
-from safeground.problems import Problem
-from safeground.reports import REPORT_SPECS
+from safeground.record.problems import Problem
+from safeground.record.reports import REPORT_SPECS
+from safeground.record.storage.schema import object_tables, reports
+from safeground.record.validation import CheckedRecord, _empty
+from safeground.record.vocabulary import ReportStatus, ReportType
 from safeground.settings import Settings
-from safeground.storage.schema import object_tables, reports
-from safeground.validation import CheckedRecord, _empty
-from safeground.vocabulary import ReportStatus, ReportType
 
 if TYPE_CHECKING:
-    from safeground.batch_gate import Checked, CleanGroup
+    from safeground.record.batch_gate import Checked, CleanGroup
 
 _AREA = ReportType.HAZARDOUS_AREA
 _ACTIVITY = ReportType.ACTIVITY

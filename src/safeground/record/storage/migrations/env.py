@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from safeground.storage.schema import metadata
+from safeground.record.storage.schema import metadata
 
 connection = context.config.attributes.get("connection")
 context.configure(connection=connection, target_metadata=metadata,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from safeground.domain import Recorded
-from safeground.vocabulary import Asset, OrganisationKind
+from safeground.record.domain.values import Recorded
+from safeground.record.vocabulary import Asset, OrganisationKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, insert, select
 
-from safeground.storage import Database
-from safeground.storage.schema import audit_log
+from safeground.record.storage import Database
+from safeground.record.storage.schema import audit_log
 
 TARGET_CHARS = 200      # the column's width
 

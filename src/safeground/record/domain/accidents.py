@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
-from safeground.domain import Recorded
-from safeground.vocabulary import (
+from safeground.record.domain.values import Recorded
+from safeground.record.vocabulary import (
     AccidentContext,
     OrdnanceCategory,
     ReferralService,

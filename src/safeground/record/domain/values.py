@@ -1,9 +1,5 @@
-"""Typed, immutable domain values and their conversion from derived rows.
-
-Each IMAS object is a frozen dataclass in the module named after it (``hazardous_areas.py``,
-``ordnance.py``, ``accidents.py`` …). ``from_row`` builds one from a row of the derived record
-(``Ledger.objects``), turning choice values into their enums; ``Ledger.values`` returns them.
-A test checks that every class has exactly the fields of its report type.
+"""What every domain value shares: the fields the record keeps of every object, and the
+conversion of a derived row into a typed value (``from_row``).
 """
 
 from __future__ import annotations
@@ -57,21 +53,3 @@ def from_row(cls: type[T], row: dict[str, Any]) -> T:
               for f in dataclasses.fields(cls)  # type: ignore[arg-type]
               if f.name in row}
     return cls(**kwargs)
-
-
-def value_types() -> dict[Any, type]:
-    """The domain class of each report type."""
-    from safeground.accidents import Accident, Referral, Victim
-    from safeground.activities import Activity, QaVisit
-    from safeground.hazardous_areas import Evidence, HazardousArea
-    from safeground.ordnance import OrdnanceItem, ReleaseProduct
-    from safeground.organisations import Organisation, Team
-    from safeground.risk_education import RiskEducationSession
-    from safeground.settlements import AdminArea, Settlement
-    from safeground.vocabulary import ReportType as R
-
-    return {R.ORGANISATION: Organisation, R.TEAM: Team, R.ADMIN_AREA: AdminArea,
-            R.SETTLEMENT: Settlement, R.HAZARDOUS_AREA: HazardousArea, R.EVIDENCE: Evidence,
-            R.ACTIVITY: Activity, R.LAND_RELEASE: ReleaseProduct, R.ORDNANCE: OrdnanceItem,
-            R.ACCIDENT: Accident, R.VICTIM: Victim, R.RISK_EDUCATION: RiskEducationSession,
-            R.REFERRAL: Referral, R.QA_VISIT: QaVisit}

@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safeground.errors import ValidationError
+from safeground.errors import NotFoundError, ValidationError
 from safeground.intake.export import land_release_summary
-from safeground.ledger import Ledger
-from safeground.problems import Problem, register
-from safeground.summary import StatusSummary, status
-from safeground.vocabulary import ReportType
+from safeground.record.ledger import Ledger
+from safeground.record.problems import Problem, register
+from safeground.record.summary import StatusSummary, status
+from safeground.record.vocabulary import ReportType
+from safeground.reports import charts as svg
 
 register({"PERIOD_INVALID": "the period ends ({end}) before it starts ({start})"})
 
@@ -235,9 +236,8 @@ def _outlook(plan_dir: str | Path | None) -> list[dict[str, Any]] | None:
 
 # ----------------------------------------------------------------------------------- outputs
 def charts(report: ProgrammeReport) -> dict[str, str]:
-    """Inline SVG charts (``safeground.charts``, as on the dashboard): land released per month
-    by kind; people killed and injured per month."""
-    from safeground import charts as svg
+    """Inline SVG charts (``safeground.reports.charts``, as on the dashboard): land released
+    per month by kind; people killed and injured per month."""
 
     labels = [m.month for m in report.months]
     return {
@@ -316,3 +316,26 @@ def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
     path = Path(path)
     wb.save(path)
     return path
+
+
+def write(ledger: Ledger, out: Path, start: dt.date, end: dt.date, *,
+          xlsx: Path | None = None, title: str = "Mine action programme report",
+          plan: Path | None = None) -> ProgrammeReport:
+    """Write the programme report for a period as printable HTML (and, with ``xlsx``, its tables
+    as a workbook); with ``plan``, the plan's yearly outlook, which must then be there."""
+    rep = build(ledger, start, end, plan)
+    if plan is not None and rep.outlook is None:
+        raise NotFoundError(f"no plan tables (plan_areas.csv, plan_settlements.csv) in {plan}",
+                            code="OUTPUT_NOT_AVAILABLE")
+    out.write_text(render_html(rep, title), encoding="utf-8")
+    if xlsx:
+        write_workbook(rep, xlsx)
+    return rep
+
+
+def headline(rep: ProgrammeReport) -> str:
+    """One line of what a report holds, for the terminal."""
+    return (f"Report {rep.start} to {rep.end}: {rep.released_total_m2 / 1e6:,.2f} km² released, "
+            f"{sum(rep.items_by_category.values()):,} items, "
+            f"{rep.casualties.get('killed', 0)} killed and "
+            f"{rep.casualties.get('injured', 0)} injured")

@@ -27,9 +27,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from safeground.errors import TransitionError
-from safeground.problems import Problem
-from safeground.settings import Settings
-from safeground.vocabulary import (
+from safeground.record.problems import Problem
+from safeground.record.vocabulary import (
     DIRECT_CATEGORIES,
     RELEASE_BY_ACTIVITY,
     ActivityStatus,
@@ -39,6 +38,7 @@ from safeground.vocabulary import (
     HazardStatus,
     ReleaseKind,
 )
+from safeground.settings import Settings
 
 _EMPTY = shapely.Polygon()
 _WORK = frozenset({ActivityType.TS, ActivityType.CLEARANCE, ActivityType.BAC})

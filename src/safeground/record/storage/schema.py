@@ -26,9 +26,9 @@ from sqlalchemy import (
     Text,
 )
 
-from safeground.reports import REPORT_SPECS
-from safeground.storage.types import GeometryType
-from safeground.vocabulary import ReportType
+from safeground.record.reports import REPORT_SPECS
+from safeground.record.storage.types import GeometryType
+from safeground.record.vocabulary import ReportType
 
 metadata = MetaData()
 

@@ -22,20 +22,20 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, and_, func, insert, select, text, union, update
 
-from safeground import audit
-from safeground import geometry as geo
-from safeground import land_release as engine
-from safeground.batch_gate import BATCH_THRESHOLD, CleanGroup, check_columns, meta_keys, meta_of
+from safeground.record import audit
+from safeground.record import geometry as geo
+from safeground.record import land_release as engine
+from safeground.record.batch_gate import BATCH_THRESHOLD, CleanGroup, check_columns, meta_keys, meta_of
 from safeground.errors import ConflictError, NotFoundError, SafegroundError, ValidationError
-from safeground.gate import Block, LinkChecker
-from safeground.problems import CATALOGUE, Problem
-from safeground.reports import REPORT_SPECS, Report
+from safeground.record.gate import Block, LinkChecker
+from safeground.record.problems import CATALOGUE, Problem
+from safeground.record.reports import REPORT_SPECS, Report
 from safeground.settings import Settings
-from safeground.storage import Database
-from safeground.storage.schema import audit_log, object_tables, reports
-from safeground.storage.types import encode_many
-from safeground.validation import CheckedRecord, check_record
-from safeground.vocabulary import (
+from safeground.record.storage import Database
+from safeground.record.storage.schema import audit_log, object_tables, reports
+from safeground.record.storage.types import encode_many
+from safeground.record.validation import CheckedRecord, check_record
+from safeground.record.vocabulary import (
     ActivityStatus,
     ActivityType,
     EvidenceCategory,
@@ -724,7 +724,7 @@ class Ledger:
 
     def values(self, report_type: ReportType | str, as_of: dt.date | None = None) -> list[Any]:
         """The derived objects of a type as typed, immutable domain values."""
-        from safeground.domain import from_row, value_types
+        from safeground.record.domain import from_row, value_types
 
         cls = value_types()[ReportType(report_type)]
         return [from_row(cls, row) for row in self.objects(report_type, as_of)]
