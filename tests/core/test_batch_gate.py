@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from test_bad_input import CASES
 
-from safeground.record import ledger as ledger_module
+from safeground.record.ledger import submitting as ledger_module
 from safeground.record.batch_gate import check_many
 from safeground.record.geometry import Projector
 from safeground.record.ledger import Ledger
