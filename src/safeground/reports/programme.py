@@ -258,7 +258,7 @@ def render_html(report: ProgrammeReport, title: str = "Mine action programme rep
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("safeground", "templates"),
+        loader=jinja2.PackageLoader("safeground.reports", "templates"),
         autoescape=jinja2.select_autoescape(["html"]))
     env.filters["km2"] = lambda m2: f"{(m2 or 0) / 1e6:,.2f}"
     env.filters["n"] = lambda v: f"{int(v or 0):,}"
