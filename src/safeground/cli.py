@@ -21,7 +21,14 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from safeground.cli_boundary import err, friendly, ledger_from, user_name
+from safeground.cli_boundary import (
+    USER_ENV,
+    acting_user,
+    err,
+    friendly,
+    ledger_from,
+    reading_user,
+)
 from safeground.errors import NotFoundError, SafegroundError
 from safeground.exchange import to_geojson
 from safeground.ledger import Ledger
@@ -103,8 +110,20 @@ console = Console()
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
                                            "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="Who acts (default: $SAFEGROUND_USER "
-                                             "or the login name); recorded in the audit trail")]
+UserOpt = Annotated[str | None, typer.Option(
+    "--user", envvar=USER_ENV, show_envvar=False,
+    help="Who acts: a registered user (default: $SAFEGROUND_USER); the password is asked for. "
+    "Without it, the API token in $SAFEGROUND_TOKEN. Recorded in the audit trail")]
+ReaderOpt = Annotated[str | None, typer.Option(
+    "--user", envvar=USER_ENV, show_envvar=False,
+    help="Read as this user (password asked for; or $SAFEGROUND_TOKEN): role checked and "
+    "named in the audit trail. Without either, the read is audited as unauthenticated")]
+
+
+def _perm(name: str) -> Any:
+    from safeground.web.users import Permission
+
+    return Permission(name)
 
 
 def _settings(db: str | None) -> Settings:
@@ -112,7 +131,6 @@ def _settings(db: str | None) -> Settings:
 
 
 _ledger = ledger_from
-_user = user_name
 
 
 def _date(value: str) -> dt.date:
@@ -144,9 +162,10 @@ def _ids(ids: list[int], all_: bool, ledger: Ledger) -> list[int]:
 def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] = None,
             all_: Annotated[bool, typer.Option("--all", help="Every submitted report")] = False,
             note: str | None = None, db: DbOpt = None, user: UserOpt = None) -> None:
-    """Approve submitted reports (the approver must not be the submitter)."""
+    """Approve submitted reports as an approver (never one's own submissions)."""
     ledger = _ledger(db)
-    res = ledger.approve(_ids(ids or [], all_, ledger), _user(user), note)
+    who = acting_user(ledger.db, user, _perm("decide"), "approve")
+    res = ledger.approve(_ids(ids or [], all_, ledger), who.name, note)
     console.print(f"{len(res.approved)} approved, {len(res.refused)} refused")
     for rid, problems in res.refused:
         for p in problems:
@@ -160,8 +179,10 @@ def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] 
 def reject(ids: Annotated[list[int], typer.Argument(help="Report ids")],
            note: Annotated[str, typer.Option(help="Why (kept with the report)")],
            db: DbOpt = None, user: UserOpt = None) -> None:
-    """Reject submitted reports, with the reason."""
-    n = _ledger(db).reject(ids, _user(user), note)
+    """Reject submitted reports, with the reason (as an approver)."""
+    ledger = _ledger(db)
+    who = acting_user(ledger.db, user, _perm("decide"), "reject")
+    n = ledger.reject(ids, who.name, note)
     console.print(f"{n} rejected")
 
 
@@ -191,9 +212,12 @@ def print_status(summary: StatusSummary) -> None:
 @app.command("status")
 @friendly
 def status_(db: DbOpt = None,
-            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+            as_json: Annotated[bool, typer.Option("--json")] = False,
+            user: ReaderOpt = None) -> None:
     """Programme status: SHA/CHA, land released, items, casualties, settlements."""
-    summary = status(_ledger(db))
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_public"), "status")
+    summary = status(ledger)
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))
     else:
@@ -203,9 +227,13 @@ def status_(db: DbOpt = None,
 @app.command("as-of")
 @friendly
 def as_of(date: Annotated[str, typer.Argument(help="YYYY-MM-DD")], db: DbOpt = None,
-          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+          as_json: Annotated[bool, typer.Option("--json")] = False,
+          user: ReaderOpt = None) -> None:
     """The status as it was known on a past date (by date of information)."""
-    summary = status(_ledger(db), _date(date))
+    day = _date(date)
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_public"), "as-of", date)
+    summary = status(ledger, day)
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))
     else:
@@ -214,13 +242,15 @@ def as_of(date: Annotated[str, typer.Argument(help="YYYY-MM-DD")], db: DbOpt = N
 
 @app.command()
 @friendly
-def history(object_id: str, db: DbOpt = None) -> None:
+def history(object_id: str, db: DbOpt = None, user: ReaderOpt = None) -> None:
     """Every report about an object (or linked to a hazardous area), in date order."""
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_detail"), "history", object_id)
     t = Table(title=f"History of {object_id}")
     for col in ("report", "date", "type", "object", "status", "by"):
         t.add_column(col, no_wrap=True)
     t.add_column("what", overflow="fold")
-    for r in _ledger(db).history(object_id):
+    for r in ledger.history(object_id):
         what = ", ".join(f"{k}={v}" for k, v in list(r.payload.items())[:4])
         t.add_row(str(r.id), r.date_of_information.isoformat(), str(r.type), r.object_id,
                   r.status.value, r.decided_by or r.submitted_by, what)
@@ -233,13 +263,16 @@ def export(out: Annotated[Path, typer.Argument(help="Output .geojson file")],
            report_type: Annotated[str, typer.Option("--type", help="Object type")] =
            "hazardous_area",
            as_of_date: Annotated[str | None, typer.Option("--as-of")] = None,
-           db: DbOpt = None) -> None:
+           db: DbOpt = None, user: ReaderOpt = None) -> None:
     """Export the derived record of one object type as GeoJSON (sensitive fields left out)."""
     try:
         rtype = ReportType(report_type)
     except ValueError as exc:
         raise typer.BadParameter(f"unknown type '{report_type}'") from exc
-    rows = _ledger(db).objects(rtype, _date(as_of_date) if as_of_date else None)
+    day = _date(as_of_date) if as_of_date else None
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_detail"), "export", rtype.value)
+    rows = ledger.objects(rtype, day)
     out.write_text(json.dumps(to_geojson(rows, rtype), default=str))
     console.print(f"{len(rows)} {rtype.value} objects written to {out}")
 
@@ -257,14 +290,17 @@ def report(out: Annotated[Path, typer.Argument(help="Output .html file (printabl
            plan: Annotated[Path | None, typer.Option(help="A plan folder (safeground plan "
                                                      "make --out): add its yearly outlook")]
            = None,
-           db: DbOpt = None) -> None:
+           db: DbOpt = None, user: ReaderOpt = None) -> None:
     """Programme report for government and donors: land released, items, casualties, risk
     education, referrals, quality and returns in a period (HTML, optionally Excel); with
     --plan, what the current plan expects year by year."""
     from safeground import programme_report
 
     period_end = _date(end) if end else dt.date.today()
-    rep = programme_report.build(_ledger(db), _date(start), period_end, plan)
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_public"), "report",
+                 f"{start}..{period_end.isoformat()}")
+    rep = programme_report.build(ledger, _date(start), period_end, plan)
     if plan is not None and rep.outlook is None:
         raise NotFoundError(f"no plan tables (plan_areas.csv, plan_settlements.csv) in {plan}",
                             code="OUTPUT_NOT_AVAILABLE")

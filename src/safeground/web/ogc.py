@@ -111,7 +111,9 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
+    from safeground.web.app import public_base
+
+    return public_base(request) + "/ogc"
 
 
 def _json(body: dict[str, Any], media: str = "application/json") -> JSONResponse:
@@ -132,7 +134,7 @@ def landing(request: Request) -> JSONResponse:
              "title": "conformance classes"},
             {"href": f"{base}/collections", "rel": "data", "type": "application/json",
              "title": "collections"},
-            {"href": str(request.base_url).rstrip("/") + "/api/v1/openapi.json",
+            {"href": _base(request).removesuffix("/ogc") + "/api/v1/openapi.json",
              "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
              "title": "the API definition (sign-in needed)"},
         ]})

@@ -90,7 +90,7 @@ def login(request: Request, name: Annotated[str, Form(max_length=100)],
             limiter.failed(name, client)
         return _render(request, "login.html", None, status_code=exc.http_status,
                        next=_safe_next(next), error=exc.message, name=name)
-    limiter.succeeded(name)
+    limiter.succeeded(name, client)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True,
                         samesite="strict", secure=request.app.state.options.secure_cookies,
@@ -324,4 +324,28 @@ def audit_page(request: Request, actor: Annotated[str | None, Query(max_length=2
                    newer=page_url(page - 1) if page > 1 else None,
                    older=page_url(page + 1) if page < last else None,
                    actions=audit.actions(db),
-                   actors=[u.name for u in request.app.state.users.list()])
+                   actors=[u.name for u in request.app.state.users.list()],
+                   grants=[{**g, "requested_at": g["requested_at"].isoformat(
+                       sep=" ", timespec="seconds")} for g in request.app.state.users.grants()],
+                   alerts=alerts(db))
+
+
+#: audit entries every admin is shown on the audit page for this many days
+ALERT_DAYS = 30
+ALERT_ACTIONS = ("role_grant_direct", "local_admin")
+
+
+def alerts(db: Any) -> list[dict[str, Any]]:
+    """What admins must see: sensitive roles granted without a second admin, and everything
+    done as the local administrator, in the last ``ALERT_DAYS`` days, newest first."""
+    import json
+
+    from safeground import audit
+
+    since = dt.date.today() - dt.timedelta(days=ALERT_DAYS)
+    rows = [r for a in ALERT_ACTIONS for r in audit.entries(db, 100, a, since=since)]
+    rows.sort(key=lambda r: r["id"], reverse=True)
+    return [{**r, "at": r["at"].isoformat(sep=" ", timespec="seconds"),
+             "detail": "" if r["detail"] is None else
+             json.dumps(r["detail"], ensure_ascii=False, sort_keys=True, default=str)}
+            for r in rows]
