@@ -4,9 +4,9 @@ import functools
 import json
 
 import pytest
-from harness.accounts import password
 from typer.testing import CliRunner
 
+from harness.accounts import password
 from safeground import example
 from safeground.cli import app
 from safeground.exchange import write_reports
