@@ -20,7 +20,7 @@ from safeground.web.users import GRANTS, Permission, Role
 #: the map layer every role reads, so that the route's own layer check is not met first)
 SAMPLES = {"rtype": "victim", "object_id": "VIC-001", "report_id": "1",
            "collection_id": "hazardous_areas", "feature_id": "HA-001", "name": "visitor",
-           "layer": "hazardous_area_points", "settlement_id": "SET-AGHDAM"}
+           "layer": "hazardous_area_points", "settlement_id": "SET-AGHDAM", "grant_id": "1"}
 
 
 def _routes(app) -> list[tuple[str, str, APIRoute]]:
