@@ -174,6 +174,19 @@ def test_nobody_confirms_a_grant_to_themselves(fresh_site):
     assert r.status_code == 403 and r.json()["error"]["code"] == "GRANT_TO_SELF"
 
 
+def test_an_admin_cannot_take_over_another_admin_by_setting_their_password(fresh_site):
+    _second_admin(fresh_site)
+    users = Users(fresh_site.ledger.db)
+    with pytest.raises(PermissionDeniedError) as e:
+        users.set_password("root2", "taken-over-password", by="root")
+    assert e.value.code == "PASSWORD_OF_ADMIN"
+    assert users.check_password("root2", password("root2")) is not None
+    users.set_password("clerk", "a-new-password", by="root")         # not an admin: allowed
+    users.set_password("root2", "root2-new-password", by="ROOT2")   # their own
+    users.set_password("root2", "recovered-password", by="local-admin:ops", direct=True)
+    assert users.check_password("root2", "recovered-password") is not None
+
+
 def test_direct_grants_are_alerts_on_the_audit_page(fresh_site):
     # the site's set-up made va and root directly, as the local administrator does
     page = fresh_site.as_user("root").get("/audit").text

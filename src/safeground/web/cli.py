@@ -179,9 +179,10 @@ def role(name: str,
 def password(name: str,
              password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
              db: DbOpt = None, by: ByOpt = None, local_admin: LocalOpt = False) -> None:
-    """Set a new password (ends the user's sessions and API tokens)."""
-    users, actor, _ = _admin(db, by, local_admin, "user password")
-    users.set_password(name, _password(password_stdin), by=actor)
+    """Set a new password (ends the user's sessions and API tokens). An admin's password is
+    set only by that admin or the local administrator."""
+    users, actor, direct = _admin(db, by, local_admin, "user password")
+    users.set_password(name, _password(password_stdin), by=actor, direct=direct)
     console.print(f"password of [bold]{name}[/] changed; their sessions are closed")
 
 

@@ -39,7 +39,7 @@ def add_demo_users(ledger: Ledger, console: Console) -> dict[str, str]:
     for name, role in DEMO_USERS.items():
         password = secrets.token_urlsafe(12)
         if name in known:
-            users.set_password(name, password, by="demo")
+            users.set_password(name, password, by="demo", direct=True)
             users.set_roles(name, [role], by="demo", direct=True)
         else:
             users.add(name, password, [role], by="demo", direct=True)

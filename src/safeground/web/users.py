@@ -385,15 +385,23 @@ class Users:
         return self.get(row.name)
 
     def set_password(self, name: str, password: str, *, by: str = "system",
-                     keep_session: str | None = None, detail: Any = None) -> int:
+                     keep_session: str | None = None, detail: Any = None,
+                     direct: bool = False) -> int:
         """A new password; every session and token of the user ends, except
         ``keep_session`` (the one a user changes their own password from). Returns how many
-        ended."""
+        ended. Only the user themselves or the local administrator (``direct``) sets an
+        admin's password: an admin who could would sign in as the other admin and confirm
+        their own grants (PermissionDeniedError, PASSWORD_OF_ADMIN)."""
         _check_password(password)
         with self.db.write() as conn:
-            row = conn.execute(select(users.c.id, users.c.name).where(_by_name(name))).first()
+            row = conn.execute(select(users).where(_by_name(name))).first()
             if row is None:
                 raise NotFoundError(f"no user '{shown_name(name)}'", code="USER_NOT_FOUND")
+            if Role.ADMIN in _user(row).roles and not direct and \
+                    name_key(by) != name_key(row.name):
+                raise PermissionDeniedError(
+                    f"only {row.name} or the local administrator sets an admin's password",
+                    code="PASSWORD_OF_ADMIN")
             conn.execute(update(users).where(users.c.id == row.id).values(
                 password_hash=hash_password(password), password_changed_at=_now()))
             ending = delete(sessions).where(sessions.c.user_id == row.id)
