@@ -375,7 +375,7 @@ def test_a_user_changes_their_password_and_an_admin_reads_it_in_the_audit_trail(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    from safeground.web.users import Users
+    from safeground.record.users import Users
 
     users = Users(live.site.ledger.db)
     users.add("pw.changer", "first-password", ["viewer"])
@@ -406,3 +406,26 @@ def test_a_user_changes_their_password_and_an_admin_reads_it_in_the_audit_trail(
     _wait(browser, lambda d: "action=user_password" in d.current_url)
     rows = browser.find_elements(By.CSS_SELECTOR, "#audit-table tbody tr")
     assert len(rows) == 1 and "pw.changer" in rows[0].text and "self_service" in rows[0].text
+
+
+def test_a_second_admin_confirms_a_grant_on_the_audit_page(live, browser):
+    from selenium.webdriver.common.by import By
+
+    from safeground.record.users import Users
+
+    users = Users(live.site.ledger.db)
+    users.add("second.admin", password("second.admin"), ["admin"], by="test set-up",
+              direct=True)
+    users.add("grantee", "grantee-password", ["analyst"], by="test set-up")
+    users.set_roles("grantee", ["analyst", "victim_data"], by="root")
+    gid = users.grants()[0]["id"]
+    # the admin who asked sees the grant but no Confirm button
+    _sign_in(browser, live.base, "root", "/audit")
+    row = browser.find_element(By.CSS_SELECTOR, f'#grants-table tr[data-grant="{gid}"]')
+    assert "victim_data" in row.text and not row.find_elements(By.CLASS_NAME, "confirm-grant")
+    assert "role_grant_direct" in browser.find_element(By.ID, "audit-alerts").text
+    _sign_in(browser, live.base, "second.admin", "/audit")
+    browser.find_element(
+        By.CSS_SELECTOR, f'#grants-table tr[data-grant="{gid}"] .confirm-grant').click()
+    _wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, f'tr[data-grant="{gid}"]'))
+    assert users.get("grantee").roles == {"analyst", "victim_data"}

@@ -22,6 +22,7 @@ from safeground.errors import NotFoundError, SafegroundError, ValidationError
 from safeground.record import audit
 from safeground.record.ledger import Ledger
 from safeground.record.summary import status
+from safeground.record.users import Permission, User, Users
 from safeground.record.vocabulary import ReportStatus, ReportType
 from safeground.web.auth import COOKIE, principal, require
 from safeground.web.mapview import (
@@ -37,7 +38,6 @@ from safeground.web.mapview import (
     parse_detail,
     parse_layers,
 )
-from safeground.web.users import Permission, User, Users
 from safeground.web.views import (
     feature,
     geometry_of,
@@ -128,7 +128,7 @@ def token(request: Request, body: LoginBody) -> dict[str, Any]:
     except SafegroundError:
         limiter.failed(body.name, client)
         raise
-    limiter.succeeded(body.name)
+    limiter.succeeded(body.name, client)
     return {"token": tok, "token_type": "bearer", "user": user.to_dict()}
 
 
@@ -769,15 +769,44 @@ def list_users(request: Request, user: User = USERS) -> dict[str, Any]:
     return {"users": [u.to_dict() for u in users_of(request).list()]}
 
 
-@router.post("/users", status_code=201, summary="Add a user", tags=["users"])
+def _with_pending(users: Users, u: User) -> dict[str, Any]:
+    """A user as the API shows it, with the grants of sensitive roles waiting for them."""
+    waiting = [g for g in users.grants() if g["user_name"].lower() == u.name.lower()]
+    return {**u.to_dict(), "pending_grants": [jsonable(g) for g in waiting]}
+
+
+@router.post("/users", status_code=201, summary="Add a user (victim_data and admin wait for a "
+             "second admin: pending_grants)", tags=["users"])
 def add_user(request: Request, body: NewUser, user: User = USERS) -> dict[str, Any]:
-    return users_of(request).add(body.name, body.password, body.roles, by=user.name).to_dict()
+    users = users_of(request)
+    return _with_pending(users, users.add(body.name, body.password, body.roles, by=user.name))
 
 
-@router.put("/users/{name}/roles", summary="Set a user's roles", tags=["users"])
+@router.put("/users/{name}/roles", summary="Set a user's roles (a new victim_data or admin role "
+            "waits for a second admin: pending_grants)", tags=["users"])
 def set_roles(request: Request, name: str, body: RolesBody, user: User = USERS
               ) -> dict[str, Any]:
-    return users_of(request).set_roles(name, body.roles, by=user.name).to_dict()
+    users = users_of(request)
+    return _with_pending(users, users.set_roles(name, body.roles, by=user.name))
+
+
+@router.get("/users/grants", summary="Grants of victim_data and admin waiting for a second admin",
+            tags=["users"])
+def role_grants(request: Request, user: User = USERS) -> dict[str, Any]:
+    return {"grants": [jsonable(g) for g in users_of(request).grants()]}
+
+
+@router.post("/users/grants/{grant_id}/confirm", summary="Confirm a pending grant (a second "
+             "admin: not the one who asked, not its user)", tags=["users"])
+def confirm_grant(request: Request, grant_id: int, user: User = USERS) -> dict[str, Any]:
+    return users_of(request).confirm_grant(grant_id, user.name).to_dict()
+
+
+@router.post("/users/grants/{grant_id}/refuse", summary="Refuse a pending grant (or withdraw "
+             "one's own request)", tags=["users"])
+def refuse_grant(request: Request, grant_id: int, user: User = USERS) -> dict[str, Any]:
+    users_of(request).refuse_grant(grant_id, user.name)
+    return {"refused": grant_id}
 
 
 @router.put("/users/{name}/active", summary="Deactivate or reactivate a user", tags=["users"])

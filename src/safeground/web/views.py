@@ -20,8 +20,8 @@ import shapely
 from shapely.geometry import mapping
 
 from safeground.record.reports import REPORT_SPECS, Report, sensitive_fields
+from safeground.record.users import Permission, User
 from safeground.record.vocabulary import ReportType
-from safeground.web.users import Permission, User
 
 #: object types a viewer may read in full: land already released, and settlements
 PUBLIC_TYPES = frozenset({ReportType.LAND_RELEASE, ReportType.SETTLEMENT})
