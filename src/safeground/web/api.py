@@ -41,10 +41,10 @@ from safeground.web.users import Permission, User, Users
 from safeground.web.views import (
     feature,
     geometry_of,
-    hidden_fields,
     jsonable,
     public_area,
     report_dict,
+    report_personal_data,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -402,17 +402,19 @@ def settlement_access(request: Request, settlement_id: str, as_of: str | None = 
 
 
 def reports_json(request: Request, reps: list[Any], user: User) -> list[dict[str, Any]]:
+    """Stored reports as JSON for this user (``views.report_dict``); a response that carries
+    victims' personal data — of any report, whatever its status or the spelling of its type
+    and fields — is written to the audit trail (``victim_read``)."""
     out, victims = [], []
+    reader = user.can(Permission.READ_VICTIMS)
     for rep in reps:
         d, _ = report_dict(rep, user)
         out.append(d)
-        if str(rep.type) == ReportType.VICTIM.value and not hidden_fields(rep.type, user) and \
-                any(rep.payload.get(k) is not None for k in ("name", "date_of_birth",
-                                                             "address")):
+        if reader and report_personal_data(rep):
             victims.append(str(rep.id))
     if victims:
         audit.record(ledger_of(request).db, user.name, "victim_read", request.url.path,
-              {"reports": victims[:1000], "count": len(victims)})
+                     {"reports": victims[:1000], "count": len(victims)})
     return out
 
 
