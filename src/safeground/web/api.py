@@ -432,7 +432,11 @@ def list_reports(request: Request, status: str | None = None,
                  user: User = DETAIL) -> dict[str, Any]:
     if status is not None and status not in ReportStatus._value2member_map_:
         raise BadRequestError(f"'{status}' is not a report status", code="STATUS_UNKNOWN")
-    reps = ledger_of(request).reports(status=status, report_type=type, limit=limit)
+    from safeground.record.reports import normal_type
+
+    known = normal_type(type) if type is not None else None   # "Victim" is "victim"
+    reps = ledger_of(request).reports(status=status, report_type=known.value if known else type,
+                                      limit=limit)
     return {"reports": reports_json(request, reps, user)}
 
 

@@ -29,7 +29,7 @@ from safeground.record.ledger.rows import (
     record_version,
 )
 from safeground.record.problems import CATALOGUE, Problem
-from safeground.record.reports import normal_record
+from safeground.record.reports import normal_record, normal_records
 from safeground.record.storage.schema import reports
 from safeground.record.storage.types import encode_many
 from safeground.record.validation import CheckedRecord, check_record
@@ -67,7 +67,7 @@ class Submitting:
         and stored as blocks (``LinkChecker.plan``), with the same outcome as record by
         record."""
         # names and types as Safeground writes them, before anything is checked or stored
-        records = list(map(normal_record, records))
+        records = normal_records(records if isinstance(records, list) else list(records))
         with no_cyclic_gc(len(records) >= BATCH_THRESHOLD):
             return self._submit(records, user, source, today)
 
