@@ -33,7 +33,7 @@ import shapely
 from safeground.intake import geo
 from safeground.intake.errors import FileProblem
 from safeground.record import geometry as sg_geo
-from safeground.record.reports import HEADER_FIELDS, REPORT_SPECS
+from safeground.record.reports import HEADER_FIELDS, REPORT_SPECS, normal_name
 from safeground.record.vocabulary import ReportType
 
 OGR_SUFFIXES = (".gpkg", ".shp", ".kml", ".fgb", ".geojson", ".json", ".gml", ".zip")
@@ -48,7 +48,7 @@ def _rename(columns: list[str]) -> dict[str, str]:
     """Truncated (Shapefile) or differently cased column names -> field names."""
     out: dict[str, str] = {}
     for c in columns:
-        low = c.lower()
+        low = normal_name(c)  # "Report Type", "Date of birth" too
         if low in _KNOWN:
             out[c] = low
             continue

@@ -26,6 +26,7 @@ from safeground.intake.errors import FileProblem
 from safeground.intake.reconcile import Proposal, propose
 from safeground.intake.submissions import Submission, to_records
 from safeground.record import exchange
+from safeground.record.cells import csv_dict
 from safeground.record.ledger import Ledger, no_cyclic_gc
 from safeground.record.problems import Problem
 
@@ -384,7 +385,7 @@ def _write_rejects(summary: ImportSummary, rejected: list[dict[str, Any]], path:
             with target_path.open("w", newline="", encoding="utf-8") as fh:
                 w = csv.DictWriter(fh, fieldnames=fields)
                 w.writeheader()
-                w.writerows(rows)
+                w.writerows(map(csv_dict, rows))
         except OSError:
             continue
         summary.rejects_path = str(target_path)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
+from safeground.record.reports import is_sensitive_name
+
 #: code -> message template. Placeholders come from ``Problem.params``.
 CATALOGUE: dict[str, str] = {
     # structure and fields
@@ -86,6 +88,9 @@ class Problem:
     def __post_init__(self) -> None:
         if self.code not in CATALOGUE:
             raise KeyError(f"problem code {self.code!r} is not in the catalogue")
+        withheld = withhold_values(self.field, self.params)
+        if withheld is not self.params:
+            object.__setattr__(self, "params", withheld)
 
     @property
     def message(self) -> str:
@@ -108,6 +113,27 @@ class Problem:
     def from_dict(cls, data: dict[str, Any]) -> Problem:
         return cls(code=data["code"], where=data.get("where", ""), field=data.get("field"),
                    params=data.get("params", {}))
+
+
+#: what a message says in place of a value of victims' personal data
+WITHHELD = "<{field} withheld>"
+#: the params that hold the value of the problem's field, and (field param, its value param)
+_VALUE_PARAMS = ("value", "actual")
+_OTHER_PARAMS = (("field", "value"), ("other_field", "other_value"))
+
+
+def withhold_values(fld: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` without the values of fields that hold victims' personal data (sensitive in
+    some report type of ``REPORT_SPECS``, however spelt): a problem about a birth date names
+    the field, never the date. The same dict when there is nothing to withhold."""
+    out = params
+    if fld is not None and is_sensitive_name(fld):
+        out = {**out, **{k: WITHHELD.format(field=fld) for k in _VALUE_PARAMS if k in out}}
+    for name_key, value_key in _OTHER_PARAMS:
+        other = out.get(name_key)
+        if value_key in out and is_sensitive_name(other):
+            out = {**out, value_key: WITHHELD.format(field=other)}
+    return out
 
 
 def register(codes: dict[str, str]) -> None:

@@ -41,10 +41,10 @@ from safeground.web.mapview import (
 from safeground.web.views import (
     feature,
     geometry_of,
-    hidden_fields,
     jsonable,
     public_area,
     report_dict,
+    report_personal_data,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -402,17 +402,19 @@ def settlement_access(request: Request, settlement_id: str, as_of: str | None = 
 
 
 def reports_json(request: Request, reps: list[Any], user: User) -> list[dict[str, Any]]:
+    """Stored reports as JSON for this user (``views.report_dict``); a response that carries
+    victims' personal data — of any report, whatever its status or the spelling of its type
+    and fields — is written to the audit trail (``victim_read``)."""
     out, victims = [], []
+    reader = user.can(Permission.READ_VICTIMS)
     for rep in reps:
         d, _ = report_dict(rep, user)
         out.append(d)
-        if str(rep.type) == ReportType.VICTIM.value and not hidden_fields(rep.type, user) and \
-                any(rep.payload.get(k) is not None for k in ("name", "date_of_birth",
-                                                             "address")):
+        if reader and report_personal_data(rep):
             victims.append(str(rep.id))
     if victims:
         audit.record(ledger_of(request).db, user.name, "victim_read", request.url.path,
-              {"reports": victims[:1000], "count": len(victims)})
+                     {"reports": victims[:1000], "count": len(victims)})
     return out
 
 
@@ -430,7 +432,11 @@ def list_reports(request: Request, status: str | None = None,
                  user: User = DETAIL) -> dict[str, Any]:
     if status is not None and status not in ReportStatus._value2member_map_:
         raise BadRequestError(f"'{status}' is not a report status", code="STATUS_UNKNOWN")
-    reps = ledger_of(request).reports(status=status, report_type=type, limit=limit)
+    from safeground.record.reports import normal_type
+
+    known = normal_type(type) if type is not None else None   # "Victim" is "victim"
+    reps = ledger_of(request).reports(status=status, report_type=known.value if known else type,
+                                      limit=limit)
     return {"reports": reports_json(request, reps, user)}
 
 
