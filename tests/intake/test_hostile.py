@@ -1,0 +1,303 @@
+"""Hostile and malformed files: every one gives a coded answer, never a traceback or a 500,
+and nothing is half-written.
+
+``hostile.generate`` writes over a thousand damaged files of every format the importer reads
+(seeded, into a temporary folder). Each goes through ``import_path`` in-process and through
+``POST /api/v1/imports``; a sample goes through the ``safeground import`` command. For each:
+either the whole file is refused with a catalogue code and the record holds not one report
+more, or the import gives its normal summary and the record holds exactly the reports the
+summary says it stored. ``importer.STRICT`` is set, so that an error no reader expected fails
+the test instead of becoming IMPORT_FAILED.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import hostile
+import pytest
+from sqlalchemy import func, select
+
+from safeground.intake import importer
+from safeground.intake.cli import import_exit_code
+from safeground.intake.errors import FileProblem
+from safeground.intake.importer import import_path
+from safeground.intake.limits import SafeZip, csv_rows, json_depth, load_json
+from safeground.ledger import Ledger
+from safeground.problems import CATALOGUE
+from safeground.settings import Settings
+from safeground.storage import Database
+from safeground.storage.schema import reports
+
+ORG = {"report_type": "organisation", "object_id": "ORG-1", "date_of_information": "2020-01-01",
+       "organisation": "ORG-1", "author": "registrar", "name": "Field NGO", "kind": "ngo"}
+#: the tester's smallest crash: a MultiPolygon with an empty second part
+EMPTY_PART = {"type": "MultiPolygon", "coordinates": [
+    [[[46.70, 39.60], [46.71, 39.61], [46.71, 39.60], [46.70, 39.60]]], []]}
+
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "web"))  # the web tests' programme
+from websupport import build_site  # noqa: E402
+
+
+@pytest.fixture
+def fresh_site(tmp_path):
+    s = build_site(f"sqlite:///{tmp_path}/site.sqlite")
+    yield s
+    s.ledger.db.close()
+
+
+def _record(tmp: Path, name: str) -> Ledger:
+    led = Ledger(Database.open(f"sqlite:///{tmp}/{name}.sqlite"))
+    led.approve(led.submit([ORG], user="registrar").accepted, user="approver")
+    return led
+
+
+def _count(ledger: Ledger) -> int:
+    with ledger.db.read() as conn:
+        return conn.execute(select(func.count()).select_from(reports)).scalar_one()
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory):
+    return hostile.generate(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture
+def strict(monkeypatch):
+    monkeypatch.setattr(importer, "STRICT", True)
+
+
+def test_the_generator_covers_every_format(cases):
+    assert len(cases) >= 1000
+    by_base = Counter(c.base for c in cases)
+    assert set(by_base) == {"csv", "csv-xy", "reports", "geojson", "odk-zip", "odata",
+                            "kobo-json", "kobo-csv", "survey123", "survey123-zip", "gpkg",
+                            "shp-zip", "zip-csv", "zip-geojson", "zip-gpkg"}
+    assert min(by_base.values()) >= 25, by_base
+    # seeded: the same seed writes the same bytes
+    assert len({c.path.name for c in cases}) == len(cases)
+
+
+def test_every_hostile_file_in_process(cases, tmp_path, strict):
+    ledger = _record(tmp_path, "record")
+    outcomes: Counter[str] = Counter()
+    failures = []
+    for case in cases:
+        before = _count(ledger)
+        try:
+            s = import_path(ledger, case.path, "alice", progress=False,
+                            rejects_path=tmp_path / "rejects.csv")
+        except Exception as exc:
+            failures.append(f"{case.path.name} ({case.base}: {case.mutation}): "
+                            f"{type(exc).__name__}: {str(exc)[:100]}")
+            continue
+        added = _count(ledger) - before
+        if s.file_problem is not None:
+            outcomes["refused"] += 1
+            if s.file_problem.code not in CATALOGUE or added != 0 or s.stored != 0:
+                failures.append(f"{case.path.name}: refused ({s.file_problem.code}) "
+                                f"but {added} reports stored")
+        else:
+            outcomes["rows refused" if s.rejected else "taken in"] += 1
+            gate_refused = s.stored - len(s.report_ids)
+            if added != s.stored or gate_refused < 0 or \
+                    len(s.report_ids) != s.accepted + s.needs_review:
+                failures.append(f"{case.path.name}: {added} reports stored, the summary says "
+                                f"{s.stored} ({s.accepted} + {s.needs_review} taken in)")
+        if "IMPORT_FAILED" in s.codes:
+            failures.append(f"{case.path.name}: IMPORT_FAILED")
+    assert not failures, "\n".join(failures[:30])
+    # the files exercise both sides: whole-file refusals and records taken in
+    assert outcomes["refused"] >= 400 and outcomes["taken in"] >= 20, outcomes
+
+
+def test_every_hostile_file_through_the_api(cases, fresh_site, strict):
+    site = fresh_site
+    site.ledger.approve(site.ledger.submit([ORG], user="registrar").accepted, user="approver")
+    client = site.as_user("clerk")
+    statuses: Counter[int] = Counter()
+    failures = []
+    for case in cases:
+        before = _count(site.ledger)
+        with case.path.open("rb") as fh:
+            r = client.post("/api/v1/imports", files={"file": (case.path.name, fh)})
+        statuses[r.status_code] += 1
+        added = _count(site.ledger) - before
+        body = r.json()
+        if r.status_code == 201:
+            if added != body["stored"]:
+                failures.append(f"{case.path.name}: {added} stored, {body['stored']} said")
+        elif r.status_code in (400, 422):
+            if body["error"]["code"] not in CATALOGUE or added:
+                failures.append(f"{case.path.name}: {r.status_code} {body['error']['code']}, "
+                                f"{added} reports stored")
+        else:
+            failures.append(f"{case.path.name} ({case.base}: {case.mutation}): "
+                            f"{r.status_code} {r.text[:200]}")
+    assert not failures, "\n".join(failures[:30])
+    assert statuses[422] >= 400 and statuses[201] >= 100, statuses
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "safeground.cli", "import", *args,
+                           "--no-progress", "--user", "alice"],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_command_line_exit_codes(cases, tmp_path):
+    """0: taken in; 1: some rows refused, the rest stored; 2: the file refused whole."""
+    probe = _record(tmp_path, "probe")
+    want: dict[int, Path] = {}
+    for case in cases:  # one file of each outcome, as an in-process import sees it
+        s = import_path(probe, case.path, "alice", progress=False,
+                        rejects_path=tmp_path / "r.csv")
+        want.setdefault(import_exit_code(s), case.path)
+        if len(want) == 3:
+            break
+    assert set(want) == {0, 1, 2}
+    sample = [c.path for c in cases[::60]]
+    for code, path in sorted(want.items()):
+        _record(tmp_path, f"cli{code}")
+        out = _cli(str(path), "--db", f"sqlite:///{tmp_path}/cli{code}.sqlite")
+        assert "Traceback" not in out.stderr + out.stdout, out.stderr[-2000:]
+        assert out.returncode == code, (path.name, out.stdout[-500:], out.stderr[-500:])
+    _record(tmp_path, "many")
+    out = _cli(*map(str, sample), "--db", f"sqlite:///{tmp_path}/many.sqlite")
+    assert "Traceback" not in out.stderr + out.stdout, out.stderr[-2000:]
+    assert out.returncode == 2 and "refused, nothing stored" in out.stdout
+
+
+# ------------------------------------------------------------------- the limits one by one
+def test_a_zip_bomb_is_refused_from_its_headers(ledger, tmp_path):
+    bomb = tmp_path / "nts.zip"
+    bomb.write_bytes(hostile.bomb_zip("nts.csv", 1024))  # 1 GiB of zeros in ~1 MB
+    before = _count(ledger)
+    s = import_path(ledger, bomb, "alice", progress=False)
+    assert s.file_problem is not None and s.file_problem.code == "ARCHIVE_TOO_LARGE"
+    assert _count(ledger) == before
+
+
+def test_a_zip_whose_headers_lie_is_refused_while_reading(ledger, tmp_path):
+    liar = tmp_path / "nts.zip"
+    liar.write_bytes(hostile.bomb_zip("nts.csv", 300, declared=1024))
+    s = import_path(ledger, liar, "alice", progress=False)
+    assert s.file_problem is not None and s.file_problem.code == "ARCHIVE_CORRUPT"
+    assert s.file_problem.where == "nts.zip:nts.csv"
+
+
+def test_the_ratio_and_member_limits(ledger, tmp_path):
+    ratio = tmp_path / "ratio.zip"
+    ratio.write_bytes(hostile.bomb_zip("nts.csv", 40))
+    s = import_path(ledger, ratio, "alice", progress=False)
+    assert s.file_problem.code == "ARCHIVE_RATIO"
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as zf:
+        for i in range(1_001):
+            zf.writestr(f"t{i}.csv", "")
+    assert import_path(ledger, many, "alice", progress=False).file_problem.code == \
+        "ARCHIVE_TOO_MANY_MEMBERS"
+
+
+def test_limits_hold_while_streaming(tmp_path):
+    """Headers can lie: the same limits are measured on the bytes actually read."""
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.csv", "x," * 600_000)
+        zf.writestr("b.csv", "y," * 600_000)
+    with SafeZip(path, Settings()) as zf:
+        zf.settings = Settings(intake_max_unpacked_bytes=1_500_000)  # as if headers said less
+        zf.read("a.csv")
+        with pytest.raises(FileProblem) as err:
+            zf.read("b.csv")
+    assert err.value.code == "ARCHIVE_TOO_LARGE"
+    with SafeZip(path, Settings()) as zf:
+        zf.settings = Settings(intake_max_ratio=10)
+        with pytest.raises(FileProblem) as err:
+            zf.read("a.csv")
+    assert err.value.code == "ARCHIVE_RATIO" and err.value.problem.params["how"] == "read"
+
+
+def test_encrypted_and_corrupt_members(ledger, tmp_path):
+    from safeground.intake import field_exports as fx
+    from safeground.intake import samples
+
+    good = fx.odk_csv_zip([samples.nts(1, seed=3)], tmp_path / "good.zip").read_bytes()
+    enc = tmp_path / "enc.zip"
+    enc.write_bytes(hostile._patch_central(good, hostile._set_flag))
+    assert import_path(ledger, enc, "alice", progress=False).file_problem.code == \
+        "FILE_ENCRYPTED"
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(hostile._corrupt_deflate(__import__("random").Random(1), good))
+    assert import_path(ledger, bad, "alice", progress=False).file_problem.code == \
+        "ARCHIVE_CORRUPT"
+
+
+def test_json_depth_and_size(tmp_path, ledger):
+    assert json_depth(b'{"a": ["]]]]", {"b": "\\\\"}, [[1]]]}') == 4
+    assert json_depth(b"[" * 100_000) == 100_000
+    deep = tmp_path / "deep.geojson"
+    deep.write_text('{"type": "FeatureCollection", "features": ' + "[" * 5000 + "]" * 5000 + "}")
+    s = import_path(ledger, deep, "alice", progress=False)
+    assert s.file_problem.code == "JSON_TOO_DEEP" and s.file_problem.params["value"] == 5001
+    with pytest.raises(FileProblem) as err:
+        load_json(b"[1, 2, 3]", "x.json", Settings(intake_max_json_bytes=4))
+    assert err.value.code == "FILE_TOO_LARGE"
+
+
+def test_a_huge_csv_cell_names_its_row():
+    text = "a,b\n1,2\n3," + "x" * 2_000_000 + "\n"
+    with pytest.raises(FileProblem) as err:
+        list(csv_rows(text, "big.csv", Settings()))
+    assert err.value.code == "CELL_TOO_LARGE" and err.value.problem.where == "big.csv row 3"
+    assert len(list(csv_rows(text, "big.csv", Settings(intake_max_cell_chars=3_000_000)))) == 3
+
+
+def test_a_multipolygon_with_an_empty_part_is_a_coded_rejection(ledger, tmp_path):
+    doc = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": EMPTY_PART,
+        "properties": {"report_type": "hazardous_area", "object_id": "HA-EMPTY-1",
+                       "date_of_information": "2024-07-01", "organisation": "ORG-1",
+                       "author": "surveyor", "classification": "SHA",
+                       "contamination": ["AP"]}}]}
+    path = tmp_path / "report.geojson"
+    path.write_text(json.dumps(doc))
+    s = import_path(ledger, path, "alice", progress=False)
+    assert s.file_problem is None and s.rejected == 1 and s.stored == 1
+    assert s.reasons == {"GEOM_UNPARSABLE": 1}
+    assert import_exit_code(s) == 1
+
+
+def test_too_many_vertices(ledger, tmp_path):
+    ring = [[46.8 + i * 1e-6, 39.9 + (i % 2) * 1e-6] for i in range(100_001)]
+    doc = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "LineString", "coordinates": ring},
+        "properties": {"report_type": "hazardous_area", "object_id": "HA-V-1",
+                       "date_of_information": "2024-07-01", "organisation": "ORG-1",
+                       "author": "s", "classification": "SHA", "contamination": ["AP"]}}]}
+    path = tmp_path / "long.geojson"
+    path.write_text(json.dumps(doc))
+    led = Ledger(ledger.db, Settings(max_vertices=100_000, extent=ledger.settings.extent))
+    s = import_path(led, path, "alice", progress=False)
+    assert s.reasons == {"GEOM_TOO_MANY_VERTICES": 1}
+
+
+@pytest.mark.parametrize("name", ["..", "a/..", ".", "a\\..", "/"])
+def test_upload_names_that_name_no_file(fresh_site, name):
+    r = fresh_site.as_user("clerk").post("/api/v1/imports",
+                                         files={"file": (name, b"report_type\n")})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "UPLOAD_NAME_INVALID"
+
+
+def test_a_refused_upload_is_a_422_envelope(fresh_site):
+    r = fresh_site.as_user("clerk").post(
+        "/api/v1/imports", files={"file": ("bomb.zip", hostile.bomb_zip("nts.csv", 512))})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["code"] == "ARCHIVE_TOO_LARGE" and err["details"][0]["where"] == "bomb.zip"
