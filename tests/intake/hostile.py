@@ -24,6 +24,7 @@ import io
 import json
 import random
 import struct
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -501,9 +502,10 @@ def zip_mutations(rng: random.Random, data: bytes) -> Iterator[tuple[str, bytes]
 
 def _twice(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns, and writes both
         for name, body in [*members.items(), *members.items()]:
-            with zf.open(name, "w") as fh:  # zipfile warns, and writes both
+            with zf.open(name, "w") as fh:
                 fh.write(body)
     return buf.getvalue()
 

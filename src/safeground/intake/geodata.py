@@ -116,8 +116,9 @@ def _read_ogr(path: Path, src: str, report_type: str | None,
         raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)[:160]) from exc
     for name in layers:
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings():  # GDAL's notes on odd columns and geometries
                 warnings.simplefilter("ignore", RuntimeWarning)
+                warnings.simplefilter("ignore", UserWarning)
                 df = pyogrio.read_dataframe(src, layer=name)
             if getattr(df, "crs", None) is not None and df.crs.to_epsg() != 4326:
                 df = df.to_crs(4326)
