@@ -216,7 +216,8 @@ def test_cli_import_review_export_and_summary(ledger, tmp_path, monkeypatch):
     bad = tmp_path / "notes.txt"
     bad.write_text("x")
     res = runner.invoke(main_app, ["import", str(bad), "--db", db, "--no-progress"])
-    assert res.exit_code == 1 and "FILE_FORMAT_UNKNOWN" in res.output
+    # a file refused whole (nothing stored) is 2; 1 is kept for "some rows refused"
+    assert res.exit_code == 2 and "FILE_FORMAT_UNKNOWN" in res.output
 
 
 def test_progress_bar_does_not_get_in_the_way(ledger, tmp_path, capsys):
