@@ -321,3 +321,90 @@ def test_a_refused_upload_is_a_422_envelope(site):
     assert r.status_code == 422
     err = r.json()["error"]
     assert err["code"] == "ARCHIVE_TOO_LARGE" and err["details"][0]["where"] == "bomb.zip"
+
+
+def _reported(tmp: Path, kind: str) -> Path:
+    """The files of the security review's report, one per crash it found."""
+    from safeground.intake import field_exports as fx
+    from safeground.intake import samples
+
+    sub = samples.nts(4242, seed=9)
+    if kind == "csv header not UTF-8":
+        path = tmp / "areas.csv"
+        path.write_bytes(b"report_type,object_id,\xff\xfewkt\nhazardous_area,HA-1,POINT (1 2)\n")
+    elif kind == "csv cell not UTF-8":
+        path = tmp / "areas.csv"
+        path.write_bytes(b"report_type,object_id,wkt\nhazardous_area,HA-\xff1,POINT (1 2)\n")
+    elif kind == "features not objects":
+        path = tmp / "s123.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"globalid": "{A}", "sg_form_id": "sg_nts"}},
+            1, "x", [None]]}))
+    elif kind == "OData items not objects":
+        doc = fx.odata_page([sub], "sg_nts")
+        doc["value"] += [1, "x", None, []]
+        path = tmp / "odata.json"
+        path.write_text(json.dumps(doc))
+    elif kind == "OData __system not an object":
+        doc = fx.odata_page([sub], "sg_nts")
+        doc["value"][0]["__system"] = [1, 2]
+        path = tmp / "odata.json"
+        path.write_text(json.dumps(doc))
+    elif kind == "Kobo epoch too large":
+        doc = fx.kobo_page([sub])
+        doc["results"][0]["date_of_information"] = 10 ** 300
+        path = tmp / "kobo.json"
+        path.write_text(json.dumps(doc))
+    elif kind == "coordinates 600 deep":
+        doc = fx.odata_page([sub], "sg_nts")
+        doc["value"][0]["hazardous_area"]["ha_geo"] = {"type": "Polygon", "coordinates": 0}
+        text = json.dumps(doc).replace('"coordinates": 0', '"coordinates": ' + "[" * 600
+                                       + "1" + "]" * 600)
+        path = tmp / "odata.json"
+        path.write_text(text)
+    elif kind == "Kobo CSV cell of 2,000,000 characters":
+        path = fx.kobo_csv([sub], tmp / "kobo.csv")
+        lines = path.read_text().splitlines()
+        path.write_text(lines[0] + "\n" + lines[1].replace(";", ";" + "A" * 2_000_000, 1) + "\n")
+    else:
+        raise AssertionError(kind)
+    return path
+
+
+@pytest.mark.parametrize(("kind", "code", "whole"), [
+    ("csv header not UTF-8", "FILE_ENCODING", True),
+    ("csv cell not UTF-8", "FILE_ENCODING", False),
+    ("features not objects", "SUBMISSION_MALFORMED", False),
+    ("OData items not objects", "SUBMISSION_MALFORMED", False),
+    ("OData __system not an object", "SUBMISSION_MALFORMED", False),
+    ("Kobo epoch too large", "DATE_INVALID", False),
+    ("coordinates 600 deep", "JSON_TOO_DEEP", True),
+    ("Kobo CSV cell of 2,000,000 characters", "CELL_TOO_LARGE", True),
+])
+def test_the_reported_crashes(ledger, tmp_path, strict, kind, code, whole):
+    before = _count(ledger)
+    s = import_path(ledger, _reported(tmp_path, kind), "alice", progress=False)
+    assert code in s.codes, (s.codes, s.rejections[:2])
+    assert (s.file_problem is not None) == whole
+    assert _count(ledger) - before == s.stored
+    if whole:
+        assert s.stored == 0 and import_exit_code(s) == 2
+
+
+def test_an_unforeseen_error_is_logged_and_refused(ledger, tmp_path, monkeypatch, caplog, site):
+    from safeground.intake import geodata
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a reader bug")
+
+    monkeypatch.setattr(geodata, "read_csv", broken)
+    path = tmp_path / "areas.csv"
+    path.write_text("report_type,object_id\nhazardous_area,HA-1\n")
+    before = _count(ledger)
+    s = import_path(ledger, path, "alice", progress=False)
+    assert s.file_problem.code == "IMPORT_FAILED" and s.file_problem.params == {
+        "reason": "ZeroDivisionError"}
+    assert _count(ledger) == before
+    assert "a reader bug" in caplog.text  # the traceback goes to the log, not the user
+    r = site.as_user("clerk").post("/api/v1/imports", files={"file": ("areas.csv", b"x\n")})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "IMPORT_FAILED"
