@@ -56,7 +56,8 @@ def test_user_mistakes_exit_non_zero_without_traceback(env, tmp_path):
     r = runner.invoke(app, ["as-of", "yesterday"])
     assert r.exit_code == 2 and "Traceback" not in r.output
     r = runner.invoke(app, ["import", str(tmp_path / "missing.csv"), "--no-progress"])
-    assert r.exit_code == 1 and "FILE_UNREADABLE" in r.output
+    # a file refused whole is 2 (docs/cli.md); 1 is "some rows refused"
+    assert r.exit_code == 2 and "FILE_UNREADABLE" in r.output
     r = runner.invoke(app, ["export", str(tmp_path / "x.geojson"), "--type", "minefield"])
     assert r.exit_code == 2
 
