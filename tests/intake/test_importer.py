@@ -221,7 +221,8 @@ def test_cli_import_review_export_and_summary(cli_accounts, tmp_path):
     bad = tmp_path / "notes.txt"
     bad.write_text("x")
     res = run(main_app, ["import", str(bad), "--no-progress"], user="alice")
-    assert res.exit_code == 1 and "FILE_FORMAT_UNKNOWN" in res.output
+    # a file refused whole (nothing stored) is 2; 1 is kept for "some rows refused"
+    assert res.exit_code == 2 and "FILE_FORMAT_UNKNOWN" in res.output
     # an analyst may export but not take reports in
     res = run(main_app, ["import", str(path), "--no-progress"], user="carol")
     assert res.exit_code == 2 and "FORBIDDEN" in res.output

@@ -59,6 +59,11 @@ def _types(names: list[str] | None) -> list[ReportType] | None:
 def render_summary(summary: Any, out: Console | None = None, limit: int = 20) -> None:
     """Print an ImportSummary: counts, rejection reasons by code, first rows to review."""
     out = out or console
+    if getattr(summary, "file_problem", None) is not None:
+        p = summary.file_problem
+        out.print(f"[bold]{escape(Path(summary.path).name)}[/]: [red]refused, nothing stored[/] "
+                  f"— {p.code}: {escape(p.message)}")
+        return
     out.print(f"[bold]{escape(Path(summary.path).name)}[/] ({summary.format}): "
               f"[green]{summary.accepted} accepted[/], "
               f"[yellow]{summary.needs_review} need review[/], "
@@ -96,7 +101,7 @@ def import_cmd(paths: Annotated[list[Path], typer.Argument(help="Files: ODK/Kobo
 
     ledger = _ledger(db)
     who = acting_user(ledger.db, user, _perm("submit"), "import")
-    failed = False
+    code = 0
     for path in paths:
         s = import_path(ledger, path, who.name, progress=progress and not as_json,
                         report_type=report_type, crs=crs)
@@ -104,9 +109,17 @@ def import_cmd(paths: Annotated[list[Path], typer.Argument(help="Files: ODK/Kobo
             console.print_json(json.dumps(s.to_dict(), default=str))
         else:
             render_summary(s)
-        failed |= bool(s.rejected)
-    if failed:
-        raise typer.Exit(1)
+        code = max(code, import_exit_code(s))
+    if code:
+        raise typer.Exit(code)
+
+
+def import_exit_code(summary: Any) -> int:
+    """0: every record taken in (some may need review or were already imported); 1: some
+    records refused, the others stored; 2: the file refused as a whole, nothing stored."""
+    if summary.file_problem is not None:
+        return 2
+    return 1 if summary.rejected else 0
 
 
 @app.command("pull-odk")

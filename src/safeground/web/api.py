@@ -486,6 +486,20 @@ def submit(request: Request, body: Annotated[dict[str, Any], Body()],
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def upload_name(filename: str | None) -> str:
+    """The name an upload is saved under: its last path part (``/`` or ``\\``), letters,
+    digits, ``.``, ``_`` and ``-`` only, no leading dot, at most 120 characters (the suffix
+    kept). Raises BadRequestError (UPLOAD_NAME_INVALID) when nothing usable is left
+    (``..``, ``a/..``, ``.``)."""
+    last = (filename or "upload").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    name = _SAFE_NAME.sub("_", last).lstrip(".")[-120:]
+    if not any(c.isalnum() for c in name):
+        raise BadRequestError(f"'{(filename or '')[:60]}' is not a usable file name; name the "
+                              "file after its content, with its suffix (nts.zip, areas.gpkg)",
+                              code="UPLOAD_NAME_INVALID")
+    return name
+
+
 @router.post("/imports", status_code=201, summary="Import a file (any format `safeground "
              "import` reads) through the gate", tags=["reports"])
 def import_file(request: Request, file: Annotated[UploadFile, File()],
@@ -493,7 +507,7 @@ def import_file(request: Request, file: Annotated[UploadFile, File()],
                 crs: str | None = None, user: User = SUBMIT) -> dict[str, Any]:
     from safeground.intake.importer import import_path
 
-    name = _SAFE_NAME.sub("_", Path(file.filename or "upload").name)[-120:] or "upload"
+    name = upload_name(file.filename)
     with tempfile.TemporaryDirectory(prefix="sg-import-") as tmp:
         path = Path(tmp) / name
         with path.open("wb") as fh:
@@ -507,6 +521,8 @@ def import_file(request: Request, file: Annotated[UploadFile, File()],
         summary = import_path(ledger_of(request), path, user.name, progress=False,
                               report_type=report_type_, crs=crs,
                               rejects_path=Path(tmp) / "rejects.csv")
+        if summary.file_problem is not None:  # refused whole: nothing was stored
+            raise ValidationError([summary.file_problem])
         out = summary.to_dict()
     out.pop("rejects_path", None)
     out["path"] = name
