@@ -513,16 +513,16 @@ def write_workbook(report: Article7Report, path: str | Path) -> Path:
 
 
 def _monitor_rows(m: MonitorFigures) -> list[list[Any]]:
-    rows: list[list[Any]] = [[f"land {k} (m2)", "", m.released_m2[k]] for k in KINDS]
+    rows: list[list[Any]] = [[f"land {k} (m2)", "all", m.released_m2[k]] for k in KINDS]
     rows += [["items", c, n] for c, n in m.items_by_category.items()]
-    rows.append(["accidents", "", m.accidents])
+    rows.append(["accidents", "all", m.accidents])
     for title_, table in (("casualties by status", m.casualties_by_status),
                           ("casualties by sex", m.casualties_by_sex),
                           ("casualties by age", m.casualties_by_age)):
         for group, v in table.items():
             rows += [[f"{title_}: {o}", group, v[o]] for o in ("killed", "injured")]
     rows += [["children (under 18) by sex", s, n] for s, n in m.children_by_sex.items()]
-    rows += [["killed", "", m.killed], ["injured", "", m.injured]]
+    rows += [["killed", "all", m.killed], ["injured", "all", m.injured]]
     return rows
 
 
