@@ -585,3 +585,18 @@ def record_fields() -> dict[str, list[str]]:
                    if c.name not in names and c.name not in ("last_report_id", "engine_state")]
         out[rtype.value] = names + derived
     return out
+
+
+def record_fields_markdown() -> str:
+    """``record_fields`` as the Markdown table at the end of ``docs/mdr.md``."""
+    header = [h for h in HEADER_FIELDS if h not in ("report_type", "object_id")]
+    common = {"id", *header, "first_date", "last_date"}
+    rows = ["| report type | fields of the report | derived by the record |", "|---|---|---|",
+            "| every type | " + ", ".join(f"`{f}`" for f in ["id", *header])
+            + " | `first_date`, `last_date` |"]
+    for rtype, spec in REPORT_SPECS.items():
+        own = [f.name for f in spec.fields] + (["geometry"] if spec.geometry else [])
+        derived = [f for f in record_fields()[rtype.value] if f not in common and f not in own]
+        rows.append(f"| `{rtype.value}` | " + ", ".join(f"`{f}`" for f in own) + " | "
+                    + ", ".join(f"`{f}`" for f in derived) + " |")
+    return "\n".join(rows) + "\n"
