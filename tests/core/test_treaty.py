@@ -308,3 +308,26 @@ def test_the_mdr_page_names_only_fields_the_record_has():
     assert text.rstrip().endswith(treaty.record_fields_markdown().rstrip())
     assert "remaining_m2" in fields["hazardous_area"] and "name" in fields["victim"]
     assert "engine_state" not in fields["hazardous_area"]
+
+
+def test_the_pdf_renderer_fetches_nothing(tmp_path):
+    """A stylesheet or image named in the page (say, through text a record carried) is not
+    read: the renderer refuses file and network addresses alike."""
+    from safeground.reports.pdf import html_to_pdf
+
+    css = tmp_path / "leak.css"
+    css.write_text('body::after { content: "LEAKED-FROM-DISK"; }', encoding="utf-8")
+    html = (f'<html><head><link rel="stylesheet" href="{css.as_uri()}">'
+            '<link rel="stylesheet" href="http://127.0.0.1:9/x.css"></head>'
+            '<body><p>report body</p>'
+            '<img src="data:text/plain;base64,TEVBS0VELUZST00tREFUQQ=="></body></html>')
+    out = html_to_pdf(html, tmp_path / "x.pdf")
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(out).pages)
+    assert "report body" in text
+    assert "LEAKED" not in text
+    # the same page with a renderer that may read files does show it: the test can fail
+    import weasyprint
+
+    weasyprint.HTML(string=html).write_pdf(tmp_path / "open.pdf")
+    opened = " ".join(p.extract_text() for p in pypdf.PdfReader(tmp_path / "open.pdf").pages)
+    assert "LEAKED-FROM-DISK" in opened
