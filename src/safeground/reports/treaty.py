@@ -258,7 +258,7 @@ class _Places:
     its own ``admin_area_id``, else its settlement's, else the smallest administrative area
     whose polygon holds its centroid."""
 
-    def __init__(self, ledger: Ledger, as_of: dt.date) -> None:
+    def __init__(self, ledger: Any, as_of: dt.date) -> None:
         self.admin = {a["id"]: a for a in ledger.objects(ReportType.ADMIN_AREA, as_of)}
         self.settlements = {s["id"]: s for s in ledger.objects(ReportType.SETTLEMENT, as_of)}
         polys = [(a, _geom(a["geometry"])) for a in self.admin.values()
@@ -298,6 +298,23 @@ def _in_year(obj: dict[str, Any], start: dt.date, end: dt.date) -> bool:
     return start <= obj["first_date"] <= end
 
 
+class _AsOf:
+    """The record as known on one day, replayed once and read by type, with the ledger's
+    projector: what ``build`` and ``land_release_summary`` read (instead of a replay of the
+    whole record for every type they ask for)."""
+
+    def __init__(self, ledger: Ledger, as_of: dt.date) -> None:
+        self.as_of = as_of
+        self.projector = ledger.projector
+        self._objects = ledger.snapshot(as_of)
+
+    def objects(self, report_type: ReportType | str, as_of: dt.date | None = None,
+                where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        if as_of not in (None, self.as_of) or where:
+            raise ValueError("a snapshot answers for its own day only")
+        return self._objects.get(ReportType(report_type), [])
+
+
 def _is_ap_or_unknown(area: dict[str, Any]) -> bool:
     cont = area.get("contamination") or []
     return not cont or Contamination.AP.value in cont
@@ -312,10 +329,11 @@ def build(ledger: Ledger, year: int, *, country: str = "",
                                        params={"value": year, "low": 1988,
                                                "high": today.year})])
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    places = _Places(ledger, end)
-    areas = {a["id"]: a for a in ledger.objects(ReportType.HAZARDOUS_AREA, end)}
-    activities = {a["id"]: a for a in ledger.objects(ReportType.ACTIVITY, end)}
-    ordnance = ledger.objects(ReportType.ORDNANCE, end)
+    record: Any = _AsOf(ledger, end)
+    places = _Places(record, end)
+    areas = {a["id"]: a for a in record.objects(ReportType.HAZARDOUS_AREA, end)}
+    activities = {a["id"]: a for a in record.objects(ReportType.ACTIVITY, end)}
+    ordnance = record.objects(ReportType.ORDNANCE, end)
 
     # AP mine types known per area: the models of the AP mines found by its activities
     models: dict[str, set[str]] = defaultdict(set)
@@ -351,7 +369,7 @@ def build(ledger: Ledger, year: int, *, country: str = "",
 
     # Form F: releases by admin area and method (the same rows as the IMAS summary)
     release: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for lr in ledger.objects(ReportType.LAND_RELEASE, end):
+    for lr in record.objects(ReportType.LAND_RELEASE, end):
         if not _in_year(lr, start, end) or lr.get("geometry") is None:
             continue
         admin = places.admin_name(areas.get(lr["hazardous_area_id"]) or lr)
@@ -369,7 +387,7 @@ def build(ledger: Ledger, year: int, *, country: str = "",
             ap_destroyed[item.get("model") or "model not recorded"] += n
 
     education: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for s in ledger.objects(ReportType.RISK_EDUCATION, end):
+    for s in record.objects(ReportType.RISK_EDUCATION, end):
         if not _in_year(s, start, end):
             continue
         row = education[(places.admin_name(s), places.settlement_name(s))]
@@ -392,12 +410,12 @@ def build(ledger: Ledger, year: int, *, country: str = "",
         form_g=[MineTypeRow(m, n) for m, n in sorted(ap_destroyed.items())],
         form_i=[EducationRow(adm, st, c["sessions"], c["girls"], c["boys"], c["women"],
                              c["men"]) for (adm, st), c in sorted(education.items())],
-        monitor=_monitor(ledger, start, end),
+        monitor=_monitor(record, start, end),
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
 
-def _monitor(ledger: Ledger, start: dt.date, end: dt.date) -> MonitorFigures:
+def _monitor(ledger: Any, start: dt.date, end: dt.date) -> MonitorFigures:
     released: Counter[str] = Counter()
     items: Counter[str] = Counter()
     for row in land_release_summary(ledger, "year", as_of=end, since=start):
