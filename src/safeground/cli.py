@@ -57,6 +57,8 @@ class _LazyGroup(TyperGroup):
 
     def resolve_command(self, ctx: click.Context, args: list[str]
                         ) -> tuple[str | None, click.Command | None, list[str]]:
+        if len(args) > 1 and args[0] == "report" and args[1] in REPORT_KINDS:
+            return f"report {args[1]}", REPORT_KINDS[args[1]].load(), args[2:]
         if args and args[0] in LAZY and args[0] not in self.commands:
             self.add_command(LAZY[args[0]].load(), args[0])
         return super().resolve_command(ctx, args)
@@ -103,6 +105,13 @@ LAZY: dict[str, _Lazy] = {
                    "Run the web app, the API and OGC API – Features (docs/web.md)."),
     "user": _Lazy("safeground.web.cli", "user_app",
                   "Users of the web app and the API, and their roles."),
+}
+
+#: ``safeground report KIND ...``: the reports beside the programme report (``report FILE``)
+REPORT_KINDS: dict[str, _Lazy] = {
+    "article7": _Lazy("safeground.reports.cli", "article7",
+                      "Article 7 forms C, F, G and I of the Mine Ban Convention and the "
+                      "Landmine Monitor's figures for a year (HTML, xlsx, PDF)."),
 }
 
 
@@ -264,6 +273,8 @@ def report(out: Annotated[Path, typer.Argument(help="Output .html file (printabl
            = None,
            xlsx: Annotated[Path | None, typer.Option(help="Also write the tables to this "
                                                      ".xlsx workbook")] = None,
+           pdf: Annotated[Path | None, typer.Option(help="Also write the report as this "
+                                                    ".pdf file")] = None,
            title: Annotated[str, typer.Option(help="Report title")] =
            "Mine action programme report",
            plan: Annotated[Path | None, typer.Option(help="A plan folder (safeground plan "
@@ -271,17 +282,20 @@ def report(out: Annotated[Path, typer.Argument(help="Output .html file (printabl
            = None,
            db: DbOpt = None, user: ReaderOpt = None) -> None:
     """Programme report for government and donors: land released, items, casualties, risk
-    education, referrals, quality and returns in a period (HTML, optionally Excel); with
-    --plan, what the current plan expects year by year."""
+    education, referrals, quality and returns in a period (HTML, optionally Excel and PDF);
+    with --plan, what the current plan expects year by year. `safeground report article7`
+    writes the Mine Ban Convention's Article 7 forms instead."""
     period_end = _date(end) if end else dt.date.today()
     ledger = _ledger(db)
     reading_user(ledger.db, user, _perm("read_public"), "report",
                  f"{start}..{period_end.isoformat()}")
     rep = programme.write(ledger, out, _date(start), period_end, xlsx=xlsx, title=title,
-                          plan=plan)
+                          plan=plan, pdf=pdf)
     console.print(f"{programme.headline(rep)}; written to {out}")
     if xlsx:
         console.print(f"Tables written to {xlsx}")
+    if pdf:
+        console.print(f"PDF written to {pdf}")
 
 
 @app.command()

@@ -323,16 +323,22 @@ def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
 
 def write(ledger: Ledger, out: Path, start: dt.date, end: dt.date, *,
           xlsx: Path | None = None, title: str = "Mine action programme report",
-          plan: Path | None = None) -> ProgrammeReport:
+          plan: Path | None = None, pdf: Path | None = None) -> ProgrammeReport:
     """Write the programme report for a period as printable HTML (and, with ``xlsx``, its tables
-    as a workbook); with ``plan``, the plan's yearly outlook, which must then be there."""
+    as a workbook; with ``pdf``, the same page as PDF); with ``plan``, the plan's yearly
+    outlook, which must then be there."""
     rep = build(ledger, start, end, plan)
     if plan is not None and rep.outlook is None:
         raise NotFoundError(f"no plan tables (plan_areas.csv, plan_settlements.csv) in {plan}",
                             code="OUTPUT_NOT_AVAILABLE")
-    out.write_text(render_html(rep, title), encoding="utf-8")
+    html = render_html(rep, title)
+    out.write_text(html, encoding="utf-8")
     if xlsx:
         write_workbook(rep, xlsx)
+    if pdf:
+        from safeground.reports.pdf import html_to_pdf
+
+        html_to_pdf(html, pdf)
     return rep
 
 
