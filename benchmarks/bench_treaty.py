@@ -16,13 +16,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from safeground.reports.pdf import html_to_pdf
-
 from safeground.errors import ValidationError
 from safeground.record.exchange import read_records
 from safeground.record.ledger import Ledger
 from safeground.record.storage import Database
 from safeground.reports import treaty
+from safeground.reports.pdf import html_to_pdf
 from safeground.scenario import ScenarioConfig, generate
 
 
