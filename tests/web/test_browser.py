@@ -42,10 +42,10 @@ def browser(tmp_path_factory):
     shutil.rmtree(profile, ignore_errors=True)
 
 
-def _wait(driver, condition, timeout: float = 30):
+def _wait(driver, condition, timeout: float = 30, poll: float = 0.5):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    return WebDriverWait(driver, timeout, poll_frequency=poll).until(condition)
 
 
 def _sign_in(driver, base: str, who: str, then: str = "/map") -> None:
@@ -58,6 +58,57 @@ def _sign_in(driver, base: str, who: str, then: str = "/map") -> None:
     driver.find_element(By.ID, "password").send_keys(password(who))
     driver.find_element(By.ID, "sign-in").click()
     _wait(driver, lambda d: d.current_url.endswith(then))
+
+
+#: The README's tour: each page as a newcomer first sees it, at 1200 x 800.
+TOUR = {"map.png": "/map", "dashboard.png": "/dashboard", "review.png": "/review",
+        "plan.png": "/analysis"}
+SHOT_SIZE = (1200, 800)
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_the_tour_pages_as_a_newcomer_sees_them(live, browser, tmp_path):
+    """The README's screenshots are this test's: the map, the dashboard, the review queue and
+    the plan, each 1200 x 800. They go to $SAFEGROUND_SCREENSHOTS when set (``make
+    screenshots`` sets docs/img), else to a temporary folder; either way they are checked."""
+    from selenium.webdriver.common.by import By
+
+    out = Path(os.environ.get("SAFEGROUND_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    _sign_in(browser, live.base, "chief")
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": SHOT_SIZE[0], "height": SHOT_SIZE[1], "deviceScaleFactor": 1, "mobile": False})
+    try:
+        for name, page in TOUR.items():
+            if page == "/analysis":                     # the plan is the analysts'
+                _sign_in(browser, live.base, "analyst", then=page)
+            browser.get(f"{live.base}{page}")
+            if page == "/map":
+                _wait(browser, lambda d: d.find_element(By.ID, "map")
+                      .get_attribute("data-loaded") == "true")
+                assert browser.find_elements(By.CSS_SELECTOR, "#map svg path.sg-ha")
+            elif page == "/dashboard":
+                assert browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+            elif page == "/review":
+                assert browser.find_elements(By.CSS_SELECTOR, "button.approve")
+            else:       # the plan: its charts, loaded, at the top of the view
+                charts = browser.find_elements(By.CSS_SELECTOR, "img.plan-chart")
+                assert charts
+                _wait(browser, lambda d: all(d.execute_script(
+                    "return arguments[0].complete && arguments[0].naturalWidth > 0", c)
+                    for c in charts))
+                browser.execute_script("arguments[0].closest('.card').scrollIntoView()",
+                                       charts[0])
+            browser.save_screenshot(str(out / name))
+            assert _png_size(out / name) == SHOT_SIZE, name
+            assert (out / name).stat().st_size < 400_000, name
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_approver_signs_in_sees_the_map_and_dashboard_and_approves_a_report(live, browser):
@@ -76,8 +127,6 @@ def test_approver_signs_in_sees_the_map_and_dashboard_and_approves_a_report(live
     assert "8 hazardous areas" in browser.find_element(By.ID, "map-status").text
     browser.find_elements(By.CSS_SELECTOR, "path.sg-ha")[0].click()
     _wait(browser, lambda d: "Open the record" in d.find_element(By.ID, "feature-info").text)
-    if os.environ.get("SAFEGROUND_SCREENSHOTS"):
-        browser.save_screenshot(os.path.join(os.environ["SAFEGROUND_SCREENSHOTS"], "map.png"))
     # nothing asked of another host: no tiles, no CDN
     hosts = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => new URL(e.name).host)")
@@ -89,9 +138,6 @@ def test_approver_signs_in_sees_the_map_and_dashboard_and_approves_a_report(live
 
     assert int(figure) == status(ledger).areas_open["CHA"]
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) >= 6
-    if os.environ.get("SAFEGROUND_SCREENSHOTS"):
-        browser.save_screenshot(os.path.join(os.environ["SAFEGROUND_SCREENSHOTS"],
-                                             "dashboard.png"))
     # the review queue: approve the settlement update waiting there
     waiting = {ledger.report(r).object_id: r for r in live.site.waiting}
     rid = waiting["SET-AGHDAM"]
@@ -270,9 +316,6 @@ def test_a_hidden_layer_is_asked_for_only_once_switched_on_and_a_click_shows_eve
     third = _layer_requests(browser)[2]
     assert "ordnance" not in third["layers"].split(",") and third["zoom"] != first[0]["zoom"]
     assert items() == 0 and count.text == "–"
-    if os.environ.get("SAFEGROUND_SCREENSHOTS"):
-        browser.save_screenshot(os.path.join(os.environ["SAFEGROUND_SCREENSHOTS"],
-                                             "map-layers.png"))
 
 
 def test_an_analyst_sees_the_plan_on_the_map(live, browser):
@@ -316,9 +359,6 @@ def test_an_analyst_sees_the_plan_on_the_map(live, browser):
     assert info.find_element(By.CSS_SELECTOR, '[data-field="planned_start_date"]').text == \
         str(start)
     assert "Open the record" in info.text
-    if os.environ.get("SAFEGROUND_SCREENSHOTS"):
-        browser.save_screenshot(os.path.join(os.environ["SAFEGROUND_SCREENSHOTS"],
-                                             "map-plan.png"))
 
 
 def test_an_analyst_makes_the_plan_again_from_the_analysis_page(live, browser):
@@ -326,6 +366,7 @@ def test_an_analyst_makes_the_plan_again_from_the_analysis_page(live, browser):
     until it is done and reloads on the new plan; the served plan is restored afterwards for
     the other tests of this module."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
 
     folder = live.site.work_dir / "plan"
     backup = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -338,10 +379,14 @@ def test_an_analyst_makes_the_plan_again_from_the_analysis_page(live, browser):
             "f.start.value = '2021-07-01'; f.horizon_weeks.value = '52';"
             "f.seconds.value = '0.3';")
         browser.find_element(By.ID, "replan-start").click()
-        _wait(browser, lambda d: d.find_element(By.ID, "replan-status")
-              .get_attribute("data-state") == "done", timeout=120)
-        assert "people able to return" in browser.find_element(By.ID, "replan-status").text
-        # the page reloads on the new plan: the job is told from the server side now
+        # the job's end is read from this page's status line, in one look (state and text
+        # together: the page reloads 1.5 s after it shows them) ...
+        said = _wait(browser, lambda d: status.get_attribute("data-state") == "done"
+                     and status.text, timeout=120, poll=0.1)
+        assert "people able to return" in said and "Reloading" in said
+        # ... then the page is left for a new one (the old status line goes stale: waiting on
+        # the page itself, never for a time), where the server tells of the job
+        _wait(browser, staleness_of(status), timeout=30)
         _wait(browser, lambda d: "Last plan made by analyst" in
               d.find_element(By.ID, "replan-status").text, timeout=30)
         assert browser.find_element(By.ID, "plan-returns")
