@@ -28,6 +28,8 @@ _WINDOWS = re.compile(r"\b[A-Za-z]:\\(?:Users|Documents and Settings)\\")
 #: Files whose leading slash means something else: .gitignore's ``/var/`` is anchored to the
 #: repository's own root by git's rules.
 _EXEMPT = {".gitignore"}
+#: This file, whose examples of what the rules catch are the rules' own.
+_SELF = Path(__file__).resolve()
 
 
 def machine_paths(text: str) -> list[str]:
@@ -60,7 +62,7 @@ def test_the_rule_finds_machine_paths_and_leaves_system_paths_and_urls_alone():
 def test_no_tracked_file_names_a_folder_of_one_machine():
     found = {}
     for path in _tracked():
-        if path.name in _EXEMPT or not path.is_file():
+        if path.name in _EXEMPT or path == _SELF or not path.is_file():
             continue
         try:
             text = path.read_text(encoding="utf-8")
@@ -87,5 +89,55 @@ def test_only_the_harness_knows_where_the_shared_data_is():
     own = ROOT / "tests" / "harness" / "shared.py"
     spelled = re.compile(r"""shared["']?\s*/\s*["']?data|shared/data""")
     offenders = [str(p.relative_to(ROOT)) for p in _tracked()
-                 if p.suffix == ".py" and p != own and spelled.search(p.read_text("utf-8"))]
+                 if p.suffix == ".py" and p not in (own, _SELF)
+                 and spelled.search(p.read_text("utf-8"))]
     assert not offenders, offenders
+
+
+#: A reference to a tracker's issue: "issue 3", "Issue #4", "(issue 5; ...)", "issue 6 item 1".
+#: Code, help and docs speak to users, who have no such tracker.
+_ISSUE = re.compile(r"\bissues?\s*#?\d+", re.IGNORECASE)
+
+
+def issue_references(text: str) -> list[str]:
+    return [text[max(0, m.start() - 30):m.end() + 10].replace("\n", " ")
+            for m in _ISSUE.finditer(text)]
+
+
+def test_the_issue_rule_finds_references_and_leaves_words_alone():
+    for bad in ("(issue 3)", "Issue 3 contract A", "issue #12", "issues 4 and 5"):
+        assert issue_references(bad), bad
+    for fine in ("let SQLAlchemy not issue BEGIN", "reports issued by", "colour: #1b3a5c",
+                 "bugs.chromium.org/p/chromium/issues/detail?id=600120"):
+        assert not issue_references(fine), fine
+
+
+def test_no_issue_numbers_in_code_help_or_docs():
+    found = {}
+    for path in _tracked():
+        rel = path.relative_to(ROOT)
+        if rel.parts[:4] == ("src", "safeground", "web", "static") or \
+                path.suffix not in {".py", ".md", ".toml", ".html", ".js", ".sh", ".cfg", ""}:
+            continue
+        if path == _SELF or not path.is_file():
+            continue
+        if hits := issue_references(path.read_text(encoding="utf-8")):
+            found[str(rel)] = hits
+    assert not found, found
+
+
+def test_no_issue_numbers_in_command_help():
+    import click
+
+    from safeground.cli import command_tree
+
+    def texts(cmd: click.Command):
+        yield cmd.help or ""
+        yield cmd.short_help or ""
+        for p in cmd.params:
+            yield getattr(p, "help", None) or ""
+        for sub in getattr(cmd, "commands", {}).values():
+            yield from texts(sub)
+
+    found = [t for t in texts(command_tree()) if issue_references(t)]
+    assert not found, found

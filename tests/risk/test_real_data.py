@@ -1,12 +1,10 @@
 """Real data, read in place from the shared data (tests/harness/shared.py), on small subsets.
 
 Spatial hold-out on six RELand municipalities; forward in time on Colombia's event records at a
-coarse 4 km step. Both assert what the issue asks of the model: it beats the baselines.
+coarse 4 km step. Both assert what the model must do: it beats the baselines.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from harness.shared import SHARED_DATA, skip_unless
 from safeground.risk import colombia, forecast, reland

@@ -1,4 +1,4 @@
-"""Issue 3: the region, its hidden truth and the observations are deterministic and well formed.
+"""the region, its hidden truth and the observations are deterministic and well formed.
 
 Minefield geometry follows doctrine (``contamination.DOCTRINE``): rows parallel to the former line
 of contact, row and mine spacing within the doctrinal ranges.
