@@ -49,6 +49,23 @@ def _wait(driver, condition, timeout: float = 30, poll: float = 0.5):
     return WebDriverWait(driver, timeout, poll_frequency=poll).until(condition)
 
 
+def _follow(driver, element, to: str) -> None:
+    """Click ``element`` (a link or a form's button) and wait for the page it leads to, ending
+    in ``to``, to be there and loaded: the clicked page gone (its element stale), the address
+    the new one's, its document complete. A changed address alone is not enough: the old page's
+    elements can still be found for a moment after it."""
+    from urllib.parse import urlsplit
+
+    from selenium.webdriver.support.expected_conditions import staleness_of
+
+    path, _, query = to.partition("?")
+    element.click()
+    _wait(driver, staleness_of(element))
+    _wait(driver, lambda d: urlsplit(d.current_url).path.endswith(path)
+          and query in urlsplit(d.current_url).query
+          and d.execute_script("return document.readyState") == "complete")
+
+
 def _sign_in(driver, base: str, who: str, then: str = "/map") -> None:
     from selenium.webdriver.common.by import By
 
@@ -57,8 +74,7 @@ def _sign_in(driver, base: str, who: str, then: str = "/map") -> None:
     _wait(driver, lambda d: "/login" in d.current_url)
     driver.find_element(By.ID, "name").send_keys(who)
     driver.find_element(By.ID, "password").send_keys(password(who))
-    driver.find_element(By.ID, "sign-in").click()
-    _wait(driver, lambda d: d.current_url.endswith(then))
+    _follow(driver, driver.find_element(By.ID, "sign-in"), then)
 
 
 #: The README's tour: each page as a newcomer first sees it, at 1200 x 800.
@@ -429,10 +445,8 @@ def test_a_user_changes_their_password_and_an_admin_reads_it_in_the_audit_trail(
     browser.get(f"{live.base}/login")
     browser.find_element(By.ID, "name").send_keys("pw.changer")
     browser.find_element(By.ID, "password").send_keys("first-password")
-    browser.find_element(By.ID, "sign-in").click()
-    _wait(browser, lambda d: d.current_url.endswith("/map"))
-    browser.find_element(By.ID, "account-password").click()
-    _wait(browser, lambda d: d.current_url.endswith("/account/password"))
+    _follow(browser, browser.find_element(By.ID, "sign-in"), "/map")
+    _follow(browser, browser.find_element(By.ID, "account-password"), "/account/password")
     browser.find_element(By.ID, "current-password").send_keys("first-password")
     browser.find_element(By.ID, "new-password").send_keys("second-password")
     browser.find_element(By.ID, "new-password-again").send_keys("second-password")
@@ -444,11 +458,10 @@ def test_a_user_changes_their_password_and_an_admin_reads_it_in_the_audit_trail(
     assert browser.current_url.endswith("/dashboard")
     # the admin finds it in the audit trail, from the navigation
     _sign_in(browser, live.base, "root")
-    browser.find_element(By.LINK_TEXT, "Audit trail").click()
-    _wait(browser, lambda d: d.current_url.endswith("/audit"))
+    _follow(browser, browser.find_element(By.LINK_TEXT, "Audit trail"), "/audit")
     Select(browser.find_element(By.ID, "audit-action")).select_by_value("user_password")
     browser.find_element(By.ID, "audit-actor").send_keys("pw.changer")
-    browser.find_element(By.CSS_SELECTOR, "#audit-filters button[type=submit]").click()
-    _wait(browser, lambda d: "action=user_password" in d.current_url)
+    _follow(browser, browser.find_element(By.CSS_SELECTOR, "#audit-filters button[type=submit]"),
+            "/audit?action=user_password")
     rows = browser.find_elements(By.CSS_SELECTOR, "#audit-table tbody tr")
     assert len(rows) == 1 and "pw.changer" in rows[0].text and "self_service" in rows[0].text
