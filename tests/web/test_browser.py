@@ -49,21 +49,38 @@ def _wait(driver, condition, timeout: float = 30, poll: float = 0.5):
     return WebDriverWait(driver, timeout, poll_frequency=poll).until(condition)
 
 
-def _follow(driver, element, to: str) -> None:
-    """Click ``element`` (a link or a form's button) and wait for the page it leads to, ending
-    in ``to``, to be there and loaded: the clicked page gone (its element stale), the address
-    the new one's, its document complete. A changed address alone is not enough: the old page's
-    elements can still be found for a moment after it."""
+def _mark_page(driver) -> None:
+    """Mark the page in the browser: a page loaded after this one will not carry the mark."""
+    driver.execute_script("window.sgOldPage = true;")
+
+
+def _wait_new_page(driver, to: str = "", timeout: float = 30) -> None:
+    """Wait until the marked page has been left for a new one, ending in ``to``, and that one
+    is loaded. Waits on the page itself, never for a time; a moment of 'node not in the
+    document' or of no script context while the browser swaps pages is asked again."""
     from urllib.parse import urlsplit
 
-    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
 
     path, _, query = to.partition("?")
+
+    def arrived(d) -> bool:
+        return bool(d.execute_script(
+            "return !window.sgOldPage && document.readyState === 'complete';")) \
+            and urlsplit(d.current_url).path.endswith(path) \
+            and query in urlsplit(d.current_url).query
+
+    WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(arrived)
+
+
+def _follow(driver, element, to: str) -> None:
+    """Click ``element`` (a link or a form's button) and wait for the page it leads to, ending
+    in ``to``, to be there and loaded. A changed address alone is not enough: the old page's
+    elements can still be found for a moment after it."""
+    _mark_page(driver)
     element.click()
-    _wait(driver, staleness_of(element))
-    _wait(driver, lambda d: urlsplit(d.current_url).path.endswith(path)
-          and query in urlsplit(d.current_url).query
-          and d.execute_script("return document.readyState") == "complete")
+    _wait_new_page(driver, to)
 
 
 def _sign_in(driver, base: str, who: str, then: str = "/map") -> None:
@@ -383,7 +400,6 @@ def test_an_analyst_makes_the_plan_again_from_the_analysis_page(live, browser):
     until it is done and reloads on the new plan; the served plan is restored afterwards for
     the other tests of this module."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
 
     folder = live.site.work_dir / "plan"
     backup = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -395,17 +411,18 @@ def test_an_analyst_makes_the_plan_again_from_the_analysis_page(live, browser):
             "const f = document.getElementById('replan');"
             "f.start.value = '2021-07-01'; f.horizon_weeks.value = '52';"
             "f.seconds.value = '0.3';")
+        _mark_page(browser)
         browser.find_element(By.ID, "replan-start").click()
         # the job's end is read from this page's status line, in one look (state and text
         # together: the page reloads 1.5 s after it shows them) ...
         said = _wait(browser, lambda d: status.get_attribute("data-state") == "done"
                      and status.text, timeout=120, poll=0.1)
         assert "people able to return" in said and "Reloading" in said
-        # ... then the page is left for a new one (the old status line goes stale: waiting on
-        # the page itself, never for a time), where the server tells of the job
-        _wait(browser, staleness_of(status), timeout=30)
-        _wait(browser, lambda d: "Last plan made by analyst" in
-              d.find_element(By.ID, "replan-status").text, timeout=30)
+        # ... then the page is left for a new one (the mark gone: waiting on the page itself,
+        # never for a time), where the server tells of the job
+        _wait_new_page(browser, "/analysis")
+        assert "Last plan made by analyst" in \
+            browser.find_element(By.ID, "replan-status").text
         assert browser.find_element(By.ID, "plan-returns")
         weekly = (folder / "plan.csv").read_text(encoding="utf-8").splitlines()
         header = weekly[0].split(",")
