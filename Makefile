@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean system-packages
+.PHONY: demo test lint bench clean system-packages screenshots
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: $(STAMP) system-packages
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
+
+# The README tour's screenshots (docs/img/*.png, 1200 x 800), taken by the browser test.
+screenshots: $(STAMP)
+	SAFEGROUND_SCREENSHOTS=docs/img $(BIN)/python -m pytest -n 0 -p no:cacheprovider \
+		tests/web/test_browser.py -k tour
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -1,6 +1,6 @@
-"""Intake throughput (issue 4): explosive-item rows and NTS submissions with polygons.
+"""Intake throughput: explosive-item rows and NTS submissions with polygons.
 
-    .venv/bin/python benchmarks/bench_intake.py            # the issue's sizes
+    .venv/bin/python benchmarks/bench_intake.py            # the reference sizes
     SG_BENCH_ITEMS=100000 SG_BENCH_NTS=2000 .venv/bin/python benchmarks/bench_intake.py
 
 Targets on the project machine: 1,000,000 item rows (a CSV with coordinates) in <= 60 s and

@@ -1,11 +1,11 @@
-"""Ledger benchmark (issue 2): apply 100,000 approved reports — hazardous areas, NTS and TS
+"""Ledger benchmark: apply 100,000 approved reports — hazardous areas, NTS and TS
 activities, and cancelled / reduced release products with polygon arithmetic — then time
 ``as_of`` for single areas. Targets: apply <= 60 s and peak memory <= 2 GB on SQLite (2 cores);
 as_of <= 10 ms. Runs on SQLite and on a throwaway PostGIS (tests/harness) and prints figures.
 
     .venv/bin/python benchmarks/bench_ledger.py [--reports 100000] [--backend sqlite|postgis|both]
 
-``--gate N`` instead times the gate alone (issue 4): N explosive-item rows (text values and a
+``--gate N`` instead times the gate alone: N explosive-item rows (text values and a
 Point, as the CSV intake gives them; one organisation and one activity beforehand) through
 ``Ledger.submit`` in the intake's chunks (at most 5 calls), then 10,000 NTS-like polygon reports
 (surveyed hazardous areas). Target: 1,000,000 item rows <= 60 s.

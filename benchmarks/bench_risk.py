@@ -2,8 +2,8 @@
 
 Prints, for each model (logistic, LightGBM): wall time, cells per second and peak memory (the
 resident memory of this process and its Dask workers together, sampled every 0.2 s) of writing
-the Cloud-Optimised GeoTIFF, window by window on a local dask.distributed cluster. Targets
-(issue 5): <= 120 s and <= 4 GB on the 2-core reference machine.
+the Cloud-Optimised GeoTIFF, window by window on a local dask.distributed cluster. Targets:
+<= 120 s and <= 4 GB on the 2-core reference machine.
 
 Input: the default scenario (``safeground.scenario``, ~10,000 km², seed 0) when the package is
 there — generated into a temporary directory unless ``--scenario DIR`` points at one already

@@ -1,4 +1,4 @@
-"""Benchmark of scenario generation and the operations twin (issue 3).
+"""Benchmark of scenario generation and the operations twin.
 
 Prints, each measured in a fresh subprocess so peak memory is its own:
 
@@ -10,7 +10,7 @@ Prints, each measured in a fresh subprocess so peak memory is its own:
 3. the operations twin on the default region: NTS of every area in the first year, then
    clearance of every open area with the default fleet, run to a 10-year horizon.
 
-Targets (issue 3): default region <= 60 s and <= 4 GB; growth no worse than roughly linear.
+Targets: default region <= 60 s and <= 4 GB; growth no worse than roughly linear.
 """
 
 from __future__ import annotations

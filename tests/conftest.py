@@ -13,8 +13,9 @@ Databases
                    started on first use and shared by all pytest-xdist workers.
 
 Tests that use the PostGIS fixtures are marked ``postgis`` automatically, so
-``pytest -m "not postgis"`` leaves them out. Missing PostgreSQL programs make those tests fail
-with instructions, unless SAFEGROUND_SKIP_POSTGIS=1 is set, which makes them skip instead.
+``pytest -m "not postgis"`` leaves them out. Where PostgreSQL or PostGIS is not installed those
+tests skip, saying which packages to install (``bash scripts/system-packages.sh``); under CI
+(``CI=true``, which installs them) they fail instead, unless SAFEGROUND_SKIP_POSTGIS=1 is set.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ def postgis_server(pytestconfig: pytest.Config) -> pg_harness.PostgisServer:
     try:
         return pg_harness.session_server(session_id, owner_pid)
     except pg_harness.PostgisUnavailable as exc:
-        if os.environ.get("SAFEGROUND_SKIP_POSTGIS") == "1":
-            pytest.skip(f"SAFEGROUND_SKIP_POSTGIS=1: {exc}")
+        if reason := pg_harness.skip_reason(exc, os.environ):
+            pytest.skip(reason)
         pytest.fail(str(exc), pytrace=False)
 
 

@@ -91,7 +91,7 @@ LAZY: dict[str, _Lazy] = {
                     "through the gate, with a progress bar, a summary and a rejects file to fix "
                     "and re-import."),
     "scenario": _Lazy("safeground.scenario.cli", "app",
-                      "Synthetic post-conflict regions with hidden ground truth (issue 3)."),
+                      "Synthetic post-conflict regions with hidden ground truth."),
     "intake": _Lazy("safeground.intake.cli", "app",
                     "Field data intake and open exchange: XLSForms, ODK Central, KoboToolbox, "
                     "Survey123, GeoPackage, HXL."),

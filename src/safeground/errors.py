@@ -62,7 +62,7 @@ class ValidationError(SafegroundError, ValueError):
 
 
 class TransitionError(SafegroundError, ValueError):
-    """A land release transition the rules refuse (IMAS 07.11 practice; see DOMAIN.md §2)."""
+    """A land release transition the rules refuse (IMAS 07.11 practice; see docs/domain.md §2)."""
 
     code = "LR_TRANSITION_REFUSED"
     http_status = 409

@@ -1,4 +1,4 @@
-"""The gate (issue 2, item 5): each malformed report gets its coded problem, naming the record
+"""The gate: each malformed report gets its coded problem, naming the record
 and field, is kept as rejected with its reasons, and leaves the record unchanged."""
 
 import datetime as dt
@@ -151,7 +151,7 @@ def test_resubmitting_a_submission_id_is_idempotent(programme):
 
 
 def test_every_field_of_every_report_type_is_representable():
-    """The Minimum Data Requirements fields (DOMAIN.md §3) exist in the report specs."""
+    """The Minimum Data Requirements fields (docs/domain.md §3) exist in the report specs."""
     mdr = {"activity": {"organisation_id", "activity_type", "start_date", "end_date", "status"},
            "hazardous_area": {"classification", "contamination", "beneficiaries", "benchmark"},
            "land_release": {"release", "depth_cm", "method"},

@@ -1,4 +1,4 @@
-"""The gate's fast path for large batches (issue 4) gives the per-record path's answer.
+"""The gate's fast path for large batches gives the per-record path's answer.
 
 ``batch_gate.check_many`` checks a batch column by column; ``Ledger.submit`` uses it from
 ``BATCH_THRESHOLD`` records on. Whatever the batch, both paths must accept and reject the same

@@ -1,4 +1,4 @@
-"""The command line, end to end, as a user would run it (issue 2, item 7)."""
+"""The command line, end to end, as a user would run it."""
 
 import functools
 import json

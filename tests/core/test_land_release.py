@@ -1,4 +1,4 @@
-"""Land release rules (IMAS 07.11 practice, DOMAIN.md §2): each row is a story of reports and
+"""Land release rules (IMAS 07.11 practice, docs/domain.md §2): each row is a story of reports and
 the outcome the rules demand. Areas are fractions of a ~0.94 km² test area."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""The ledger: reports are the only way the record changes (issue 2, items 3 and 6).
+"""The ledger: reports are the only way the record changes.
 
 Runs on SQLite and PostGIS alike.
 """

@@ -1,4 +1,4 @@
-"""The CSV geodata reader's fast paths (issue 4's million-row import) read what the csv module
+"""The CSV geodata reader's fast paths (the million-row import) read what the csv module
 reads: pandas' C reader for plain files, float() over whole coordinate columns."""
 
 from __future__ import annotations

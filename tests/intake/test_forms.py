@@ -47,7 +47,7 @@ def test_clearance_form_offers_only_reduced_or_cleared_and_asks_depth_when_clear
     assert "cleared" in depth["required"]
 
 
-def test_forms_cover_the_report_types_of_the_issue():
+def test_forms_cover_every_field_report_type():
     produced = {s.report_type.value for f in FORMS.values() for s in f.sections}
     assert {"hazardous_area", "evidence", "activity", "land_release", "ordnance", "accident",
             "victim", "risk_education", "qa_visit"} <= produced

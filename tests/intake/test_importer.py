@@ -228,6 +228,20 @@ def test_cli_import_review_export_and_summary(cli_accounts, tmp_path):
     assert res.exit_code == 2 and "FORBIDDEN" in res.output
 
 
+def test_forms_out_makes_a_missing_folder_and_refuses_a_file_in_the_way(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "new" / "forms"
+    res = runner.invoke(app, ["forms", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert (out / "sg_nts.xlsx").is_file() and (out / "sg_clearance.xlsx").is_file()
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    res = runner.invoke(app, ["forms", "--out", str(blocked / "forms")])
+    assert res.exit_code == 2 and "CONFIG_INVALID" in res.output
+    assert "cannot make the folder" in res.output
+    assert "Traceback" not in res.output
+
+
 def test_progress_bar_does_not_get_in_the_way(ledger, tmp_path, capsys):
     path = fx.odk_csv_zip([samples.nts(1)], tmp_path / "nts.zip")
     s = import_path(ledger, path, "alice", progress=True, chunk=2)

@@ -15,5 +15,5 @@ def small_instance():
 
 @pytest.fixture(scope="session")
 def medium_instance():
-    """40 areas, 8 settlements, 4 teams, 26 weeks: the MILP-sized case of issue 6."""
+    """40 areas, 8 settlements, 4 teams, 26 weeks: the MILP-sized case."""
     return synthetic_instance(seed=0)

@@ -1,4 +1,4 @@
-"""Planning settings and instances (issue 6 item 1; DOMAIN.md §5 defaults)."""
+"""Planning settings and instances (docs/domain.md §5 defaults)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_bad_settings_are_refused_with_a_code(override):
 
 
 def test_cambodia_shares_for_a_default_sha():
-    # DOMAIN.md §5, Cambodia 2015: 48 % cancelled, 20 % reduced, 32 % cleared
+    # docs/domain.md §5, Cambodia 2015: 48 % cancelled, 20 % reduced, 32 % cleared
     inst = build_instance([{"id": "A", "classification": "SHA", "remaining_m2": 10000,
                             "x": 0, "y": 0}], [], [{"id": "T", "asset": "manual"}],
                           horizon_weeks=4)
@@ -95,7 +95,7 @@ def test_invalid_records_list_every_problem():
 @given(cls=st.sampled_from(["SHA", "CHA"]), m2=st.floats(1, 1e7), p=st.floats(0, 1),
        done=st.integers(0, 2))
 def test_expected_stages_conserve_the_area(cls, m2, p, done):
-    # original = cancelled + reduced + cleared (DOMAIN.md §2 invariant), in expectation
+    # original = cancelled + reduced + cleared (docs/domain.md §2 invariant), in expectation
     inst = build_instance([{"id": "A", "classification": cls, "remaining_m2": m2, "x": 0,
                             "y": 0, "contamination_probability": p, "stages_done": done}],
                           [], [{"id": "T", "asset": "manual"}], horizon_weeks=4)

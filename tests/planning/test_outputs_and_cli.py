@@ -1,4 +1,4 @@
-"""Plans as CSV, GeoPackage and charts; the ``safeground plan`` commands (issue 6 item 7)."""
+"""Plans as CSV, GeoPackage and charts; the ``safeground plan`` commands."""
 
 from __future__ import annotations
 

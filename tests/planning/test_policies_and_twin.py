@@ -1,4 +1,4 @@
-"""Policies, and their evaluation against the operations twin (issue 6 item 9)."""
+"""Policies, and their evaluation against the operations twin."""
 
 from __future__ import annotations
 

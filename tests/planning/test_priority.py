@@ -1,4 +1,4 @@
-"""Priority scores reproduce ANAMA's published order (DOMAIN.md §5)."""
+"""Priority scores reproduce ANAMA's published order (docs/domain.md §5)."""
 
 from __future__ import annotations
 

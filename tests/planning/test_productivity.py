@@ -1,4 +1,4 @@
-"""Team rates and bases from the record (issue 6): plans run at the pace the teams have shown,
+"""Team rates and bases from the record: plans run at the pace the teams have shown,
 from where they work."""
 
 import datetime as dt

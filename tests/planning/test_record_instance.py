@@ -1,4 +1,4 @@
-"""Planning works from the record alone (issue 6): the example programme, as approved reports."""
+"""Planning works from the record alone: the example programme, as approved reports."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""The scheduler (issue 6 item 4): feasibility, limits, and the heuristic against the MILP."""
+"""The scheduler: feasibility, limits, and the heuristic against the MILP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Monte Carlo forecast, what-if and rolling re-planning (issue 6 items 5 and 6)."""
+"""Monte Carlo forecast, what-if and rolling re-planning."""
 
 from __future__ import annotations
 

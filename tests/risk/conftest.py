@@ -19,7 +19,7 @@ from affine import Affine
 from pyproj import Transformer
 from shapely.geometry import LineString, Point, box
 
-from harness.shared import SHARED_DATA
+from harness.shared import require
 
 CRS = "EPSG:32638"
 X0, Y0 = 600_000.0, 4_400_000.0
@@ -27,8 +27,7 @@ W, H = 12_000.0, 8_000.0
 FRONT_X = X0 + 6_000.0
 ROAD_Y = Y0 + 2_000.0
 
-RELAND = SHARED_DATA / "colombia-reland/processed_dataset/train/train_all.csv"
-MUSE = SHARED_DATA / "colombia-map-muse-events"
+RELAND = "colombia-reland/processed_dataset/train/train_all.csv"
 
 
 def _write_raster(path: Path, array: np.ndarray, step: float) -> None:
@@ -116,12 +115,11 @@ def programme(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def reland_small() -> pd.DataFrame:
-    """Six municipalities of the RELand grid (read in place from ../shared/data)."""
-    if not RELAND.exists():
-        pytest.skip("RELand data not available")
+    """Six municipalities of the RELand grid (read in place from the shared data)."""
+    path = require(RELAND)
     from safeground.risk import reland
 
-    df = reland.load_grid(RELAND)
+    df = reland.load_grid(path)
     keep = ["SAN CARLOS", "SONSON", "GRANADA", "SAN LUIS", "COCORNA", "ARGELIA"]
     return df[df[reland.GROUP].isin(keep)].reset_index(drop=True)
 

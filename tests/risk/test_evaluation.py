@@ -1,4 +1,4 @@
-"""Evaluation metrics and hold-outs (DOMAIN.md §6): top-area shares, AUCs, no random splits."""
+"""Evaluation metrics and hold-outs (docs/domain.md §6): top-area shares, AUCs, no random splits."""
 
 from __future__ import annotations
 

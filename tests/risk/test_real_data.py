@@ -1,17 +1,16 @@
-"""Real data, read in place from ../shared/data (DOMAIN.md §7), on small subsets.
+"""Real data, read in place from the shared data (tests/harness/shared.py), on small subsets.
 
 Spatial hold-out on six RELand municipalities; forward in time on Colombia's event records at a
-coarse 4 km step. Both assert what the issue asks of the model: it beats the baselines.
+coarse 4 km step. Both assert what the model must do: it beats the baselines.
 """
 
 from __future__ import annotations
 
-import pytest
-
-from harness.shared import SHARED_DATA
+from harness.shared import SHARED_DATA, skip_unless
 from safeground.risk import colombia, forecast, reland
 
 MUSE = SHARED_DATA / "colombia-map-muse-events"
+needs_muse = skip_unless("colombia-map-muse-events")
 
 DISTANCE = "baseline: distance to front-line proxy (coca)"
 DENSITY = "baseline: density of past events"
@@ -35,7 +34,7 @@ def test_reland_known_density_never_uses_the_held_out_municipality(reland_small)
     assert (a[reland.KNOWN_DENSITY] == b[reland.KNOWN_DENSITY]).all()
 
 
-@pytest.mark.skipif(not MUSE.exists(), reason="Colombia event records not available")
+@needs_muse
 def test_colombia_forward_in_time_model_beats_the_baselines():
     study = colombia.build_study(MUSE, "2005-12-31", step_m=4000, until_year=2008)
     board, _ = forecast.evaluate(study, "2005-12-31", "2008-12-31", horizon_years=3,
@@ -46,7 +45,7 @@ def test_colombia_forward_in_time_model_beats_the_baselines():
         assert s.loc["lightgbm", "top10"] > s.loc[baseline, "top10"]
 
 
-@pytest.mark.skipif(not MUSE.exists(), reason="Colombia event records not available")
+@needs_muse
 def test_colombia_events_are_dated_grouped_and_in_metres():
     events, _raw = colombia.load_events(colombia.event_files(MUSE, until_year=1992))
     assert set(events["group"]) <= {"accident", "find", "evidence", "indirect"}

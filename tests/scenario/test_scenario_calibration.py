@@ -1,4 +1,4 @@
-"""Issue 3 §5: the default region is calibrated against the reference figures (docs/scenario.md).
+"""the default region is calibrated against the reference figures (docs/scenario.md).
 
 The bands here are the ones stated in the calibration table of docs/scenario.md. The default
 region is generated once per session (about 15 s).

@@ -1,4 +1,4 @@
-"""``safeground scenario generate`` writes the files of a scenario (issue 3 §6)."""
+"""``safeground scenario generate`` writes the files of a scenario."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 3: the region, its hidden truth and the observations are deterministic and well formed.
+"""the region, its hidden truth and the observations are deterministic and well formed.
 
 Minefield geometry follows doctrine (``contamination.DOCTRINE``): rows parallel to the former line
 of contact, row and mine spacing within the doctrinal ranges.
@@ -11,7 +11,7 @@ import pytest
 import shapely
 from shapely.ops import substring
 
-from harness.shared import SHARED_DATA
+from harness.shared import require
 from safeground.errors import ConfigError
 from safeground.scenario import ScenarioConfig, generate
 from safeground.scenario import contamination as C
@@ -123,11 +123,7 @@ def test_hazardous_areas_do_not_overlap(small):
 
 
 def test_region_from_a_polygon_file():
-    path = str(SHARED_DATA / "azerbaijan-adm2" / "geoBoundaries-AZE-ADM2.geojson")
-    import os
-
-    if not os.path.exists(path):
-        pytest.skip("shared district boundaries not present")
+    path = str(require("azerbaijan-adm2/geoBoundaries-AZE-ADM2.geojson"))
     sc = generate(ScenarioConfig(seed=2, region=path,
                                  region_names=("Fuzuli District", "Jabrayil District")))
     assert {a.name for a in sc.region.admin} == {"Fuzuli District", "Jabrayil District"}

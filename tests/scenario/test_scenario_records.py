@@ -1,4 +1,4 @@
-"""Issue 3 contract A: the observation processes write valid Safeground report files.
+"""the observation processes write valid Safeground report files.
 
 Every record has the header fields and the payload fields of its type exactly as in
 ``REPORT_SPECS``; choices are valid; references name objects defined earlier in file order.

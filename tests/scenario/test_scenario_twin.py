@@ -1,7 +1,7 @@
-"""Issue 3 contract B: the operations twin reveals the truth as work proceeds.
+"""the operations twin reveals the truth as work proceeds.
 
 Item conservation: every true item is found, remains in the ground, or caused an accident.
-Area conservation (DOMAIN.md §2): original = cancelled + reduced + cleared + remaining.
+Area conservation (docs/domain.md §2): original = cancelled + reduced + cleared + remaining.
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def test_observable_areas_hold_no_truth(small):
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_plan_conserves_items_and_area(small, data):
-    """Property: whatever the plan, items and area are conserved (DOMAIN.md §2)."""
+    """Property: whatever the plan, items and area are conserved (docs/domain.md §2)."""
     twin = OperationsTwin(small, seed=data.draw(st.integers(0, 1000)), start=START)
     areas = [a.id for a in twin.observable_areas()]
     teams = {t.id: t.asset for t in twin.teams}
@@ -237,7 +237,7 @@ def test_any_plan_conserves_items_and_area(small, data):
 
 
 def test_a_surveyed_sha_with_direct_evidence_is_cleared_not_surveyed_again(small):
-    """TS keeps land around direct evidence; that land is confirmed (SHA -> CHA, DOMAIN.md
+    """TS keeps land around direct evidence; that land is confirmed (SHA -> CHA, docs/domain.md
     §2), so the clearance order that follows clears it. (The twin used to leave the area an
     SHA when the survey saw no item, and every clearance order on it became one more survey.)"""
     from safeground.record.vocabulary import HazardClass
@@ -265,7 +265,7 @@ def test_a_surveyed_sha_with_direct_evidence_is_cleared_not_surveyed_again(small
 
 def test_a_twin_started_from_the_record_confirms_areas_with_direct_evidence(small):
     """After the scenario's early operations, the twin starts from the ledger's rule: an area
-    with direct evidence known by its start is a CHA (DOMAIN.md §2); evidence dated later does
+    with direct evidence known by its start is a CHA (docs/domain.md §2); evidence dated later does
     not count yet."""
     from safeground.record.vocabulary import HazardClass
     from safeground.scenario.twin import DIRECT_CATEGORIES

@@ -4,6 +4,7 @@ planner writes (``planning.outputs.write_all``), read by analysts only."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
@@ -46,6 +47,67 @@ def test_plan_areas_are_served(planned):
     planned_ids = {r["area_id"] for r in body["areas"] if r["teams"]}
     frame = plan.to_frame()
     assert planned_ids == set(frame[frame.week < plan.prepared.horizon].area_id)
+
+
+NUMBER_TEXT = re.compile(r"-?\d+(\.\d*)?([eE][-+]?\d+)?")
+
+
+def _numbers_as_text(body, where: str = "") -> list[str]:
+    """Every string in a JSON body that is a number written as text (identifiers aside)."""
+    if isinstance(body, dict):
+        return [hit for k, v in body.items() if k != "id" and not k.endswith("_id")
+                for hit in _numbers_as_text(v, f"{where}.{k}")]
+    if isinstance(body, list):
+        return [hit for v in body for hit in _numbers_as_text(v, f"{where}[]")]
+    return [f"{where}={body!r}"] if isinstance(body, str) and NUMBER_TEXT.fullmatch(body) else []
+
+
+def test_the_json_api_gives_numbers_as_json_numbers(planned):
+    """The plan's tables (read from CSV), the status and the team rates: every number is a
+    JSON number, identifiers stay text."""
+    site, plan = planned
+    analyst = site.as_user("analyst")
+    bodies = {url: analyst.get(url).json() for url in (
+        "/api/v1/plan?limit=100000", "/api/v1/plan/areas", "/api/v1/plan/settlements",
+        "/api/v1/status", "/api/v1/plan/rates")}
+    for url, body in bodies.items():
+        assert not _numbers_as_text(body), (url, _numbers_as_text(body)[:5])
+    row = bodies["/api/v1/plan?limit=100000"]["rows"][0]
+    assert type(row["week"]) is int and type(row["days"]) is float
+    assert isinstance(row["team_id"], str) and isinstance(row["week_start"], str)
+    assert sum(r["days"] for r in bodies["/api/v1/plan?limit=100000"]["rows"]) == \
+        pytest.approx(plan.to_frame().days.sum())
+    areas = bodies["/api/v1/plan/areas"]["areas"]
+    assert all(type(a["remaining_m2"]) is float and type(a["priority_rank"]) is int
+               for a in areas)
+    people = bodies["/api/v1/plan/settlements"]["settlements"]
+    assert all(type(p["displaced_population"]) is int for p in people)
+    within = [p for p in people if p["return_date"]]
+    assert sum(p["people_able_to_return"] for p in within) == pytest.approx(
+        plan.summary()["people_returned_in_horizon"])
+    status = bodies["/api/v1/status"]
+    assert type(status["displaced"]) is int and type(status["remaining_m2"]["CHA"]) is float
+
+
+def test_the_risk_ranking_is_served_with_numbers(tmp_path):
+    """The risk ranking as ``safeground risk rank`` writes it: numbers (an empty cell of a
+    number column as null), an empty proposal as empty text, true/false as booleans."""
+    site = build_site(f"sqlite:///{tmp_path}/record.sqlite", work_dir=tmp_path)
+    (tmp_path / "area-risk.csv").write_text(
+        "object_id,rank,mean_probability,max_probability,expected_contaminated_m2,area_m2,"
+        "proposed,score,direct_evidence\n"
+        "HA-001,1,0.25,0.5,1200.5,4802.0,CHA,3,True\n"
+        "007,2,0.125,0.25,,100.0,,1,False\n", encoding="utf-8")
+    body = site.as_user("analyst").get("/api/v1/risk/areas").json()
+    first, second = body["areas"]
+    assert first == {"object_id": "HA-001", "rank": 1, "mean_probability": 0.25,
+                     "max_probability": 0.5, "expected_contaminated_m2": 1200.5,
+                     "area_m2": 4802.0, "proposed": "CHA", "score": 3,
+                     "direct_evidence": True}
+    assert second["object_id"] == "007"                          # an identifier stays text
+    assert second["expected_contaminated_m2"] is None            # no number: null
+    assert second["proposed"] == "" and second["direct_evidence"] is False
+    site.ledger.db.close()
 
 
 def test_analysis_page_lists_settlements_by_return(planned):
@@ -196,6 +258,9 @@ def test_an_analyst_makes_the_plan_again_from_the_record(replanning):
     served = analyst.get("/api/v1/plan/forecast").json()
     assert [r["completion_date"] for r in served["quantiles"]] == \
         forecast.completion_date.tolist()
+    assert [r["people_year_3"] for r in served["quantiles"]] == \
+        pytest.approx(forecast.people_year_3.tolist())               # numbers, not text
+    assert not _numbers_as_text(served)
     page = analyst.get("/analysis").text
     table = page.split('id="plan-forecast"')[1].split("</table>")[0]
     assert f"<td>P50</td><td>{forecast.completion_date[1]}</td>" in table

@@ -1,4 +1,4 @@
-"""Field data intake and open exchange (issue 4).
+"""Field data intake and open exchange.
 
 Field forms (ODK Collect, KoboCollect, Survey123) and partners' geodata come in through
 ``import_path``: read, converted to dated reports, checked at the gate, proposed for

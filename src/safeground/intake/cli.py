@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from safeground.cli_boundary import USER_ENV, acting_user, friendly, ledger_from, reading_user
+from safeground.errors import ConfigError
 from safeground.record.vocabulary import ReportType
 
 app = typer.Typer(help="Field data intake and open exchange: XLSForms, ODK Central, "
@@ -292,12 +293,19 @@ def summary_cmd(by: Annotated[str, typer.Option(help="month, quarter or year")] 
 
 
 @app.command("forms")
+@friendly
 def forms_cmd(out: Annotated[Path | None, typer.Option(
-        help="Write the .xlsx forms here (default: list them)")] = None) -> None:
+        help="Write the .xlsx forms here, creating the folder if needed "
+             "(default: list them)")] = None) -> None:
     """The XLSForms for ODK Collect, KoboCollect and Survey123."""
     from safeground.forms import FORMS
     from safeground.forms.builder import FORMS_DIR, build
 
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:      # a file in the way, or no right to write there
+            raise ConfigError(f"--out {out}: cannot make the folder ({exc.strerror})") from None
     for f in FORMS.values():
         path = build(f, out) if out else FORMS_DIR / f"{f.form_id}.xlsx"
         console.print(f"{f.form_id:14} v{f.version}  {f.title}: {path}")

@@ -1,7 +1,7 @@
 """Reconciliation: for each report in the holding area, what it most likely is.
 
 IMSMA's holding area asks a reviewer to decide whether a field report is a **new** object, an
-**update** of an existing one, or should be **linked** to one (DOMAIN.md §3). Safeground
+**update** of an existing one, or should be **linked** to one (docs/domain.md §3). Safeground
 proposes the answer and says why; the approver accepts it (``Ledger.approve``) or overrides it
 (``override``):
 

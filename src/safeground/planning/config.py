@@ -28,7 +28,7 @@ register({
 })
 
 ASSETS = ("nts", "ts", "manual", "dog", "machine")
-#: Which assets can carry out which stage of land release (DOMAIN.md §2).
+#: Which assets can carry out which stage of land release (docs/domain.md §2).
 STAGE_ASSETS: dict[str, tuple[str, ...]] = {
     "nts": ("nts",),
     "ts": ("ts",),

@@ -1,4 +1,4 @@
-"""Priority scores after the national authority's published criteria (ANAMA, DOMAIN.md §5).
+"""Priority scores after the national authority's published criteria (ANAMA, docs/domain.md §5).
 
 Each criterion scores an area from 0 to 1; the area's score is the weighted sum of criteria,
 scaled to 0-100, with weights read from ``priorities.toml``:

@@ -1,6 +1,6 @@
 """Seeded synthetic planning instances, for tests, benchmarks and the CLI demo.
 
-Shaped after the Azerbaijani case (DOMAIN.md §1): settlements emptied for decades, each waiting
+Shaped after the Azerbaijani case (docs/domain.md §1): settlements emptied for decades, each waiting
 on a few hazardous areas (its built-up footprint, access road, fields, water), and rural areas
 nobody waits on. Every instance goes through ``build_instance``, the path real records take.
 """

@@ -1,4 +1,4 @@
-"""The gate's record checks for large batches, column by column (issue 4).
+"""The gate's record checks for large batches, column by column.
 
 ``validation.check_record`` looks at one record at a time; at a million explosive-item rows its
 per-record overhead (a ``_Found`` collector, a ``_coerce`` call per field, a geometry check with

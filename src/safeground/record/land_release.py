@@ -1,6 +1,6 @@
 """The land release engine: how a hazardous area's land is cancelled, reduced and cleared.
 
-Rules (IMAS 07.11 and DOMAIN.md §2, practice to be checked against national standards):
+Rules (IMAS 07.11 and docs/domain.md §2, practice to be checked against national standards):
 
 * NTS cancels (SHA or CHA, but never over direct evidence); TS reduces; clearance or battle area
   clearance clears — and only a confirmed area (CHA), to a stated depth, after quality checks.

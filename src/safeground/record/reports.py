@@ -1,4 +1,4 @@
-"""Dated field reports: the only way the record changes (IMSMA's best idea, DOMAIN.md §3).
+"""Dated field reports: the only way the record changes (IMSMA's best idea, docs/domain.md §3).
 
 A report has a type, the object it speaks of, the reporting organisation, an author, a date of
 information and a payload. It is stored immutably; its lifecycle is submitted -> approved or

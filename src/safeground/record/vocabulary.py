@@ -1,4 +1,4 @@
-"""The IMAS words Safeground speaks, as closed choice lists (DOMAIN.md §2, IMAS 04.10).
+"""The IMAS words Safeground speaks, as closed choice lists (docs/domain.md §2, IMAS 04.10).
 
 Each enum's values are what files, forms and the API carry. ``choices(Enum)`` gives the list
 used in validation messages and in the XLSForm choice sheets.
@@ -152,7 +152,7 @@ class ReleaseMethod(StrEnum):
     MIXED = "mixed"
 
 
-#: Which activity may produce which release (DOMAIN.md §2 transitions).
+#: Which activity may produce which release (docs/domain.md §2 transitions).
 RELEASE_BY_ACTIVITY: dict[ReleaseKind, frozenset[ActivityType]] = {
     ReleaseKind.CANCELLED: frozenset({ActivityType.NTS}),
     ReleaseKind.REDUCED: frozenset({ActivityType.TS}),

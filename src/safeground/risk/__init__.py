@@ -1,4 +1,4 @@
-"""Evidence-based contamination risk model (issue 5; DOMAIN.md §6).
+"""Evidence-based contamination risk model (docs/domain.md §6).
 
 Where the mines are when nobody kept records: features from dated evidence (only what was known
 at the prediction date) and context layers; positive-unlabelled models (a transparent logistic

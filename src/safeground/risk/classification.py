@@ -1,6 +1,6 @@
 """Proposed classification of hazardous areas (SHA or CHA) from weighted evidence.
 
-Users asked for automatic classification from weighted evidence (DOMAIN.md §4). Each item of
+Users asked for automatic classification from weighted evidence (docs/domain.md §4). Each item of
 evidence linked to an area (by ``hazardous_area_id`` or by lying within ``buffer_m`` of it)
 scores ``category weight x reliability weight``; the model's mean probability over the area may
 add ``model_weight x p``. The area is proposed CHA when the score reaches ``cha`` *and* it holds

@@ -1,6 +1,6 @@
 """Evaluation built in: spatial and forward-in-time hold-outs, never random splits.
 
-Metrics (DOMAIN.md §6): ROC-AUC and PR-AUC of positives against the cells they compete with,
+Metrics (docs/domain.md §6): ROC-AUC and PR-AUC of positives against the cells they compete with,
 and the share of held-out positives inside the top 5 / 10 / 20 % of the area ranked by risk —
 always beside the two simple baselines a programme would use without a model: distance to the
 former front line, and density of past events.

@@ -3,7 +3,7 @@
 Every source (field reports, the scenario's report files, Colombia's event records) is turned
 into one plain table with metric coordinates ``x``, ``y``, a ``date``, an evidence ``group`` and
 a reliability ``weight``. ``known_at`` keeps only what was known on a date, so features never use
-the future (DOMAIN.md §6: "using only what was known at the prediction date").
+the future (docs/domain.md §6: "using only what was known at the prediction date").
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ from safeground.risk.models import ModelConfig, RiskModel, fit_model
 #: event groups whose events are contamination on the ground (targets of the forecast)
 TARGET_GROUPS = ("accident", "find", "evidence")
 #: default share of suspected land that is truly contaminated: under 3 % of the land cleared in
-#: a 15-country comparison held explosive ordnance (GICHD; issue 5). A programme sets its own
+#: a 15-country comparison held explosive ordnance (GICHD). A programme sets its own
 #: from its land release outcomes (``risk fit --prior-share``).
 PRIOR_SHARE = 0.03
 #: logistic baseline features, when present

@@ -1,7 +1,7 @@
 """Positive-unlabelled risk models: a transparent logistic baseline and LightGBM.
 
 Positives are reliable (a mine was found or exploded there); everything else is *unlabelled*,
-not negative — most of it was never searched (DOMAIN.md §6). The models therefore:
+not negative — most of it was never searched (docs/domain.md §6). The models therefore:
 
 1. learn to tell positives from background (unlabelled cells, plus surveyed-empty cells when a
    data set has them: RELand label 0);

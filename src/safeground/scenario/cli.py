@@ -13,7 +13,7 @@ from safeground.errors import SafegroundError
 from safeground.scenario.config import ScenarioConfig
 from safeground.scenario.scenario import generate
 
-app = typer.Typer(help="Synthetic post-conflict regions with hidden ground truth (issue 3).",
+app = typer.Typer(help="Synthetic post-conflict regions with hidden ground truth.",
                   no_args_is_help=True)
 
 

@@ -11,7 +11,7 @@ from safeground.errors import ConfigError
 #: The ceasefire that ended the 2020 war; exposure and accident clocks start here.
 CEASEFIRE = dt.date(2020, 11, 10)
 
-#: Default region: the districts returned in 2020, about 10,000 km² (issue 3).
+#: Default region: the districts returned in 2020, about 10,000 km².
 DEFAULT_AREA_KM2 = 10_000.0
 DEFAULT_SETTLEMENTS = 320
 DEFAULT_DISPLACED = 700_000

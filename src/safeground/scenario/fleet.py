@@ -1,6 +1,6 @@
 """Organisations and teams of the scenario; the default fleet the operations twin uses.
 
-Productivities are planning defaults (DOMAIN.md §5): a manual team of about 12 deminers at
+Productivities are planning defaults (docs/domain.md §5): a manual team of about 12 deminers at
 ~40 m²/day each, dogs about three times a manual team, machines ~8,000 m²/day of ground
 preparation; survey teams are counted in m² of suspected land assessed per day.
 """

@@ -1,10 +1,10 @@
 """The real towns of the districts returned in 2020, for the default region.
 
 Coordinates (WGS 84, decimal degrees) and pre-conflict populations after GeoNames
-(geonames.org, CC BY 4.0); Aghdam, Fuzuli and Shusha are the figures quoted in issue 3, the
-others are rounded approximations of the GeoNames / 1989-census town figures and are marked
-``approximate``. They seed the demonstration region only: nothing in Safeground depends on their
-exact values.
+(geonames.org, CC BY 4.0); Aghdam, Fuzuli and Shusha are the figures given for the reference
+case, the others are rounded approximations of the GeoNames / 1989-census town figures and are
+marked ``approximate``. They seed the demonstration region only: nothing in Safeground depends
+on their exact values.
 """
 
 from __future__ import annotations

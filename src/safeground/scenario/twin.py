@@ -234,7 +234,7 @@ class OperationsTwin:
             cls = HazardClass(ops.classification.get(a.id, a.classification)) \
                 if ops is not None else a.classification
             # starting from the record (after its early operations), an area with direct
-            # evidence known by the start is a CHA, as the ledger's rule makes it (DOMAIN.md
+            # evidence known by the start is a CHA, as the ledger's rule makes it (docs/domain.md
             # §2); the early operations themselves keep the classification first surveyed,
             # so the scenario's record does not depend on this
             if ops is not None and cls is HazardClass.SHA and any(
@@ -534,7 +534,7 @@ class OperationsTwin:
             self._confirm(a, seen, team, when)
         keep = self._keep_zone(a, seen, 30.0)
         if a.direct and a.cls is HazardClass.SHA:
-            # land kept around direct evidence is confirmed (DOMAIN.md §2: SHA becomes CHA on
+            # land kept around direct evidence is confirmed (docs/domain.md §2: SHA becomes CHA on
             # direct evidence), so a clearance order that follows clears it, where it would
             # otherwise survey the same SHA again, and again
             a.cls = HazardClass.CHA

@@ -685,11 +685,41 @@ RISK_COLUMNS = ["object_id", "rank", "mean_probability", "max_probability",
                 "expected_contaminated_m2", "area_m2", "proposed", "score", "direct_evidence"]
 
 
+_INT = re.compile(r"-?\d+")
+_FLOAT = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def typed_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CSV cells as JSON values: a column whose every filled cell is a number gives numbers
+    (integers where written so), and its empty cells null; ``True``/``False`` columns give
+    booleans. Identifiers (``id``, ``*_id``, ``name``) and every other column stay text."""
+    columns = {k for r in rows for k in r}
+    for col in columns:
+        if col == "id" or col.endswith("_id") or col == "name":
+            continue
+        cells = [r[col] for r in rows if r.get(col) not in (None, "")]
+        if not cells:
+            continue
+        if all(_FLOAT.fullmatch(c) for c in cells):
+            def value(c: str) -> int | float:
+                return int(c) if _INT.fullmatch(c) else float(c)
+        elif all(c in ("True", "False") for c in cells):
+            def value(c: str) -> bool:
+                return c == "True"
+        else:
+            continue
+        for r in rows:
+            if col in r:
+                r[col] = value(r[col]) if r[col] not in (None, "") else None
+    return rows
+
+
 def _work_table(request: Request, path: tuple[str, ...], key: str, limit: int,
                 columns: list[str] | None = None) -> dict[str, Any]:
-    """The first ``limit`` rows of a CSV of the work directory under ``key``, with the total."""
+    """The first ``limit`` rows of a CSV of the work directory under ``key``, with the total;
+    numbers as JSON numbers (``typed_rows``)."""
     rows, total = read_csv_rows(_work_file(request, *path), limit, columns)
-    return {"total": total, key: rows}
+    return {"total": total, key: typed_rows(rows)}
 
 
 Limit = Annotated[int, Query(ge=1, le=100_000)]

@@ -2,7 +2,7 @@
 and the access rule: which hazardous areas stand between a settlement and its people's return.
 
 A settlement can be safely returned to when its built-up area, the land around it and its
-access roads are released (DOMAIN.md §5). One rule says which areas those are, for the
+access roads are released (docs/domain.md §5). One rule says which areas those are, for the
 operations twin and for plans made from the record alike (``access_areas``):
 
 * every area within the settlement's built-up radius + ``margin_m`` of its centre (its built-up

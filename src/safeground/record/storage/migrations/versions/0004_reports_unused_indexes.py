@@ -3,7 +3,7 @@
 Nothing looks reports up by content hash or submission id: the gate reads both columns whole
 into memory once (``gate.LinkChecker``) and keeps them there between calls. Their random keys
 made every bulk insert rewrite index pages all over the file: a million-row import spent more
-time on these two indexes than on the table itself (issue 4).
+time on these two indexes than on the table itself.
 
 Revision ID: 0004
 Revises: 0003
