@@ -20,7 +20,8 @@ if [ "$(id -u)" -ne 0 ]; then
 Missing Debian packages: ${need[*]}
 Install them with:
     sudo apt-get install -y --no-install-recommends ${need[*]}
-Until then the tests that need them (PostGIS: postgresql-15*; the browser: chromium*) are
+Until then the tests that need them (PostGIS: postgresql-15*; the browser: chromium*; PDF
+output: libpango*, fonts-dejavu-core) are
 skipped, each saying why; every other test runs.
 MSG
   exit 0

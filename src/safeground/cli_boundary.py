@@ -99,8 +99,13 @@ def authenticate(db: Any, user: str | None, command: str, *,
     name = user or os.environ.get(USER_ENV)
     token = os.environ.get(TOKEN_ENV, "").strip()
     if name:
-        password = click.prompt(f"Password for {name}", hide_input=True, err=True,
-                                default="", show_default=False)
+        try:
+            password = click.prompt(f"Password for {name}", hide_input=True, err=True,
+                                    default="", show_default=False)
+        except (click.exceptions.Abort, EOFError):  # no terminal and nothing on stdin
+            raise AuthenticationError(
+                f"no password given for {shown_name(name)}: type it at the prompt, or set "
+                f"{TOKEN_ENV} to an API token", code="UNAUTHENTICATED") from None
         found = users.check_password(name, password)
         if found is None:
             audit.record(db, shown_name(name), "login_failed", os_login(),

@@ -13,6 +13,7 @@ the test instead of becoming IMPORT_FAILED.
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -139,8 +140,7 @@ def test_every_hostile_file_through_the_api(cases, site, strict):
 def test_the_command_line_exit_codes(cases, tmp_path):
     """0: taken in; 1: some rows refused, the rest stored; 2: the file refused whole. With
     several files, the highest."""
-    from typer.testing import CliRunner
-
+    from harness.accounts import CliAccounts
     from safeground.cli import app
 
     probe = _record(tmp_path, "probe")
@@ -152,12 +152,11 @@ def test_the_command_line_exit_codes(cases, tmp_path):
         if len(want) == 3:
             break
     assert set(want) == {0, 1, 2}
-    runner = CliRunner()
     for n, files in enumerate([[want[0]], [want[1]], [want[2]], [want[0], want[1]],
                                [want[2], want[0], want[1]]]):
         _record(tmp_path, f"cli{n}")
-        out = runner.invoke(app, ["import", *map(str, files), "--no-progress", "--user", "al",
-                                  "--db", f"sqlite:///{tmp_path}/cli{n}.sqlite"])
+        accounts = CliAccounts.create(f"sqlite:///{tmp_path}/cli{n}.sqlite")
+        out = accounts.run(app, ["import", *map(str, files), "--no-progress"], user="alice")
         code = max(import_exit_code(import_path(_record(tmp_path, f"p{n}{i}"), f, "al",
                                                 progress=False, rejects_path=tmp_path / "r.csv"))
                    for i, f in enumerate(files))
@@ -169,11 +168,15 @@ def test_the_command_line_as_a_process(cases, tmp_path):
     """A sample of the hostile files through ``safeground import``: no traceback, and 2 when
     one of them is refused whole."""
     sample = [c.path for c in cases[::45]]
+    from harness.accounts import CliAccounts
+
     _record(tmp_path, "many")
+    url = f"sqlite:///{tmp_path}/many.sqlite"
+    token = CliAccounts.create(url).token("alice")   # as a script would act: with a token
     out = subprocess.run([sys.executable, "-m", "safeground.cli", "import", *map(str, sample),
-                          "--no-progress", "--user", "alice",
-                          "--db", f"sqlite:///{tmp_path}/many.sqlite"],
-                         capture_output=True, text=True, timeout=600)
+                          "--no-progress", "--db", url], capture_output=True, text=True,
+                         timeout=600, env={**os.environ, "SAFEGROUND_TOKEN": token},
+                         stdin=subprocess.DEVNULL)
     assert "Traceback" not in out.stderr + out.stdout, out.stderr[-2000:]
     assert out.returncode == 2, out.stdout[-1000:]
     assert out.stdout.count("refused, nothing stored") >= 10

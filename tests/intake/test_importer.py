@@ -199,11 +199,11 @@ def test_poor_gps_fix_is_kept_and_flagged_for_review(ledger, tmp_path):
 
 
 def test_cli_import_review_export_and_summary(cli_accounts, tmp_path):
-    from conftest import ORG
-
     run = cli_accounts.run
     org = tmp_path / "org.geojson"
-    write_reports([ORG], org)
+    write_reports([{"report_type": "organisation", "object_id": "ORG-1",
+                   "date_of_information": "2020-01-01", "organisation": "ORG-1",
+                   "author": "registrar", "name": "Field NGO", "kind": "ngo"}], org)
     assert run(main_app, ["import", str(org), "--no-progress"], user="alice").exit_code == 0
     assert run(main_app, ["approve", "--all"], user="bob").exit_code == 0
     path = fx.odk_csv_zip([samples.nts(i) for i in range(2)], tmp_path / "nts.zip")

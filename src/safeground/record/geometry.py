@@ -97,7 +97,7 @@ def geojson_problem(obj: Any, max_vertices: int | None = None) -> str | None:
         kind = g.get("type")
         if kind == "GeometryCollection":
             parts = g.get("geometries")
-            if not isinstance(parts, list):
+            if not isinstance(parts, list | tuple):
                 return "a GeometryCollection without a 'geometries' list"
             if level >= MAX_COLLECTION_DEPTH:
                 return f"GeometryCollections nest more than {MAX_COLLECTION_DEPTH} deep"
@@ -109,7 +109,7 @@ def geojson_problem(obj: Any, max_vertices: int | None = None) -> str | None:
         nodes: list[tuple[Any, int]] = [(g.get("coordinates"), want)]
         while nodes:
             node, depth = nodes.pop()
-            if not isinstance(node, list):
+            if not isinstance(node, list | tuple):
                 return f"{kind} coordinates are not nested {want} deep"
             if depth == 2 and node:  # a list of positions, checked at once
                 try:

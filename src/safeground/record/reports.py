@@ -307,9 +307,10 @@ def normal_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not records:
         return records
     names = set().union(*records)
-    types = set(map(dict.get, records, repeat("report_type")))
+    # a type that is not text (a list, an object) is the gate's to refuse, not ours to read
+    types = {t for t in map(dict.get, records, repeat("report_type")) if t.__class__ is str}
     if all(not isinstance(k, str) or normal_name(k) == k for k in names) and \
-            all(t.__class__ is not str or t in _KNOWN_TYPES for t in types):
+            all(t in _KNOWN_TYPES for t in types):
         return records
     return list(map(normal_record, records))
 
