@@ -734,6 +734,9 @@ def programme_report(request: Request, start: str, end: str | None = None,
     from safeground import programme_report as pr
 
     first = parse_day(start, "start")
+    if first is None:
+        raise BadRequestError("start is needed (YYYY-MM-DD)", code="DATE_INVALID",
+                              details={"parameter": "start"})
     last = parse_day(end, "end") or dt.date.today()
     if format not in ("html", "json", "xlsx"):
         raise BadRequestError("format must be html, json or xlsx", code="FORMAT_UNKNOWN")

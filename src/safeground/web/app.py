@@ -152,7 +152,7 @@ def _install_description(app: FastAPI) -> None:
 
             spec = get_openapi(title=app.title, version=app.version,
                                description=app.description, routes=app.routes)
-            app.openapi_schema = describe_errors(spec, app.routes)
+            app.openapi_schema = describe_errors(spec, route_table(app))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

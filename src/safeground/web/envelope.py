@@ -113,35 +113,32 @@ def error_statuses(route: Any) -> set[int]:
     return out
 
 
-def describe_errors(spec: dict[str, Any], routes: list[Any]) -> dict[str, Any]:
+def describe_errors(spec: dict[str, Any], routes: list[tuple[str, str, Any]]) -> dict[str, Any]:
     """Write the error responses of every route into the OpenAPI description ``spec`` (in
     place; returned): the ``ErrorEnvelope`` schema for each status ``error_statuses`` gives,
-    in place of FastAPI's own validation-error schema, which the app never answers with."""
+    in place of FastAPI's own validation-error schema, which the app never answers with.
+    ``routes``: every (method, path, route) the app answers (``app.route_table``)."""
     from fastapi.routing import APIRoute
 
     ref = {"$ref": "#/components/schemas/ErrorEnvelope"}
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
-    schemas.update(ErrorEnvelope.model_json_schema(
-        ref_template="#/components/schemas/{model}").pop("$defs", {}))
-    schemas["ErrorEnvelope"] = ErrorEnvelope.model_json_schema(
-        ref_template="#/components/schemas/{model}")
-    schemas["ErrorEnvelope"].pop("$defs", None)
-    for route in routes:
+    full = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(full.pop("$defs", {}))
+    schemas["ErrorEnvelope"] = full
+    for method, path, route in routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        ops = spec.get("paths", {}).get(route.path_format, {})
-        for method in route.methods or ():
-            op = ops.get(method.lower())
-            if op is None:
-                continue
-            responses = op.setdefault("responses", {})
-            for status in sorted(error_statuses(route)):
-                entry = {"description": STATUS_TEXT[status],
-                         "content": {"application/json": {"schema": ref}}}
-                if status == 429:
-                    entry["headers"] = {"Retry-After": {
-                        "description": "seconds to wait", "schema": {"type": "integer"}}}
-                responses[str(status)] = entry
+        op = spec.get("paths", {}).get(path, {}).get(method.lower())
+        if op is None:
+            continue
+        responses = op.setdefault("responses", {})
+        for status in sorted(error_statuses(route)):
+            entry: dict[str, Any] = {"description": STATUS_TEXT[status],
+                                     "content": {"application/json": {"schema": ref}}}
+            if status == 429:
+                entry["headers"] = {"Retry-After": {
+                    "description": "seconds to wait", "schema": {"type": "integer"}}}
+            responses[str(status)] = entry
     return spec
