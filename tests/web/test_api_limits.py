@@ -179,3 +179,17 @@ def test_the_description_lists_every_error_with_the_envelope(site, path):
     assert "404" in spec["paths"]["/api/v1/reports/{report_id}"]["get"]["responses"]
     param = spec["paths"]["/api/v1/reports/{report_id}"]["get"]["parameters"][0]
     assert param["schema"]["maximum"] == 2**63 - 1
+
+
+def test_the_limits_come_from_the_environment(monkeypatch):
+    from safeground.errors import ConfigError
+    from safeground.settings import Settings
+
+    monkeypatch.setenv("SAFEGROUND_MAX_REQUEST_BYTES", "2048")
+    monkeypatch.setenv("SAFEGROUND_MAX_FIELD_CHARS", "500")
+    s = Settings.from_env()
+    assert (s.max_request_bytes, s.max_field_chars) == (2048, 500)
+    assert s.max_upload_bytes == Settings().max_upload_bytes
+    monkeypatch.setenv("SAFEGROUND_MAX_JSON_DEPTH", "0")
+    with pytest.raises(ConfigError):
+        Settings.from_env()
