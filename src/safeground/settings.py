@@ -2,8 +2,10 @@
 
 Settings are validated once, here, and passed as a typed value; nothing deeper reads the
 environment. Environment variables (``SAFEGROUND_DATABASE_URL``, ``SAFEGROUND_UTM_EPSG``,
-``SAFEGROUND_EXTENT`` as ``minlon,minlat,maxlon,maxlat``) override the defaults, which fit the
-reference programme (Azerbaijan, UTM zone 38N).
+``SAFEGROUND_EXTENT`` as ``minlon,minlat,maxlon,maxlat``, and the web API's limits
+``SAFEGROUND_MAX_REQUEST_BYTES``, ``SAFEGROUND_MAX_UPLOAD_BYTES``, ``SAFEGROUND_MAX_FIELD_CHARS``,
+``SAFEGROUND_MAX_JSON_DEPTH``) override the defaults, which fit the reference programme
+(Azerbaijan, UTM zone 38N).
 """
 
 from __future__ import annotations
@@ -57,6 +59,14 @@ class Settings:
     intake_max_json_depth: int = 64
     #: the largest CSV cell, in characters (a WKT polygon of 20,000 vertices takes ~800,000)
     intake_max_cell_chars: int = 1 << 20
+    #: the web app refuses a request body larger than this (413 BODY_TOO_LARGE) ...
+    max_request_bytes: int = 10 * 1024 * 1024
+    #: ... but a file uploaded to ``POST /api/v1/imports`` may be this large
+    max_upload_bytes: int = 200 * 1024 * 1024
+    #: a report's field (other than its geometry) sent to the API may hold at most this many
+    #: characters (422 FIELD_TOO_LARGE), and its JSON nest at most this deep
+    max_field_chars: int = 10_000
+    max_json_depth: int = 32
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -71,6 +81,14 @@ class Settings:
                 s = replace(s, database_url=env["SAFEGROUND_DATABASE_URL"])
             if "SAFEGROUND_UTM_EPSG" in env:
                 s = replace(s, utm_epsg=int(env["SAFEGROUND_UTM_EPSG"]))
+            for name in ("max_request_bytes", "max_upload_bytes", "max_field_chars",
+                         "max_json_depth"):
+                var = f"SAFEGROUND_{name.upper()}"
+                if var in env:
+                    value = int(env[var])
+                    if value < 1:
+                        raise ValueError(f"{var} must be a positive whole number")
+                    s = replace(s, **{name: value})
             if "SAFEGROUND_EXTENT" in env:
                 parts = tuple(float(x) for x in env["SAFEGROUND_EXTENT"].split(","))
                 if len(parts) != 4:

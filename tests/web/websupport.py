@@ -6,6 +6,8 @@ submitted for the review queue, and one user per role.
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,3 +116,35 @@ def write_plan(site: Site, work_dir: Path):
     plan = plan_heuristic(inst, seconds=0.3)
     write_all(plan, Path(work_dir) / "plan")
     return plan
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """``app`` served by a real uvicorn in a thread of this process, on a free localhost port;
+    yields its base URL. The server stops when the block ends."""
+    import threading
+    import time
+
+    import requests
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{base}/ogc", timeout=2)
+            break
+        except requests.ConnectionError:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start") from None
+            time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Query, Request, Response, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
@@ -21,10 +22,12 @@ from starlette.background import BackgroundTask
 from safeground.errors import NotFoundError, SafegroundError, ValidationError
 from safeground.record import audit
 from safeground.record.ledger import Ledger
+from safeground.record.problems import Problem, register
 from safeground.record.summary import status
 from safeground.record.users import Permission, User, Users
 from safeground.record.vocabulary import ReportStatus, ReportType
 from safeground.web.auth import COOKIE, principal, require
+from safeground.web.envelope import content, errors
 from safeground.web.mapview import (
     LAYERS,
     MAP_FIELDS,
@@ -58,6 +61,30 @@ USERS = Depends(require(Permission.MANAGE_USERS))
 
 MAX_RECORDS = 10_000
 MAX_UPLOAD = 200 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: report ids and offsets are 64-bit integers in the database: larger ones are refused (422)
+MAX_ID = 2**63 - 1
+#: ids one decision may name (``POST /reports/approve``, ``/reject``)
+MAX_DECISION_IDS = 10_000
+ReportId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="a report id")]
+GrantId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="a pending grant's id")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+
+#: the body of ``POST /reports`` as the API description gives it (checked by ``records_from``)
+SUBMIT_SCHEMA: dict[str, Any] = {"oneOf": [
+    {"type": "object", "title": "FeatureCollection of reports (docs/report-format.md)",
+     "required": ["type", "features"],
+     "properties": {"type": {"enum": ["FeatureCollection"]},
+                    "features": {"type": "array", "minItems": 1, "maxItems": MAX_RECORDS,
+                                 "items": {"type": "object", "properties": {
+                                     "type": {"enum": ["Feature"]},
+                                     "properties": {"type": ["object", "null"]},
+                                     "geometry": {"type": ["object", "null"]}}}}}},
+    {"type": "object", "title": "Records, each with its GeoJSON geometry",
+     "required": ["records"],
+     "properties": {"records": {"type": "array", "minItems": 1, "maxItems": MAX_RECORDS,
+                                "items": {"type": "object"}}}},
+]}
 
 
 class BadRequestError(SafegroundError, ValueError):
@@ -115,7 +142,8 @@ class LoginBody(BaseModel):
     password: str = Field(min_length=1, max_length=1000)
 
 
-@router.post("/auth/token", summary="Sign in and get an API token (Bearer)", tags=["auth"])
+@router.post("/auth/token", summary="Sign in and get an API token (Bearer)", tags=["auth"],
+             responses=errors(401, 429))
 def token(request: Request, body: LoginBody) -> dict[str, Any]:
     from safeground.web.auth import client_of
 
@@ -153,7 +181,8 @@ class PasswordBody(BaseModel):
 
 
 @router.post("/me/password", summary="Change your own password (the current one, the new one "
-             "twice); your other sessions and tokens end", tags=["auth"])
+             "twice); your other sessions and tokens end", tags=["auth"],
+             responses=errors(429))
 def change_password(request: Request, body: PasswordBody,
                     user: User = PUBLIC) -> dict[str, Any]:
     from safeground.web.auth import client_of
@@ -175,7 +204,7 @@ def change_password(request: Request, body: PasswordBody,
 
 # ---------------------------------------------------------------------------- the record
 @router.get("/status", summary="Programme status (now or as known on a date)",
-            tags=["record"])
+            tags=["record"], responses=errors(400))
 def status_(request: Request, as_of: str | None = None, user: User = PUBLIC) -> dict[str, Any]:
     return status(ledger_of(request), parse_day(as_of)).to_dict()
 
@@ -294,7 +323,8 @@ def map_extent(ledger: Ledger, user: User, as_of: dt.date | None) -> list[float]
 
 @router.get("/map/layers", summary="The map's vector layers for your roles; with bbox and "
             "zoom, only what is in view, simplified for the zoom; with layers, only those; "
-            "with detail=map, only the attributes the map draws with", tags=["record"])
+            "with detail=map, only the attributes the map draws with", tags=["record"],
+            responses=errors(400, 403, 404))
 def layers(request: Request, as_of: str | None = None, bbox: str | None = None,
            zoom: Annotated[float | None, Query(ge=0, le=30)] = None,
            layers: Annotated[str | None, Query(max_length=500)] = None,
@@ -317,7 +347,7 @@ def layers(request: Request, as_of: str | None = None, bbox: str | None = None,
 
 @router.get("/map/features/{layer}/{feature_id}", summary="One feature of a map layer with "
             "every attribute your roles allow (what the map shows when it is clicked)",
-            tags=["record"])
+            tags=["record"], responses=errors(400, 403, 404))
 def map_feature_(request: Request, layer: str, feature_id: str, as_of: str | None = None,
                  user: User = PUBLIC) -> JSONResponse:
     # no map layer is made of victims, so, as for the layers, there is no personal data here
@@ -328,10 +358,10 @@ def map_feature_(request: Request, layer: str, feature_id: str, as_of: str | Non
 
 
 @router.get("/objects/{rtype}", summary="Derived objects of one type (GeoJSON)",
-            tags=["record"])
+            tags=["record"], responses=errors(400, 404))
 def objects(request: Request, rtype: str, as_of: str | None = None,
             limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
-            offset: Annotated[int, Query(ge=0)] = 0, user: User = DETAIL) -> dict[str, Any]:
+            offset: Offset = 0, user: User = DETAIL) -> dict[str, Any]:
     t = report_type(rtype)
     rows = ledger_of(request).objects(t, parse_day(as_of))
     page = rows[offset:offset + limit]
@@ -350,7 +380,7 @@ def objects(request: Request, rtype: str, as_of: str | None = None,
 
 
 @router.get("/objects/{rtype}/{object_id}", summary="One object (now or as known on a date)",
-            tags=["record"])
+            tags=["record"], responses=errors(400, 404))
 def one_object(request: Request, rtype: str, object_id: str, as_of: str | None = None,
                user: User = DETAIL) -> dict[str, Any]:
     t = report_type(rtype)
@@ -389,7 +419,7 @@ def return_waits_on(request: Request, settlement_id: str,
 
 @router.get("/settlements/{settlement_id}/access",
             summary="What a settlement's return waits on (now or as known on a date)",
-            tags=["record"])
+            tags=["record"], responses=errors(400, 404))
 def settlement_access(request: Request, settlement_id: str, as_of: str | None = None,
                       user: User = DETAIL) -> dict[str, Any]:
     """The open hazardous areas the planner's access rule gives the settlement, each with why
@@ -419,13 +449,14 @@ def reports_json(request: Request, reps: list[Any], user: User) -> list[dict[str
 
 
 @router.get("/history/{object_id}", summary="Every report about an object, in date order",
-            tags=["record"])
+            tags=["record"], responses=errors(404))
 def history(request: Request, object_id: str, user: User = DETAIL) -> dict[str, Any]:
     reps = ledger_of(request).history(object_id)
     return {"object_id": object_id, "reports": reports_json(request, reps, user)}
 
 
-@router.get("/reports", summary="Stored reports, by status and type", tags=["reports"])
+@router.get("/reports", summary="Stored reports, by status and type", tags=["reports"],
+            responses=errors(400))
 def list_reports(request: Request, status: str | None = None,
                  type: str | None = None,
                  limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
@@ -440,9 +471,68 @@ def list_reports(request: Request, status: str | None = None,
     return {"reports": reports_json(request, reps, user)}
 
 
-@router.get("/reports/{report_id}", summary="One stored report", tags=["reports"])
-def one_report(request: Request, report_id: int, user: User = DETAIL) -> dict[str, Any]:
+@router.get("/reports/{report_id}", summary="One stored report", tags=["reports"],
+            responses=errors(404))
+def one_report(request: Request, report_id: ReportId, user: User = DETAIL) -> dict[str, Any]:
     return reports_json(request, [ledger_of(request).report(report_id)], user)[0]
+
+
+register({"FIELD_TOO_LARGE": "the field holds {value} characters, more than the {limit} "
+                             "a field may hold"})
+
+#: a field's name may be at most this long (longer ones are refused as FIELD_TOO_LARGE)
+MAX_FIELD_NAME = 200
+
+
+def _not_an_object(where: str, what: str) -> BadRequestError:
+    return BadRequestError(f"[{where}] {what} must be a JSON object", code="BODY_INVALID",
+                           details={"where": where, "field": what})
+
+
+def check_depth(body: Any, limit: int) -> None:
+    """Refuse JSON nested deeper than ``limit`` (400 BODY_TOO_DEEP): GeoJSON needs a handful of
+    levels, and deeper structures would only exhaust the checks and storage after. Walked
+    without recursion."""
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            inner: Any = value.values()
+        elif isinstance(value, list):
+            inner = value
+        else:
+            continue
+        if depth > limit:
+            raise BadRequestError(f"the JSON body nests deeper than {limit} levels",
+                                  code="BODY_TOO_DEEP", details={"limit": limit})
+        stack.extend((v, depth + 1) for v in inner)
+
+
+def check_fields(records: list[dict[str, Any]], max_chars: int) -> None:
+    """Refuse records with a field (other than the geometry) longer than ``max_chars``, or a
+    field name longer than ``MAX_FIELD_NAME``, before anything is stored: 422 with one coded
+    FIELD_TOO_LARGE problem per field (a record refused at the gate is kept as sent, so the
+    limit must hold before the gate)."""
+    import json
+
+    found: list[Problem] = []
+    for rec in records:
+        where = str(rec.get("_where", ""))
+        for key, value in rec.items():
+            if key in ("geometry", "_where"):
+                continue
+            name = key if len(key) <= 60 else key[:60] + "…"
+            if len(key) > MAX_FIELD_NAME:
+                found.append(Problem("FIELD_TOO_LARGE", where, name,
+                                     {"value": len(key), "limit": MAX_FIELD_NAME}))
+                continue
+            size = len(value) if isinstance(value, str) else \
+                len(json.dumps(value, default=str)) if isinstance(value, list | dict) else 0
+            if size > max_chars:
+                found.append(Problem("FIELD_TOO_LARGE", where, name,
+                                     {"value": size, "limit": max_chars}))
+    if found:
+        raise ValidationError(found[:100])
 
 
 def records_from(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -451,14 +541,22 @@ def records_from(body: dict[str, Any]) -> list[dict[str, Any]]:
     if body.get("type") == "FeatureCollection" and isinstance(body.get("features"), list):
         out = []
         for i, feat in enumerate(body["features"], start=1):
-            feat = feat if isinstance(feat, dict) else {}
-            rec = dict(feat.get("properties") or {})
+            where = f"feature {i}"
+            if not isinstance(feat, dict):
+                raise _not_an_object(where, "the feature")
+            props = feat.get("properties") or {}
+            if not isinstance(props, dict):
+                raise _not_an_object(where, "properties")
+            rec = dict(props)
             rec["geometry"] = feat.get("geometry")
-            rec["_where"] = f"feature {i}"
+            rec["_where"] = where
             out.append(rec)
     elif isinstance(body.get("records"), list):
-        out = [{**(r if isinstance(r, dict) else {}), "_where": f"record {i}"}
-               for i, r in enumerate(body["records"], start=1)]
+        out = []
+        for i, r in enumerate(body["records"], start=1):
+            if not isinstance(r, dict):
+                raise _not_an_object(f"record {i}", "the record")
+            out.append({**r, "_where": f"record {i}"})
     else:
         raise BadRequestError("send a GeoJSON FeatureCollection of reports, or "
                               '{"records": [...]}', code="BODY_INVALID")
@@ -473,10 +571,15 @@ def records_from(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @router.post("/reports", status_code=201, summary="Submit reports through the gate",
-             tags=["reports"])
+             tags=["reports"], openapi_extra={"requestBody": {"content": {"application/json": {
+                 "schema": SUBMIT_SCHEMA}}, "required": True}})
 def submit(request: Request, body: Annotated[dict[str, Any], Body()],
            user: User = SUBMIT) -> dict[str, Any]:
-    res = ledger_of(request).submit(records_from(body), user=user.name, source="api")
+    settings = request.app.state.settings
+    check_depth(body, settings.max_json_depth)
+    records = records_from(body)
+    check_fields(records, settings.max_field_chars)
+    res = ledger_of(request).submit(records, user=user.name, source="api")
     return {"accepted": res.accepted,
             "rejected": [{"where": r.where, "report_id": r.report_id,
                           "problems": [p.to_dict() for p in r.problems]} for r in res.rejected],
@@ -501,7 +604,7 @@ def upload_name(filename: str | None) -> str:
 
 
 @router.post("/imports", status_code=201, summary="Import a file (any format `safeground "
-             "import` reads) through the gate", tags=["reports"])
+             "import` reads) through the gate", tags=["reports"], responses=errors(404))
 def import_file(request: Request, file: Annotated[UploadFile, File()],
                 report_type_: Annotated[str | None, Query(alias="type")] = None,
                 crs: str | None = None, user: User = SUBMIT) -> dict[str, Any]:
@@ -555,18 +658,21 @@ def review_queue(request: Request, user: User, limit: int = 500) -> dict[str, An
     return {"reports": items, "count": len(items)}
 
 
+DecisionId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class Decision(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=100_000)
+    ids: list[DecisionId] = Field(min_length=1, max_length=MAX_DECISION_IDS)
     note: str | None = Field(default=None, max_length=2000)
 
 
 class RejectBody(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=100_000)
+    ids: list[DecisionId] = Field(min_length=1, max_length=MAX_DECISION_IDS)
     note: str = Field(min_length=1, max_length=2000)
 
 
 @router.post("/reports/approve", summary="Approve submitted reports (not your own)",
-             tags=["reports"])
+             tags=["reports"], responses=errors(404, 409))
 def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, Any]:
     ledger = ledger_of(request)
     res = ledger.approve(body.ids, user.name, body.note)
@@ -577,7 +683,7 @@ def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, 
 
 
 @router.post("/reports/reject", summary="Reject submitted reports, with the reason",
-             tags=["reports"])
+             tags=["reports"], responses=errors(404, 409))
 def reject(request: Request, body: RejectBody, user: User = DECIDE) -> dict[str, Any]:
     return {"rejected": ledger_of(request).reject(body.ids, user.name, body.note)}
 
@@ -597,7 +703,8 @@ def _file(path: Path, media: str, filename: str) -> FileResponse:
 
 
 @router.get("/exports/geopackage", summary="The record as a GeoPackage (QGIS); sensitive "
-            "fields left out", tags=["exports"])
+            "fields left out", tags=["exports"],
+            responses={**content("application/geopackage+sqlite3"), **errors(400, 404)})
 def export_gpkg(request: Request, as_of: str | None = None,
                 types: Annotated[list[str] | None, Query()] = None,
                 user: User = ANALYSE) -> FileResponse:
@@ -611,7 +718,7 @@ def export_gpkg(request: Request, as_of: str | None = None,
 
 
 @router.get("/exports/hxl/{rtype}", summary="One object type as HXL-tagged CSV",
-            tags=["exports"])
+            tags=["exports"], responses={**content("text/csv"), **errors(400, 404)})
 def export_hxl(request: Request, rtype: str, as_of: str | None = None,
                user: User = ANALYSE) -> FileResponse:
     from safeground.intake.export import export_hxl as write
@@ -624,7 +731,8 @@ def export_hxl(request: Request, rtype: str, as_of: str | None = None,
 
 
 @router.get("/exports/land-release-summary", summary="IMAS land release summary by period, "
-            "organisation and method", tags=["exports"])
+            "organisation and method", tags=["exports"],
+            responses={**content("application/json", "text/csv"), **errors(400)})
 def land_release(request: Request, by: str = "quarter", as_of: str | None = None,
                  format: str = "json",
                  user: User = ANALYSE) -> Any:
@@ -641,13 +749,17 @@ def land_release(request: Request, by: str = "quarter", as_of: str | None = None
 
 
 @router.get("/programme-report", summary="Programme report for government and donors over a "
-            "period (HTML, JSON or Excel; counts only, no personal data)", tags=["exports"])
+            "period (HTML, JSON or Excel; counts only, no personal data)", tags=["exports"],
+            responses={**content("text/html", "application/json", XLSX), **errors(400)})
 def programme_report(request: Request, start: str, end: str | None = None,
                      format: str = "html", title: str = "Mine action programme report",
                      user: User = PUBLIC) -> Any:
     from safeground.reports import programme as pr
 
     first = parse_day(start, "start")
+    if first is None:
+        raise BadRequestError("start is needed (YYYY-MM-DD)", code="DATE_INVALID",
+                              details={"parameter": "start"})
     last = parse_day(end, "end") or dt.date.today()
     if format not in ("html", "json", "xlsx"):
         raise BadRequestError("format must be html, json or xlsx", code="FORMAT_UNKNOWN")
@@ -658,8 +770,7 @@ def programme_report(request: Request, start: str, end: str | None = None,
     if format == "xlsx":
         path = _tmp_file(".xlsx")
         pr.write_workbook(rep, path)
-        return _file(path, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     f"programme-report-{first}-{last}.xlsx")
+        return _file(path, XLSX, f"programme-report-{first}-{last}.xlsx")
     return HTMLResponse(pr.render_html(rep, title[:200]))
 
 
@@ -725,32 +836,33 @@ def _work_table(request: Request, path: tuple[str, ...], key: str, limit: int,
 Limit = Annotated[int, Query(ge=1, le=100_000)]
 
 
-@router.get("/risk/areas", summary="Hazardous areas ranked by the risk model", tags=["analysis"])
+@router.get("/risk/areas", summary="Hazardous areas ranked by the risk model", tags=["analysis"],
+            responses=errors(404))
 def risk_areas(request: Request, limit: Limit = 100, user: User = ANALYSE) -> dict[str, Any]:
     return _work_table(request, ("area-risk.csv",), "areas", limit, RISK_COLUMNS)
 
 
 @router.get("/plan", summary="The survey and clearance plan (team x area x week)",
-            tags=["analysis"])
+            tags=["analysis"], responses=errors(404))
 def plan(request: Request, limit: Limit = 500, user: User = ANALYSE) -> dict[str, Any]:
     return _work_table(request, ("plan", "plan.csv"), "rows", limit)
 
 
 @router.get("/plan/settlements", summary="When the plan lets each settlement's people return",
-            tags=["analysis"])
+            tags=["analysis"], responses=errors(404))
 def plan_settlements(request: Request, limit: Limit = 500,
                      user: User = ANALYSE) -> dict[str, Any]:
     return _work_table(request, ("plan", "plan_settlements.csv"), "settlements", limit)
 
 
 @router.get("/plan/areas", summary="Per hazardous area: planned teams, weeks, release date",
-            tags=["analysis"])
+            tags=["analysis"], responses=errors(404))
 def plan_areas(request: Request, limit: Limit = 500, user: User = ANALYSE) -> dict[str, Any]:
     return _work_table(request, ("plan", "plan_areas.csv"), "areas", limit)
 
 
 @router.get("/plan/forecast", summary="When the work ends: the plan's P10 / P50 / P90 forecast",
-            tags=["analysis"])
+            tags=["analysis"], responses=errors(404))
 def plan_forecast(request: Request, user: User = ANALYSE) -> dict[str, Any]:
     return _work_table(request, ("plan", "forecast.csv"), "quantiles", 3)
 
@@ -771,7 +883,8 @@ class PlanJobBody(BaseModel):
 
 
 @router.post("/plan/jobs", status_code=202, summary="Make the plan again from the record "
-             "(in the background), holding work in progress", tags=["analysis"])
+             "(in the background), holding work in progress", tags=["analysis"],
+             responses=errors(400, 404, 409))
 def plan_job(request: Request, body: Annotated[PlanJobBody | None, Body()] = None,
              user: User = ANALYSE) -> dict[str, Any]:
     body = body or PlanJobBody()
@@ -787,14 +900,15 @@ def plan_job_current(request: Request, user: User = ANALYSE) -> dict[str, Any]:
 
 
 @router.get("/plan/geopackage", summary="The plan as a GeoPackage (QGIS): plan_areas and "
-            "settlement_returns", tags=["analysis"])
+            "settlement_returns", tags=["analysis"],
+            responses={**content("application/geopackage+sqlite3"), **errors(404)})
 def plan_geopackage(request: Request, user: User = ANALYSE) -> FileResponse:
     return FileResponse(_work_file(request, "plan", "plan.gpkg"),
                         media_type="application/geopackage+sqlite3", filename="plan.gpkg")
 
 
 @router.get("/plan/charts/{name}", summary="Plan charts: gantt or returns (PNG)",
-            tags=["analysis"])
+            tags=["analysis"], responses={**content("image/png"), **errors(404)})
 def plan_chart(request: Request, name: str, user: User = ANALYSE) -> FileResponse:
     if name not in ("gantt", "returns"):
         raise NotFoundError(f"no chart '{name}' (gantt or returns)", code="OUTPUT_NOT_AVAILABLE")
@@ -828,14 +942,16 @@ def _with_pending(users: Users, u: User) -> dict[str, Any]:
 
 
 @router.post("/users", status_code=201, summary="Add a user (victim_data and admin wait for a "
-             "second admin: pending_grants)", tags=["users"])
+             "second admin: pending_grants)", tags=["users"],
+             responses=errors(409))
 def add_user(request: Request, body: NewUser, user: User = USERS) -> dict[str, Any]:
     users = users_of(request)
     return _with_pending(users, users.add(body.name, body.password, body.roles, by=user.name))
 
 
 @router.put("/users/{name}/roles", summary="Set a user's roles (a new victim_data or admin role "
-            "waits for a second admin: pending_grants)", tags=["users"])
+            "waits for a second admin: pending_grants)", tags=["users"],
+            responses=errors(404))
 def set_roles(request: Request, name: str, body: RolesBody, user: User = USERS
               ) -> dict[str, Any]:
     users = users_of(request)
@@ -849,19 +965,21 @@ def role_grants(request: Request, user: User = USERS) -> dict[str, Any]:
 
 
 @router.post("/users/grants/{grant_id}/confirm", summary="Confirm a pending grant (a second "
-             "admin: not the one who asked, not its user)", tags=["users"])
-def confirm_grant(request: Request, grant_id: int, user: User = USERS) -> dict[str, Any]:
+             "admin: not the one who asked, not its user)", tags=["users"],
+             responses=errors(404, 409))
+def confirm_grant(request: Request, grant_id: GrantId, user: User = USERS) -> dict[str, Any]:
     return users_of(request).confirm_grant(grant_id, user.name).to_dict()
 
 
 @router.post("/users/grants/{grant_id}/refuse", summary="Refuse a pending grant (or withdraw "
-             "one's own request)", tags=["users"])
-def refuse_grant(request: Request, grant_id: int, user: User = USERS) -> dict[str, Any]:
+             "one's own request)", tags=["users"], responses=errors(404, 409))
+def refuse_grant(request: Request, grant_id: GrantId, user: User = USERS) -> dict[str, Any]:
     users_of(request).refuse_grant(grant_id, user.name)
     return {"refused": grant_id}
 
 
-@router.put("/users/{name}/active", summary="Deactivate or reactivate a user", tags=["users"])
+@router.put("/users/{name}/active", summary="Deactivate or reactivate a user", tags=["users"],
+            responses=errors(404))
 def set_active(request: Request, name: str, body: ActiveBody, user: User = USERS
                ) -> dict[str, Any]:
     return users_of(request).set_active(name, body.active, by=user.name).to_dict()
@@ -877,9 +995,9 @@ def audit_filters(actor: str | None = None, action: str | None = None,
 
 @router.get("/audit", summary="The audit trail, newest first: filter by actor, action, target "
             "(contains) and dates (since, until: UTC days, both included); page with limit and "
-            "offset", tags=["users"])
+            "offset", tags=["users"], responses=errors(400))
 def audit_trail(request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-                offset: Annotated[int, Query(ge=0)] = 0,
+                offset: Offset = 0,
                 action: Annotated[str | None, Query(max_length=64)] = None,
                 actor: Annotated[str | None, Query(max_length=200)] = None,
                 target: Annotated[str | None, Query(max_length=200)] = None,

@@ -10,8 +10,10 @@
 Every route but the sign-in page, static files and the OGC landing page and conformance
 needs a signed-in user with the right role (``auth.require``). Every ``SafegroundError``
 becomes the one JSON error envelope ``err.to_dict()`` with ``err.http_status``; request
-validation errors and unknown routes get the same envelope. Pages answer an unauthenticated
-browser with a redirect to the sign-in page.
+validation errors, unreadable bodies, bodies over the limit (``guard.BodyLimitMiddleware``),
+unknown routes and unexpected failures (``guard.CatchAllMiddleware``) get the same envelope
+(``envelope.py``), and the API description lists it for every error a route can give. Pages
+answer an unauthenticated browser with a redirect to the sign-in page.
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ from safeground.record.storage import Database
 from safeground.record.users import Permission, User, Users
 from safeground.settings import Settings
 from safeground.web.auth import LoginLimiter, principal
+from safeground.web.envelope import describe_errors, envelope
+from safeground.web.guard import (
+    BodyLimitMiddleware,
+    BodyTooLargeError,
+    CatchAllMiddleware,
+    internal_error,
+    too_large,
+)
 from safeground.web.planjob import PlanJobs
 
 HERE = Path(__file__).parent
@@ -42,6 +52,10 @@ PUBLIC_ROUTES = frozenset({
     ("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/auth/token"),
     ("GET", "/ogc"), ("GET", "/ogc/conformance"), ("GET", "/static"),
 })
+
+#: routes that take a file upload: their body may be ``max_upload_bytes``, not
+#: ``max_request_bytes``
+UPLOAD_PATHS = frozenset({"/api/v1/imports"})
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
@@ -101,14 +115,6 @@ def _is_page(request: Request) -> bool:
         and "text/html" in request.headers.get("accept", "")
 
 
-def _envelope(code: str, message: str, status: int, details: Any = None,
-              headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
-
-
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(SafegroundError)
     async def safeground_error(request: Request, exc: SafegroundError) -> Response:
@@ -133,23 +139,43 @@ def _install_errors(app: FastAPI) -> None:
         details = [{"where": ".".join(str(x) for x in e.get("loc", ())),
                     "message": e.get("msg", ""), "type": e.get("type", "")}
                    for e in exc.errors()]
-        return _envelope("REQUEST_INVALID", "; ".join(f"{d['where']}: {d['message']}"
+        return envelope("REQUEST_INVALID", "; ".join(f"{d['where']}: {d['message']}"
                                                       for d in details[:5]), 422, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc, BodyTooLargeError):
+            return too_large(exc.limit)
+        if exc.status_code == 400:  # FastAPI could not parse the body (JSON, form)
+            return envelope("BODY_INVALID", "the request body cannot be read", 400)
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code,
                                                                  f"HTTP_{exc.status_code}")
-        return _envelope(code, str(exc.detail), exc.status_code,
-                         headers=getattr(exc, "headers", None))
+        return envelope(code, str(exc.detail), exc.status_code,
+                        headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
+        # the last resort, for a failure outside CatchAllMiddleware (in an outer middleware):
+        # Starlette answers with this, then re-raises for the server's log
         import logging
 
         logging.getLogger("safeground.web").exception("unexpected error on %s",
                                                       request.url.path)
-        return _envelope("INTERNAL_ERROR", "an unexpected error occurred; it was logged", 500)
+        return internal_error()
+
+
+def _install_description(app: FastAPI) -> None:
+    """The OpenAPI description with every route's error responses (``envelope``)."""
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            spec = get_openapi(title=app.title, version=app.version,
+                               description=app.description, routes=app.routes)
+            app.openapi_schema = describe_errors(spec, route_table(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def page_context(request: Request, user: User | None) -> dict[str, Any]:
@@ -205,6 +231,12 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.state.templates = templates
     app.state.page_context = page_context
     _install_errors(app)
+    _install_description(app)
+    # innermost first: the body limit, then the catch-all (both inside the security headers)
+    upload = settings.max_upload_bytes
+    app.add_middleware(BodyLimitMiddleware, limit_for=lambda path: upload
+                       if path in UPLOAD_PATHS else settings.max_request_bytes)
+    app.add_middleware(CatchAllMiddleware)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:

@@ -43,6 +43,7 @@ from safeground.record.users import Permission, User
 from safeground.record.vocabulary import ReportType
 from safeground.web.api import casualties_by_accident, parse_day, planned_areas
 from safeground.web.auth import require
+from safeground.web.envelope import content, errors
 from safeground.web.mapview import MapView, parse_bbox
 from safeground.web.views import feature, public_area
 
@@ -231,7 +232,8 @@ def collections(request: Request, user: User = READ) -> JSONResponse:
                              "type": "application/json"}], "collections": cols})
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@router.get("/collections/{collection_id}", summary="One collection",
+            responses=errors(403, 404))
 def collection(request: Request, collection_id: str, user: User = READ) -> JSONResponse:
     return _json(_describe(request, _collection(collection_id, user), user, extent=True))
 
@@ -256,7 +258,8 @@ def _matches(row: dict[str, Any], when: tuple[dt.date | None, dt.date | None]) -
     return not (lo is not None and last is not None and last < lo)
 
 
-@router.get("/collections/{collection_id}/items", summary="Features of a collection (GeoJSON)")
+@router.get("/collections/{collection_id}/items", summary="Features of a collection (GeoJSON)",
+            responses={**content(GEOJSON), **errors(400, 403, 404)})
 def items(request: Request, collection_id: str,
           limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
           offset: Annotated[int, Query(ge=0)] = 0, bbox: str | None = None,
@@ -301,7 +304,8 @@ def _victim_counts(ledger: Ledger, feats: list[dict[str, Any]], as_of: dt.date |
         f["properties"].update(counts.get(f["id"], {"killed": 0, "injured": 0}))
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
+            responses={**content(GEOJSON), **errors(400, 403, 404)})
 def item(request: Request, collection_id: str, feature_id: str,
          as_of: str | None = None, user: User = READ) -> JSONResponse:
     c = _collection(collection_id, user)
