@@ -485,7 +485,7 @@ def zip_mutations(rng: random.Random, data: bytes) -> Iterator[tuple[str, bytes]
     yield "stored, headers say 1 byte", _patch_central(
         _zip_bytes(members, zipfile.ZIP_STORED), _set_size(1))
     yield "member climbs out (../../)", _zip_bytes({f"../../{k}": v for k, v in members.items()})
-    yield "absolute member names", _zip_bytes({f"/etc/safeground/{k}": v for k, v in members.items()})
+    yield "absolute member names", _zip_bytes({f"/etc/sg/{k}": v for k, v in members.items()})
     yield "2,000 members", _zip_bytes({**members, **{f"pad/{i}{suffix}": b"" for i in
                                                       range(2_000)}})
     yield "nested zip", _zip_bytes({"inner.zip": data})
