@@ -1,0 +1,92 @@
+"""Running a migration: the planned reports through the gate (``Ledger.submit``) by the person
+running it, approved as one batch by a second person; and the rollback of a batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+import safeground.migrate.catalogue  # noqa: F401 - registers the migration codes
+from safeground.errors import ConflictError
+from safeground.migrate.check import known_ids
+from safeground.migrate.mapping import Mapping
+from safeground.migrate.source import Source
+from safeground.migrate.transform import Plan, plan
+from safeground.record import batches
+from safeground.record.problems import Problem
+from safeground.record.storage.schema import reports
+from safeground.record.vocabulary import ReportStatus
+
+SOURCE_PREFIX = "migration "
+
+
+def batch_source(batch: str) -> str:
+    """The ``source`` label every report of a migration batch is stored under."""
+    return SOURCE_PREFIX + batch
+
+
+@dataclass(slots=True)
+class RunResult:
+    batch: str | None
+    plan: Plan
+    submitted: int = 0
+    rejected: list[Any] = field(default_factory=list)
+    duplicates: int = 0
+    approved: int = 0
+    refused: list[tuple[int, list[dict[str, Any]]]] = field(default_factory=list)
+    skipped_rejected_before: int = 0
+
+
+def _rejected_before(ledger: Any) -> set[str]:
+    """Submission ids of migrated records the gate refused in an earlier run: a re-run does not
+    store them as rejected again (the first rejection is kept, with its reasons)."""
+    out = set()
+    with ledger.db.read() as conn:
+        q = select(reports.c.payload).where(reports.c.status == ReportStatus.REJECTED.value,
+                                            reports.c.source.like(SOURCE_PREFIX + "%"))
+        for (payload,) in conn.execute(q):
+            sub = (payload or {}).get("submission_id")
+            if sub:
+                out.add(str(sub))
+    return out
+
+
+def run(ledger: Any, source: Source, mapping: Mapping, user: str, approver: str,
+        today: dt.date | None = None) -> RunResult:
+    """Submit the mapped reports as ``user`` and approve them as ``approver`` in one batch.
+
+    Idempotent: records taken in before (same source file, layer, original id) are skipped,
+    so a second run changes nothing. Raises ConflictError(MIGRATE_APPROVER_IS_RUNNER)."""
+    if approver.strip() == user.strip():
+        p = Problem("MIGRATE_APPROVER_IS_RUNNER", "", None, {"value": user})
+        raise ConflictError(p.message, code=p.code, details=[p.to_dict()])
+    p = plan(source, mapping, ledger.settings, known_ids(ledger))
+    before = _rejected_before(ledger)
+    records = [r for r in p.records if r["submission_id"] not in before]
+    stamp = dt.datetime.now(dt.UTC)
+    digest = hashlib.sha1(f"{source.name}|{mapping.label}|{stamp.isoformat()}".encode())
+    batch = f"M{stamp:%Y%m%d-%H%M%S}-{digest.hexdigest()[:6]}"
+    for r in records:
+        r["_migration_batch"] = batch
+    out = RunResult(None, p, skipped_rejected_before=len(p.records) - len(records))
+    if not records:
+        return out
+    res = ledger.submit(records, user, source=batch_source(batch), today=today)
+    out.submitted, out.rejected, out.duplicates = len(res.accepted), res.rejected, \
+        len(res.duplicates)
+    if res.accepted or res.rejected:
+        out.batch = batch
+    if res.accepted:
+        dec = ledger.approve(res.accepted, approver,
+                             note=f"migration batch {batch} ({mapping.label}, {source.name})")
+        out.approved, out.refused = len(dec.approved), dec.refused
+    return out
+
+
+def rollback(ledger: Any, batch: str, user: str) -> batches.RollbackResult:
+    """Remove a migration batch whole (see ``safeground.record.batches.rollback``)."""
+    return batches.rollback(ledger, batch_source(batch), batch, user)
