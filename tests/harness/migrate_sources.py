@@ -54,7 +54,8 @@ def imsma_core_gdb(folder: Path) -> tuple[Path, dict[str, Any]]:
         haz.append({"hazard_localid": hid, "hazard_type": cls, "contamination": contam,
                     "area_ha": "9,0", "dateofinfo": date, "org": "ORG-HALO",
                     "status": status, "hazard_name_ru": f"Поле {hid}",
-                    "province": "Физули", "last_editor": "admin", "imsma_guid": "{" + hid.lower() + "-guid}"})
+                    "province": "Физули", "last_editor": "admin",
+                    "imsma_guid": "{" + hid.lower() + "-guid}"})
         geoms.append(merc(ring))
 
     hazard("HA-001", RU_CHA, square(0), "12.03.2015")

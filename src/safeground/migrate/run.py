@@ -68,7 +68,7 @@ def run(ledger: Any, source: Source, mapping: Mapping, user: str, approver: str,
     before = _rejected_before(ledger)
     records = [r for r in p.records if r["submission_id"] not in before]
     stamp = dt.datetime.now(dt.UTC)
-    digest = hashlib.sha1(f"{source.name}|{mapping.label}|{stamp.isoformat()}".encode())
+    digest = hashlib.sha256(f"{source.name}|{mapping.label}|{stamp.isoformat()}".encode())
     batch = f"M{stamp:%Y%m%d-%H%M%S}-{digest.hexdigest()[:6]}"
     for r in records:
         r["_migration_batch"] = batch

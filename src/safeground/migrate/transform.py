@@ -90,7 +90,7 @@ class Plan:
 
 def submission_id(source: str, layer: str, original_id: str, report: str) -> str:
     """Stable over runs: the same source file, layer, original id and report of the row."""
-    digest = hashlib.sha1(f"{source}\x1f{layer}\x1f{original_id}\x1f{report}".encode())
+    digest = hashlib.sha256(f"{source}\x1f{layer}\x1f{original_id}\x1f{report}".encode())
     return "migrate:" + digest.hexdigest()[:32]
 
 
@@ -231,7 +231,7 @@ def _convert(fm: FieldMap, fs: FieldSpec | None, raw: Any, ctx: _Context, oid: s
                      value=str(raw)[:40], unit=fm.unit or "a number")
             return None, False
         num *= UNITS[fm.unit] if fm.unit else 1.0
-        return (int(round(num)) if kind == "int" else num), True
+        return (round(num) if kind == "int" else num), True
     if kind == "bool":
         if isinstance(raw, bool):
             return raw, True
@@ -263,7 +263,7 @@ class _Geometry:
         self.seen: dict[tuple[str, bytes], str] = {}
 
     def fix(self, g: Any, crs: str | None, ctx: _Context, oid: str, rm: ReportMap
-            ) -> BaseGeometry | None | bool:
+            ) -> BaseGeometry | bool | None:
         """The geometry to store, None for none, or False when refused (finding made)."""
         rtype = rm.type.value
         spec = REPORT_SPECS[rm.type]
