@@ -261,6 +261,36 @@ class _Geometry:
         self.gap = mapping.max_vertex_gap_m
         self.projector = geo.Projector(settings.utm_epsg)
         self.seen: dict[tuple[str, bytes], str] = {}
+        #: id(lon/lat polygon) -> (duplicate key, metric polygon), worked out by ``prepare``
+        self.pre: dict[int, tuple[bytes, BaseGeometry]] = {}
+
+    def prepare(self, geoms: Any, crs: str | None, ctx: _Context) -> tuple[Any, str] | None:
+        """A whole layer's geometries in lon/lat at once, with what the polygon checks need
+        worked out for all of them together (one call each instead of one per row)."""
+        self.pre.clear()
+        if crs is None or len(geoms) == 0:
+            return None
+        try:
+            name = geo.crs_name(crs)
+        except geo.GeometryParseError:
+            return None  # each row is refused with the code in ``fix``
+        arr = np.asarray(geoms, dtype=object)
+        present = np.array([isinstance(g, BaseGeometry) for g in arr], dtype=bool)
+        out = np.full(len(arr), None, dtype=object)
+        if present.any():
+            lonlat = shapely.force_2d(arr[present].astype(object))
+            if name != "EPSG:4326":
+                lonlat = geo.reproject(lonlat, name, "EPSG:4326")  # type: ignore[arg-type]
+            out[present] = lonlat
+            poly = np.array([g.geom_type in ("Polygon", "MultiPolygon") for g in lonlat])
+            if poly.any():
+                idx = np.flatnonzero(present)[poly]
+                polys = lonlat[poly]
+                keys = shapely.to_wkb(shapely.normalize(shapely.set_precision(polys, 1e-7, mode="pointwise")))
+                metric = self.projector.to_metric(polys)  # type: ignore[arg-type]
+                for k, i in enumerate(idx.tolist()):
+                    self.pre[id(out[i])] = (keys[k], metric[k])
+        return out, "EPSG:4326"
 
     def fix(self, g: Any, crs: str | None, ctx: _Context, oid: str, rm: ReportMap
             ) -> BaseGeometry | bool | None:
@@ -276,6 +306,7 @@ class _Geometry:
             ctx.find(REFUSED, "MIGRATE_CRS_MISSING", oid, rtype, "geometry",
                      value=ctx.lm.source)
             return False
+        pre = self.pre.get(id(g))
         try:
             name = geo.crs_name(crs)
             g = geo.reproject(g, name, "EPSG:4326")
@@ -308,11 +339,11 @@ class _Geometry:
                 return g.geoms[0]
             return g.representative_point()
         if g.geom_type in ("Polygon", "MultiPolygon"):
-            return self._polygon(g, ctx, oid, rtype)
+            return self._polygon(g, ctx, oid, rtype, pre)
         return g
 
-    def _polygon(self, g: BaseGeometry, ctx: _Context, oid: str, rtype: str
-                 ) -> BaseGeometry | bool:
+    def _polygon(self, g: BaseGeometry, ctx: _Context, oid: str, rtype: str,
+                 pre: tuple[bytes, BaseGeometry] | None = None) -> BaseGeometry | bool:
         parts = list(g.geoms) if g.geom_type == "MultiPolygon" else [g]
         for part in parts:
             distinct = {(round(a, 9), round(b, 9))
@@ -321,6 +352,7 @@ class _Geometry:
                 ctx.find(REFUSED, "GEOM_TOO_FEW_VERTICES", oid, rtype, "geometry",
                          value=len(distinct))
                 return False
+        original = g
         before = shapely.get_num_coordinates(g)
         g = shapely.remove_repeated_points(g, 1e-9)
         dropped = before - shapely.get_num_coordinates(g)
@@ -342,7 +374,7 @@ class _Geometry:
             g = fixed
             ctx.find(REPAIRED, "MIGRATE_GEOM_REPAIRED", oid, rtype, "geometry",
                      repair=f"make_valid ({reason})")
-        metric = self.projector.to_metric(g)
+        metric = pre[1] if pre is not None else self.projector.to_metric(original)
         for part in (list(metric.geoms) if metric.geom_type == "MultiPolygon" else [metric]):
             ring = shapely.get_coordinates(part.exterior)
             gaps = np.hypot(*np.diff(ring, axis=0).T)
@@ -350,7 +382,8 @@ class _Geometry:
                 ctx.find(REFUSED, "GEOM_VERTEX_GAP", oid, rtype, "geometry",
                          value=float(gaps.max()), limit=self.gap)
                 return False
-        key = (rtype, shapely.to_wkb(shapely.normalize(shapely.set_precision(g, 1e-7))))
+        key = (rtype, pre[0] if pre is not None else
+               shapely.to_wkb(shapely.normalize(shapely.set_precision(original, 1e-7, mode="pointwise"))))
         first = self.seen.get(key)
         if first is not None:
             ctx.find(REFUSED, "MIGRATE_DUPLICATE_POLYGON", oid, rtype, "geometry", other=first)
@@ -421,6 +454,9 @@ def plan(source: Source, mapping: Mapping, settings: Settings | None = None,
         if lm.geometry is not None:
             geoms = _table_geometries(source, lm, layer, ctx)
             crs = lm.crs or "EPSG:4326"
+        pre = geometry.prepare(geoms, crs, ctx) if geoms is not None else None
+        if pre is not None:
+            geoms, crs = pre
         seen_ids: dict[str, int] = {}
         custom = [c for c in lm.custom if c in layer.columns]
         for i, row in enumerate(layer.rows):
