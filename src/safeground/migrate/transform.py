@@ -286,7 +286,8 @@ class _Geometry:
             if poly.any():
                 idx = np.flatnonzero(present)[poly]
                 polys = lonlat[poly]
-                keys = shapely.to_wkb(shapely.normalize(shapely.set_precision(polys, 1e-7, mode="pointwise")))
+                keys = shapely.to_wkb(shapely.normalize(
+                    shapely.set_precision(polys, 1e-7, mode="pointwise")))
                 metric = self.projector.to_metric(polys)  # type: ignore[arg-type]
                 for k, i in enumerate(idx.tolist()):
                     self.pre[id(out[i])] = (keys[k], metric[k])
@@ -383,7 +384,8 @@ class _Geometry:
                          value=float(gaps.max()), limit=self.gap)
                 return False
         key = (rtype, pre[0] if pre is not None else
-               shapely.to_wkb(shapely.normalize(shapely.set_precision(original, 1e-7, mode="pointwise"))))
+               shapely.to_wkb(shapely.normalize(
+                   shapely.set_precision(original, 1e-7, mode="pointwise"))))
         first = self.seen.get(key)
         if first is not None:
             ctx.find(REFUSED, "MIGRATE_DUPLICATE_POLYGON", oid, rtype, "geometry", other=first)
