@@ -14,7 +14,7 @@ from safeground.migrate.mapping import Mapping
 from safeground.migrate.source import Source
 from safeground.migrate.transform import REFUSED, Finding, Plan, plan
 from safeground.record import geometry as geo
-from safeground.record.validation import check_record
+from safeground.record.batch_gate import check_columns
 from safeground.record.vocabulary import ReportType
 from safeground.settings import Settings
 
@@ -35,10 +35,14 @@ def dry_run(source: Source, mapping: Mapping, settings: Settings | None = None,
     settings = settings or Settings()
     p = plan(source, mapping, settings, known_ids(ledger))
     projector = geo.Projector(settings.utm_epsg)
+    wheres = [f"{r['_source_file']} layer {r['_source_layer']} id {r['_original_id']}"
+              for r in p.records]
+    # the gate's own checks, column by column as Ledger.submit makes them for a large batch
+    checked = check_columns(p.records, settings, projector, wheres, today)
+    refused = {i: problems for i, (_, problems) in checked.others.items() if problems}
     kept = []
-    for rec in p.records:
-        where = f"{rec['_source_file']} layer {rec['_source_layer']} id {rec['_original_id']}"
-        _, problems = check_record(rec, settings, projector, where, today)
+    for i, rec in enumerate(p.records):
+        problems = refused.get(i)
         if not problems:
             kept.append(rec)
             continue

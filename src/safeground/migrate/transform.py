@@ -7,6 +7,7 @@ Nothing here writes to the record: ``plan`` is what ``check`` reports and ``run`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -156,6 +157,7 @@ class _Context:
     def __init__(self, plan: Plan, lm: LayerMap, layer: Layer, source: Source) -> None:
         self.plan, self.lm, self.layer, self.source = plan, lm, layer, source
         self.unmapped: dict[tuple[str, str, str], Finding] = {}
+        self.cache: dict[int, dict[Any, Any]] = {}
 
     def find(self, severity: str, code: str, oid: str | None, rtype: str | None,
              fld: str | None = None, **params: Any) -> None:
@@ -181,7 +183,28 @@ class _Context:
 def _convert(fm: FieldMap, fs: FieldSpec | None, raw: Any, ctx: _Context, oid: str,
              rtype: str) -> tuple[Any, bool]:
     """(value, ok) of one field from one raw source value. ``ok`` False: the value could not
-    be mapped (a finding is made); the caller refuses the report if the field is required."""
+    be mapped (a finding is made); the caller refuses the report if the field is required.
+
+    Values mapped once are remembered per field: code lists and dates repeat."""
+    cache = ctx.cache.get(id(fm))
+    if cache is None:
+        cache = ctx.cache[id(fm)] = {}
+    key = (raw.__class__, raw)
+    try:
+        value = cache[key]
+    except (KeyError, TypeError):
+        pass
+    else:
+        return (list(value) if value.__class__ is list else value), True
+    value, ok = _convert_one(fm, fs, raw, ctx, oid, rtype)
+    if ok and len(cache) < 100_000:
+        with contextlib.suppress(TypeError):
+            cache[key] = value
+    return value, ok
+
+
+def _convert_one(fm: FieldMap, fs: FieldSpec | None, raw: Any, ctx: _Context, oid: str,
+                 rtype: str) -> tuple[Any, bool]:
     kind = fs.kind if fs is not None else ("date" if fm.target == "date_of_information"
                                            else "str")
     severity = REFUSED if (fs is None or fs.required) else WARNING
@@ -263,11 +286,14 @@ class _Geometry:
         self.seen: dict[tuple[str, bytes], str] = {}
         #: id(lon/lat polygon) -> (duplicate key, metric polygon), worked out by ``prepare``
         self.pre: dict[int, tuple[bytes, BaseGeometry]] = {}
+        #: id(lon/lat geometry) of those found inside the extent by ``prepare``
+        self.inside: set[int] = set()
 
     def prepare(self, geoms: Any, crs: str | None, ctx: _Context) -> tuple[Any, str] | None:
         """A whole layer's geometries in lon/lat at once, with what the polygon checks need
         worked out for all of them together (one call each instead of one per row)."""
         self.pre.clear()
+        self.inside.clear()
         if crs is None or len(geoms) == 0:
             return None
         try:
@@ -282,6 +308,13 @@ class _Geometry:
             if name != "EPSG:4326":
                 lonlat = geo.reproject(lonlat, name, "EPSG:4326")  # type: ignore[arg-type]
             out[present] = lonlat
+            minx, miny, maxx, maxy = self.extent
+            b = shapely.bounds(lonlat)
+            inside = (b[:, 0] >= minx) & (b[:, 2] <= maxx) & (b[:, 1] >= miny) & \
+                (b[:, 3] <= maxy)
+            for g, ok in zip(lonlat.tolist(), inside.tolist(), strict=True):
+                if ok:
+                    self.inside.add(id(g))
             poly = np.array([g.geom_type in ("Polygon", "MultiPolygon") for g in lonlat])
             if poly.any():
                 idx = np.flatnonzero(present)[poly]
@@ -308,12 +341,15 @@ class _Geometry:
                      value=ctx.lm.source)
             return False
         pre = self.pre.get(id(g))
+        known_inside = id(g) in self.inside
         try:
             name = geo.crs_name(crs)
             g = geo.reproject(g, name, "EPSG:4326")
         except geo.GeometryParseError as exc:
             ctx.find(REFUSED, exc.code, oid, rtype, "geometry", **exc.params)
             return False
+        if known_inside:  # finite and inside: prepare looked at the whole layer
+            return self._shape(g, ctx, oid, rm, spec, pre)
         g = shapely.force_2d(g)
         coords = shapely.get_coordinates(g)
         if len(coords) == 0 or not np.all(np.isfinite(coords)):
@@ -335,6 +371,11 @@ class _Geometry:
                 ctx.find(REFUSED, "GEOM_OUTSIDE_EXTENT", oid, rtype, "geometry",
                          x=float(x[i]), y=float(y[i]), extent=list(self.extent))
                 return False
+        return self._shape(g, ctx, oid, rm, spec, pre)
+
+    def _shape(self, g: BaseGeometry, ctx: _Context, oid: str, rm: ReportMap, spec: Any,
+               pre: tuple[bytes, BaseGeometry] | None) -> BaseGeometry | bool:
+        rtype = rm.type.value
         if rm.geometry == "point" or (spec.geometry == ("Point",) and g.geom_type != "Point"):
             if g.geom_type == "MultiPoint" and len(g.geoms) == 1:
                 return g.geoms[0]
