@@ -267,3 +267,46 @@ def test_the_three_steps_from_the_command_line(ng, tmp_path, monkeypatch):
     assert r.exit_code == 2 and "BATCH_UNKNOWN" in r.output
     r = cli.invoke(app, ["migrate", "inspect", str(tmp_path / "missing.gdb")])
     assert r.exit_code == 2 and "FILE_UNREADABLE" in r.output
+
+
+def test_run_and_rollback_on_both_backends(database_url, tmp_path):
+    """The batch and its rollback are plain report and object rows: SQLite and PostGIS alike."""
+    path, exp = imsma_ng_xlsx(tmp_path)
+    ledger = Ledger(Database.open(database_url), Settings(database_url=database_url))
+    before = _state(ledger)
+    res = run(ledger, Source(path), load(NG_MAP), "records.officer", "ops.chief")
+    assert res.approved == len(res.plan.records) and not res.refused
+    assert status(ledger).areas_open == exp["open"]
+    after = _state(ledger)
+    assert run(ledger, Source(path), load(NG_MAP), "records.officer", "ops.chief").batch is None
+    assert _state(ledger) == after
+    rollback(ledger, res.batch, "ops.chief")
+    assert _state(ledger) == before
+
+
+def test_rollback_derives_again_an_object_the_record_held_before_the_batch(ng, ledger):
+    path, _ = ng
+    from harness.migrate_sources import square
+    from shapely.geometry import Polygon
+
+    pre = ledger.submit([
+        {"report_type": "organisation", "object_id": "ORG-HALO", "name": "HALO Trust",
+         "kind": "ngo", "date_of_information": "2010-01-01", "organisation": "HALO",
+         "author": "a"},
+        {"report_type": "hazardous_area", "object_id": "HA-1001", "classification": "SHA",
+         "contamination": ["AT"], "date_of_information": "2013-01-01", "organisation": "HALO",
+         "author": "a", "geometry": Polygon(square(50))}], "field.clerk")
+    assert len(pre.accepted) == 2, [p.message for r in pre.rejected for p in r.problems]
+    ledger.approve(pre.accepted, "ops.chief")
+    before = _state(ledger)
+    old = ledger.get(ReportType.HAZARDOUS_AREA, "HA-1001")
+    res = run(ledger, Source(path), load(NG_MAP), "records.officer", "ops.chief")
+    assert not res.refused
+    assert ledger.get(ReportType.HAZARDOUS_AREA, "HA-1001")["classification"] == "CHA"
+    done = rollback(ledger, res.batch, "ops.chief")
+    assert done.objects_rebuilt >= 1   # the area the batch updated
+    assert _state(ledger) == before
+    again = ledger.get(ReportType.HAZARDOUS_AREA, "HA-1001")
+    assert {k: again[k] for k in ("classification", "contamination", "status",
+                                  "last_report_id")} == \
+        {k: old[k] for k in ("classification", "contamination", "status", "last_report_id")}
