@@ -9,10 +9,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from shapely.geometry import Polygon
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from harness.migrate_sources import imsma_core_gdb, imsma_ng_xlsx
+from harness.migrate_sources import imsma_core_gdb, imsma_ng_xlsx, square
 from safeground.cli import app
 from safeground.errors import ConflictError, NotFoundError
 from safeground.migrate.check import dry_run, write_csv, write_html
@@ -286,9 +287,6 @@ def test_run_and_rollback_on_both_backends(database_url, tmp_path):
 
 def test_rollback_derives_again_an_object_the_record_held_before_the_batch(ng, ledger):
     path, _ = ng
-    from harness.migrate_sources import square
-    from shapely.geometry import Polygon
-
     pre = ledger.submit([
         {"report_type": "organisation", "object_id": "ORG-HALO", "name": "HALO Trust",
          "kind": "ngo", "date_of_information": "2010-01-01", "organisation": "HALO",
