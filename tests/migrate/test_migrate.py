@@ -78,6 +78,10 @@ def test_inspect_lists_every_layer_and_writes_a_starter_mapping_marked_for_revie
     text = starter_mapping(src, list(profiles.values()))
     data = tomllib.loads(text)
     assert all(layer["review"] is True for layer in data["layer"])
+    hazard = next(layer for layer in data["layer"] if layer["source"] == "Hazard")
+    guessed = hazard["report"][0]["fields"]["classification"]["values"]
+    assert guessed == {"Подтвержденная опасная зона": "CHA", "Предполагаемая опасная зона": "SHA",
+                       "Неизвестно": "CHANGE-ME"}
     # a starter mapping is not usable before review: its unknown labels say CHANGE-ME
     with pytest.raises(SourceError) as exc:
         from_dict(data)

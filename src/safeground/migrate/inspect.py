@@ -44,6 +44,35 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "age": ("возраст", "yaş"),
 }
 
+#: labels of legacy code lists (Russian, Azerbaijani, English) -> candidate Safeground codes;
+#: the first one the field allows is the guess
+LABELS: dict[str, tuple[str, ...]] = {
+    "подтвержденная опасная зона": ("CHA",), "подтверждённая опасная зона": ("CHA",),
+    "предполагаемая опасная зона": ("SHA",), "təsdiqlənmiş təhlükəli ərazi": ("CHA",),
+    "şübhəli təhlükəli ərazi": ("SHA",), "confirmed hazardous area": ("CHA",),
+    "suspected hazardous area": ("SHA",),
+    "мужской": ("male",), "женский": ("female",), "kişi": ("male",), "qadın": ("female",),
+    "погиб": ("killed",), "ранен": ("injured",), "həlak olub": ("killed",),
+    "yaralanıb": ("injured",),
+    "гражданский": ("civilian",), "военный": ("military",), "сапёр": ("deminer",),
+    "mülki": ("civilian",), "hərbi": ("military",),
+    "пп мина": ("AP_mine", "AP"), "пп мины": ("AP", "AP_mine"), "пт мина": ("AT_mine", "AT"),
+    "пт мины": ("AT", "AT_mine"), "нвб": ("UXO", "ERW"), "суббоеприпас": ("submunition",),
+    "pp mina": ("AP_mine", "AP"), "pp minalar": ("AP", "AP_mine"),
+    "очищена": ("cleared",), "сокращена": ("reduced",), "отменена": ("cancelled",),
+    "очистка": ("clearance",), "техническое обследование": ("ts",),
+    "нетехническое обследование": ("nts",), "ручной": ("manual",),
+    "уничтожен на месте": ("destroyed_in_situ",),
+    "да": ("true",), "нет": ("false",), "bəli": ("true",), "xeyr": ("false",),
+}
+
+
+def label_guess(label: str, allowed: set[str]) -> str | None:
+    """A Safeground code for a legacy label, when the table above knows one the field allows."""
+    from safeground.migrate.mapping import norm
+
+    return next((c for c in LABELS.get(norm(label), ()) if c in allowed), None)
+
 
 @dataclass(slots=True)
 class ColumnProfile:
@@ -175,7 +204,8 @@ def starter_mapping(source: Source, profiles: list[LayerProfile]) -> str:
                 line += f", unit = {_q(unit.group(1))}"
             if fs is not None and fs.choices is not None:
                 allowed = {c.value.casefold(): c.value for c in fs.choices}
-                values = {v: allowed.get(v.casefold(), "CHANGE-ME") for v, _ in prof[col].top}
+                values = {v: allowed.get(v.casefold()) or label_guess(v, set(allowed.values()))
+                          or "CHANGE-ME" for v, _ in prof[col].top}
                 line += ", values = { " + ", ".join(
                     f"{_q(k)} = {_q(v)}" for k, v in values.items()) + " }"
             out.append(line + " }  # guess: review")
