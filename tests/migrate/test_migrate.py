@@ -312,3 +312,26 @@ def test_rollback_derives_again_an_object_the_record_held_before_the_batch(ng, l
     assert {k: again[k] for k in ("classification", "contamination", "status",
                                   "last_report_id")} == \
         {k: old[k] for k in ("classification", "contamination", "status", "last_report_id")}
+
+
+def test_a_csv_source_with_wkt_and_hostile_text_is_reported_escaped(tmp_path, ledger):
+    ring = square(3)
+    wkt = "POLYGON ((" + ", ".join(f"{x} {y}" for x, y in ring) + "))"
+    (tmp_path / "areas.csv").write_text(
+        "id,kind,when,shape\n"
+        f"A1,CHA,2019-01-02,\"{wkt}\"\n"
+        f"A2,<script>alert(1)</script>,2019-01-03,\"{wkt.replace('47.0', '47.1')}\"\n",
+        encoding="utf-8")
+    mapping = from_dict({
+        "mapping": {"name": "csv", "organisation": "HALO", "author": "m"},
+        "layer": [{"source": "areas", "id": "id", "date_of_information": {"column": "when"},
+                   "geometry": {"wkt": "shape"},
+                   "report": [{"type": "hazardous_area", "fields": {
+                       "classification": "kind", "contamination": {"value": "AP"}}}]}]})
+    plan = dry_run(Source(tmp_path / "areas.csv"), mapping, ledger.settings, ledger)
+    assert [r["object_id"] for r in plan.records] == ["A1"]
+    assert [f.problem.code for f in plan.findings if f.severity == "refused"] == \
+        ["MIGRATE_VALUE_UNMAPPED"]
+    write_html(plan, tmp_path / "check.html")
+    text = (tmp_path / "check.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in text and "&lt;script&gt;alert(1)" in text
