@@ -85,11 +85,11 @@ def main() -> int:
 
     from safeground.record.ledger import Ledger
     from safeground.record.storage import Database
+    from safeground.record.users import Role, User, Users
     from safeground.record.vocabulary import ReportType
     from safeground.settings import Settings
     from safeground.web import create_app
     from safeground.web.api import map_extent
-    from safeground.web.users import Role, User, Users
 
     with tempfile.TemporaryDirectory(prefix="sg-bench-web-") as tmp:
         copy = Path(tmp) / "record.sqlite"

@@ -34,9 +34,22 @@ of a field-form submission).
 
 Kinds: `str` text; `int` whole number; `float` number; `bool` yes/no; `date` YYYY-MM-DD;
 `choice` one value of the list; `choices` several values; `ref` the `object_id` of another
-object (a real foreign key in the database). **Sensitive** fields are left out of exports and
-public views. A report about an object the record already holds (an update) needs only the
-fields it changes.
+object (a real foreign key in the database). A report about an object the record already
+holds (an update) needs only the fields it changes.
+
+Names as people write them: before anything is checked or stored — accepted or rejected — the
+report type and every field name are stripped, case-folded, with spaces and hyphens as
+underscores, and known aliases resolved (`"Victim "`, `casualty` → `victim`; `Name`,
+`full_name` → `name`; `Date of birth`, `dob` → `date_of_birth`; `home_address` → `address`).
+
+**Sensitive** fields (victims' name, date of birth and address) are victims' personal data.
+They are left out of exports and public views, and shown only to users with the `victim_data`
+role (docs/web.md), in every stored report whatever its status: in a rejected report too,
+whose type or names may have been written otherwise. A stored report is treated as holding
+personal data when its type is `victim`, when its type is not one Safeground knows, or when it
+carries a field that is sensitive in some type and is no field of its own type (a birth date
+in an `organisation` report); then every field sensitive in any type is withheld. Problem
+messages never repeat a sensitive value: they name the field (`<date_of_birth withheld>`).
 """
 
 DATA_MODEL_TAIL = """## Derived columns of hazardous areas

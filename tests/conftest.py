@@ -82,3 +82,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/record.sqlite"
     return request.getfixturevalue("postgis_url")
+
+
+@pytest.fixture
+def cli_accounts(tmp_path):
+    """A fresh SQLite record with one registered user per role, and a way to run
+    ``safeground`` commands as one of them (tests/harness/accounts.py)."""
+    from harness.accounts import CliAccounts
+
+    return CliAccounts.create(f"sqlite:///{tmp_path}/cli-record.sqlite")

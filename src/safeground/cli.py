@@ -22,11 +22,13 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from safeground.cli_boundary import (
+    USER_ENV,
+    acting_user,
     err,
     friendly,
     ledger_from,
     print_status,
-    user_name,
+    reading_user,
 )
 from safeground.errors import SafegroundError
 from safeground.record.exchange import to_geojson
@@ -55,6 +57,8 @@ class _LazyGroup(TyperGroup):
 
     def resolve_command(self, ctx: click.Context, args: list[str]
                         ) -> tuple[str | None, click.Command | None, list[str]]:
+        if len(args) > 1 and args[0] == "report" and args[1] in REPORT_KINDS:
+            return f"report {args[1]}", REPORT_KINDS[args[1]].load(), args[2:]
         if args and args[0] in LAZY and args[0] not in self.commands:
             self.add_command(LAZY[args[0]].load(), args[0])
         return super().resolve_command(ctx, args)
@@ -106,6 +110,13 @@ LAZY: dict[str, _Lazy] = {
                   "Users of the web app and the API, and their roles."),
 }
 
+#: ``safeground report KIND ...``: the reports beside the programme report (``report FILE``)
+REPORT_KINDS: dict[str, _Lazy] = {
+    "article7": _Lazy("safeground.reports.cli", "article7",
+                      "Article 7 forms C, F, G and I of the Mine Ban Convention and the "
+                      "Landmine Monitor's figures for a year (HTML, xlsx, PDF)."),
+}
+
 
 app = typer.Typer(help="Safeground: the national mine action record and land-release planning.",
                   no_args_is_help=True, pretty_exceptions_enable=False, cls=_LazyGroup)
@@ -113,8 +124,20 @@ console = Console()
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
                                            "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="Who acts (default: $SAFEGROUND_USER "
-                                             "or the login name); recorded in the audit trail")]
+UserOpt = Annotated[str | None, typer.Option(
+    "--user", envvar=USER_ENV, show_envvar=False,
+    help="Who acts: a registered user (default: $SAFEGROUND_USER); the password is asked for. "
+    "Without it, the API token in $SAFEGROUND_TOKEN. Recorded in the audit trail")]
+ReaderOpt = Annotated[str | None, typer.Option(
+    "--user", envvar=USER_ENV, show_envvar=False,
+    help="Read as this user (password asked for; or $SAFEGROUND_TOKEN): role checked and "
+    "named in the audit trail. Without either, the read is audited as unauthenticated")]
+
+
+def _perm(name: str) -> Any:
+    from safeground.record.users import Permission
+
+    return Permission(name)
 
 
 def _settings(db: str | None) -> Settings:
@@ -122,7 +145,6 @@ def _settings(db: str | None) -> Settings:
 
 
 _ledger = ledger_from
-_user = user_name
 
 
 def _date(value: str) -> dt.date:
@@ -154,9 +176,10 @@ def _ids(ids: list[int], all_: bool, ledger: Ledger) -> list[int]:
 def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] = None,
             all_: Annotated[bool, typer.Option("--all", help="Every submitted report")] = False,
             note: str | None = None, db: DbOpt = None, user: UserOpt = None) -> None:
-    """Approve submitted reports (the approver must not be the submitter)."""
+    """Approve submitted reports as an approver (never one's own submissions)."""
     ledger = _ledger(db)
-    res = ledger.approve(_ids(ids or [], all_, ledger), _user(user), note)
+    who = acting_user(ledger.db, user, _perm("decide"), "approve")
+    res = ledger.approve(_ids(ids or [], all_, ledger), who.name, note)
     console.print(f"{len(res.approved)} approved, {len(res.refused)} refused")
     for rid, problems in res.refused:
         for p in problems:
@@ -170,17 +193,22 @@ def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] 
 def reject(ids: Annotated[list[int], typer.Argument(help="Report ids")],
            note: Annotated[str, typer.Option(help="Why (kept with the report)")],
            db: DbOpt = None, user: UserOpt = None) -> None:
-    """Reject submitted reports, with the reason."""
-    n = _ledger(db).reject(ids, _user(user), note)
+    """Reject submitted reports, with the reason (as an approver)."""
+    ledger = _ledger(db)
+    who = acting_user(ledger.db, user, _perm("decide"), "reject")
+    n = ledger.reject(ids, who.name, note)
     console.print(f"{n} rejected")
 
 
 @app.command("status")
 @friendly
 def status_(db: DbOpt = None,
-            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+            as_json: Annotated[bool, typer.Option("--json")] = False,
+            user: ReaderOpt = None) -> None:
     """Programme status: SHA/CHA, land released, items, casualties, settlements."""
-    summary = status(_ledger(db))
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_public"), "status")
+    summary = status(ledger)
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))
     else:
@@ -190,9 +218,13 @@ def status_(db: DbOpt = None,
 @app.command("as-of")
 @friendly
 def as_of(date: Annotated[str, typer.Argument(help="YYYY-MM-DD")], db: DbOpt = None,
-          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+          as_json: Annotated[bool, typer.Option("--json")] = False,
+          user: ReaderOpt = None) -> None:
     """The status as it was known on a past date (by date of information)."""
-    summary = status(_ledger(db), _date(date))
+    day = _date(date)
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_public"), "as-of", date)
+    summary = status(ledger, day)
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))
     else:
@@ -201,13 +233,15 @@ def as_of(date: Annotated[str, typer.Argument(help="YYYY-MM-DD")], db: DbOpt = N
 
 @app.command()
 @friendly
-def history(object_id: str, db: DbOpt = None) -> None:
+def history(object_id: str, db: DbOpt = None, user: ReaderOpt = None) -> None:
     """Every report about an object (or linked to a hazardous area), in date order."""
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_detail"), "history", object_id)
     t = Table(title=f"History of {object_id}")
     for col in ("report", "date", "type", "object", "status", "by"):
         t.add_column(col, no_wrap=True)
     t.add_column("what", overflow="fold")
-    for r in _ledger(db).history(object_id):
+    for r in ledger.history(object_id):
         what = ", ".join(f"{k}={v}" for k, v in list(r.payload.items())[:4])
         t.add_row(str(r.id), r.date_of_information.isoformat(), str(r.type), r.object_id,
                   r.status.value, r.decided_by or r.submitted_by, what)
@@ -220,13 +254,16 @@ def export(out: Annotated[Path, typer.Argument(help="Output .geojson file")],
            report_type: Annotated[str, typer.Option("--type", help="Object type")] =
            "hazardous_area",
            as_of_date: Annotated[str | None, typer.Option("--as-of")] = None,
-           db: DbOpt = None) -> None:
+           db: DbOpt = None, user: ReaderOpt = None) -> None:
     """Export the derived record of one object type as GeoJSON (sensitive fields left out)."""
     try:
         rtype = ReportType(report_type)
     except ValueError as exc:
         raise typer.BadParameter(f"unknown type '{report_type}'") from exc
-    rows = _ledger(db).objects(rtype, _date(as_of_date) if as_of_date else None)
+    day = _date(as_of_date) if as_of_date else None
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_detail"), "export", rtype.value)
+    rows = ledger.objects(rtype, day)
     out.write_text(json.dumps(to_geojson(rows, rtype), default=str))
     console.print(f"{len(rows)} {rtype.value} objects written to {out}")
 
@@ -239,21 +276,29 @@ def report(out: Annotated[Path, typer.Argument(help="Output .html file (printabl
            = None,
            xlsx: Annotated[Path | None, typer.Option(help="Also write the tables to this "
                                                      ".xlsx workbook")] = None,
+           pdf: Annotated[Path | None, typer.Option(help="Also write the report as this "
+                                                    ".pdf file")] = None,
            title: Annotated[str, typer.Option(help="Report title")] =
            "Mine action programme report",
            plan: Annotated[Path | None, typer.Option(help="A plan folder (safeground plan "
                                                      "make --out): add its yearly outlook")]
            = None,
-           db: DbOpt = None) -> None:
+           db: DbOpt = None, user: ReaderOpt = None) -> None:
     """Programme report for government and donors: land released, items, casualties, risk
-    education, referrals, quality and returns in a period (HTML, optionally Excel); with
-    --plan, what the current plan expects year by year."""
+    education, referrals, quality and returns in a period (HTML, optionally Excel and PDF);
+    with --plan, what the current plan expects year by year. `safeground report article7`
+    writes the Mine Ban Convention's Article 7 forms instead."""
     period_end = _date(end) if end else dt.date.today()
-    rep = programme.write(_ledger(db), out, _date(start), period_end, xlsx=xlsx, title=title,
-                          plan=plan)
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_public"), "report",
+                 f"{start}..{period_end.isoformat()}")
+    rep = programme.write(ledger, out, _date(start), period_end, xlsx=xlsx, title=title,
+                          plan=plan, pdf=pdf)
     console.print(f"{programme.headline(rep)}; written to {out}")
     if xlsx:
         console.print(f"Tables written to {xlsx}")
+    if pdf:
+        console.print(f"PDF written to {pdf}")
 
 
 @app.command()

@@ -13,8 +13,9 @@
    (team x area x week) as CSV and GeoPackage, with a Gantt chart and a returns chart.
 6. Write the programme report for government and donors (HTML and Excel), with the plan's
    outlook year by year.
-7. Add demo users (one per role, passwords made at random and printed) and, unless
-   ``--no-serve``, serve the web app on http://127.0.0.1:8000/.
+7. Unless ``--no-serve``, serve the web app on http://127.0.0.1:8000/ with the demo users
+   (one per role, passwords made at random and printed; added before step 2, which acts as
+   two of them).
 
 ``--example`` loads the small built-in example programme instead of the scenario.
 """
@@ -92,13 +93,19 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
         console.rule("Safeground demo: a post-conflict region")
         files = _scenario_files(workdir, seed, console)
         past = dt.date(2021, 2, 10)
-    accepted, rejected = take_in(ledger, files, "records.officer", console)
-    console.print(f"Submitted {accepted:,} reports as records.officer; {rejected:,} rejected at "
+    from safeground.record.users import Permission
+    from safeground.web.demo import add_demo_users, serve_demo, sign_in
+
+    accounts = add_demo_users(ledger, console)
+    officer = sign_in(ledger, "records.officer", accounts["records.officer"], Permission.SUBMIT)
+    chief = sign_in(ledger, "ops.chief", accounts["ops.chief"], Permission.DECIDE)
+    accepted, rejected = take_in(ledger, files, officer, console)
+    console.print(f"Submitted {accepted:,} reports as {officer}; {rejected:,} rejected at "
                   "the gate with coded reasons (kept in the record)")
     pending = [r.id for r in ledger.reports(status=ReportStatus.SUBMITTED)]
     with console.status("Approving and deriving the record..."):
-        approved = ledger.approve(pending, user="ops.chief")
-    console.print(f"Approved {len(approved.approved):,} as ops.chief "
+        approved = ledger.approve(pending, user=chief)
+    console.print(f"Approved {len(approved.approved):,} as {chief} "
                   f"({len(approved.refused):,} refused by the land release rules)")
     print_status(status(ledger), console)
     print_status(status(ledger, past), console)
@@ -115,9 +122,6 @@ def run(workdir: Path, console: Console, *, use_example: bool = False, seed: int
                           dt.date.today(), xlsx=workdir / "programme-report.xlsx",
                           plan=None if use_example else workdir / "plan")  # with its outlook
     console.print(f"{programme.headline(rep)}; written to {html} and .xlsx")
-    from safeground.web.demo import add_demo_users, serve_demo
-
-    accounts = add_demo_users(ledger, console)
     if serve:
         serve_demo(ledger, workdir, accounts, console)
     return ledger

@@ -32,6 +32,8 @@ class Settings:
     max_area_km2: float = 2_000.0
     #: a new hazardous area overlapping this share of an existing one is a probable duplicate
     duplicate_overlap: float = 0.8
+    #: the most vertices one geometry of one record may have
+    max_vertices: int = 100_000
     #: an overlap with already-released land smaller than this (m², or share of the polygon) is
     #: clipped silently (GPS noise); a larger one is refused
     release_overlap_tolerance_m2: float = 1.0
@@ -42,6 +44,19 @@ class Settings:
     close_below_share: float = 1e-4
     #: radius of land reopened around point evidence found in a closed area
     reopen_radius_m: float = 50.0
+    #: limits on the files the intake reads (docs/intake.md, "Limits"): what every archive
+    #: (ODK and Survey123 zips, zipped Shapefiles and GeoPackages, uploads) may expand to in
+    #: all, how many members it may hold, and how many times a member larger than 1 MiB may
+    #: expand its compressed size
+    intake_max_unpacked_bytes: int = 256 << 20
+    intake_max_members: int = 1_000
+    intake_max_ratio: float = 100.0
+    #: the largest JSON file parsed (it takes about ten times its size in memory) and the
+    #: deepest nesting it may have (GeoJSON needs 7 levels; field exports about 10)
+    intake_max_json_bytes: int = 128 << 20
+    intake_max_json_depth: int = 64
+    #: the largest CSV cell, in characters (a WKT polygon of 20,000 vertices takes ~800,000)
+    intake_max_cell_chars: int = 1 << 20
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

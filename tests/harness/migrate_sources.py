@@ -178,10 +178,10 @@ def imsma_ng_xlsx(folder: Path) -> tuple[Path, dict[str, Any]]:
     accidents = pd.DataFrame([
         {"Accident ID": "A-1", "Accident Date": "03/15/2018", "Latitude": square(50)[2][1],
          "Longitude": square(50)[2][0], "Device": "Tank əleyhinə mina",
-         "Linked Hazards": "1001; 1006", "Witness": "Ramil"},
+         "Linked Hazards": "1001; 1006", "Witness": "Ramil", "Home address": "Qaraqaya 12"},
         {"Accident ID": "A-2", "Accident Date": "04/16/2018", "Latitude": square(60)[0][1],
          "Longitude": square(60)[0][0], "Device": "PP mina", "Linked Hazards": None,
-         "Witness": None}])
+         "Witness": None, "Home address": None}])
     victims = pd.DataFrame([
         {"Victim ID": "VA-1", "Accident ID": "A-1", "Gender": "Kişi", "Outcome": "Həlak olub",
          "Age": 41, "Date": "2018-03-15"},

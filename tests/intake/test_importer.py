@@ -19,6 +19,7 @@ from safeground.intake import samples
 from safeground.intake.cli import app
 from safeground.intake.importer import import_path
 from safeground.intake.reconcile import override, proposals_for
+from safeground.record.exchange import write_reports
 
 
 def _approve(ledger, ids=None):
@@ -197,26 +198,34 @@ def test_poor_gps_fix_is_kept_and_flagged_for_review(ledger, tmp_path):
     assert s.needs_review == 1 and "GPS_ACCURACY_POOR" in s.codes
 
 
-def test_cli_import_review_export_and_summary(ledger, tmp_path, monkeypatch):
-    db = f"sqlite:///{tmp_path}/record.sqlite"
+def test_cli_import_review_export_and_summary(cli_accounts, tmp_path):
+    from conftest import ORG
+
+    run = cli_accounts.run
+    org = tmp_path / "org.geojson"
+    write_reports([ORG], org)
+    assert run(main_app, ["import", str(org), "--no-progress"], user="alice").exit_code == 0
+    assert run(main_app, ["approve", "--all"], user="bob").exit_code == 0
     path = fx.odk_csv_zip([samples.nts(i) for i in range(2)], tmp_path / "nts.zip")
-    runner = CliRunner()
-    res = runner.invoke(main_app, ["import", str(path), "--db", db, "--user", "alice",
-                                   "--no-progress"])
+    res = run(main_app, ["import", str(path), "--no-progress"], user="alice")
     assert res.exit_code == 0, res.output
     assert "10 accepted" in res.output
-    res = runner.invoke(app, ["review", "--db", db, "--all"])
+    res = run(app, ["review", "--all"], user="bob")
     assert res.exit_code == 0 and "hazardous_area" in res.output
-    res = runner.invoke(app, ["export-gpkg", str(tmp_path / "out.gpkg"), "--db", db])
+    res = run(app, ["export-gpkg", str(tmp_path / "out.gpkg")], user="carol")
     assert res.exit_code == 0, res.output
-    res = runner.invoke(app, ["summary", "--db", db, "--out", str(tmp_path / "lr.csv")])
+    res = run(app, ["summary", "--out", str(tmp_path / "lr.csv")])
     assert res.exit_code == 0 and (tmp_path / "lr.csv").exists()
-    res = runner.invoke(app, ["forms"])
+    res = CliRunner().invoke(app, ["forms"])
     assert "sg_clearance" in res.output
     bad = tmp_path / "notes.txt"
     bad.write_text("x")
-    res = runner.invoke(main_app, ["import", str(bad), "--db", db, "--no-progress"])
-    assert res.exit_code == 1 and "FILE_FORMAT_UNKNOWN" in res.output
+    res = run(main_app, ["import", str(bad), "--no-progress"], user="alice")
+    # a file refused whole (nothing stored) is 2; 1 is kept for "some rows refused"
+    assert res.exit_code == 2 and "FILE_FORMAT_UNKNOWN" in res.output
+    # an analyst may export but not take reports in
+    res = run(main_app, ["import", str(path), "--no-progress"], user="carol")
+    assert res.exit_code == 2 and "FORBIDDEN" in res.output
 
 
 def test_progress_bar_does_not_get_in_the_way(ledger, tmp_path, capsys):

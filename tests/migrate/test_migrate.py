@@ -13,6 +13,8 @@ from shapely.geometry import Polygon
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from harness.accounts import CliAccounts
+from harness.accounts import password as cli_password
 from harness.migrate_sources import imsma_core_gdb, imsma_ng_xlsx, square
 from safeground.cli import app
 from safeground.errors import ConflictError, NotFoundError
@@ -249,26 +251,41 @@ def test_a_mapping_mistake_is_a_coded_error_naming_the_place(tmp_path):
 
 
 def test_the_three_steps_from_the_command_line(ng, tmp_path, monkeypatch):
+    """Run and rollback act as registered users: the runner (data entry) and the approver
+    each give their own password; the approver cannot be the runner."""
     path, _ = ng
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path}/cli.sqlite"
+    acc = CliAccounts.create(url)
     cli = CliRunner()
     r = cli.invoke(app, ["migrate", "inspect", str(path), "--out", "starter.toml"])
     assert r.exit_code == 0, r.output
     assert "review = true" in (tmp_path / "starter.toml").read_text(encoding="utf-8")
-    r = cli.invoke(app, ["migrate", "check", str(path), "-m", str(NG_MAP), "--db", url])
+    r = acc.run(app, ["migrate", "check", str(path), "-m", str(NG_MAP)], user="carol")
     assert r.exit_code == 0, r.output
     assert (tmp_path / "imsma_ng_export.check.html").exists()
-    r = cli.invoke(app, ["migrate", "run", str(path), "-m", str(NG_MAP), "--db", url,
-                         "--user", "records.officer", "--approver", "records.officer"])
+    run_args = ["migrate", "run", str(path), "-m", str(NG_MAP)]
+    r = acc.run(app, [*run_args, "--approver", "dana"], user="dana")
     assert r.exit_code == 2 and "MIGRATE_APPROVER_IS_RUNNER" in r.output
-    r = cli.invoke(app, ["migrate", "run", str(path), "-m", str(NG_MAP), "--db", url,
-                         "--user", "records.officer", "--approver", "ops.chief"])
+    r = acc.run(app, [*run_args, "--approver", "bob"], user="alice", typed="wrong")
+    assert r.exit_code == 2 and "LOGIN_FAILED" in r.output
+    r = acc.run(app, [*run_args, "--approver", "bob"], user="alice", input="wrong\n")
+    assert r.exit_code == 2 and "LOGIN_FAILED" in r.output   # the approver's password
+    r = acc.run(app, [*run_args, "--approver", "carol"], user="alice",
+                input=cli_password("carol") + "\n")
+    assert r.exit_code == 2 and "FORBIDDEN" in r.output      # an analyst cannot approve
+    assert _count(Ledger(Database.open(url))) == 0
+    r = acc.run(app, [*run_args, "--approver", "bob"], user="alice",
+                input=cli_password("bob") + "\n")
     assert r.exit_code == 0, r.output
     batch = r.output.split("rollback ")[-1].split()[0]
-    r = cli.invoke(app, ["migrate", "rollback", batch, "--db", url, "--user", "ops.chief"])
+    rep = Ledger(Database.open(url)).history("HA-1001")[0]
+    assert (rep.submitted_by, rep.decided_by) == ("alice", "bob")
+    r = acc.run(app, ["migrate", "rollback", batch], user="alice")
+    assert r.exit_code == 2 and "FORBIDDEN" in r.output
+    r = acc.run(app, ["migrate", "rollback", batch], user="bob")
     assert r.exit_code == 0, r.output
-    r = cli.invoke(app, ["migrate", "rollback", batch, "--db", url, "--user", "ops.chief"])
+    r = acc.run(app, ["migrate", "rollback", batch], user="bob")
     assert r.exit_code == 2 and "BATCH_UNKNOWN" in r.output
     r = cli.invoke(app, ["migrate", "inspect", str(tmp_path / "missing.gdb")])
     assert r.exit_code == 2 and "FILE_UNREADABLE" in r.output

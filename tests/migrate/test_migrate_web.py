@@ -12,9 +12,9 @@ from safeground.migrate.run import run
 from safeground.migrate.source import Source
 from safeground.record.ledger import Ledger
 from safeground.record.storage import Database
+from safeground.record.users import Users
 from safeground.settings import Settings
 from safeground.web import create_app
-from safeground.web.users import Users
 
 NG_MAP = Path(__file__).resolve().parents[2] / "examples" / "migrate" / "imsma_ng.toml"
 
@@ -35,12 +35,17 @@ def test_custom_fields_from_the_source_are_shown_on_the_object_page(tmp_path):
     assert res.approved
     users = Users(ledger.db)
     users.add("analyst", "analyst-pw-123456", ["analyst"])
+    users.add("va", "va-pw-123456", ["victim_data"], direct=True)
     app = create_app(ledger.settings, ledger=ledger)
     page = _client(app, "analyst").get("/objects/hazardous_area/HA-1001")
     assert page.status_code == 200
     assert "Other fields from the source" in page.text and "Ağdam" in page.text
     page = _client(app, "analyst").get("/objects/accident/A-1")
     assert "Ramil" in page.text
+    # a source field named like personal data only for those who may read victims' data
+    assert "Home address" not in page.text and "Qaraqaya" not in page.text
+    page = _client(app, "va").get("/objects/accident/A-1")
+    assert "Qaraqaya 12" in page.text
     # an object migrated without custom fields has no such section
     page = _client(app, "analyst").get("/objects/victim/VA-1")
     assert "Other fields from the source" not in page.text

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from websupport import USERS, password
 
 from safeground.record.storage.schema import users
-from safeground.web.users import Users, csrf_token, verify_password
+from safeground.record.users import Users, csrf_token, verify_password
 
 NEW = "a-new-long-password"
 

@@ -375,7 +375,7 @@ def test_a_user_changes_their_password_and_an_admin_reads_it_in_the_audit_trail(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    from safeground.web.users import Users
+    from safeground.record.users import Users
 
     users = Users(live.site.ledger.db)
     users.add("pw.changer", "first-password", ["viewer"])
@@ -406,3 +406,59 @@ def test_a_user_changes_their_password_and_an_admin_reads_it_in_the_audit_trail(
     _wait(browser, lambda d: "action=user_password" in d.current_url)
     rows = browser.find_elements(By.CSS_SELECTOR, "#audit-table tbody tr")
     assert len(rows) == 1 and "pw.changer" in rows[0].text and "self_service" in rows[0].text
+
+
+def test_a_second_admin_confirms_a_grant_on_the_audit_page(live, browser):
+    from selenium.webdriver.common.by import By
+
+    from safeground.record.users import Users
+
+    users = Users(live.site.ledger.db)
+    users.add("second.admin", password("second.admin"), ["admin"], by="test set-up",
+              direct=True)
+    users.add("grantee", "grantee-password", ["analyst"], by="test set-up")
+    users.set_roles("grantee", ["analyst", "victim_data"], by="root")
+    gid = users.grants()[0]["id"]
+    # the admin who asked sees the grant but no Confirm button
+    _sign_in(browser, live.base, "root", "/audit")
+    row = browser.find_element(By.CSS_SELECTOR, f'#grants-table tr[data-grant="{gid}"]')
+    assert "victim_data" in row.text and not row.find_elements(By.CLASS_NAME, "confirm-grant")
+    assert "role_grant_direct" in browser.find_element(By.ID, "audit-alerts").text
+    _sign_in(browser, live.base, "second.admin", "/audit")
+    browser.find_element(
+        By.CSS_SELECTOR, f'#grants-table tr[data-grant="{gid}"] .confirm-grant').click()
+    _wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, f'tr[data-grant="{gid}"]'))
+    assert users.get("grantee").roles == {"analyst", "victim_data"}
+
+
+def test_a_name_with_markup_shows_as_text_in_the_map_tooltip(live, browser):
+    """Names on the map are text, never HTML: a settlement named with an image whose onerror
+    runs script, and bold markup, shows those characters in its tooltip, and the tooltip
+    holds no element but its own text node."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from safeground import example
+
+    name = '<img src=x onerror="document.title=\'owned\'"><b>Alikhanli</b>'
+    ledger = live.site.ledger
+    rec = {**next(r for r in example.records() if r["object_id"] == "SET-ALIKHANLI"),
+           "name": name, "date_of_information": "2021-03-01"}
+    rec.pop("submission_id", None)
+    res = ledger.submit([rec], user="records.officer")
+    assert not res.rejected, res.rejected
+    assert not ledger.approve(res.accepted, user="ops.chief").refused
+    _sign_in(browser, live.base, "analyst")
+    box = browser.find_element(By.ID, "map")
+    _wait(browser, lambda d: box.get_attribute("data-loaded") == "true")
+    seen = None
+    for marker in browser.find_elements(By.CSS_SELECTOR, "path.sg-settlement"):
+        ActionChains(browser).move_to_element(marker).perform()
+        tips = browser.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip")
+        if tips and "SET-ALIKHANLI" in tips[-1].text:
+            seen = tips[-1]
+            break
+    assert seen is not None, "no tooltip for the settlement"
+    assert seen.text == f"SET-ALIKHANLI · {name}"          # the markup, as characters
+    assert seen.find_elements(By.CSS_SELECTOR, "img, b") == []
+    assert browser.title != "owned"

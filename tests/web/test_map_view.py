@@ -80,8 +80,8 @@ def test_bbox_keeps_exactly_the_features_that_meet_the_box(site):
 
 
 def test_without_bbox_or_zoom_the_answer_is_whole_and_exact(site):
+    from safeground.record.users import Role, User
     from safeground.web.api import map_layers
-    from safeground.web.users import Role, User
 
     body = site.as_user("chief").get("/api/v1/map/layers").json()
     assert "bbox" not in body and "zoom" not in body

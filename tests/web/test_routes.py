@@ -12,15 +12,15 @@ import re
 from fastapi.routing import APIRoute
 from websupport import USERS
 
+from safeground.record.users import GRANTS, Permission, Role
 from safeground.web.app import PUBLIC_ROUTES, route_table
 from safeground.web.auth import permission_of
-from safeground.web.users import GRANTS, Permission, Role
 
 #: sample values for path parameters (a staff-only collection, a victim: the strictest case;
 #: the map layer every role reads, so that the route's own layer check is not met first)
 SAMPLES = {"rtype": "victim", "object_id": "VIC-001", "report_id": "1",
            "collection_id": "hazardous_areas", "feature_id": "HA-001", "name": "visitor",
-           "layer": "hazardous_area_points", "settlement_id": "SET-AGHDAM"}
+           "layer": "hazardous_area_points", "settlement_id": "SET-AGHDAM", "grant_id": "1"}
 
 
 def _routes(app) -> list[tuple[str, str, APIRoute]]:

@@ -11,8 +11,8 @@ from websupport import SUBMITTER, USERS, password
 
 from safeground import example
 from safeground.record.storage.schema import sessions, users
+from safeground.record.users import csrf_token
 from safeground.record.vocabulary import ReportStatus, ReportType
-from safeground.web.users import csrf_token
 
 PERSONAL = {"name", "address", "date_of_birth"}
 
@@ -195,6 +195,16 @@ def test_basic_auth_reads_but_never_writes(fresh_site):
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic")
 
 
+def _from(site, address: str):
+    from fastapi.testclient import TestClient
+
+    return TestClient(site.app, raise_server_exceptions=False, client=(address, 50000))
+
+
+def _token(client, name: str, pw: str) -> int:
+    return client.post("/api/v1/auth/token", json={"name": name, "password": pw}).status_code
+
+
 def test_sign_ins_are_audited_and_rate_limited(fresh_site):
     c = fresh_site.client()
     for _ in range(5):
@@ -205,18 +215,70 @@ def test_sign_ins_are_audited_and_rate_limited(fresh_site):
     assert int(r.headers["Retry-After"]) > 0
     failed = fresh_site.audit("login_failed")
     assert len(failed) == 5 and {e["user"] for e in failed} == {"chief"}
+    assert {e["source"] for e in failed} == {"web"}
+    # the same address may still sign in to another account (no spraying limit reached yet),
+    # and a forged X-Forwarded-For changes nothing: the peer is the client
     r = c.post("/api/v1/auth/token", json={"name": "analyst", "password": password("analyst")},
-               headers={"X-Forwarded-For": "ignored"})
-    # the testclient is one address: after five failures it is limited for every name
-    assert r.status_code == 429
-    fresh_site.app.state.limiter._fails.clear()
+               headers={"X-Forwarded-For": "10.9.9.9"})
+    assert r.status_code == 200
     r = c.post("/login", data={"name": "analyst", "password": password("analyst")},
                follow_redirects=False)
     assert r.status_code == 303
     ok = fresh_site.audit("login")
-    assert [(e["user"], e["detail"]["kind"]) for e in ok] == [("analyst", "cookie")]
+    assert [(e["user"], e["detail"]["kind"], e["target"]) for e in ok] == \
+        [("analyst", "token", "testclient"), ("analyst", "cookie", "testclient")]
     r = c.post("/login", data={"name": "nobody", "password": "x" * 12})
     assert r.status_code == 401 and "wrong user name or password" in r.text
+
+
+def test_an_attacker_elsewhere_cannot_lock_a_user_out(fresh_site):
+    """Failures from one address (or many) never stop the right password from an address
+    that has not failed."""
+    attacker = _from(fresh_site, "203.0.113.7")
+    for _ in range(5):
+        assert _token(attacker, "ROOT", "guess-guess") == 401     # any case: the same account
+    assert _token(attacker, "root", password("root")) == 429      # this pair is stopped
+    assert _token(_from(fresh_site, "192.0.2.10"), "root", password("root")) == 200
+    # a botnet: many addresses, enough failures to guard the account
+    for i in range(10):
+        assert _token(_from(fresh_site, f"198.51.100.{i}"), "root", "guess-guess") == 401
+    # guarded: an address that has failed against root is refused at once...
+    assert _token(_from(fresh_site, "198.51.100.3"), "root", "another-guess") == 429
+    # ...one that has not still gets through, and the right password signs in
+    assert _token(_from(fresh_site, "192.0.2.11"), "root", password("root")) == 200
+    assert _token(_from(fresh_site, "192.0.2.12"), "root", "wrong-once") == 401
+    assert _token(_from(fresh_site, "192.0.2.12"), "root", password("root")) == 429
+
+
+def test_one_address_spraying_many_accounts_is_stopped(fresh_site):
+    sprayer = _from(fresh_site, "203.0.113.8")
+    for i in range(20):
+        assert _token(sprayer, f"user{i}", "Winter2026!!") == 401
+    assert _token(sprayer, "clerk", password("clerk")) == 429
+    assert _token(_from(fresh_site, "192.0.2.20"), "clerk", password("clerk")) == 200
+
+
+def test_the_limiter_forgets_after_its_window_and_keeps_bounded_memory():
+    from safeground.web.auth import LoginLimiter, TooManyAttemptsError
+
+    now = [1000.0]
+    lim = LoginLimiter(pair=2, address=100, account=100, window=60, max_keys=30,
+                       clock=lambda: now[0])
+    lim.failed("amina", "a")
+    lim.failed("Amina ", "a")
+    with pytest.raises(TooManyAttemptsError) as e:
+        lim.check("AMINA", "a")
+    assert 1 <= e.value.details["retry_after"] <= 61
+    lim.check("amina", "b")                      # another address is not stopped
+    now[0] += 61
+    lim.check("amina", "a")                      # the window has passed
+    lim.failed("amina", "a")
+    lim.succeeded("amina", "a")
+    lim.failed("amina", "a")
+    lim.check("amina", "a")                      # a success cleared the pair
+    for i in range(200):
+        lim.failed(f"u{i}", f"10.0.0.{i}")
+    assert len(lim._fails) <= 30 + 3
 
 
 def test_deactivated_users_lose_their_tokens(fresh_site):
@@ -278,7 +340,7 @@ def test_submit_and_approve_through_the_api_are_audited(site):
 
 
 def test_nobody_approves_their_own_submission(fresh_site):
-    from safeground.web.users import Users
+    from safeground.record.users import Users
 
     Users(fresh_site.ledger.db).add(SUBMITTER, "officer-password", ["data_entry", "approver"])
     c = fresh_site.client()

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from safeground import example
 from safeground.record.ledger import Ledger
 from safeground.record.storage import Database
+from safeground.record.users import Users
 from safeground.settings import Settings
 from safeground.web import create_app
-from safeground.web.users import Users
 
 #: user name -> roles; every password is NAME + "-password" (test data only)
 USERS = {
@@ -84,7 +84,7 @@ def build_site(url: str, work_dir=None) -> Site:
     assert not done.refused, done.refused
     users = Users(db)
     for name, roles in USERS.items():
-        users.add(name, password(name), roles)
+        users.add(name, password(name), roles, by="test set-up", direct=True)
     app = create_app(ledger.settings, ledger=ledger, work_dir=work_dir)
     return Site(url, ledger, app, res.accepted[-WAITING:])
 

@@ -20,6 +20,7 @@ from safeground.forms.spec import (
     FormSpec,
     Section,
 )
+from safeground.record.cells import xlsx_append
 from safeground.record.reports import REPORT_SPECS, FieldSpec
 
 FORMS_DIR = Path(__file__).parent
@@ -123,16 +124,16 @@ def build(form: FormSpec, directory: Path = FORMS_DIR) -> Path:
     wb = Workbook()
     survey = wb.active
     survey.title = "survey"
-    survey.append(SURVEY_COLUMNS)
+    xlsx_append(survey, SURVEY_COLUMNS)
     for r in rows:
-        survey.append([r.get(c, "") for c in SURVEY_COLUMNS])
+        xlsx_append(survey, [r.get(c, "") for c in SURVEY_COLUMNS])
     sheet = wb.create_sheet("choices")
-    sheet.append(("list_name", "name", "label"))
+    xlsx_append(sheet, ("list_name", "name", "label"))
     for c in choices:
-        sheet.append(c)
+        xlsx_append(sheet, c)
     settings = wb.create_sheet("settings")
-    settings.append(("form_title", "form_id", "version", "instance_name"))
-    settings.append((form.title, form.form_id, form.version,
+    xlsx_append(settings, ("form_title", "form_id", "version", "instance_name"))
+    xlsx_append(settings, (form.title, form.form_id, form.version,
                      "concat(${organisation}, ' ', ${date_of_information})"))
     path = directory / f"{form.form_id}.xlsx"
     wb.save(path)

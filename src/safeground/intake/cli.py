@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from safeground.cli_boundary import friendly, ledger_from, user_name
+from safeground.cli_boundary import USER_ENV, acting_user, friendly, ledger_from, reading_user
 from safeground.record.vocabulary import ReportType
 
 app = typer.Typer(help="Field data intake and open exchange: XLSForms, ODK Central, "
@@ -26,13 +26,24 @@ console = Console()
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
                                            "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="Who acts (default: "
-                                             "$SAFEGROUND_USER or the login name)")]
+UserOpt = Annotated[str | None, typer.Option(
+    "--user", envvar=USER_ENV, show_envvar=False,
+    help="Who acts: a registered user (default: $SAFEGROUND_USER); the password is asked for. "
+    "Without it, the API token in $SAFEGROUND_TOKEN")]
+ReaderOpt = Annotated[str | None, typer.Option(
+    "--user", envvar=USER_ENV, show_envvar=False,
+    help="Read as this user (password asked for; or $SAFEGROUND_TOKEN): role checked and "
+    "named in the audit trail")]
 StateOpt = Annotated[Path, typer.Option("--state", help="File keeping each form's pull cursor")]
 
 
 _ledger = ledger_from
-_user = user_name
+
+
+def _perm(name: str) -> Any:
+    from safeground.record.users import Permission
+
+    return Permission(name)
 
 
 def _types(names: list[str] | None) -> list[ReportType] | None:
@@ -48,6 +59,11 @@ def _types(names: list[str] | None) -> list[ReportType] | None:
 def render_summary(summary: Any, out: Console | None = None, limit: int = 20) -> None:
     """Print an ImportSummary: counts, rejection reasons by code, first rows to review."""
     out = out or console
+    if getattr(summary, "file_problem", None) is not None:
+        p = summary.file_problem
+        out.print(f"[bold]{escape(Path(summary.path).name)}[/]: [red]refused, nothing stored[/] "
+                  f"— {p.code}: {escape(p.message)}")
+        return
     out.print(f"[bold]{escape(Path(summary.path).name)}[/] ({summary.format}): "
               f"[green]{summary.accepted} accepted[/], "
               f"[yellow]{summary.needs_review} need review[/], "
@@ -84,17 +100,26 @@ def import_cmd(paths: Annotated[list[Path], typer.Argument(help="Files: ODK/Kobo
     from safeground.intake.importer import import_path
 
     ledger = _ledger(db)
-    failed = False
+    who = acting_user(ledger.db, user, _perm("submit"), "import")
+    code = 0
     for path in paths:
-        s = import_path(ledger, path, _user(user), progress=progress and not as_json,
+        s = import_path(ledger, path, who.name, progress=progress and not as_json,
                         report_type=report_type, crs=crs)
         if as_json:
             console.print_json(json.dumps(s.to_dict(), default=str))
         else:
             render_summary(s)
-        failed |= bool(s.rejected)
-    if failed:
-        raise typer.Exit(1)
+        code = max(code, import_exit_code(s))
+    if code:
+        raise typer.Exit(code)
+
+
+def import_exit_code(summary: Any) -> int:
+    """0: every record taken in (some may need review or were already imported); 1: some
+    records refused, the others stored; 2: the file refused as a whole, nothing stored."""
+    if summary.file_problem is not None:
+        return 2
+    return 1 if summary.rejected else 0
 
 
 @app.command("pull-odk")
@@ -113,11 +138,12 @@ def pull_odk(url: Annotated[str, typer.Argument(help="ODK Central base URL")],
     from safeground.intake.pull import OdkCentral, load_cursor, pull, save_cursor
 
     ledger = _ledger(db)
+    who = acting_user(ledger.db, user, _perm("submit"), "intake pull-odk")
     client = OdkCentral(url, email, password, project)
     for form_id in form:
         key = f"odk {url} {project} {form_id}"
         cursor = since or load_cursor(state, key)
-        res = pull(ledger, client.submissions(form_id, cursor), _user(user),
+        res = pull(ledger, client.submissions(form_id, cursor), who.name,
                    f"ODK Central {form_id}", since=cursor)
         render_summary(res.summary)
         console.print(f"{res.pulled} submissions pulled; next pull starts after {res.cursor}")
@@ -138,10 +164,11 @@ def pull_kobo(url: Annotated[str, typer.Argument(help="KoboToolbox server, e.g. 
     from safeground.intake.pull import KoboToolbox, load_cursor, pull, save_cursor
 
     ledger = _ledger(db)
+    who = acting_user(ledger.db, user, _perm("submit"), "intake pull-kobo")
     for uid in asset:
         key = f"kobo {url} {uid}"
         cursor = since or load_cursor(state, key)
-        res = pull(ledger, KoboToolbox(url, token, uid).submissions(cursor), _user(user),
+        res = pull(ledger, KoboToolbox(url, token, uid).submissions(cursor), who.name,
                    f"KoboToolbox {uid}", since=cursor)
         render_summary(res.summary)
         console.print(f"{res.pulled} submissions pulled; next pull starts after {res.cursor}")
@@ -151,12 +178,15 @@ def pull_kobo(url: Annotated[str, typer.Argument(help="KoboToolbox server, e.g. 
 @app.command("review")
 @friendly
 def review(db: DbOpt = None, all_: Annotated[bool, typer.Option(
-        "--all", help="Show new objects too, not only those needing review")] = False) -> None:
+        "--all", help="Show new objects too, not only those needing review")] = False,
+           user: ReaderOpt = None) -> None:
     """Reconciliation proposals for reports in the holding area: new / update / link /
     probable duplicate, with the reasons."""
     from safeground.intake.reconcile import proposals_for
 
-    props = proposals_for(_ledger(db))
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_detail"), "intake review")
+    props = proposals_for(ledger)
     t = Table("report", "type", "object", "proposal", "target", "why")
     for p in props:
         if all_ or p.action != "new":
@@ -176,7 +206,9 @@ def retarget(report_id: int, target: Annotated[str, typer.Argument(
     """Override a proposal: the report is an update of TARGET, not a new object."""
     from safeground.intake.reconcile import override
 
-    new = override(_ledger(db), report_id, _user(user), target, note)
+    ledger = _ledger(db)
+    who = acting_user(ledger.db, user, _perm("decide"), "intake retarget")
+    new = override(ledger, report_id, who.name, target, note)
     console.print(f"report {report_id} rejected; report {new} submitted for '{target}'")
 
 
@@ -191,13 +223,17 @@ def export_gpkg_cmd(out: Path, db: DbOpt = None,
                     sensitive: Annotated[bool, typer.Option(
                         help="Include victims' personal data")] = False,
                     reports: Annotated[bool, typer.Option(
-                        help="Add the approved reports (makes the file re-importable)")] = True
-                    ) -> None:
-    """The record, or part of it, as a GeoPackage (opens in QGIS)."""
+                        help="Add the approved reports (makes the file re-importable)")] = True,
+                    user: ReaderOpt = None) -> None:
+    """The record, or part of it, as a GeoPackage (opens in QGIS). With --sensitive (victims'
+    personal data) an authenticated user with the victim_data role is required."""
     from safeground.intake.export import export_gpkg
 
     box = tuple(float(x) for x in bbox.split(",")) if bbox else None
-    counts = export_gpkg(_ledger(db), out, _types(type_),
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_victims" if sensitive else "analyse"),
+                 "intake export-gpkg", str(out), required=sensitive)
+    counts = export_gpkg(ledger, out, _types(type_),
                          as_of=dt.date.fromisoformat(as_of) if as_of else None,
                          include_sensitive=sensitive, organisation=organisation,
                          bbox=box, with_reports=reports)  # type: ignore[arg-type]
@@ -209,22 +245,26 @@ def export_gpkg_cmd(out: Path, db: DbOpt = None,
 @app.command("export-hxl")
 @friendly
 def export_hxl_cmd(out: Path, type_: Annotated[str, typer.Option("--type")] = "hazardous_area",
-                   db: DbOpt = None) -> None:
+                   db: DbOpt = None, user: ReaderOpt = None) -> None:
     """One object type as CSV with HXL hashtags (never with personal data)."""
     from safeground.intake.export import export_hxl
 
-    n = export_hxl(_ledger(db), out, ReportType(type_))
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("analyse"), "intake export-hxl", str(out))
+    n = export_hxl(ledger, out, ReportType(type_))
     console.print(f"Wrote {n} rows to [bold]{out}[/]")
 
 
 @app.command("export-geojson")
 @friendly
 def export_geojson_cmd(out: Path, type_: Annotated[str, typer.Option("--type")],
-                       db: DbOpt = None) -> None:
+                       db: DbOpt = None, user: ReaderOpt = None) -> None:
     """One object type as GeoJSON."""
     from safeground.intake.export import export_geojson
 
-    n = export_geojson(_ledger(db), out, ReportType(type_))
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("analyse"), "intake export-geojson", str(out))
+    n = export_geojson(ledger, out, ReportType(type_))
     console.print(f"Wrote {n} features to [bold]{out}[/]")
 
 
@@ -232,12 +272,14 @@ def export_geojson_cmd(out: Path, type_: Annotated[str, typer.Option("--type")],
 @friendly
 def summary_cmd(by: Annotated[str, typer.Option(help="month, quarter or year")] = "quarter",
                 out: Annotated[Path | None, typer.Option(help="Write CSV here")] = None,
-                db: DbOpt = None) -> None:
+                db: DbOpt = None, user: ReaderOpt = None) -> None:
     """IMAS land release summary: m² cancelled / reduced / cleared and items, by period,
     organisation and method."""
     from safeground.intake.export import land_release_summary, write_land_release_summary
 
-    rows = land_release_summary(_ledger(db), by=by)
+    ledger = _ledger(db)
+    reading_user(ledger.db, user, _perm("read_public"), "intake summary")
+    rows = land_release_summary(ledger, by=by)
     t = Table("period", "organisation", "method", "cancelled m²", "reduced m²", "cleared m²",
               "items")
     for r in rows:

@@ -32,6 +32,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from safeground.record.cells import csv_row
 from safeground.record.exchange import to_geojson
 from safeground.record.ledger import Ledger
 from safeground.record.reports import REPORT_SPECS, Report, sensitive_fields
@@ -236,7 +237,7 @@ def export_hxl(ledger: Ledger, path: str | Path, rtype: ReportType, *,
     geo = bool(spec.geometry)
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(cols + (["latitude", "longitude"] if geo else []))
+        w.writerow(csv_row(cols + (["latitude", "longitude"] if geo else [])))
         w.writerow([_hxl_tag(c, kinds.get(c, "str")) for c in cols]
                    + (["#geo+lat", "#geo+lon"] if geo else []))
         for r in rows:
@@ -245,7 +246,7 @@ def export_hxl(ledger: Ledger, path: str | Path, rtype: ReportType, *,
                 g = r.get("geometry")
                 p = g.representative_point() if g is not None and not g.is_empty else None
                 line += [f"{p.y:.6f}", f"{p.x:.6f}"] if p is not None else ["", ""]
-            w.writerow(line)
+            w.writerow(csv_row(line))
     return len(rows)
 
 
@@ -318,7 +319,8 @@ def write_land_release_summary(rows: list[dict[str, Any]], path: str | Path) -> 
         w.writerow(["period", "organisation", "method", "cancelled_m2", "reduced_m2",
                     "cleared_m2", "released_m2", "items", *[f"items_{c}" for c in cats]])
         for r in rows:
-            w.writerow([r["period"], r["organisation"], r["method"], r["cancelled_m2"],
-                        r["reduced_m2"], r["cleared_m2"], r["released_m2"], r["items"],
-                        *[r["items_by_category"].get(c, 0) for c in cats]])
+            w.writerow(csv_row([r["period"], r["organisation"], r["method"],
+                                r["cancelled_m2"], r["reduced_m2"], r["cleared_m2"],
+                                r["released_m2"], r["items"],
+                                *[r["items_by_category"].get(c, 0) for c in cats]]))
     return path

@@ -21,6 +21,7 @@ from shapely.geometry import LineString, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 import safeground.intake.catalogue  # noqa: F401 - registers the intake codes
+from safeground.record.geometry import geojson_problem
 
 
 class GeoEncodingError(ValueError):
@@ -33,8 +34,11 @@ class GeoEncodingError(ValueError):
 
 
 def _fail(value: Any, encoding: str, reason: str) -> GeoEncodingError:
-    return GeoEncodingError("GEO_ENCODING", value=str(value)[:60], encoding=encoding,
-                            reason=reason)
+    try:
+        text = str(value)[:60]
+    except RecursionError:  # a list nested thousands deep
+        text = type(value).__name__
+    return GeoEncodingError("GEO_ENCODING", value=text, encoding=encoding, reason=reason)
 
 
 def _odk_vertex(text: str, encoding: str, whole: str) -> tuple[float, float, float | None]:
@@ -106,13 +110,23 @@ def geojson(obj: Any) -> tuple[BaseGeometry, float | None]:
     """A GeoJSON geometry dict (lon/lat); ``properties.accuracy`` (ODK OData) is kept."""
     if not isinstance(obj, dict) or "type" not in obj:
         raise _fail(obj, "GeoJSON geometry", "not a GeoJSON object")
+    why = geojson_problem(obj)
+    if why is not None:
+        raise _fail(_brief(obj), "GeoJSON geometry", why)
     try:
         geom = shape(obj)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError,
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError,
             shapely.errors.ShapelyError) as exc:
-        raise _fail(obj, "GeoJSON geometry", str(exc)[:80]) from exc
-    acc = (obj.get("properties") or {}).get("accuracy")
+        raise _fail(_brief(obj), "GeoJSON geometry", str(exc)[:80]) from exc
+    props = obj.get("properties")
+    acc = props.get("accuracy") if isinstance(props, dict) else None
     return geom, (float(acc) if isinstance(acc, int | float) else None)
+
+
+def _brief(obj: dict[str, Any]) -> str:
+    """A short description of a GeoJSON object (its text may be huge or nested too deep to
+    print)."""
+    return f"{{type: {str(obj.get('type'))[:30]}, ...}}"
 
 
 def kobo_geolocation(value: Any) -> Point | None:
@@ -121,7 +135,7 @@ def kobo_geolocation(value: Any) -> Point | None:
         return None
     try:
         lat, lon = float(value[0]), float(value[1])
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise _fail(value, "Kobo _geolocation", "not two numbers") from exc
     return Point(lon, lat)
 

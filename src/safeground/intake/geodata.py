@@ -19,6 +19,7 @@ import csv
 import hashlib
 import io
 import re
+import tempfile
 import warnings
 from collections.abc import Iterator
 from itertools import repeat
@@ -32,9 +33,11 @@ import shapely
 
 from safeground.intake import geo
 from safeground.intake.errors import FileProblem
+from safeground.intake.limits import SafeZip, csv_rows
 from safeground.record import geometry as sg_geo
-from safeground.record.reports import HEADER_FIELDS, REPORT_SPECS
+from safeground.record.reports import HEADER_FIELDS, REPORT_SPECS, normal_name
 from safeground.record.vocabulary import ReportType
+from safeground.settings import Settings
 
 OGR_SUFFIXES = (".gpkg", ".shp", ".kml", ".fgb", ".geojson", ".json", ".gml", ".zip")
 _KNOWN = sorted({*HEADER_FIELDS, *(f.name for s in REPORT_SPECS.values() for f in s.fields)})
@@ -48,7 +51,7 @@ def _rename(columns: list[str]) -> dict[str, str]:
     """Truncated (Shapefile) or differently cased column names -> field names."""
     out: dict[str, str] = {}
     for c in columns:
-        low = c.lower()
+        low = normal_name(c)  # "Report Type", "Date of birth" too
         if low in _KNOWN:
             out[c] = low
             continue
@@ -69,13 +72,37 @@ def row_submission_id(rec: dict[str, Any], label: str) -> str:
     return f"{label}:{hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()[:20]}"
 
 
-def read_ogr(path: Path, report_type: str | None = None,
-             layer: str | None = None) -> Iterator[dict[str, Any] | FileProblem]:
+#: what GDAL and shapely raise for a file or geometry they cannot read
+_OGR_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+               pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
+               pyogrio.errors.CRSError, pyogrio.errors.FeatureError,
+               shapely.errors.ShapelyError, OSError, ValueError, TypeError, OverflowError)
+
+
+def read_ogr(path: Path, report_type: str | None = None, layer: str | None = None,
+             settings: Settings | None = None) -> Iterator[dict[str, Any] | FileProblem]:
     """Records of every layer (or one) of a GDAL vector file, reprojected to EPSG:4326.
 
-    Raises FileProblem (FILE_UNREADABLE) when GDAL cannot open the file.
+    A zip (a zipped Shapefile or GeoPackage) is unpacked into a temporary folder first, within
+    the archive limits (``limits.SafeZip``): GDAL never reads the archive itself.
+
+    Raises FileProblem (FILE_UNREADABLE, the archive limits) when GDAL cannot open the file.
     """
-    src = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    if path.suffix.lower() != ".zip":
+        yield from _read_ogr(path, str(path), report_type, layer)
+        return
+    with tempfile.TemporaryDirectory(prefix="sg-unzip-") as tmp:
+        with SafeZip(path, settings) as zf:
+            files = zf.extract(Path(tmp))
+        sources = [f for f in files if f.suffix.lower() in (".shp", ".gpkg")]
+        if not sources:
+            raise FileProblem("FILE_EMPTY", path.name)
+        yield from _read_ogr(path, str(sources[0].parent if len(sources) > 1 and all(
+            f.suffix.lower() == ".shp" for f in sources) else sources[0]), report_type, layer)
+
+
+def _read_ogr(path: Path, src: str, report_type: str | None,
+              layer: str | None) -> Iterator[dict[str, Any] | FileProblem]:
     try:
         with warnings.catch_warnings():  # GDAL warns before it refuses a broken file
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -85,21 +112,23 @@ def read_ogr(path: Path, report_type: str | None = None,
         reports = [n for n in layers if n in ReportType._value2member_map_]
         if reports and not report_type:
             layers = sorted(reports, key=list(ReportType._value2member_map_).index)
-    except (pyogrio.errors.DataSourceError, OSError, ValueError) as exc:
+    except _OGR_ERRORS as exc:
         raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)[:160]) from exc
     for name in layers:
         try:
-            df = pyogrio.read_dataframe(src, layer=name)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError,
-                ValueError) as exc:
+            with warnings.catch_warnings():  # GDAL's notes on odd columns and geometries
+                warnings.simplefilter("ignore", RuntimeWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                df = pyogrio.read_dataframe(src, layer=name)
+            if getattr(df, "crs", None) is not None and df.crs.to_epsg() != 4326:
+                df = df.to_crs(4326)
+        except _OGR_ERRORS as exc:
             raise FileProblem("FILE_UNREADABLE", f"{path.name}:{name}",
                               reason=str(exc)[:160]) from exc
         label = path.name if len(layers) == 1 else f"{path.name}:{name}"
         if len(df) == 0:
             yield FileProblem("LAYER_EMPTY", label, value=name)
             continue
-        if getattr(df, "crs", None) is not None and df.crs.to_epsg() != 4326:
-            df = df.to_crs(4326)
         if path.suffix.lower() in (".kml", ".kmz"):
             df = df.drop(columns=[c for c in df.columns if c in _KML_SYSTEM])
         df = df.rename(columns=_rename([c for c in df.columns if c != "geometry"]))
@@ -128,8 +157,8 @@ _KML_SYSTEM = {"Name", "Description", "id", "timestamp", "begin", "end", "altitu
 _DATE_FIELDS = {"date_of_information", "start_date", "end_date", "date_of_birth"}
 
 
-def read_csv(path: Path, report_type: str | None = None,
-             crs: str | None = None) -> Iterator[dict[str, Any] | FileProblem]:
+def read_csv(path: Path, report_type: str | None = None, crs: str | None = None,
+             settings: Settings | None = None) -> Iterator[dict[str, Any] | FileProblem]:
     """Records of a CSV file (see module docstring). Raises FileProblem when the file as a whole
     cannot be read or has no geometry columns while its report types need them."""
     try:
@@ -143,13 +172,15 @@ def read_csv(path: Path, report_type: str | None = None,
         text, clean = data.decode("utf-8-sig", errors="surrogateescape"), False
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv_rows(text, path.name, settings, delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration as exc:
         raise FileProblem("FILE_EMPTY", path.name) from exc
-    except csv.Error as exc:
-        raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)) from exc
+    bad = None if clean else next((h for h in header if _BAD_BYTES.search(h)), None)
+    if bad is not None:  # the header names every row's fields: the whole file is refused
+        raise FileProblem("FILE_ENCODING", f"{path.name} row 1", encoding="UTF-8",
+                          reason=f"column {bad.encode('utf-8', 'surrogateescape')[:30]!r}")
     names = [_rename([h]).get(h, h) for h in header]
     lower = [h.lower() for h in header]
     if "report_type" not in names and not report_type:
@@ -171,10 +202,7 @@ def read_csv(path: Path, report_type: str | None = None,
     if columns is not None:
         rows: list[Any] = list(zip(*columns, strict=True))
     else:
-        try:
-            rows = list(reader)
-        except csv.Error as exc:
-            raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)) from exc
+        rows = list(reader)
     try:
         points = _points(rows, xy, crs) if xy is not None else None
     except sg_geo.GeometryParseError as exc:

@@ -14,15 +14,15 @@ carries no repeats (use the JSON or XLS export for those).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from safeground.intake import geo
 from safeground.intake.errors import FileProblem
+from safeground.intake.limits import csv_rows
 from safeground.intake.submissions import Submission, last_segment
+from safeground.settings import Settings
 
 
 def _submission(item: dict[str, Any], where: str) -> Submission:
@@ -65,7 +65,7 @@ def read_json(doc: Any, label: str) -> Iterator[Submission | FileProblem]:
         yield _submission(item, where)
 
 
-def read_csv(path: Path) -> Iterator[Submission | FileProblem]:
+def read_csv(path: Path, settings: Settings | None = None) -> Iterator[Submission | FileProblem]:
     """Submissions of a Kobo CSV export (``;`` or ``,`` separated)."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -74,14 +74,13 @@ def read_csv(path: Path) -> Iterator[Submission | FileProblem]:
                           reason=f"byte {exc.start}: {exc.reason}") from exc
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration as exc:
-        raise FileProblem("FILE_EMPTY", path.name) from exc
+    rows = list(csv_rows(text, path.name, settings, delimiter=delimiter))
+    if not rows:
+        raise FileProblem("FILE_EMPTY", path.name)
+    header = rows[0]
     if "_uuid" not in header:
         raise FileProblem("COLUMN_MISSING", path.name, column="_uuid")
-    for i, row in enumerate(reader, start=2):
+    for i, row in enumerate(rows[1:], start=2):
         if not any(row):
             continue
         where = f"{path.name} row {i}"

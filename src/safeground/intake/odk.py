@@ -14,17 +14,16 @@ inline lists. ``__id`` is the submission's lasting id; ``meta.instanceID`` this 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from safeground.intake.errors import FileProblem
+from safeground.intake.limits import SafeZip, csv_rows
 from safeground.intake.submissions import Submission, last_segment
+from safeground.settings import Settings
 
 _GEO_PARTS = {"Latitude": 0, "Longitude": 1, "Altitude": 2, "Accuracy": 3}
 _SYSTEM = {"SubmissionDate", "KEY", "PARENT_KEY", "SubmitterID", "SubmitterName",
@@ -40,11 +39,9 @@ def _decode(data: bytes, where: str) -> str:
                           reason=f"byte {exc.start}: {exc.reason}") from exc
 
 
-def _rows(text: str, where: str) -> tuple[list[str], list[list[str]]]:
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise FileProblem("FILE_UNREADABLE", where, reason=str(exc)) from exc
+def _rows(text: str, where: str, settings: Settings | None = None
+          ) -> tuple[list[str], list[list[str]]]:
+    rows = list(csv_rows(text, where, settings))
     if not rows:
         raise FileProblem("FILE_EMPTY", where)
     return rows[0], rows[1:]
@@ -83,26 +80,22 @@ def _form_id_from_name(name: str) -> str:
     return Path(name).stem
 
 
-def read_csv_zip(path: Path) -> Iterator[Submission | FileProblem]:
+def read_csv_zip(path: Path, settings: Settings | None = None
+                 ) -> Iterator[Submission | FileProblem]:
     """Submissions of an ODK Central CSV zip. Yields ``FileProblem`` for rows or tables it cannot
     use (a repeat row whose submission is missing: ``REPEAT_ORPHAN``).
 
-    Raises FileProblem when the zip itself is unreadable or holds no main table.
+    Raises FileProblem when the zip itself is unreadable (or breaks the archive limits, see
+    ``limits.SafeZip``) or holds no main table.
     """
-    try:
-        zf = zipfile.ZipFile(path)
-        names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise FileProblem("FILE_UNREADABLE", path.name, reason=str(exc)[:120]) from exc
-    with zf:
+    with SafeZip(path, settings) as zf:
         tables: dict[str, tuple[list[str], list[list[str]]]] = {}
-        for n in names:
-            try:
-                data = zf.read(n)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:  # CRC errors, truncation
-                raise FileProblem("FILE_UNREADABLE", f"{path.name}:{n}",
-                                  reason=str(exc)[:120]) from exc
-            tables[n] = _rows(_decode(data, f"{path.name}:{n}"), f"{path.name}:{n}")
+        for info in zf.infos:
+            n = info.filename
+            if not n.lower().endswith(".csv"):
+                continue
+            where = f"{path.name}:{n[:80]}"
+            tables[n] = _rows(_decode(zf.read(info), where), where, settings)
     mains = [n for n, (h, _) in tables.items() if "KEY" in h and "PARENT_KEY" not in h]
     if not mains:
         raise FileProblem("COLUMN_MISSING", path.name, column="KEY")
@@ -111,9 +104,9 @@ def read_csv_zip(path: Path) -> Iterator[Submission | FileProblem]:
     yield from _assemble(path.name, form_id, main, tables)
 
 
-def read_csv(path: Path) -> Iterator[Submission | FileProblem]:
+def read_csv(path: Path, settings: Settings | None = None) -> Iterator[Submission | FileProblem]:
     """A lone ODK Central main table (no repeats)."""
-    table = _rows(_decode(path.read_bytes(), path.name), path.name)
+    table = _rows(_decode(path.read_bytes(), path.name), path.name, settings)
     if "KEY" not in table[0]:
         raise FileProblem("COLUMN_MISSING", path.name, column="KEY")
     yield from _assemble(path.name, _form_id_from_name(path.name), path.name, {path.name: table})
@@ -192,12 +185,18 @@ def read_odata(doc: dict[str, Any], label: str) -> Iterator[Submission | FilePro
         yield odata_submission(item, form_id, where)
 
 
-def odata_submission(item: dict[str, Any], form_id: str | None, where: str) -> Submission:
+def odata_submission(item: dict[str, Any], form_id: str | None, where: str
+                     ) -> Submission | FileProblem:
+    """One OData submission; SUBMISSION_MALFORMED when its system parts are not objects."""
     system = item.get("__system") or {}
+    meta = item.get("meta") or {}
+    for name, part in (("__system", system), ("meta", meta)):
+        if not isinstance(part, dict):
+            return FileProblem("SUBMISSION_MALFORMED", where, name,
+                               reason=f"'{name}' is not an object")
     flat: dict[str, Any] = {}
     repeats: dict[str, list[dict[str, Any]]] = {}
     _walk(item, flat, repeats)
-    meta = item.get("meta") or {}
     return Submission(
         key=str(item["__id"]), instance_id=str(meta.get("instanceID") or item["__id"]),
         form_id=form_id, version=system.get("formVersion"), values=flat, repeats=repeats,
@@ -206,16 +205,26 @@ def odata_submission(item: dict[str, Any], form_id: str | None, where: str) -> S
 
 def _walk(obj: dict[str, Any], flat: dict[str, Any],
           repeats: dict[str, list[dict[str, Any]]]) -> None:
-    for k, v in obj.items():
+    """Groups flattened, repeats gathered, depth first in document order, with a stack of
+    our own rather than recursion (hostile files nest deep)."""
+    stack: list[tuple[Iterator[tuple[str, Any]], dict[str, Any]]] = [(iter(obj.items()), flat)]
+    while stack:
+        items, into = stack[-1]
+        step = next(items, None)
+        if step is None:
+            stack.pop()
+            continue
+        k, v = step
         if k.startswith("__") or "@odata" in k or k == "meta":
             continue
         if isinstance(v, list) and all(isinstance(x, dict) for x in v):
             entries = repeats.setdefault(k, [])
-            for x in v:
-                sub: dict[str, Any] = {}
-                _walk(x, sub, repeats)
-                entries.append(sub)
+            subs = [{} for _ in v]
+            entries.extend(subs)
+            # each entry walked in turn, the first on top of the stack
+            pairs = list(zip(v, subs, strict=True))
+            stack.extend((iter(x.items()), sub) for x, sub in reversed(pairs))
         elif isinstance(v, dict) and not ("type" in v and "coordinates" in v):
-            _walk(v, flat, repeats)
+            stack.append((iter(v.items()), into))
         elif v is not None:
-            flat[k] = v
+            into[k] = v

@@ -100,8 +100,13 @@ def section_order(form_id: str) -> tuple[Section, ...]:
 
 
 def _epoch_ms_to_date(value: Any) -> Any:
+    """Epoch milliseconds (Survey123) -> ISO date; other values, and epochs outside the
+    calendar, as they are (the gate says what is wrong with them)."""
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 10**10:
-        return dt.datetime.fromtimestamp(value / 1000, dt.UTC).date().isoformat()
+        try:
+            return dt.datetime.fromtimestamp(value / 1000, dt.UTC).date().isoformat()
+        except (OverflowError, OSError, ValueError):
+            return value
     return value
 
 

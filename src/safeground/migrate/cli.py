@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from safeground.cli_boundary import err, friendly, ledger_from, user_name
+from safeground.cli_boundary import USER_ENV, acting_user, err, friendly, ledger_from, reading_user
 
 app = typer.Typer(help="Migrate a legacy record (IMSMA NG or Core exports, spreadsheets, GIS "
                   "files) in three steps: inspect, check, run; and roll a batch back.",
@@ -23,8 +23,16 @@ SourceArg = Annotated[Path, typer.Argument(help="The source: a .gdb folder or zi
 MappingOpt = Annotated[Path, typer.Option("--mapping", "-m", help="The mapping file (TOML)")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
                                            "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="Who runs the migration (default: "
-                                             "$SAFEGROUND_USER or the login name)")]
+UserOpt = Annotated[str | None, typer.Option(
+    "--user", envvar=USER_ENV, show_envvar=False,
+    help="Who acts: a registered user (default: $SAFEGROUND_USER); the password is asked for. "
+    "Without it, the API token in $SAFEGROUND_TOKEN")]
+
+
+def _perm(name: str) -> object:
+    from safeground.record.users import Permission
+
+    return Permission(name)
 
 
 @app.command("inspect")
@@ -65,7 +73,7 @@ def check_cmd(source: SourceArg, mapping: MappingOpt,
                                                         "SOURCE.check.html)")] = None,
               csv: Annotated[Path | None, typer.Option(help="CSV of every finding (default: "
                                                        "SOURCE.check.csv)")] = None,
-              db: DbOpt = None) -> None:
+              db: DbOpt = None, user: UserOpt = None) -> None:
     """Dry run: what maps and what does not, geometry faults with their repair or refusal,
     links, duplicates. Writes an HTML and a CSV report; nothing is written to the record."""
     from safeground.migrate.check import dry_run, write_csv, write_html
@@ -73,6 +81,7 @@ def check_cmd(source: SourceArg, mapping: MappingOpt,
     from safeground.migrate.source import Source
 
     ledger = ledger_from(db)
+    reading_user(ledger.db, user, _perm("read_detail"), "migrate check", source.name)
     src = Source(source)
     plan = dry_run(src, load(mapping), ledger.settings, ledger)
     html_path = html or Path(f"{source.stem}.check.html")
@@ -103,8 +112,10 @@ def _summary(plan: object) -> None:
 @app.command("run")
 @friendly
 def run_cmd(source: SourceArg, mapping: MappingOpt,
-            approver: Annotated[str, typer.Option(help="The second person, who approves the "
-                                                  "batch (not the one running it)")],
+            approver: Annotated[str, typer.Option(help="The second person, a registered "
+                                                  "approver who approves the batch (not the "
+                                                  "one running it); their password is asked "
+                                                  "for")],
             db: DbOpt = None, user: UserOpt = None) -> None:
     """Submit the mapped reports through the gate and approve them as one migration batch.
     Re-running changes nothing: rows taken in before are skipped."""
@@ -113,7 +124,12 @@ def run_cmd(source: SourceArg, mapping: MappingOpt,
     from safeground.migrate.source import Source
 
     ledger = ledger_from(db)
-    res = run(ledger, Source(source), load(mapping), user_name(user), approver)
+    src, mapped = Source(source), load(mapping)   # a bad source fails before any password
+    who = acting_user(ledger.db, user, _perm("submit"), "migrate run")
+    if approver.strip() == who.name:
+        res = run(ledger, src, mapped, who.name, approver)  # refused: MIGRATE_APPROVER_IS_RUNNER
+    second = acting_user(ledger.db, approver, _perm("decide"), "migrate run --approver")
+    res = run(ledger, src, mapped, who.name, second.name)
     if res.batch is None:
         console.print(f"Nothing new to migrate: {len(res.plan.records):,} reports already in "
                       "the record (or refused before).")
@@ -140,7 +156,9 @@ def rollback_cmd(batch: Annotated[str, typer.Argument(help="The batch id printed
     """Remove a whole migration batch, before anything else builds on it."""
     from safeground.migrate.run import rollback
 
-    res = rollback(ledger_from(db), batch, user_name(user))
+    ledger = ledger_from(db)
+    who = acting_user(ledger.db, user, _perm("decide"), "migrate rollback")
+    res = rollback(ledger, batch, who.name)
     removed = ", ".join(f"{n:,} {k}" for k, n in sorted(res.objects_removed.items())) or "none"
     console.print(f"Batch {escape(batch)} rolled back: {res.reports_removed:,} reports removed; "
                   f"objects removed: {removed}; {res.objects_rebuilt:,} objects derived again.")

@@ -31,6 +31,7 @@ from safeground.planning.config import STAGES
 from safeground.planning.plan import Plan
 from safeground.planning.priority import area_frame, settlement_scores
 from safeground.planning.uncertainty import Forecast
+from safeground.record.cells import safe_frame
 
 COLOURS = {"nts": "#4c78a8", "ts": "#f58518", "clearance": "#e45756"}
 
@@ -38,7 +39,7 @@ COLOURS = {"nts": "#4c78a8", "ts": "#f58518", "clearance": "#e45756"}
 def write_csv(plan: Plan, path: str | Path) -> Path:
     """The weekly plan: team_id, area_id, activity, week, week_start, days."""
     path = Path(path)
-    plan.to_frame().to_csv(path, index=False)
+    safe_frame(plan.to_frame()).to_csv(path, index=False)
     return path
 
 
@@ -128,8 +129,8 @@ def write_tables(plan: Plan, out_dir: str | Path, prefix: str = "plan") -> dict[
     areas["last_week"] = areas["last_week"].astype("Int64")
     paths = {"areas_csv": out / f"{prefix}_areas.csv",
              "settlements_csv": out / f"{prefix}_settlements.csv"}
-    areas.to_csv(paths["areas_csv"], index=False)
-    settlement_table(plan).to_csv(paths["settlements_csv"], index=False)
+    safe_frame(areas).to_csv(paths["areas_csv"], index=False)
+    safe_frame(settlement_table(plan)).to_csv(paths["settlements_csv"], index=False)
     return paths
 
 
@@ -278,7 +279,7 @@ def write_forecast(forecast: Forecast, path: str | Path) -> Path:
     rows = [{**r, "runs": forecast.runs,
              "share_cleared_with_eo": round(forecast.share_cleared_with_eo, 4)}
             for r in forecast.rows()]
-    pd.DataFrame(rows).to_csv(path, index=False)
+    safe_frame(pd.DataFrame(rows)).to_csv(path, index=False)
     return path
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from safeground.planning.instance import Area, Instance
+from safeground.record.cells import safe_frame
 
 CRITERIA = ("casualties", "socio_economic", "resettlement", "reconstruction", "food_security",
             "other")
@@ -126,6 +127,6 @@ def write_priorities(instance: Instance, out_dir: str | Path) -> dict[str, Path]
     out.mkdir(parents=True, exist_ok=True)
     paths = {"areas_csv": out / "priorities_areas.csv",
              "settlements_csv": out / "priorities_settlements.csv"}
-    area_frame(instance).to_csv(paths["areas_csv"], index=False)
-    settlement_frame(instance).to_csv(paths["settlements_csv"], index=False)
+    safe_frame(area_frame(instance)).to_csv(paths["areas_csv"], index=False)
+    safe_frame(settlement_frame(instance)).to_csv(paths["settlements_csv"], index=False)
     return paths

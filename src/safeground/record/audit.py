@@ -6,11 +6,18 @@ change it describes commit or roll back together); ``record`` writes one in its 
 transaction (for events with no other change, such as a refused sign-in); ``entries`` reads the
 trail, newest first, filtered by user, action, target and dates and paged (``count`` says how
 many match, ``actions`` which kinds there are).
+
+Each entry also says where the action came from (``source``: ``web`` or ``cli``): the web app
+and the command line set it for everything they do with ``acting_from`` (a context variable, so
+the ledger and the user store need not pass it along).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, insert, select
@@ -19,6 +26,32 @@ from safeground.record.storage import Database
 from safeground.record.storage.schema import audit_log
 
 TARGET_CHARS = 200      # the column's width
+SOURCES = ("web", "cli")
+
+_source: ContextVar[str | None] = ContextVar("safeground_audit_source", default=None)
+
+
+@contextmanager
+def acting_from(source: str) -> Iterator[None]:
+    """Every entry written inside this block says it came from ``source`` (web or cli)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown audit source {source!r}")
+    token = _source.set(source)
+    try:
+        yield
+    finally:
+        _source.reset(token)
+
+
+def set_source(source: str) -> None:
+    """Mark the rest of this context (a web request, a command) as coming from ``source``."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown audit source {source!r}")
+    _source.set(source)
+
+
+def current_source() -> str | None:
+    return _source.get()
 
 
 def write(conn: Connection, user: str, action: str, target: str | None = None,
@@ -26,7 +59,8 @@ def write(conn: Connection, user: str, action: str, target: str | None = None,
     """Add one entry in the caller's transaction."""
     conn.execute(insert(audit_log).values(
         at=dt.datetime.now(dt.UTC).replace(tzinfo=None), user=user,
-        action=action, target=(target or "")[:TARGET_CHARS] or None, detail=detail))
+        action=action, target=(target or "")[:TARGET_CHARS] or None, detail=detail,
+        source=_source.get()))
 
 
 def record(db: Database, user: str, action: str, target: str | None = None,

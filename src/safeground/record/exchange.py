@@ -64,17 +64,22 @@ def _geojson(path: Path, text: str) -> Iterator[dict[str, Any]]:
     except json.JSONDecodeError as exc:
         raise _fail(path, "FILE_UNREADABLE", reason=f"not JSON: {exc.msg} at line {exc.lineno}") \
             from exc
+    except RecursionError as exc:
+        raise _fail(path, "FILE_UNREADABLE", reason="not JSON: nested too deep") from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise _fail(path, "FILE_UNREADABLE", reason=f"not JSON: {str(exc)[:100]}") from exc
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         doc = {"type": "FeatureCollection", "features": [doc]}
     if not isinstance(doc, dict) or not isinstance(doc.get("features"), list):
         raise _fail(path, "FILE_UNREADABLE", reason="not a GeoJSON FeatureCollection")
-    crs = (doc.get("crs") or {}).get("properties", {}).get("name") if isinstance(
-        doc.get("crs"), dict) else None
+    crs_props = doc["crs"].get("properties") if isinstance(doc.get("crs"), dict) else None
+    crs = crs_props.get("name") if isinstance(crs_props, dict) else None
     for i, feat in enumerate(doc["features"], start=1):
-        if not isinstance(feat, dict):
+        props = feat.get("properties") if isinstance(feat, dict) else None
+        if not isinstance(feat, dict) or not isinstance(props, dict | None):
             yield {"_where": f"{path.name} feature {i}"}
             continue
-        rec = dict(feat.get("properties") or {})
+        rec = dict(props or {})
         rec["geometry"] = feat.get("geometry")
         if crs and "crs" not in rec:
             rec["crs"] = crs

@@ -76,6 +76,66 @@ def reproject(geom: BaseGeometry, src: str, dst: str) -> BaseGeometry:
     return shapely.transform(geom, _apply)
 
 
+#: how deep ``coordinates`` nest in each GeoJSON geometry type (a position is depth 1)
+_GEOJSON_DEPTH = {"Point": 1, "MultiPoint": 2, "LineString": 2, "MultiLineString": 3,
+                  "Polygon": 3, "MultiPolygon": 4}
+#: GeometryCollections inside GeometryCollections: deeper than this is refused
+MAX_COLLECTION_DEPTH = 8
+
+
+def geojson_problem(obj: Any, max_vertices: int | None = None) -> str | None:
+    """Why a GeoJSON geometry object cannot be read, or None when its structure is sound:
+    a known type, ``coordinates`` nested exactly as deep as the type needs with no empty part,
+    positions of 2 to 4 numbers, at most ``max_vertices`` positions. Checked without recursion
+    (hostile input nests thousands of levels deep) and before shapely sees the object."""
+    stack: list[tuple[Any, int]] = [(obj, 0)]
+    vertices = 0
+    while stack:
+        g, level = stack.pop()
+        if not isinstance(g, dict):
+            return "a geometry is not a JSON object"
+        kind = g.get("type")
+        if kind == "GeometryCollection":
+            parts = g.get("geometries")
+            if not isinstance(parts, list):
+                return "a GeometryCollection without a 'geometries' list"
+            if level >= MAX_COLLECTION_DEPTH:
+                return f"GeometryCollections nest more than {MAX_COLLECTION_DEPTH} deep"
+            stack += [(p, level + 1) for p in parts]
+            continue
+        if not isinstance(kind, str) or kind not in _GEOJSON_DEPTH:
+            return f"unknown geometry type {str(kind)[:40]!r}"
+        want = _GEOJSON_DEPTH[kind]
+        nodes: list[tuple[Any, int]] = [(g.get("coordinates"), want)]
+        while nodes:
+            node, depth = nodes.pop()
+            if not isinstance(node, list):
+                return f"{kind} coordinates are not nested {want} deep"
+            if depth == 2 and node:  # a list of positions, checked at once
+                try:
+                    arr = np.asarray(node, dtype=np.float64)
+                except (ValueError, TypeError, OverflowError):
+                    arr = None
+                if arr is None or arr.ndim != 2 or not 2 <= arr.shape[1] <= 4:
+                    return f"a {kind} position is not 2 to 4 numbers"
+                vertices += len(node)
+                if max_vertices is not None and vertices > max_vertices:
+                    return f"more than {max_vertices:,} vertices"
+                continue
+            if depth == 1:
+                if not 2 <= len(node) <= 4 or not all(
+                        isinstance(v, int | float) and not isinstance(v, bool) for v in node):
+                    return f"a {kind} position is not 2 to 4 numbers"
+                vertices += 1
+                if max_vertices is not None and vertices > max_vertices:
+                    return f"more than {max_vertices:,} vertices"
+                continue
+            if not node and not (depth == want and kind != "Point"):
+                return f"a {kind} has an empty part"
+            nodes += [(n, depth - 1) for n in node]
+    return None
+
+
 def parse(value: Any, crs: Any = None) -> BaseGeometry | None:
     """Read a geometry given as shapely, GeoJSON (dict or text), WKT or WKB; return EPSG:4326.
 
@@ -87,16 +147,17 @@ def parse(value: Any, crs: Any = None) -> BaseGeometry | None:
         if isinstance(value, BaseGeometry):
             geom = value
         elif isinstance(value, dict):
-            geom = shapely.geometry.shape(value)
+            geom = _shape(value)
         elif isinstance(value, bytes | bytearray):
             geom = shapely.from_wkb(bytes(value))
         elif isinstance(value, str):
             text = value.strip()
-            geom = shapely.geometry.shape(json.loads(text)) if text.startswith("{") \
-                else shapely.from_wkt(text)
+            geom = _shape(json.loads(text)) if text.startswith("{") else shapely.from_wkt(text)
         else:
             raise TypeError(f"unsupported geometry value of type {type(value).__name__}")
-    except (ValueError, TypeError, KeyError, AttributeError,
+    except RecursionError as exc:
+        raise GeometryParseError("GEOM_UNPARSABLE", reason="nested too deep") from exc
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError,
             shapely.errors.ShapelyError) as exc:
         raise GeometryParseError("GEOM_UNPARSABLE", reason=str(exc)[:120]) from exc
     if geom is None:
@@ -106,6 +167,13 @@ def parse(value: Any, crs: Any = None) -> BaseGeometry | None:
         if name != "EPSG:4326":
             geom = reproject(geom, name, "EPSG:4326")
     return geom
+
+
+def _shape(obj: Any) -> BaseGeometry:
+    why = geojson_problem(obj)
+    if why is not None:
+        raise ValueError(why)
+    return shapely.geometry.shape(obj)
 
 
 class Projector:
@@ -140,6 +208,9 @@ def check(geom: BaseGeometry, allowed: tuple[str, ...], settings: Settings, proj
 
     if allowed and geom.geom_type not in allowed:
         return [p("GEOM_TYPE", value=geom.geom_type, expected=", ".join(allowed))]
+    if shapely.get_num_coordinates(geom) > settings.max_vertices:
+        return [p("GEOM_TOO_MANY_VERTICES", value=int(shapely.get_num_coordinates(geom)),
+                  limit=settings.max_vertices)]
     coords = shapely.get_coordinates(geom)
     if geom.is_empty or len(coords) == 0 or not np.all(np.isfinite(coords)):
         return [p("GEOM_NOT_FINITE")]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
+from safeground.record.reports import is_sensitive_name
+
 #: code -> message template. Placeholders come from ``Problem.params``.
 CATALOGUE: dict[str, str] = {
     # structure and fields
@@ -22,6 +24,16 @@ CATALOGUE: dict[str, str] = {
     "FILE_EMPTY": "the file holds no records",
     "FILE_ENCODING": "the file is not valid {encoding} text: {reason}",
     "FILE_FORMAT_UNKNOWN": "unknown file format '{suffix}' (expected {expected})",
+    "FILE_TOO_LARGE": "the file is {value}, more than the {limit} allowed for {what}",
+    "FILE_ENCRYPTED": "the archive member is encrypted; export the data without a password",
+    "ARCHIVE_TOO_LARGE": "the archive expands to {value} ({how}), more than the {limit} allowed",
+    "ARCHIVE_TOO_MANY_MEMBERS": "the archive holds {value:,} members, more than the {limit:,} allowed",
+    "ARCHIVE_RATIO": "the member expands {value:,.0f} times its compressed size ({how}), more than the {limit:,.0f} allowed: a zip bomb?",
+    "ARCHIVE_METHOD": "the member is compressed with method {value}; Safeground reads stored, deflate, bzip2 and lzma",
+    "ARCHIVE_CORRUPT": "the archive member is corrupt: {reason}",
+    "JSON_TOO_DEEP": "the JSON nests {value} levels deep, more than the {limit} allowed",
+    "CELL_TOO_LARGE": "a cell holds more than {limit} characters",
+    "IMPORT_FAILED": "the file could not be read: {reason} (the error was logged)",
     "COLUMN_MISSING": "required column '{column}' is missing",
     "REPORT_TYPE_UNKNOWN": "'{value}' is not a report type (expected one of {expected})",
     "FIELD_REQUIRED": "required field is missing or empty",
@@ -48,6 +60,7 @@ CATALOGUE: dict[str, str] = {
     "GEOM_NOT_FINITE": "the geometry has empty, NaN or infinite coordinates",
     "CRS_UNKNOWN": "CRS '{value}' is not known",
     "GEOM_TOO_LARGE": "the area is {value:.0f} km², more than the {limit:.0f} km² one record may hold",
+    "GEOM_TOO_MANY_VERTICES": "the geometry has {value:,} vertices, more than the {limit:,} one record may hold",
     # links and duplicates
     "REF_UNKNOWN": "'{value}' does not name an existing {target}",
     "REF_WRONG_AREA": "{target} '{value}' belongs to hazardous area '{other}', not '{expected}'",
@@ -86,6 +99,9 @@ class Problem:
     def __post_init__(self) -> None:
         if self.code not in CATALOGUE:
             raise KeyError(f"problem code {self.code!r} is not in the catalogue")
+        withheld = withhold_values(self.field, self.params)
+        if withheld is not self.params:
+            object.__setattr__(self, "params", withheld)
 
     @property
     def message(self) -> str:
@@ -108,6 +124,27 @@ class Problem:
     def from_dict(cls, data: dict[str, Any]) -> Problem:
         return cls(code=data["code"], where=data.get("where", ""), field=data.get("field"),
                    params=data.get("params", {}))
+
+
+#: what a message says in place of a value of victims' personal data
+WITHHELD = "<{field} withheld>"
+#: the params that hold the value of the problem's field, and (field param, its value param)
+_VALUE_PARAMS = ("value", "actual")
+_OTHER_PARAMS = (("field", "value"), ("other_field", "other_value"))
+
+
+def withhold_values(fld: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` without the values of fields that hold victims' personal data (sensitive in
+    some report type of ``REPORT_SPECS``, however spelt): a problem about a birth date names
+    the field, never the date. The same dict when there is nothing to withhold."""
+    out = params
+    if fld is not None and is_sensitive_name(fld):
+        out = {**out, **{k: WITHHELD.format(field=fld) for k in _VALUE_PARAMS if k in out}}
+    for name_key, value_key in _OTHER_PARAMS:
+        other = out.get(name_key)
+        if value_key in out and is_sensitive_name(other):
+            out = {**out, value_key: WITHHELD.format(field=other)}
+    return out
 
 
 def register(codes: dict[str, str]) -> None:

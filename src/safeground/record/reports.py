@@ -11,8 +11,11 @@ format (docs/report-format.md), the XLSForms and the API schema are all read fro
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 from safeground.record import vocabulary as v
@@ -210,3 +213,153 @@ class Report:
 
 def sensitive_fields(report_type: ReportType) -> frozenset[str]:
     return frozenset(f.name for f in REPORT_SPECS[report_type].fields if f.sensitive)
+
+
+# ------------------------------------------------------------------ names as people write them
+#: report type names people write for the IMAS ones (after ``normal_name``)
+TYPE_ALIASES: dict[str, ReportType] = {
+    "organization": ReportType.ORGANISATION, "operator": ReportType.ORGANISATION,
+    "admin_unit": ReportType.ADMIN_AREA, "administrative_area": ReportType.ADMIN_AREA,
+    "village": ReportType.SETTLEMENT, "town": ReportType.SETTLEMENT,
+    "hazard_area": ReportType.HAZARDOUS_AREA, "hazardousarea": ReportType.HAZARDOUS_AREA,
+    "ha": ReportType.HAZARDOUS_AREA, "sha": ReportType.HAZARDOUS_AREA,
+    "cha": ReportType.HAZARDOUS_AREA,
+    "landrelease": ReportType.LAND_RELEASE, "release": ReportType.LAND_RELEASE,
+    "explosive_item": ReportType.ORDNANCE, "item": ReportType.ORDNANCE,
+    "eo": ReportType.ORDNANCE, "uxo": ReportType.ORDNANCE,
+    "incident": ReportType.ACCIDENT,
+    "victims": ReportType.VICTIM, "casualty": ReportType.VICTIM, "casualties": ReportType.VICTIM,
+    "survivor": ReportType.VICTIM, "mine_victim": ReportType.VICTIM,
+    "eore": ReportType.RISK_EDUCATION, "mre": ReportType.RISK_EDUCATION,
+    "riskeducation": ReportType.RISK_EDUCATION,
+    "qa": ReportType.QA_VISIT, "qc": ReportType.QA_VISIT, "qavisit": ReportType.QA_VISIT,
+}
+
+#: field names people write for Safeground's (after ``normal_name``)
+FIELD_ALIASES: dict[str, str] = {
+    "organization": "organisation", "reporttype": "report_type",
+    "dob": "date_of_birth", "birth_date": "date_of_birth", "birthdate": "date_of_birth",
+    "dateofbirth": "date_of_birth", "date_birth": "date_of_birth",
+    "full_name": "name", "fullname": "name", "victim_name": "name", "person_name": "name",
+    "home_address": "address", "victim_address": "address", "residence": "address",
+    "objectid": "object_id", "dateofinformation": "date_of_information",
+}
+
+_SEPARATORS = str.maketrans({" ": "_", "-": "_", "\t": "_"})
+
+
+@lru_cache(maxsize=4096)
+def normal_name(name: str) -> str:
+    """A field name as Safeground writes it: stripped, case-folded, spaces and hyphens as
+    underscores (``"Date of birth"``, ``"date-of-birth"`` -> ``date_of_birth``), known aliases
+    (``dob``, ``organization``) resolved. Names starting with ``_`` (kept with the report
+    as its meta) stay as they are."""
+    if name.startswith("_"):
+        return name
+    text = "_".join(x for x in name.strip().casefold().translate(_SEPARATORS).split("_") if x)
+    return FIELD_ALIASES.get(text, text)
+
+
+def normal_type(value: Any) -> ReportType | None:
+    """The report type a value names, however it is spelt (``"Victim "``, ``"hazardous
+    area"``, ``"casualty"``), or None."""
+    if value.__class__ is ReportType:
+        return value  # type: ignore[no-any-return]
+    if not isinstance(value, str):
+        return None
+    text = normal_name(value)
+    found = ReportType._value2member_map_.get(text)
+    return found if found is not None else TYPE_ALIASES.get(text)  # type: ignore[return-value]
+
+
+_KNOWN_TYPES = frozenset(ReportType._value2member_map_)
+_CLEAN_KEYS: dict[tuple[Any, ...], dict[str, str] | None] = {}
+
+
+def normal_record(raw: dict[str, Any]) -> dict[str, Any]:
+    """A record with its field names and report type as Safeground writes them
+    (``normal_name``, ``normal_type``): the same dict when nothing changes, else a copy.
+    When two names mean the same field, the first one with a value is kept. An unknown report
+    type is kept as written, stripped and case-folded."""
+    renames = _renames_of(tuple(raw))
+    rtype = raw.get("report_type") if renames is None else None
+    if renames is None and (rtype.__class__ is not str or rtype in _KNOWN_TYPES):
+        return raw
+    out: dict[str, Any] = {}
+    if renames is None:
+        out = dict(raw)
+    else:
+        for k, value in raw.items():
+            name = renames.get(k, k)
+            if name not in out or _blank(out[name]):
+                out[name] = value
+    rtype = out.get("report_type")
+    if isinstance(rtype, str):
+        found = normal_type(rtype)
+        out["report_type"] = found.value if found is not None else normal_name(rtype)
+    return out
+
+
+def normal_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``normal_record`` of each record, the list itself when every one is already as
+    Safeground writes it (a batch of a million clean records is looked at in two passes
+    in C: its distinct field names and distinct types)."""
+    if not records:
+        return records
+    names = set().union(*records)
+    types = set(map(dict.get, records, repeat("report_type")))
+    if all(not isinstance(k, str) or normal_name(k) == k for k in names) and \
+            all(t.__class__ is not str or t in _KNOWN_TYPES for t in types):
+        return records
+    return list(map(normal_record, records))
+
+
+def _renames_of(keys: tuple[Any, ...]) -> dict[str, str] | None:
+    renames = _CLEAN_KEYS.get(keys, False)
+    if renames is False:
+        renames = {k: n for k in keys if isinstance(k, str) and (n := normal_name(k)) != k} \
+            or None
+        if len(_CLEAN_KEYS) < 10_000:
+            _CLEAN_KEYS[keys] = renames
+    return renames  # type: ignore[return-value]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+#: every field name that holds victims' personal data in some report type
+SENSITIVE_NAMES: frozenset[str] = frozenset(
+    f.name for spec in REPORT_SPECS.values() for f in spec.fields if f.sensitive)
+
+
+def is_sensitive_name(name: Any) -> bool:
+    """Whether a field name, however spelt, holds personal data in some report type (the last
+    part of a form's group path too: ``victim/date_of_birth``)."""
+    if not isinstance(name, str):
+        return False
+    return normal_name(name) in SENSITIVE_NAMES or \
+        normal_name(re.split(r"[/.:]", name)[-1]) in SENSITIVE_NAMES
+
+
+def sensitive_keys(report_type: Any, payload: dict[str, Any]) -> list[str]:
+    """The keys of a stored payload that hold victims' personal data, read from
+    ``REPORT_SPECS`` whatever the spelling of the type and the names:
+
+    * a known type: its sensitive fields (a victim's name, birth date, address);
+    * a known type whose payload also holds a field sensitive in another type and not its
+      own (a birth date in an 'organisation'), or a type not known at all (a rejected
+      ``"Victimm"``): every field sensitive in any type (``SENSITIVE_NAMES``).
+
+    Keys are returned as stored (``"Name"`` in a payload kept raw before names were
+    normalised)."""
+    hits = [k for k in payload if is_sensitive_name(k)]
+    if not hits:
+        return []
+    rtype = normal_type(report_type)
+    if rtype is not None:
+        spec = REPORT_SPECS[rtype]
+        own = {f.name: f.sensitive for f in spec.fields}
+        if all(normal_name(k) in own for k in hits):
+            return [k for k in hits if own[normal_name(k)]]
+    return hits

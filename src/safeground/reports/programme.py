@@ -268,51 +268,54 @@ def render_html(report: ProgrammeReport, title: str = "Mine action programme rep
 
 
 def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
-    """The report's tables in an Excel workbook, one sheet per table."""
+    """The report's tables in an Excel workbook, one sheet per table (text that would read
+    as a formula stored as text: ``cells.xlsx_append``)."""
     from openpyxl import Workbook
+
+    from safeground.record.cells import xlsx_append
 
     wb = Workbook()
     ws = wb.active
     ws.title = "summary"
-    ws.append(["period start", report.start.isoformat()])
-    ws.append(["period end", report.end.isoformat()])
+    xlsx_append(ws, ["period start", report.start.isoformat()])
+    xlsx_append(ws, ["period end", report.end.isoformat()])
     for k in KINDS:
-        ws.append([f"{k} m2", report.released_m2[k]])
-    ws.append(["items destroyed", sum(report.items_by_category.values())])
-    ws.append(["accidents", report.accidents])
+        xlsx_append(ws, [f"{k} m2", report.released_m2[k]])
+    xlsx_append(ws, ["items destroyed", sum(report.items_by_category.values())])
+    xlsx_append(ws, ["accidents", report.accidents])
     for k, v in report.casualties.items():
-        ws.append([f"casualties {k}", v])
+        xlsx_append(ws, [f"casualties {k}", v])
     for k, v in report.eore.items():
-        ws.append([f"risk education {k}", v])
+        xlsx_append(ws, [f"risk education {k}", v])
     for k, v in report.qa.items():
-        ws.append([f"quality {k}", v])
-    ws.append(["people returned in period", report.returned_in_period])
+        xlsx_append(ws, [f"quality {k}", v])
+    xlsx_append(ws, ["people returned in period", report.returned_in_period])
     months = wb.create_sheet("months")
-    months.append(["month", *[f"{k}_m2" for k in KINDS], "items", "killed", "injured",
+    xlsx_append(months, ["month", *[f"{k}_m2" for k in KINDS], "items", "killed", "injured",
                    "eore_people"])
     for m in report.months:
-        months.append([m.month, *[m.released_m2[k] for k in KINDS], m.items, m.killed,
+        xlsx_append(months, [m.month, *[m.released_m2[k] for k in KINDS], m.items, m.killed,
                        m.injured, m.eore_people])
     orgs = wb.create_sheet("organisations")
-    orgs.append(["organisation", *[f"{k}_m2" for k in KINDS], "items"])
+    xlsx_append(orgs, ["organisation", *[f"{k}_m2" for k in KINDS], "items"])
     for o in report.organisations:
-        orgs.append([o.organisation, *[o.released_m2[k] for k in KINDS], o.items])
+        xlsx_append(orgs, [o.organisation, *[o.released_m2[k] for k in KINDS], o.items])
     items = wb.create_sheet("items")
-    items.append(["category", "items"])
+    xlsx_append(items, ["category", "items"])
     for c, n in report.items_by_category.items():
-        items.append([c, n])
+        xlsx_append(items, [c, n])
     for name, rows in (("outlook", report.outlook), ("forecast", report.forecast),
                        ("productivity", report.productivity)):
         if rows:                                 # the plan's tables: a header and its rows
             ahead = wb.create_sheet(name)
-            ahead.append(list(rows[0]))
+            xlsx_append(ahead, list(rows[0]))
             for row in rows:
-                ahead.append(list(row.values()))
+                xlsx_append(ahead, list(row.values()))
     refs = wb.create_sheet("referrals")
-    refs.append(["service", "status", "referrals"])
+    xlsx_append(refs, ["service", "status", "referrals"])
     for service, by_status in report.referrals.items():
         for st, n in by_status.items():
-            refs.append([service, st, n])
+            xlsx_append(refs, [service, st, n])
     path = Path(path)
     wb.save(path)
     return path
@@ -320,16 +323,22 @@ def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
 
 def write(ledger: Ledger, out: Path, start: dt.date, end: dt.date, *,
           xlsx: Path | None = None, title: str = "Mine action programme report",
-          plan: Path | None = None) -> ProgrammeReport:
+          plan: Path | None = None, pdf: Path | None = None) -> ProgrammeReport:
     """Write the programme report for a period as printable HTML (and, with ``xlsx``, its tables
-    as a workbook); with ``plan``, the plan's yearly outlook, which must then be there."""
+    as a workbook; with ``pdf``, the same page as PDF); with ``plan``, the plan's yearly
+    outlook, which must then be there."""
     rep = build(ledger, start, end, plan)
     if plan is not None and rep.outlook is None:
         raise NotFoundError(f"no plan tables (plan_areas.csv, plan_settlements.csv) in {plan}",
                             code="OUTPUT_NOT_AVAILABLE")
-    out.write_text(render_html(rep, title), encoding="utf-8")
+    html = render_html(rep, title)
+    out.write_text(html, encoding="utf-8")
     if xlsx:
         write_workbook(rep, xlsx)
+    if pdf:
+        from safeground.reports.pdf import html_to_pdf
+
+        html_to_pdf(html, pdf)
     return rep
 
 

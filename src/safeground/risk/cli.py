@@ -26,6 +26,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from safeground.cli_boundary import friendly
+from safeground.record.cells import safe_frame
 from safeground.risk import forecast, reland, sources, store
 from safeground.risk.errors import invalid
 from safeground.risk.grid import Grid
@@ -297,7 +298,7 @@ def score(model_dir: Annotated[Path, typer.Option("--model-dir")],
                         "probability": model.predict(df), "score": model.decision(df)})
     if reland.GROUP in df:
         res.insert(2, reland.GROUP, df[reland.GROUP])
-    res.to_csv(out, index=False)
+    safe_frame(res).to_csv(out, index=False)
     console.print(f"wrote {len(res)} rows to {out}")
 
 
@@ -412,9 +413,10 @@ def rank(model_dir: Annotated[Path, typer.Option("--model-dir")],
                   "proposed", "score"]]
     console.print(show.head(30).to_string(index=False))
     if out:
-        table.assign(raising=table["raising"].map(json.dumps),
-                     lowering=table["lowering"].map(json.dumps),
-                     drivers=table["drivers"].map(json.dumps)).to_csv(out, index=False)
+        safe_frame(table.assign(raising=table["raising"].map(json.dumps),
+                                lowering=table["lowering"].map(json.dumps),
+                                drivers=table["drivers"].map(json.dumps))).to_csv(out,
+                                                                                 index=False)
         console.print(f"wrote {len(table)} areas to {out}")
 
 

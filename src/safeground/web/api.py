@@ -22,6 +22,7 @@ from safeground.errors import NotFoundError, SafegroundError, ValidationError
 from safeground.record import audit
 from safeground.record.ledger import Ledger
 from safeground.record.summary import status
+from safeground.record.users import Permission, User, Users
 from safeground.record.vocabulary import ReportStatus, ReportType
 from safeground.web.auth import COOKIE, principal, require
 from safeground.web.mapview import (
@@ -37,14 +38,13 @@ from safeground.web.mapview import (
     parse_detail,
     parse_layers,
 )
-from safeground.web.users import Permission, User, Users
 from safeground.web.views import (
     feature,
     geometry_of,
-    hidden_fields,
     jsonable,
     public_area,
     report_dict,
+    report_personal_data,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -128,7 +128,7 @@ def token(request: Request, body: LoginBody) -> dict[str, Any]:
     except SafegroundError:
         limiter.failed(body.name, client)
         raise
-    limiter.succeeded(body.name)
+    limiter.succeeded(body.name, client)
     return {"token": tok, "token_type": "bearer", "user": user.to_dict()}
 
 
@@ -402,17 +402,19 @@ def settlement_access(request: Request, settlement_id: str, as_of: str | None = 
 
 
 def reports_json(request: Request, reps: list[Any], user: User) -> list[dict[str, Any]]:
+    """Stored reports as JSON for this user (``views.report_dict``); a response that carries
+    victims' personal data — of any report, whatever its status or the spelling of its type
+    and fields — is written to the audit trail (``victim_read``)."""
     out, victims = [], []
+    reader = user.can(Permission.READ_VICTIMS)
     for rep in reps:
         d, _ = report_dict(rep, user)
         out.append(d)
-        if str(rep.type) == ReportType.VICTIM.value and not hidden_fields(rep.type, user) and \
-                any(rep.payload.get(k) is not None for k in ("name", "date_of_birth",
-                                                             "address")):
+        if reader and report_personal_data(rep):
             victims.append(str(rep.id))
     if victims:
         audit.record(ledger_of(request).db, user.name, "victim_read", request.url.path,
-              {"reports": victims[:1000], "count": len(victims)})
+                     {"reports": victims[:1000], "count": len(victims)})
     return out
 
 
@@ -430,7 +432,11 @@ def list_reports(request: Request, status: str | None = None,
                  user: User = DETAIL) -> dict[str, Any]:
     if status is not None and status not in ReportStatus._value2member_map_:
         raise BadRequestError(f"'{status}' is not a report status", code="STATUS_UNKNOWN")
-    reps = ledger_of(request).reports(status=status, report_type=type, limit=limit)
+    from safeground.record.reports import normal_type
+
+    known = normal_type(type) if type is not None else None   # "Victim" is "victim"
+    reps = ledger_of(request).reports(status=status, report_type=known.value if known else type,
+                                      limit=limit)
     return {"reports": reports_json(request, reps, user)}
 
 
@@ -480,6 +486,20 @@ def submit(request: Request, body: Annotated[dict[str, Any], Body()],
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def upload_name(filename: str | None) -> str:
+    """The name an upload is saved under: its last path part (``/`` or ``\\``), letters,
+    digits, ``.``, ``_`` and ``-`` only, no leading dot, at most 120 characters (the suffix
+    kept). Raises BadRequestError (UPLOAD_NAME_INVALID) when nothing usable is left
+    (``..``, ``a/..``, ``.``)."""
+    last = (filename or "upload").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    name = _SAFE_NAME.sub("_", last).lstrip(".")[-120:]
+    if not any(c.isalnum() for c in name):
+        raise BadRequestError(f"'{(filename or '')[:60]}' is not a usable file name; name the "
+                              "file after its content, with its suffix (nts.zip, areas.gpkg)",
+                              code="UPLOAD_NAME_INVALID")
+    return name
+
+
 @router.post("/imports", status_code=201, summary="Import a file (any format `safeground "
              "import` reads) through the gate", tags=["reports"])
 def import_file(request: Request, file: Annotated[UploadFile, File()],
@@ -487,7 +507,7 @@ def import_file(request: Request, file: Annotated[UploadFile, File()],
                 crs: str | None = None, user: User = SUBMIT) -> dict[str, Any]:
     from safeground.intake.importer import import_path
 
-    name = _SAFE_NAME.sub("_", Path(file.filename or "upload").name)[-120:] or "upload"
+    name = upload_name(file.filename)
     with tempfile.TemporaryDirectory(prefix="sg-import-") as tmp:
         path = Path(tmp) / name
         with path.open("wb") as fh:
@@ -501,6 +521,8 @@ def import_file(request: Request, file: Annotated[UploadFile, File()],
         summary = import_path(ledger_of(request), path, user.name, progress=False,
                               report_type=report_type_, crs=crs,
                               rejects_path=Path(tmp) / "rejects.csv")
+        if summary.file_problem is not None:  # refused whole: nothing was stored
+            raise ValidationError([summary.file_problem])
         out = summary.to_dict()
     out.pop("rejects_path", None)
     out["path"] = name
@@ -769,15 +791,44 @@ def list_users(request: Request, user: User = USERS) -> dict[str, Any]:
     return {"users": [u.to_dict() for u in users_of(request).list()]}
 
 
-@router.post("/users", status_code=201, summary="Add a user", tags=["users"])
+def _with_pending(users: Users, u: User) -> dict[str, Any]:
+    """A user as the API shows it, with the grants of sensitive roles waiting for them."""
+    waiting = [g for g in users.grants() if g["user_name"].lower() == u.name.lower()]
+    return {**u.to_dict(), "pending_grants": [jsonable(g) for g in waiting]}
+
+
+@router.post("/users", status_code=201, summary="Add a user (victim_data and admin wait for a "
+             "second admin: pending_grants)", tags=["users"])
 def add_user(request: Request, body: NewUser, user: User = USERS) -> dict[str, Any]:
-    return users_of(request).add(body.name, body.password, body.roles, by=user.name).to_dict()
+    users = users_of(request)
+    return _with_pending(users, users.add(body.name, body.password, body.roles, by=user.name))
 
 
-@router.put("/users/{name}/roles", summary="Set a user's roles", tags=["users"])
+@router.put("/users/{name}/roles", summary="Set a user's roles (a new victim_data or admin role "
+            "waits for a second admin: pending_grants)", tags=["users"])
 def set_roles(request: Request, name: str, body: RolesBody, user: User = USERS
               ) -> dict[str, Any]:
-    return users_of(request).set_roles(name, body.roles, by=user.name).to_dict()
+    users = users_of(request)
+    return _with_pending(users, users.set_roles(name, body.roles, by=user.name))
+
+
+@router.get("/users/grants", summary="Grants of victim_data and admin waiting for a second admin",
+            tags=["users"])
+def role_grants(request: Request, user: User = USERS) -> dict[str, Any]:
+    return {"grants": [jsonable(g) for g in users_of(request).grants()]}
+
+
+@router.post("/users/grants/{grant_id}/confirm", summary="Confirm a pending grant (a second "
+             "admin: not the one who asked, not its user)", tags=["users"])
+def confirm_grant(request: Request, grant_id: int, user: User = USERS) -> dict[str, Any]:
+    return users_of(request).confirm_grant(grant_id, user.name).to_dict()
+
+
+@router.post("/users/grants/{grant_id}/refuse", summary="Refuse a pending grant (or withdraw "
+             "one's own request)", tags=["users"])
+def refuse_grant(request: Request, grant_id: int, user: User = USERS) -> dict[str, Any]:
+    users_of(request).refuse_grant(grant_id, user.name)
+    return {"refused": grant_id}
 
 
 @router.put("/users/{name}/active", summary="Deactivate or reactivate a user", tags=["users"])

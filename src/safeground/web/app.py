@@ -30,10 +30,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from safeground.errors import AuthenticationError, SafegroundError
 from safeground.record.ledger import Ledger
 from safeground.record.storage import Database
+from safeground.record.users import Permission, User, Users
 from safeground.settings import Settings
 from safeground.web.auth import LoginLimiter, principal
 from safeground.web.planjob import PlanJobs
-from safeground.web.users import Permission, User, Users
 
 HERE = Path(__file__).parent
 
@@ -56,6 +56,26 @@ class WebOptions:
     secure_cookies: bool = False
     #: make the work directory's plan again when reports are approved (``planjob``)
     follow_approvals: bool = True
+    #: the address users reach the app at (``https://imas.example.org``): links in OGC and
+    #: API answers are built from it, never from the request's Host header
+    public_url: str | None = None
+
+
+def check_public_url(url: str | None) -> str | None:
+    """``url`` without a trailing slash, or None. Raises ConfigError unless it is an http(s)
+    URL with a host and no query or fragment."""
+    from urllib.parse import urlsplit
+
+    from safeground.errors import ConfigError
+
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or \
+            parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"the public URL {url!r} must be http:// or https://, a host, an "
+                          "optional port and path, nothing else", code="PUBLIC_URL_INVALID")
+    return url.rstrip("/")
 
 
 def route_table(app: FastAPI) -> list[tuple[str, str, Any]]:
@@ -160,9 +180,10 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None, *, work_dir: str | Path | None = None,
                secure_cookies: bool = False, ledger: Ledger | None = None,
-               follow_approvals: bool = True) -> FastAPI:
+               follow_approvals: bool = True, public_url: str | None = None) -> FastAPI:
     """The Safeground web app over the record named by ``settings.database_url`` (migrated to
-    the newest schema on start), or over an open ``ledger``."""
+    the newest schema on start), or over an open ``ledger``. ``public_url``: where users reach
+    it (links in answers); raises ConfigError if it is not an http(s) URL."""
     from safeground.web import api, ogc, pages
 
     settings = settings or Settings.from_env()
@@ -177,7 +198,7 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.state.users = Users(ledger.db)
     app.state.limiter = LoginLimiter()
     app.state.options = WebOptions(Path(work_dir) if work_dir else None, secure_cookies,
-                                   follow_approvals)
+                                   follow_approvals, check_public_url(public_url))
     app.state.work_dir = app.state.options.work_dir
     app.state.plan_jobs = PlanJobs(app.state.work_dir, follow_approvals)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -187,6 +208,9 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
+        from safeground.record import audit
+
+        audit.set_source("web")      # every audit entry of this request says so
         response = await call_next(request)
         h = response.headers
         h.setdefault("X-Content-Type-Options", "nosniff")

@@ -12,8 +12,10 @@ Three ways to authenticate, checked in this order:
   ``X-CSRF-Token`` header (double submit: the page gets it from ``<meta name="csrf-token">``).
 
 Every route declares the permission it needs with ``Depends(require(Permission.X))``;
-``tests/web/test_routes.py`` walks every route and checks it. Failed logins are rate limited
-per user name and per client address.
+``tests/web/test_routes.py`` walks every route and checks it. Failed sign-ins are throttled
+by account *and* client address (``LoginLimiter``), so that nobody elsewhere can lock a user
+out. The client address is the connection's peer; a proxy's ``X-Forwarded-For`` is believed
+only from the addresses given to ``safeground serve --forwarded-allow-ips``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 from fastapi import Request
 
 from safeground.errors import AuthenticationError, PermissionDeniedError, SafegroundError
-from safeground.web.users import Permission, User, Users, csrf_token
+from safeground.record.users import Permission, User, Users, csrf_token, name_key, shown_name
 
 COOKIE = "sg_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -57,44 +59,85 @@ class Principal:
 
 
 class LoginLimiter:
-    """At most ``attempts`` failed logins per user name and per client address in
-    ``window`` seconds (in this process)."""
+    """Failed sign-ins counted over a sliding ``window`` (seconds) three ways, in this process:
 
-    def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
-        self.attempts = attempts
+    * per (account, address): after ``pair`` failures that address may not try that account
+      again until the window has passed;
+    * per address: after ``address`` failures, whatever the accounts, the address may not try
+      any (password spraying);
+    * per account, from all addresses: after ``account`` failures the account is *guarded*:
+      an address that has failed against it even once is refused, but an address with no
+      failure against it still gets through, and a correct password signs in. An attacker
+      can therefore neither lock a user out nor, by spreading out, try more than about one
+      password per address once the account is guarded.
+
+    A success clears that (account, address) pair. Accounts are counted by ``name_key`` (any
+    case of a name is the same account), whether or not they exist. At most ``max_keys``
+    counters are kept; expired ones go first, then the oldest.
+    """
+
+    def __init__(self, pair: int = 5, address: int = 20, account: int = 10,
+                 window: float = 900.0, max_keys: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.pair, self.address, self.account = pair, address, account
         self.window = window
-        self._fails: dict[str, deque[float]] = {}
+        self.max_keys = max_keys
+        self.clock = clock
+        self._fails: dict[tuple[str, ...], deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._fails.setdefault(key, deque())
-        while q and q[0] < now - self.window:
+    def _recent(self, key: tuple[str, ...], now: float) -> deque[float]:
+        q = self._fails.get(key)
+        if q is None:
+            return deque()
+        while q and q[0] <= now - self.window:
             q.popleft()
+        if not q:
+            del self._fails[key]
         return q
 
+    def _refuse(self, q: deque[float], now: float, why: str) -> TooManyAttemptsError:
+        wait = max(1, int(q[0] + self.window - now) + 1)
+        return TooManyAttemptsError(f"too many failed sign-ins {why}; try again in {wait} s",
+                                    details={"retry_after": wait})
+
     def check(self, name: str, client: str) -> None:
-        now = time.monotonic()
+        """Raise TooManyAttemptsError (429, ``details.retry_after``) if this address may not
+        try this account now."""
+        acct, now = name_key(name)[:100], self.clock()
         with self._lock:
-            for key in (f"u:{name.lower()}", f"c:{client}"):
-                q = self._recent(key, now)
-                if len(q) >= self.attempts:
-                    wait = int(q[0] + self.window - now) + 1
-                    raise TooManyAttemptsError(
-                        f"too many failed sign-ins; try again in {wait} s",
-                        details={"retry_after": wait})
+            pair = self._recent(("p", acct, client), now)
+            if len(pair) >= self.pair:
+                raise self._refuse(pair, now, "for this account from this address")
+            addr = self._recent(("c", client), now)
+            if len(addr) >= self.address:
+                raise self._refuse(addr, now, "from this address")
+            account = self._recent(("u", acct), now)
+            if len(account) >= self.account and pair:
+                raise self._refuse(pair, now, "for this account, which is being guessed at")
 
     def failed(self, name: str, client: str) -> None:
-        now = time.monotonic()
+        acct, now = name_key(name)[:100], self.clock()
         with self._lock:
-            for key in (f"u:{name.lower()}", f"c:{client}"):
-                self._recent(key, now).append(now)
+            if len(self._fails) >= self.max_keys:
+                self._prune(now)
+            for key in (("p", acct, client), ("c", client), ("u", acct)):
+                self._fails.setdefault(key, deque()).append(now)
 
-    def succeeded(self, name: str) -> None:
+    def succeeded(self, name: str, client: str) -> None:
         with self._lock:
-            self._fails.pop(f"u:{name.lower()}", None)
+            self._fails.pop(("p", name_key(name)[:100], client), None)
+
+    def _prune(self, now: float) -> None:
+        for key in list(self._fails):
+            self._recent(key, now)
+        while len(self._fails) >= self.max_keys:
+            del self._fails[next(iter(self._fails))]
 
 
 def client_of(request: Request) -> str:
+    """The client's address: the connection's peer (uvicorn replaces it with the
+    ``X-Forwarded-For`` address only when the peer is a trusted proxy)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -139,9 +182,10 @@ def principal(request: Request) -> Principal | None:
         if user is None:
             limiter.failed(creds[0], client_of(request))
             from safeground.record import audit
-            audit.record(users.db, creds[0][:200] or "?", "login_failed", client_of(request),
-                  {"kind": "basic"})
+            audit.record(users.db, shown_name(creds[0]), "login_failed", client_of(request),
+                         {"kind": "basic"})
             raise AuthenticationError("wrong user name or password", code="LOGIN_FAILED")
+        limiter.succeeded(creds[0], client_of(request))
         found = Principal(user, "basic")
     elif (cookie := request.cookies.get(COOKIE)):
         user = users.session_user(cookie, kind="cookie")

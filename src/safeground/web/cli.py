@@ -1,4 +1,20 @@
-"""``safeground serve`` and ``safeground user ...``: run the web app, manage its users."""
+"""``safeground serve`` and ``safeground user ...``: run the web app, manage its users.
+
+User commands act as an authenticated admin (``--user NAME`` with the password asked for, or
+``$SAFEGROUND_TOKEN``; see ``safeground.cli_boundary``), except in two audited cases of the
+*local administrator* — someone with access to the server and the record's database, who could
+change the tables directly anyway:
+
+* while the record has no active admin, ``safeground user add NAME --role admin`` needs no
+  authentication (setting up the very first admin);
+* ``--local-admin`` on ``user add``, ``role``, ``password``, ``activate``, ``deactivate``
+  (recovery: every admin locked out or gone).
+
+Both are written to the audit trail as ``local_admin`` (with the operating-system login) and
+their grants of sensitive roles apply at once (``role_grant_direct``); the audit page shows
+them to every admin as alerts. Otherwise granting ``victim_data`` or ``admin`` waits for a
+second admin (``safeground user grants``, ``confirm``, ``refuse``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +26,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeground.cli_boundary import err, friendly, user_name
+from safeground.cli_boundary import USER_ENV, acting_user, err, friendly, os_login
 
 console = Console()
 user_app = typer.Typer(help="Users of the web app and the API, and their roles.",
@@ -20,10 +36,19 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: 
                                            "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
 
 
+ByOpt = Annotated[str | None, typer.Option(
+    "--user", envvar=USER_ENV, show_envvar=False,
+    help="The admin who acts (password asked for; default $SAFEGROUND_USER, else the API "
+    "token in $SAFEGROUND_TOKEN)")]
+LocalOpt = Annotated[bool, typer.Option(
+    "--local-admin", help="Act as the local administrator (access to the server and the "
+    "record's database), without a user: audited and shown to every admin")]
+
+
 def _users(db: str | None) -> Any:  # a Users over the record named by --db
     from safeground.record.storage import Database
+    from safeground.record.users import Users
     from safeground.settings import Settings
-    from safeground.web.users import Users
 
     return Users(Database.open(Settings.from_env(database_url=db).database_url))
 
@@ -40,24 +65,66 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
               "TLS proxy)")] = False,
           follow_approvals: Annotated[bool, typer.Option(
               "--follow-approvals/--no-follow-approvals", help="Make the work directory's plan "
-              "again from the record when reports are approved")] = True) -> None:
+              "again when reports are approved")] = True,
+          forwarded_allow_ips: Annotated[str, typer.Option(
+              "--forwarded-allow-ips", help="Comma-separated addresses (or networks) of the "
+              "reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "
+              "(default: none; the connection's own address is the client's)")] = "",
+          public_url: Annotated[str | None, typer.Option(
+              "--public-url", envvar="SAFEGROUND_PUBLIC_URL", show_envvar=False,
+              help="The address users reach the app at, e.g. https://imas.example.org "
+              "(default: $SAFEGROUND_PUBLIC_URL, else the address served on): links in OGC "
+              "and API answers use it, never the request's Host header")] = None) -> None:
     """Run the web app, the API and OGC API – Features (docs/web.md)."""
     import uvicorn
 
     from safeground.settings import Settings
     from safeground.web import create_app
 
+    proxies = [p.strip() for p in forwarded_allow_ips.split(",") if p.strip()]
     app = create_app(Settings.from_env(database_url=db), work_dir=work_dir,
-                     secure_cookies=secure_cookies, follow_approvals=follow_approvals)
-    console.print(f"Safeground at [bold]http://{host}:{port}/[/]  (OGC API – Features: "
-                  f"http://{host}:{port}/ogc; stop with Ctrl-C)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+                     secure_cookies=secure_cookies, follow_approvals=follow_approvals,
+                     public_url=public_url)
+    shown = app.state.options.public_url or f"http://{host}:{port}"
+    console.print(f"Safeground at [bold]{shown}/[/]  (OGC API – Features: {shown}/ogc; "
+                  f"trusted proxies: {', '.join(proxies) or 'none'}; stop with Ctrl-C)")
+    uvicorn.run(app, log_level="info", **uvicorn_options(host, port, proxies))
+
+
+def uvicorn_options(host: str, port: int, proxies: list[str]) -> dict[str, Any]:
+    """How uvicorn is run: forwarded headers believed only from ``proxies`` (uvicorn's own
+    default would believe 127.0.0.1, or $FORWARDED_ALLOW_IPS)."""
+    return {"host": host, "port": port, "proxy_headers": bool(proxies),
+            "forwarded_allow_ips": ",".join(proxies) if proxies else ""}
 
 
 def _password(stdin: bool) -> str:
     if stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _admin(db: str | None, by: str | None, local_admin: bool, command: str, *,
+           bootstrap: bool = False) -> tuple[Any, str, bool]:
+    """The Users store, who acts and whether as the local administrator (see the module)."""
+    from safeground.record import audit
+    from safeground.record.users import Permission
+
+    users = _users(db)
+    if local_admin or (bootstrap and by is None and not users.has_admin()):
+        actor = f"local-admin:{os_login()}"
+        audit.record(users.db, actor, "local_admin", command,
+                     {"os_user": os_login(), "first_admin": not local_admin})
+        err.print(f"[yellow]acting as the local administrator ({actor}); audited[/]")
+        return users, actor, True
+    return users, acting_user(users.db, by, Permission.MANAGE_USERS, command).name, False
+
+
+def _pending(users: Any, name: str) -> None:
+    waiting = [g for g in users.grants() if g["user_name"].lower() == name.lower()]
+    for g in waiting:
+        console.print(f"grant {g['id']}: {', '.join(g['roles'])} for [bold]{g['user_name']}[/] "
+                      f"waits for a second admin (safeground user confirm {g['id']})")
 
 
 @user_app.command("add")
@@ -67,22 +134,28 @@ def add(name: str,
                                                 "viewer, data_entry, approver, analyst, "
                                                 "victim_data, admin")],
         password_stdin: Annotated[bool, typer.Option(
-            "--password-stdin", help="Read the password from the first line of standard "
-            "input instead of prompting")] = False,
-        db: DbOpt = None,
-        by: Annotated[str | None, typer.Option("--user", help="Who acts (audit trail)")]
-        = None) -> None:
-    """Add a user with one or more roles (prompts for the password)."""
-    u = _users(db).add(name, _password(password_stdin), role, by=user_name(by))
-    console.print(f"user [bold]{u.name}[/] added with roles {', '.join(sorted(u.roles))}")
+            "--password-stdin", help="Read the new user's password from the first line of "
+            "standard input instead of prompting")] = False,
+        db: DbOpt = None, by: ByOpt = None, local_admin: LocalOpt = False) -> None:
+    """Add a user with one or more roles (prompts for the password). victim_data and admin
+    wait for a second admin, except for the local administrator (and the very first admin)."""
+    users, actor, direct = _admin(db, by, local_admin, "user add", bootstrap=True)
+    u = users.add(name, _password(password_stdin), role, by=actor, direct=direct)
+    console.print(f"user [bold]{u.name}[/] added with roles {', '.join(sorted(u.roles)) or 'none'}")
+    _pending(users, u.name)
 
 
 @user_app.command("list")
 @friendly
-def list_(db: DbOpt = None) -> None:
-    """Every user, their roles and whether they are active."""
+def list_(db: DbOpt = None, by: ByOpt = None) -> None:
+    """Every user, their roles and whether they are active (for an admin)."""
+    from safeground.cli_boundary import reading_user
+    from safeground.record.users import Permission
+
+    users = _users(db)
+    reading_user(users.db, by, Permission.MANAGE_USERS, "user list", required=True)
     t = Table("user", "roles", "active")
-    for u in _users(db).list():
+    for u in users.list():
         t.add_row(u.name, ", ".join(sorted(u.roles)), "yes" if u.active else "no")
     console.print(t)
 
@@ -92,34 +165,104 @@ def list_(db: DbOpt = None) -> None:
 def role(name: str,
          role: Annotated[list[str], typer.Option("--role", help="The user's roles from now on "
                                                  "(repeat for several)")],
-         db: DbOpt = None,
-         by: Annotated[str | None, typer.Option("--user", help="Who acts (audit trail)")]
-         = None) -> None:
-    """Set a user's roles (replacing the ones they had)."""
-    u = _users(db).set_roles(name, role, by=user_name(by))
-    console.print(f"user [bold]{u.name}[/] now has roles {', '.join(sorted(u.roles))}")
+         db: DbOpt = None, by: ByOpt = None, local_admin: LocalOpt = False) -> None:
+    """Set a user's roles (replacing the ones they had); a new victim_data or admin role
+    waits for a second admin."""
+    users, actor, direct = _admin(db, by, local_admin, "user role")
+    u = users.set_roles(name, role, by=actor, direct=direct)
+    console.print(f"user [bold]{u.name}[/] now has roles {', '.join(sorted(u.roles)) or 'none'}")
+    _pending(users, u.name)
 
 
 @user_app.command("password")
 @friendly
 def password(name: str,
              password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
-             db: DbOpt = None,
-             by: Annotated[str | None, typer.Option("--user", help="Who acts (audit trail)")]
-             = None) -> None:
-    """Set a new password (ends the user's sessions and API tokens)."""
-    _users(db).set_password(name, _password(password_stdin), by=user_name(by))
+             db: DbOpt = None, by: ByOpt = None, local_admin: LocalOpt = False) -> None:
+    """Set a new password (ends the user's sessions and API tokens). An admin's password is
+    set only by that admin or the local administrator."""
+    users, actor, direct = _admin(db, by, local_admin, "user password")
+    users.set_password(name, _password(password_stdin), by=actor, direct=direct)
     console.print(f"password of [bold]{name}[/] changed; their sessions are closed")
 
 
 @user_app.command("deactivate")
 @friendly
-def deactivate(name: str, db: DbOpt = None,
-               by: Annotated[str | None, typer.Option("--user", help="Who acts (audit trail)")]
-               = None) -> None:
+def deactivate(name: str, db: DbOpt = None, by: ByOpt = None,
+               local_admin: LocalOpt = False) -> None:
     """Deactivate a user (their sessions and API tokens end at once)."""
-    _users(db).set_active(name, False, by=user_name(by))
+    users, actor, _ = _admin(db, by, local_admin, "user deactivate")
+    users.set_active(name, False, by=actor)
     console.print(f"user [bold]{name}[/] deactivated")
+
+
+@user_app.command("activate")
+@friendly
+def activate(name: str, db: DbOpt = None, by: ByOpt = None,
+             local_admin: LocalOpt = False) -> None:
+    """Reactivate a deactivated user."""
+    users, actor, _ = _admin(db, by, local_admin, "user activate")
+    users.set_active(name, True, by=actor)
+    console.print(f"user [bold]{name}[/] active again")
+
+
+@user_app.command("grants")
+@friendly
+def grants(db: DbOpt = None, by: ByOpt = None) -> None:
+    """Grants of victim_data and admin waiting for a second admin."""
+    from safeground.cli_boundary import reading_user
+    from safeground.record.users import Permission
+
+    users = _users(db)
+    reading_user(users.db, by, Permission.MANAGE_USERS, "user grants", required=True)
+    t = Table("grant", "user", "roles", "asked by", "asked at (UTC)")
+    for g in users.grants():
+        t.add_row(str(g["id"]), g["user_name"], ", ".join(g["roles"]), g["requested_by"],
+                  g["requested_at"].isoformat(sep=" ", timespec="seconds"))
+    console.print(t)
+
+
+@user_app.command("confirm")
+@friendly
+def confirm(grant_id: int, db: DbOpt = None, by: ByOpt = None) -> None:
+    """Confirm a pending grant as a second admin (not the one who asked, not its user)."""
+    from safeground.record.users import Permission
+
+    users = _users(db)
+    who = acting_user(users.db, by, Permission.MANAGE_USERS, "user confirm")
+    u = users.confirm_grant(grant_id, who.name)
+    console.print(f"grant {grant_id} confirmed: [bold]{u.name}[/] now has roles "
+                  f"{', '.join(sorted(u.roles))}")
+
+
+@user_app.command("refuse")
+@friendly
+def refuse(grant_id: int, db: DbOpt = None, by: ByOpt = None) -> None:
+    """Refuse a pending grant (or withdraw one's own request)."""
+    from safeground.record.users import Permission
+
+    users = _users(db)
+    who = acting_user(users.db, by, Permission.MANAGE_USERS, "user refuse")
+    users.refuse_grant(grant_id, who.name)
+    console.print(f"grant {grant_id} refused")
+
+
+@user_app.command("token")
+@friendly
+def token(db: DbOpt = None, by: ByOpt = None) -> None:
+    """Sign in (password asked for) and print a new API token for scripts: export it as
+    SAFEGROUND_TOKEN (valid 30 days; ends with a new password or deactivation)."""
+    import click
+
+    from safeground.errors import AuthenticationError
+
+    if not by:
+        raise AuthenticationError("name yourself with --user NAME (a token is made from a "
+                                  "password sign-in)", code="UNAUTHENTICATED")
+    password = click.prompt(f"Password for {by}", hide_input=True, err=True, default="",
+                            show_default=False)
+    _user, tok = _users(db).login(by, password, kind="token", client=f"cli:{os_login()}")
+    typer.echo(tok)
 
 
 __all__ = ["err", "serve", "user_app"]

@@ -1,7 +1,10 @@
-"""The demo's users and its web server (the last step of ``make demo``).
+"""The demo's users and its web server (``make demo``).
 
 One user per role, with passwords made at random each time the demo runs and printed once;
-nothing secret is kept in the repository.
+nothing secret is kept in the repository. The demo is the record's local administrator (it
+creates the record): its grants of victim_data and admin apply at once and are audited as such
+(``role_grant_direct``). It then submits and approves as two of these users, signed in with
+their passwords (``sign_in``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from safeground.record.ledger import Ledger
-from safeground.web.users import Role, Users
+from safeground.record.users import Permission, Role, Users
 
 #: user name -> role. records.officer and ops.chief are the names the demo submits and
 #: approves under, so the record's history names the same people.
@@ -36,10 +39,10 @@ def add_demo_users(ledger: Ledger, console: Console) -> dict[str, str]:
     for name, role in DEMO_USERS.items():
         password = secrets.token_urlsafe(12)
         if name in known:
-            users.set_password(name, password, by="demo")
-            users.set_roles(name, [role], by="demo")
+            users.set_password(name, password, by="demo", direct=True)
+            users.set_roles(name, [role], by="demo", direct=True)
         else:
-            users.add(name, password, [role], by="demo")
+            users.add(name, password, [role], by="demo", direct=True)
         accounts[name] = password
     t = Table(title="Demo users (passwords made for this run)")
     for col in ("user", "role", "password"):
@@ -48,6 +51,20 @@ def add_demo_users(ledger: Ledger, console: Console) -> dict[str, str]:
         t.add_row(name, role.value, accounts[name])
     console.print(t)
     return accounts
+
+
+def sign_in(ledger: Ledger, name: str, password: str, permission: Permission) -> str:
+    """The name of demo user ``name``, signed in with ``password`` and holding
+    ``permission`` (the demo acts as its users the way the command line does)."""
+    from safeground.errors import AuthenticationError, PermissionDeniedError
+
+    user = Users(ledger.db).check_password(name, password)
+    if user is None:
+        raise AuthenticationError(f"demo user {name} cannot sign in", code="LOGIN_FAILED")
+    if not user.can(permission):
+        raise PermissionDeniedError(f"demo user {name} may not {permission.value}",
+                                    code="FORBIDDEN")
+    return user.name
 
 
 def serve_demo(ledger: Ledger, workdir: Path, accounts: dict[str, str],
@@ -62,4 +79,6 @@ def serve_demo(ledger: Ledger, workdir: Path, accounts: dict[str, str],
     console.print(f"Open [bold]http://{HOST}:{PORT}/[/] and sign in as one of the users above "
                   f"(e.g. ops.chief for the review queue, visitor for the public view). "
                   f"QGIS: OGC API – Features at http://{HOST}:{PORT}/ogc. Stop with Ctrl-C.")
-    uvicorn.run(app, host=HOST, port=PORT, log_level="warning")
+    from safeground.web.cli import uvicorn_options
+
+    uvicorn.run(app, log_level="warning", **uvicorn_options(HOST, PORT, []))

@@ -40,8 +40,8 @@ import shapely
 
 from safeground.errors import NotFoundError, PermissionDeniedError, SafegroundError
 from safeground.record.geometry import reproject
+from safeground.record.users import Permission, User
 from safeground.record.vocabulary import ReportType
-from safeground.web.users import Permission, User
 
 #: radius of the sphere of EPSG:3857 (metres)
 R = 6378137.0

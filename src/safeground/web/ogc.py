@@ -39,11 +39,11 @@ from fastapi.responses import JSONResponse
 
 from safeground.errors import NotFoundError, PermissionDeniedError
 from safeground.record.ledger import Ledger
+from safeground.record.users import Permission, User
 from safeground.record.vocabulary import ReportType
 from safeground.web.api import casualties_by_accident, parse_day, planned_areas
 from safeground.web.auth import require
 from safeground.web.mapview import MapView, parse_bbox
-from safeground.web.users import Permission, User
 from safeground.web.views import feature, public_area
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
@@ -110,8 +110,22 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
 )}
 
 
+def public_base(request: Request) -> str:
+    """Where links in answers point: the configured public URL, else the address the server
+    itself is bound to (the ASGI ``server``), never the request's Host header."""
+    configured = request.app.state.options.public_url
+    if configured:
+        return configured
+    host, port = request.scope.get("server") or ("127.0.0.1", 8000)
+    if ":" in str(host):
+        host = f"[{host}]"
+    scheme = request.scope.get("scheme", "http")
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
+
+
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
+    return public_base(request) + "/ogc"
 
 
 def _json(body: dict[str, Any], media: str = "application/json") -> JSONResponse:
@@ -132,7 +146,7 @@ def landing(request: Request) -> JSONResponse:
              "title": "conformance classes"},
             {"href": f"{base}/collections", "rel": "data", "type": "application/json",
              "title": "collections"},
-            {"href": str(request.base_url).rstrip("/") + "/api/v1/openapi.json",
+            {"href": _base(request).removesuffix("/ogc") + "/api/v1/openapi.json",
              "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
              "title": "the API definition (sign-in needed)"},
         ]})

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from safeground.errors import NotFoundError, SafegroundError
-from safeground.record.reports import REPORT_SPECS
+from safeground.record.reports import REPORT_SPECS, is_sensitive_name
 from safeground.record.summary import status
+from safeground.record.users import MIN_PASSWORD, SESSION_HOURS, Permission, User
 from safeground.record.vocabulary import ReportType
 from safeground.reports import charts
 from safeground.web.api import (
@@ -30,7 +31,6 @@ from safeground.web.api import (
 )
 from safeground.web.auth import COOKIE, client_of, principal, require
 from safeground.web.mapview import default_layers, may_read_layer
-from safeground.web.users import MIN_PASSWORD, SESSION_HOURS, Permission, User
 from safeground.web.views import feature, hidden_fields, jsonable
 
 router = APIRouter(include_in_schema=False)
@@ -90,7 +90,7 @@ def login(request: Request, name: Annotated[str, Form(max_length=100)],
             limiter.failed(name, client)
         return _render(request, "login.html", None, status_code=exc.http_status,
                        next=_safe_next(next), error=exc.message, name=name)
-    limiter.succeeded(name)
+    limiter.succeeded(name, client)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True,
                         samesite="strict", secure=request.app.state.options.secure_cookies,
@@ -204,8 +204,12 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
     feat, withheld = feature(t, row, user)
     note_victim_read(request, user, t, _sensitive_ids(t, [row]))
     history = ledger.history(object_id)
-    # a source's own fields may hold personal data: withheld where the model's are
+    # a source's own fields may hold personal data: withheld where the model's are, and
+    # any named like personal data (a witness's address on an accident) from those who may
+    # not read victims' data
     custom = {} if hidden_fields(t, user) else _custom_fields(history, t, object_id, day)
+    if not user.can(Permission.READ_VICTIMS):
+        custom = {k: v for k, v in custom.items() if not is_sensitive_name(k)}
     reports = reports_json(request, history, user)
     if day is not None:
         reports = [r for r in reports if r["date_of_information"] <= day.isoformat()]
@@ -284,7 +288,7 @@ def analysis(request: Request, user: User = ANALYSE) -> Response:
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, user: User = USERS) -> Response:
-    from safeground.web.users import Role
+    from safeground.record.users import Role
 
     return _render(request, "users.html", user, users=request.app.state.users.list(),
                    roles=[r.value for r in Role])
@@ -339,4 +343,28 @@ def audit_page(request: Request, actor: Annotated[str | None, Query(max_length=2
                    newer=page_url(page - 1) if page > 1 else None,
                    older=page_url(page + 1) if page < last else None,
                    actions=audit.actions(db),
-                   actors=[u.name for u in request.app.state.users.list()])
+                   actors=[u.name for u in request.app.state.users.list()],
+                   grants=[{**g, "requested_at": g["requested_at"].isoformat(
+                       sep=" ", timespec="seconds")} for g in request.app.state.users.grants()],
+                   alerts=alerts(db))
+
+
+#: audit entries every admin is shown on the audit page for this many days
+ALERT_DAYS = 30
+ALERT_ACTIONS = ("role_grant_direct", "local_admin")
+
+
+def alerts(db: Any) -> list[dict[str, Any]]:
+    """What admins must see: sensitive roles granted without a second admin, and everything
+    done as the local administrator, in the last ``ALERT_DAYS`` days, newest first."""
+    import json
+
+    from safeground.record import audit
+
+    since = dt.date.today() - dt.timedelta(days=ALERT_DAYS)
+    rows = [r for a in ALERT_ACTIONS for r in audit.entries(db, 100, a, since=since)]
+    rows.sort(key=lambda r: r["id"], reverse=True)
+    return [{**r, "at": r["at"].isoformat(sep=" ", timespec="seconds"),
+             "detail": "" if r["detail"] is None else
+             json.dumps(r["detail"], ensure_ascii=False, sort_keys=True, default=str)}
+            for r in rows]

@@ -19,9 +19,10 @@ from typing import Any
 import shapely
 from shapely.geometry import mapping
 
-from safeground.record.reports import REPORT_SPECS, Report, sensitive_fields
+from safeground.record.problems import Problem, withhold_values
+from safeground.record.reports import REPORT_SPECS, Report, sensitive_fields, sensitive_keys
+from safeground.record.users import Permission, User
 from safeground.record.vocabulary import ReportType
-from safeground.web.users import Permission, User
 
 #: object types a viewer may read in full: land already released, and settlements
 PUBLIC_TYPES = frozenset({ReportType.LAND_RELEASE, ReportType.SETTLEMENT})
@@ -97,10 +98,20 @@ def public_area(row: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "id": row["id"], "properties": props, "geometry": point}
 
 
+def report_personal_data(rep: Report) -> list[str]:
+    """The payload keys of a stored report that hold victims' personal data with a value,
+    whatever its status and however its type and names were written (a rejected ``"Victim "``
+    with a ``Name`` column too: ``reports.sensitive_keys``)."""
+    return sorted(k for k in sensitive_keys(rep.type, rep.payload)
+                  if rep.payload.get(k) not in (None, ""))
+
+
 def report_dict(rep: Report, user: User) -> tuple[dict[str, Any], list[str]]:
-    """A stored report as JSON, sensitive payload fields withheld unless allowed."""
-    hidden = hidden_fields(rep.type, user)
-    withheld = sorted(k for k in hidden if rep.payload.get(k) is not None)
+    """A stored report as JSON, sensitive payload fields withheld unless allowed. Problems
+    never carry the values of those fields (``problems.withhold_values``), even when stored by
+    an older version."""
+    hidden = () if user.can(Permission.READ_VICTIMS) else sensitive_keys(rep.type, rep.payload)
+    withheld = sorted(k for k in hidden if rep.payload.get(k) not in (None, ""))
     out = {"id": rep.id, "report_type": str(rep.type), "object_id": rep.object_id,
            "organisation": rep.organisation, "author": rep.author,
            "date_of_information": rep.date_of_information.isoformat(),
@@ -109,10 +120,24 @@ def report_dict(rep: Report, user: User) -> tuple[dict[str, Any], list[str]]:
            "status": rep.status.value, "submitted_by": rep.submitted_by,
            "submitted_at": jsonable(rep.submitted_at), "decided_by": rep.decided_by,
            "decided_at": jsonable(rep.decided_at), "decision_note": rep.decision_note,
-           "problems": rep.problems, "source": rep.source, "submission_id": rep.submission_id}
+           "problems": [_problem(p) for p in rep.problems], "source": rep.source,
+           "submission_id": rep.submission_id}
     if withheld:
         out["redacted"] = withheld
     return out, withheld
+
+
+def _problem(p: Any) -> Any:
+    """A stored problem without values of personal data (message made again if need be)."""
+    if not isinstance(p, dict) or not isinstance(p.get("params"), dict):
+        return p
+    params = withhold_values(p.get("field"), p["params"])
+    if params is p["params"]:
+        return p
+    try:
+        return Problem(p["code"], p.get("where", ""), p.get("field"), params).to_dict()
+    except KeyError:  # a code this version does not know: no message rather than the value
+        return {**p, "params": params, "message": ""}
 
 
 def geometry_of(value: Any) -> Any:

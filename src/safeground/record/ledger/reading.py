@@ -90,6 +90,11 @@ class Reading:
             rows = conn.execute(q).mappings().all()
         return [self._public(rtype, dict(r)) for r in rows]
 
+    def snapshot(self, as_of: dt.date) -> dict[ReportType, list[dict[str, Any]]]:
+        """Every type's objects as known on ``as_of``, from one replay of the record (each
+        ``objects(type, as_of)`` call replays it anew): for reports that read many types."""
+        return dict(self._replay(as_of))
+
     def values(self, report_type: ReportType | str, as_of: dt.date | None = None) -> list[Any]:
         """The derived objects of a type as typed, immutable domain values."""
         cls = value_types()[ReportType(report_type)]

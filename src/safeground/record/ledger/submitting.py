@@ -29,6 +29,7 @@ from safeground.record.ledger.rows import (
     record_version,
 )
 from safeground.record.problems import CATALOGUE, Problem
+from safeground.record.reports import normal_record, normal_records
 from safeground.record.storage.schema import reports
 from safeground.record.storage.types import encode_many
 from safeground.record.validation import CheckedRecord, check_record
@@ -65,7 +66,8 @@ class Submitting:
         (``batch_gate.check_columns``) and its clean records are checked against the record
         and stored as blocks (``LinkChecker.plan``), with the same outcome as record by
         record."""
-        records = records if isinstance(records, list) else list(records)
+        # names and types as Safeground writes them, before anything is checked or stored
+        records = normal_records(records if isinstance(records, list) else list(records))
         with no_cyclic_gc(len(records) >= BATCH_THRESHOLD):
             return self._submit(records, user, source, today)
 
@@ -206,7 +208,10 @@ class Submitting:
     def _rejected_row(self, rec: CheckedRecord | None, raw: dict[str, Any],
                       problems: list[Problem], user: str, now: dt.datetime,
                       source: str | None, where: str) -> dict[str, Any]:
-        """A record refused at the gate is kept, raw, with its reasons."""
+        """A record refused at the gate is kept, raw but for its field names and type written
+        as Safeground writes them (``reports.normal_record``: so that a victim's name under
+        ``Name`` is known for what it is and withheld as such), with its reasons."""
+        raw = normal_record(raw)
         safe = {k: (v if isinstance(v, str | int | float | bool | list | dict) or v is None
                     else str(v)) for k, v in raw.items() if k not in ("geometry", "_problems")}
         geom_text = raw.get("geometry")

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
 )
 
 from safeground.record.reports import REPORT_SPECS
@@ -134,9 +135,12 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("target", String(200)),
     Column("detail", JSON),
+    #: where the action came from: ``web`` (the web app and the API), ``cli`` (the command
+    #: line); empty for entries written before migration 0005 and by library callers
+    Column("source", String(16)),
 )
 
-#: people who use the web app and the API, with their roles (safeground.web.users)
+#: people who use the web app and the API, with their roles (safeground.record.users)
 users = Table(
     "users", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -147,6 +151,22 @@ users = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("password_changed_at", DateTime, nullable=False),
+)
+#: one user per name whatever its case (names are ASCII: ``lower`` folds them on both backends)
+Index("uq_users_name_lower", func.lower(users.c.name), unique=True)
+
+#: a grant of a sensitive role (victim_data, admin) waiting for a second admin
+#: (safeground.record.users: ``Users.set_roles``, ``confirm_grant``)
+role_grants = Table(
+    "role_grants", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_name", String(100), nullable=False, index=True),
+    Column("roles", JSON, nullable=False),          # the roles to add
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),   # pending, confirmed, refused
+    Column("decided_by", String(200)),
+    Column("decided_at", DateTime),
 )
 
 #: signed-in sessions and API tokens: only the SHA-256 of each random token is stored

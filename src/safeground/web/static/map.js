@@ -85,11 +85,17 @@
     }
   }
 
+  function tooltip(id, name) {
+    return SG.el("span", {class: "sg-tooltip"}, name ? `${id} · ${name}` : `${id}`);
+  }
+
   function popup(kind) {
     return (feature, layer) => {
       layer.on("click", () => select(kind, feature));
       const p = feature.properties;
-      layer.bindTooltip(`${feature.id}${p.name ? " · " + p.name : ""}`, {sticky: true});
+      // a DOM node with text, never a string: Leaflet reads a string as HTML, and names
+      // are typed by whoever submits a report
+      layer.bindTooltip(() => tooltip(feature.id, p.name), {sticky: true});
     };
   }
 

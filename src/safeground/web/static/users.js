@@ -19,9 +19,11 @@
     const name = encodeURIComponent(row.dataset.user);
     try {
       if (button.classList.contains("save-roles")) {
-        await SG.api("PUT", `/api/v1/users/${name}/roles`,
-                     {roles: roles(row.querySelector(".roles").value)});
-        SG.say(message, `Roles of ${row.dataset.user} saved.`, "ok");
+        const u = await SG.api("PUT", `/api/v1/users/${name}/roles`,
+                               {roles: roles(row.querySelector(".roles").value)});
+        const waiting = (u.pending_grants || []).flatMap((g) => g.roles);
+        SG.say(message, `Roles of ${row.dataset.user} saved` + (waiting.length ?
+          `; ${waiting.join(", ")} waits for a second admin (audit page).` : "."), "ok");
       } else {
         await SG.api("PUT", `/api/v1/users/${name}/active`,
                      {active: button.dataset.active === "true"});

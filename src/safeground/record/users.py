@@ -21,6 +21,19 @@ admin      staff view, and users: add, change roles, deactivate
 Roles add up: a user may hold several. Passwords are hashed with ``hashlib.scrypt`` and a
 random per-user salt; sessions (the web UI's cookie) and API tokens (``Authorization: Bearer``,
 for scripts and QGIS) are random 256-bit tokens of which only the SHA-256 is stored.
+
+User names are ASCII letters, digits, ``.``, ``_`` and ``-`` (2 to 100), stored folded to lower
+case, and unique whatever their case (the database holds a unique index on ``lower(name)``);
+signing in works with any case of the name. Surrounding white space is removed; control
+characters and other scripts are refused (``normalise_name``).
+
+Two admins for sensitive roles: granting ``victim_data`` or ``admin`` (to a new user or an
+existing one, oneself included) makes a *pending grant* that another active admin must confirm
+(``confirm_grant``); until then the user has their other roles only. The one exception is the
+local administrator — someone with access to the server and the record's database, acting
+through ``safeground user ... --local-admin`` or creating the very first admin — whose grants
+apply at once; they are written to the audit trail as ``role_grant_direct`` and shown as an
+alert on the audit page to every admin.
 """
 
 from __future__ import annotations
@@ -35,13 +48,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
-from safeground.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
+from safeground.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from safeground.record import audit
 from safeground.record.problems import Problem, register
 from safeground.record.storage import Database
-from safeground.record.storage.schema import sessions, users
+from safeground.record.storage.schema import role_grants, sessions, users
 
 
 class Role(StrEnum):
@@ -76,8 +95,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 }
 
 register({
-    "USER_NAME_INVALID": "'{value}' is not a valid user name (letters, digits, '.', '_', '-'; "
-                         "2 to 100 characters)",
+    "USER_NAME_INVALID": "'{value}' is not a valid user name (ASCII letters, digits, '.', '_', "
+                         "'-'; 2 to 100 characters, starting with a letter or digit)",
     "USER_ROLE_UNKNOWN": "'{value}' is not a role (expected one of {expected})",
     "PASSWORD_TOO_SHORT": "the password has {value} characters; at least {limit} are needed",
     "PASSWORD_MISMATCH": "the new password and its repetition differ",
@@ -85,7 +104,10 @@ register({
 })
 
 MIN_PASSWORD = 10
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$")
+#: a user name, once stripped and folded to lower case (matched whole: ``fullmatch``)
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
+#: roles whose grant needs a second admin (or the local administrator)
+SENSITIVE_ROLES = frozenset({Role.VICTIM_DATA, Role.ADMIN})
 #: scrypt cost: 16 MiB of memory and ~50 ms per check on one core
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 SESSION_HOURS = 12
@@ -151,6 +173,30 @@ def verify_password(password: str, stored: str) -> bool:
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
+def normalise_name(raw: str) -> str:
+    """The stored form of a new user name: surrounding white space removed, folded to lower
+    case; ASCII letters, digits, '.', '_' and '-' only. Raises ValidationError
+    (USER_NAME_INVALID) for anything else, control characters included."""
+    name = raw.strip() if isinstance(raw, str) else ""
+    if not name.isascii() or not _NAME.fullmatch(name.lower()):
+        raise ValidationError([Problem("USER_NAME_INVALID", "user", "name",
+                                       {"value": shown_name(raw)})])
+    return name.lower()
+
+
+def name_key(raw: str) -> str:
+    """What a name typed at sign-in is looked up by: stripped and lower-cased (compared with
+    ``lower(name)`` in the database). Never raises: a name no user can have finds no one."""
+    return raw.strip().lower() if isinstance(raw, str) else ""
+
+
+def shown_name(raw: Any) -> str:
+    """A name someone typed, safe to write to the audit trail or a message: control
+    characters escaped, at most 200 characters."""
+    text = raw if isinstance(raw, str) else repr(raw)
+    return (text.encode("unicode_escape").decode("ascii") or "?")[:200]
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -175,6 +221,10 @@ def parse_roles(names: list[str] | tuple[str, ...] | set[str]) -> frozenset[Role
     return frozenset(roles)
 
 
+def _by_name(name: str) -> Any:
+    return func.lower(users.c.name) == name_key(name)
+
+
 def _user(row: Any) -> User:
     return User(row.id, row.name, frozenset(Role(r) for r in row.roles if r in
                                             Role._value2member_map_), bool(row.active))
@@ -188,23 +238,41 @@ class Users:
 
     # ------------------------------------------------------------------------------ users
     def add(self, name: str, password: str, roles: list[str] | frozenset[Role], *,
-            by: str = "system") -> User:
-        """Add a user. Raises ValidationError (bad name, role or password) or ConflictError
-        (the name is taken)."""
-        if not _NAME.match(name or ""):
-            raise ValidationError([Problem("USER_NAME_INVALID", "user", "name", {"value": name})])
+            by: str = "system", direct: bool = False) -> User:
+        """Add a user. ``victim_data`` and ``admin`` become a pending grant that another admin
+        confirms (``confirm_grant``), unless ``direct`` (the local administrator: applied at
+        once, audited as ``role_grant_direct``). Raises ValidationError (bad name, role or
+        password) or ConflictError (the name is taken, in any case)."""
+        name = normalise_name(name)
         role_set = parse_roles(list(roles))
         _check_password(password)
+        pending = frozenset() if direct else role_set & SENSITIVE_ROLES
+        held = role_set - pending
         now = _now()
         with self.db.write() as conn:
-            if conn.execute(select(users.c.id).where(users.c.name == name)).first():
+            if conn.execute(select(users.c.id).where(_by_name(name))).first():
                 raise ConflictError(f"user '{name}' already exists", code="USER_EXISTS")
             uid = conn.execute(insert(users).values(
-                name=name, roles=sorted(role_set), password_hash=hash_password(password),
+                name=name, roles=sorted(held), password_hash=hash_password(password),
                 active=True, created_at=now, password_changed_at=now)
                 .returning(users.c.id)).scalar_one()
-            audit.write(conn, by, "user_add", name, {"roles": sorted(role_set)})
-        return User(uid, name, role_set)
+            audit.write(conn, by, "user_add", name, {"roles": sorted(held),
+                                                    "pending": sorted(pending)})
+            self._grant(conn, name, role_set & SENSITIVE_ROLES, by, direct, now)
+        return User(uid, name, held)
+
+    def _grant(self, conn: Any, name: str, roles: frozenset[Role], by: str, direct: bool,
+               now: dt.datetime) -> None:
+        """Write the grant of sensitive ``roles``: pending, or (``direct``) made at once."""
+        if not roles:
+            return
+        if direct:
+            audit.write(conn, by, "role_grant_direct", name, {"roles": sorted(roles)})
+            return
+        gid = conn.execute(insert(role_grants).values(
+            user_name=name, roles=sorted(roles), requested_by=by, requested_at=now,
+            status="pending").returning(role_grants.c.id)).scalar_one()
+        audit.write(conn, by, "role_grant_request", name, {"grant": gid, "roles": sorted(roles)})
 
     def list(self) -> list[User]:
         with self.db.read() as conn:
@@ -212,51 +280,135 @@ class Users:
 
     def get(self, name: str) -> User:
         with self.db.read() as conn:
-            row = conn.execute(select(users).where(users.c.name == name)).first()
+            row = conn.execute(select(users).where(_by_name(name))).first()
         if row is None:
-            raise NotFoundError(f"no user '{name}'", code="USER_NOT_FOUND")
+            raise NotFoundError(f"no user '{shown_name(name)}'", code="USER_NOT_FOUND")
         return _user(row)
 
+    def has_admin(self) -> bool:
+        """Whether any active user holds the admin role."""
+        return any(u.active and Role.ADMIN in u.roles for u in self.list())
+
     def set_roles(self, name: str, roles: list[str] | frozenset[Role], *,
-                  by: str = "system") -> User:
+                  by: str = "system", direct: bool = False) -> User:
+        """Set a user's roles. Roles taken away go at once; ``victim_data`` and ``admin``
+        not yet held become a pending grant (see ``add``), unless ``direct``."""
         role_set = parse_roles(list(roles))
         with self.db.write() as conn:
-            n = conn.execute(update(users).where(users.c.name == name)
-                             .values(roles=sorted(role_set))).rowcount
-            if not n:
-                raise NotFoundError(f"no user '{name}'", code="USER_NOT_FOUND")
-            audit.write(conn, by, "user_roles", name, {"roles": sorted(role_set)})
-        return self.get(name)
+            row = conn.execute(select(users).where(_by_name(name))).first()
+            if row is None:
+                raise NotFoundError(f"no user '{shown_name(name)}'", code="USER_NOT_FOUND")
+            current = _user(row).roles
+            new_sensitive = (role_set - current) & SENSITIVE_ROLES
+            held = role_set if direct else role_set - new_sensitive
+            conn.execute(update(users).where(users.c.id == row.id).values(roles=sorted(held)))
+            audit.write(conn, by, "user_roles", row.name,
+                        {"roles": sorted(held),
+                         "pending": [] if direct else sorted(new_sensitive)})
+            self._grant(conn, row.name, new_sensitive, by, direct, _now())
+        return self.get(row.name)
+
+    # ------------------------------------------------------------------ sensitive grants
+    def grants(self, status: str | None = "pending") -> list[dict[str, Any]]:
+        """Grants of sensitive roles, newest first (``status``: pending, confirmed, refused;
+        None for all)."""
+        q = select(role_grants).order_by(role_grants.c.id.desc())
+        if status is not None:
+            q = q.where(role_grants.c.status == status)
+        with self.db.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def confirm_grant(self, grant_id: int, by: str) -> User:
+        """A second admin confirms a pending grant: the user gets its roles. Raises
+        NotFoundError (GRANT_NOT_FOUND), ConflictError (GRANT_NOT_PENDING, or the user is
+        gone or inactive) or PermissionDeniedError (GRANT_SAME_ADMIN: the admin who asked
+        cannot confirm; GRANT_TO_SELF: nobody confirms a grant to themselves;
+        GRANT_NOT_ADMIN: only an active admin confirms)."""
+        with self.db.write() as conn:
+            grant = self._pending(conn, grant_id)
+            confirmer = conn.execute(select(users).where(_by_name(by))).first()
+            if confirmer is None or not confirmer.active or \
+                    Role.ADMIN not in _user(confirmer).roles:
+                raise PermissionDeniedError("only an active admin confirms a grant",
+                                            code="GRANT_NOT_ADMIN")
+            if name_key(grant.requested_by) == name_key(by):
+                raise PermissionDeniedError(
+                    "a second admin must confirm this grant (you asked for it)",
+                    code="GRANT_SAME_ADMIN")
+            if name_key(grant.user_name) == name_key(by):
+                raise PermissionDeniedError("nobody confirms a grant of roles to themselves",
+                                            code="GRANT_TO_SELF")
+            row = conn.execute(select(users).where(_by_name(grant.user_name))).first()
+            if row is None or not row.active:
+                raise ConflictError(f"user '{grant.user_name}' is gone or inactive",
+                                    code="GRANT_NOT_PENDING")
+            roles = _user(row).roles | {Role(r) for r in grant.roles}
+            conn.execute(update(users).where(users.c.id == row.id).values(roles=sorted(roles)))
+            conn.execute(update(role_grants).where(role_grants.c.id == grant_id).values(
+                status="confirmed", decided_by=confirmer.name, decided_at=_now()))
+            audit.write(conn, confirmer.name, "role_grant_confirm", row.name,
+                        {"grant": grant_id, "roles": list(grant.roles),
+                         "requested_by": grant.requested_by})
+        return self.get(row.name)
+
+    def refuse_grant(self, grant_id: int, by: str) -> None:
+        """Refuse (or, by the admin who asked, withdraw) a pending grant."""
+        with self.db.write() as conn:
+            grant = self._pending(conn, grant_id)
+            conn.execute(update(role_grants).where(role_grants.c.id == grant_id).values(
+                status="refused", decided_by=by, decided_at=_now()))
+            audit.write(conn, by, "role_grant_refuse", grant.user_name,
+                        {"grant": grant_id, "roles": list(grant.roles),
+                         "requested_by": grant.requested_by})
+
+    @staticmethod
+    def _pending(conn: Any, grant_id: int) -> Any:
+        grant = conn.execute(select(role_grants).where(role_grants.c.id == grant_id)).first()
+        if grant is None:
+            raise NotFoundError(f"no grant {grant_id}", code="GRANT_NOT_FOUND")
+        if grant.status != "pending":
+            raise ConflictError(f"grant {grant_id} is already {grant.status}",
+                                code="GRANT_NOT_PENDING")
+        return grant
 
     def set_active(self, name: str, active: bool, *, by: str = "system") -> User:
         """Deactivate (or reactivate) a user; deactivation ends their sessions and tokens."""
         with self.db.write() as conn:
-            row = conn.execute(select(users.c.id).where(users.c.name == name)).first()
+            row = conn.execute(select(users.c.id, users.c.name).where(_by_name(name))).first()
             if row is None:
-                raise NotFoundError(f"no user '{name}'", code="USER_NOT_FOUND")
+                raise NotFoundError(f"no user '{shown_name(name)}'", code="USER_NOT_FOUND")
             conn.execute(update(users).where(users.c.id == row.id).values(active=active))
             if not active:
                 conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
-            audit.write(conn, by, "user_active" if active else "user_deactivate", name, None)
-        return self.get(name)
+            audit.write(conn, by, "user_active" if active else "user_deactivate", row.name,
+                        None)
+        return self.get(row.name)
 
     def set_password(self, name: str, password: str, *, by: str = "system",
-                     keep_session: str | None = None, detail: Any = None) -> int:
+                     keep_session: str | None = None, detail: Any = None,
+                     direct: bool = False) -> int:
         """A new password; every session and token of the user ends, except
         ``keep_session`` (the one a user changes their own password from). Returns how many
-        ended."""
+        ended. Only the user themselves or the local administrator (``direct``) sets an
+        admin's password: an admin who could would sign in as the other admin and confirm
+        their own grants (PermissionDeniedError, PASSWORD_OF_ADMIN)."""
         _check_password(password)
         with self.db.write() as conn:
-            row = conn.execute(select(users.c.id).where(users.c.name == name)).first()
+            row = conn.execute(select(users).where(_by_name(name))).first()
             if row is None:
-                raise NotFoundError(f"no user '{name}'", code="USER_NOT_FOUND")
+                raise NotFoundError(f"no user '{shown_name(name)}'", code="USER_NOT_FOUND")
+            if Role.ADMIN in _user(row).roles and not direct and \
+                    name_key(by) != name_key(row.name):
+                raise PermissionDeniedError(
+                    f"only {row.name} or the local administrator sets an admin's password",
+                    code="PASSWORD_OF_ADMIN")
             conn.execute(update(users).where(users.c.id == row.id).values(
                 password_hash=hash_password(password), password_changed_at=_now()))
             ending = delete(sessions).where(sessions.c.user_id == row.id)
             if keep_session is not None:
                 ending = ending.where(sessions.c.token_hash != token_hash(keep_session))
             ended = conn.execute(ending).rowcount
-            audit.write(conn, by, "user_password", name,
+            audit.write(conn, by, "user_password", row.name,
                         {**(detail or {}), "sessions_ended": ended})
         return ended
 
@@ -278,9 +430,10 @@ class Users:
 
     # --------------------------------------------------------------------- authentication
     def check_password(self, name: str, password: str) -> User | None:
-        """The active user with this name and password, or None (no audit: see ``login``)."""
+        """The active user with this name (in any case) and password, or None (no audit: see
+        ``login``)."""
         with self.db.read() as conn:
-            row = conn.execute(select(users).where(users.c.name == name)).first()
+            row = conn.execute(select(users).where(_by_name(name))).first()
         ok = verify_password(password, row.password_hash if row else _DUMMY_HASH)
         if row is None or not ok or not row.active:
             return None
@@ -293,7 +446,7 @@ class Users:
         are written to the audit trail. Raises AuthenticationError."""
         user = self.check_password(name, password)
         if user is None:
-            audit.record(self.db, name[:200] or "?", "login_failed", client, {"kind": kind})
+            audit.record(self.db, shown_name(name), "login_failed", client, {"kind": kind})
             raise AuthenticationError("wrong user name or password", code="LOGIN_FAILED")
         with self.db.write() as conn:
             token = self._open(conn, user, kind)
