@@ -10,11 +10,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from safeground.migrate.mapping import Mapping
 from safeground.migrate.source import Source
 from safeground.migrate.transform import REFUSED, Finding, Plan, plan
 from safeground.record import geometry as geo
 from safeground.record.batch_gate import check_columns
+from safeground.record.storage.schema import object_tables
 from safeground.record.vocabulary import ReportType
 from safeground.settings import Settings
 
@@ -26,7 +29,12 @@ def known_ids(ledger: Any) -> dict[ReportType, set[str]]:
     """The ids the record already holds, by type (links may point to them)."""
     if ledger is None:
         return {}
-    return {t: {row["id"] for row in ledger.objects(t)} for t in ReportType}
+    out: dict[ReportType, set[str]] = {}
+    with ledger.db.read() as conn:
+        for t in ReportType:
+            table = object_tables[t]
+            out[t] = set(conn.execute(select(table.c.id)).scalars())
+    return out
 
 
 def dry_run(source: Source, mapping: Mapping, settings: Settings | None = None,

@@ -41,18 +41,23 @@ class RunResult:
     skipped_rejected_before: int = 0
 
 
-def _rejected_before(ledger: Any) -> set[str]:
-    """Submission ids of migrated records the gate refused in an earlier run: a re-run does not
-    store them as rejected again (the first rejection is kept, with its reasons)."""
-    out = set()
+def _seen_before(ledger: Any) -> tuple[set[str], set[str]]:
+    """Submission ids of migrated records taken in by an earlier run, and of those the gate
+    refused then: a re-run skips both (a refusal is kept once, with its reasons), without
+    checking them at the gate again."""
+    taken, refused = set(), set()
     with ledger.db.read() as conn:
+        q = select(reports.c.status, reports.c.submission_id).where(
+            reports.c.source.like(SOURCE_PREFIX + "%"),
+            reports.c.status != ReportStatus.REJECTED.value)
+        taken = {sub for _, sub in conn.execute(q) if sub}
         q = select(reports.c.payload).where(reports.c.status == ReportStatus.REJECTED.value,
                                             reports.c.source.like(SOURCE_PREFIX + "%"))
         for (payload,) in conn.execute(q):
             sub = (payload or {}).get("submission_id")
             if sub:
-                out.add(str(sub))
-    return out
+                refused.add(str(sub))
+    return taken, refused
 
 
 def run(ledger: Any, source: Source, mapping: Mapping, user: str, approver: str,
@@ -65,19 +70,22 @@ def run(ledger: Any, source: Source, mapping: Mapping, user: str, approver: str,
         p = Problem("MIGRATE_APPROVER_IS_RUNNER", "", None, {"value": user})
         raise ConflictError(p.message, code=p.code, details=[p.to_dict()])
     p = plan(source, mapping, ledger.settings, known_ids(ledger))
-    before = _rejected_before(ledger)
-    records = [r for r in p.records if r["submission_id"] not in before]
+    taken, refused = _seen_before(ledger)
+    records = [r for r in p.records if r["submission_id"] not in taken
+               and r["submission_id"] not in refused]
     stamp = dt.datetime.now(dt.UTC)
     digest = hashlib.sha256(f"{source.name}|{mapping.label}|{stamp.isoformat()}".encode())
     batch = f"M{stamp:%Y%m%d-%H%M%S}-{digest.hexdigest()[:6]}"
     for r in records:
         r["_migration_batch"] = batch
-    out = RunResult(None, p, skipped_rejected_before=len(p.records) - len(records))
+    out = RunResult(None, p, duplicates=sum(r["submission_id"] in taken for r in p.records),
+                    skipped_rejected_before=sum(r["submission_id"] in refused
+                                                for r in p.records))
     if not records:
         return out
     res = ledger.submit(records, user, source=batch_source(batch), today=today)
-    out.submitted, out.rejected, out.duplicates = len(res.accepted), res.rejected, \
-        len(res.duplicates)
+    out.submitted, out.rejected = len(res.accepted), res.rejected
+    out.duplicates += len(res.duplicates)
     if res.accepted or res.rejected:
         out.batch = batch
     if res.accepted:
