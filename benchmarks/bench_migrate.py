@@ -8,6 +8,9 @@ Target: 200,000 features checked and migrated in <= 5 minutes each, in <= 4 GB. 
 geodatabase is generated (GDAL's OpenFileGDB driver): 60 % hazard polygons in Web Mercator
 with Russian code values and mixed date formats, 20 % accidents, 20 % victims linked to them
 through an ``imsma_links`` text field, 1 % of the polygons self-intersecting (repaired).
+
+Measured on the project machine (2 cores shared, load about 7), 200,000 features: check
+116 s, run 236 s, second run 79 s, peak 2.23 GB.
 """
 
 from __future__ import annotations
