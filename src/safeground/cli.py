@@ -90,6 +90,9 @@ LAZY: dict[str, _Lazy] = {
                     "Survey123) and geodata (GeoPackage, Shapefile, KML, GeoJSON, CSV) in "
                     "through the gate, with a progress bar, a summary and a rejects file to fix "
                     "and re-import."),
+    "migrate": _Lazy("safeground.migrate.cli", "app",
+                     "Migrate a legacy record (IMSMA NG or Core exports, spreadsheets, GIS "
+                     "files): inspect, check (a dry run), run as an approved batch, roll back."),
     "scenario": _Lazy("safeground.scenario.cli", "app",
                       "Synthetic post-conflict regions with hidden ground truth."),
     "intake": _Lazy("safeground.intake.cli", "app",

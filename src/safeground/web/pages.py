@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from safeground.errors import NotFoundError, SafegroundError
-from safeground.record.reports import REPORT_SPECS
+from safeground.record.reports import REPORT_SPECS, is_sensitive_name
 from safeground.record.summary import status
 from safeground.record.users import MIN_PASSWORD, SESSION_HOURS, Permission, User
 from safeground.record.vocabulary import ReportType
@@ -31,7 +31,7 @@ from safeground.web.api import (
 )
 from safeground.web.auth import COOKIE, client_of, principal, require
 from safeground.web.mapview import default_layers, may_read_layer
-from safeground.web.views import feature, jsonable
+from safeground.web.views import feature, hidden_fields, jsonable
 
 router = APIRouter(include_in_schema=False)
 
@@ -203,7 +203,14 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
         return _render(request, "error.html", user, status_code=404, error=exc)
     feat, withheld = feature(t, row, user)
     note_victim_read(request, user, t, _sensitive_ids(t, [row]))
-    reports = reports_json(request, ledger.history(object_id), user)
+    history = ledger.history(object_id)
+    # a source's own fields may hold personal data: withheld where the model's are, and
+    # any named like personal data (a witness's address on an accident) from those who may
+    # not read victims' data
+    custom = {} if hidden_fields(t, user) else _custom_fields(history, t, object_id, day)
+    if not user.can(Permission.READ_VICTIMS):
+        custom = {k: v for k, v in custom.items() if not is_sensitive_name(k)}
+    reports = reports_json(request, history, user)
     if day is not None:
         reports = [r for r in reports if r["date_of_information"] <= day.isoformat()]
     geo = {"type": "FeatureCollection", "features": [feat] if feat["geometry"] else []}
@@ -217,7 +224,19 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
                                 "geometry": jsonable(a.pop("geometry"))})
     return _render(request, "object.html", user, rtype=t, obj=feat, props=feat["properties"],
                    withheld=withheld, reports=reports, as_of=as_of or "", refs=_refs(t),
-                   geo=geo, today=dt.date.today().isoformat(), waits=waits)
+                   geo=geo, today=dt.date.today().isoformat(), waits=waits, custom=custom)
+
+
+def _custom_fields(history: list[Any], t: ReportType, object_id: str,
+                   day: dt.date | None) -> dict[str, Any]:
+    """The fields a migrated source held beyond the model (``_custom`` in the reports' meta),
+    newest approved report last so its values win."""
+    out: dict[str, Any] = {}
+    for r in history:
+        if str(r.type) == t.value and r.object_id == object_id and \
+                r.status.value == "approved" and (day is None or r.date_of_information <= day):
+            out.update(r.meta.get("_custom") or {})
+    return out
 
 
 @router.get("/analysis", response_class=HTMLResponse)
