@@ -92,7 +92,7 @@ LAZY: dict[str, _Lazy] = {
                     "and re-import."),
     "migrate": _Lazy("safeground.migrate.cli", "app",
                      "Migrate a legacy record (IMSMA NG or Core exports, spreadsheets, GIS "
-                     "files): inspect, check (a dry run), run as an approved batch, roll back."),
+                     "files) in three steps: inspect, check, run; and roll a batch back."),
     "scenario": _Lazy("safeground.scenario.cli", "app",
                       "Synthetic post-conflict regions with hidden ground truth."),
     "intake": _Lazy("safeground.intake.cli", "app",
