@@ -153,12 +153,18 @@ def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] 
             note: str | None = None, db: DbOpt = None, user: UserOpt = None) -> None:
     """Approve submitted reports (the approver must not be the submitter)."""
     ledger = _ledger(db)
-    res = ledger.approve(_ids(ids or [], all_, ledger), _user(user), note)
-    console.print(f"{len(res.approved)} approved, {len(res.refused)} refused")
-    for rid, problems in res.refused:
-        for p in problems:
-            err.print(f"  report {rid}: [red]{p.get('code')}[/] {escape(str(p.get('message')))}")
-    if res.refused:
+    wanted = _ids(ids or [], all_, ledger)
+    res = ledger.approve(wanted, _user(user), note)
+    console.print(f"{len(res.approved)} approved, {len(res.refused)} refused, "
+                  f"{len(res.already_decided)} already decided, {len(res.not_found)} not found")
+    for out in res.outcomes(wanted):
+        if out["outcome"] == "approved":
+            continue
+        for p in out["problems"]:
+            colour = "yellow" if out["outcome"] == "already_decided" else "red"
+            err.print(f"  report {out['report_id']}: {out['outcome'].replace('_', ' ')}: "
+                      f"[{colour}]{p.get('code')}[/] {escape(str(p.get('message')))}")
+    if res.refused or res.not_found:
         raise typer.Exit(1)
 
 
