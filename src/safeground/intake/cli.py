@@ -53,6 +53,10 @@ def render_summary(summary: Any, out: Console | None = None, limit: int = 20) ->
               f"[yellow]{summary.needs_review} need review[/], "
               f"[red]{summary.rejected} rejected[/], "
               f"{summary.already_imported} already imported")
+    if summary.resumes:
+        out.print(f"[yellow]{escape(summary.resumes)}[/]")
+    if summary.incomplete:
+        out.print(f"[red]{summary.incomplete.code}:[/] {escape(summary.incomplete.message)}")
     if summary.reasons:
         t = Table("code", "rows", "first example", title="Rejected, by reason")
         for code, n in summary.reasons.most_common():
@@ -84,7 +88,7 @@ def import_cmd(paths: Annotated[list[Path], typer.Argument(help="Files: ODK/Kobo
     from safeground.intake.importer import import_path
 
     ledger = _ledger(db)
-    failed = False
+    failed = stopped = False
     for path in paths:
         s = import_path(ledger, path, _user(user), progress=progress and not as_json,
                         report_type=report_type, crs=crs)
@@ -93,6 +97,11 @@ def import_cmd(paths: Annotated[list[Path], typer.Argument(help="Files: ODK/Kobo
         else:
             render_summary(s)
         failed |= bool(s.rejected)
+        if s.incomplete is not None:  # the files after it wait for the same command again
+            stopped = True
+            break
+    if stopped:  # part of a file is in: the same command again finishes it
+        raise typer.Exit(3)
     if failed:
         raise typer.Exit(1)
 

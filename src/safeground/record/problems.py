@@ -72,7 +72,7 @@ CATALOGUE: dict[str, str] = {
     "REPORT_ALREADY_DECIDED": "report {value} was already {status} by '{user}'",
     # writing
     "DATABASE_BUSY": "the database stayed busy with other writers for {seconds} s; nothing of this change was stored, try again",
-    "IMPORT_INCOMPLETE": "{stored} of {total} records of {value} are in the record; run the same import again to finish it ({reason})",
+    "IMPORT_INCOMPLETE": "the import of {value} stopped after {done} of {total} records ({reason}); those are in the holding area: run the same import again to finish it",
 }
 
 

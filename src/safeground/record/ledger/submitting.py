@@ -58,7 +58,8 @@ class Submitting:
     """Taking reports in through the gate (a part of ``Ledger``)."""
 
     def submit(self, records: Iterable[dict[str, Any]], user: str, source: str | None = None,
-               today: dt.date | None = None) -> SubmitResult:
+               today: dt.date | None = None, *,
+               audit_detail: dict[str, Any] | None = None) -> SubmitResult:
         """Check records at the gate and store them: as submitted reports, or as rejected
         reports with their problems (never dropped). Records with a submission id already
         taken in are skipped and listed in ``duplicates`` (re-import is idempotent).
@@ -66,13 +67,17 @@ class Submitting:
         A batch of ``BATCH_THRESHOLD`` records or more is checked column by column
         (``batch_gate.check_columns``) and its clean records are checked against the record
         and stored as blocks (``LinkChecker.plan``), with the same outcome as record by
-        record."""
+        record.
+
+        The batch is one transaction: stored whole or, on any error, not at all.
+        ``audit_detail`` is added to the batch's audit entry (an import says which part of
+        its file the batch is)."""
         records = records if isinstance(records, list) else list(records)
         with no_cyclic_gc(len(records) >= BATCH_THRESHOLD):
-            return self._submit(records, user, source, today)
+            return self._submit(records, user, source, today, audit_detail or {})
 
     def _submit(self, records: list[dict[str, Any]], user: str, source: str | None,
-                today: dt.date | None) -> SubmitResult:
+                today: dt.date | None, audit_detail: dict[str, Any]) -> SubmitResult:
         result = SubmitResult()
         now = now_utc()
         n = len(records)
@@ -175,7 +180,7 @@ class Submitting:
                         links.accept_block(block, done[bi], len(block.ks), rids[done[bi]:])
                 audit.write(conn, user, "submit", source,
                             {"accepted": len(result.accepted), "rejected": len(result.rejected),
-                             "duplicates": len(result.duplicates)})
+                             "duplicates": len(result.duplicates), **audit_detail})
                 after = record_version(conn)
                 # cache only what this transaction alone changed (one audit row: ours)
                 self._links = (after, links) if after[1] == before[1] + 1 and not lost \
