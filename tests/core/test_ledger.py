@@ -53,12 +53,12 @@ def test_decisions_are_recorded_once(ledger):
     first, second = ledger.report(res.accepted[0]), ledger.report(res.accepted[1])
     assert (first.status, first.decided_by) == (ReportStatus.APPROVED, "bob")
     assert (second.status, second.decision_note) == (ReportStatus.REJECTED, "wrong polygon")
-    again = ledger.approve(res.accepted + [999_999], user="dave")
+    again = ledger.approve([*res.accepted, 999_999], user="dave")
     assert again.approved == [] and again.refused == []
     assert again.already_decided == [(res.accepted[0], "approved", "bob"),
                                      (res.accepted[1], "rejected", "carol")]
     assert again.not_found == [999_999]
-    assert [(o["report_id"], o["outcome"]) for o in again.outcomes(res.accepted + [999_999])] \
+    assert [(o["report_id"], o["outcome"]) for o in again.outcomes([*res.accepted, 999_999])] \
         == [(res.accepted[0], "already_decided"), (res.accepted[1], "already_decided"),
             (999_999, "not_found")]
     assert ledger.report(res.accepted[0]).decided_by == "bob"   # nothing decided twice

@@ -6,8 +6,10 @@ that started it.
 
     seed URL                      the organisation and activity the item rows link to
     import URL FILE CHUNK         import FILE in chunks of CHUNK records
-    web URL SECONDS [PAUSE]       every PAUSE s (0.3): submit one record as "clerk" and
-                                  approve the one before as "chief", timing each call
+    web URL SECONDS [PAUSE [STOP]]  every PAUSE s (0.3): submit one record as "clerk",
+                                  approve the one before as "chief" and read the newest
+                                  reports, timing each call, for SECONDS or until the file
+                                  STOP exists
     approve URL USER GO ID...     wait for the file GO, then approve the ids
 """
 
@@ -38,7 +40,7 @@ def items_csv(path: Path, n: int, seed: int = 1) -> Path:
     return path
 
 
-def _ledger(url: str):  # noqa: ANN202
+def _ledger(url: str):
     from safeground.record.ledger import Ledger
     from safeground.record.storage import Database
     from safeground.settings import Settings
@@ -62,12 +64,16 @@ def do_import(url: str, path: str, chunk: str) -> dict:
 
     s = import_path(_ledger(url), path, "importer", progress=False, chunk=int(chunk),
                     reconcile=False)
+    import resource
+
     return {"accepted": s.accepted, "already_imported": s.already_imported,
-            "rejected": s.rejected, "resumes": s.resumes,
+            "rejected": s.rejected, "resumes": s.resumes, "seconds": round(sum(
+                s.timings.values()), 1),
+            "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
             "incomplete": s.incomplete.to_dict() if s.incomplete else None}
 
 
-def web(url: str, seconds: str, pause: str = "0.3") -> dict:
+def web(url: str, seconds: str, pause: str = "0.3", stop: str = "") -> dict:
     from safeground.errors import SafegroundError
 
     led = _ledger(url)
@@ -77,12 +83,12 @@ def web(url: str, seconds: str, pause: str = "0.3") -> dict:
     times: dict[str, list[float]] = {"submit": [], "approve": [], "read": []}
     errors: list[str] = []
     i = 0
-    while time.monotonic() < end:
+    while time.monotonic() < end and not (stop and Path(stop).exists()):
         i += 1
         rec = {**BASE, "report_type": "organisation", "object_id": f"{tag}-{i}",
                "name": f"Org {i}", "kind": "ngo", "submission_id": f"{tag}/{i}"}
         for what, call in (("submit", lambda r=rec: led.submit([r], user="clerk")),
-                           ("approve", lambda: led.approve(waiting[-1:], user="chief")),
+                           ("approve", lambda w=waiting: led.approve(w[-1:], user="chief")),
                            ("read", lambda: led.reports(limit=20))):
             t0 = time.perf_counter()
             try:

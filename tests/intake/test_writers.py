@@ -167,10 +167,9 @@ def test_overlapping_approvals_approve_each_report_once(url, tmp_path):
     db.close()
 
 
-def test_duplicates_stored_before_the_unique_index_are_settled(tmp_path):
-    url = f"sqlite:///{tmp_path}/record.sqlite"
-    db = Database.open(url)
-    with db.write() as conn:
+def test_duplicates_stored_before_the_unique_index_are_settled(database_url):
+    db = Database.open(database_url)
+    with db.write() as conn:   # the record as migration 0004 left it
         conn.execute(text("DROP INDEX ux_reports_submission"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
     ledger = Ledger(db)
@@ -178,23 +177,27 @@ def test_duplicates_stored_before_the_unique_index_are_settled(tmp_path):
            "organisation": "ORG-1", "author": "x", "name": "N", "kind": "ngo"}
     first = ledger.submit([{**org, "object_id": "ORG-1", "submission_id": "s1"}], user="a")
     ledger.approve(first.accepted, user="b")
-    # the same submission stored again twice, as two racing imports used to
+    # the same submission stored again three times, as two racing imports used to
     with db.write() as conn:
-        for oid in ("ORG-2", "ORG-3"):
+        for oid, status in (("ORG-2", "submitted"), ("ORG-3", "approved"),
+                            ("ORG-4", "submitted")):
             conn.execute(text(
                 "INSERT INTO reports (report_type, object_id, organisation, author, "
                 "date_of_information, payload, status, submitted_by, submitted_at, problems, "
                 "submission_id, content_hash) VALUES ('organisation', :o, 'ORG-1', 'x', "
-                "'2024-01-01', '{}', 'submitted', 'a', '2024-01-02 00:00:00', '[]', 's1', :o)"),
-                {"o": oid})
+                "'2024-01-01', '{}', :s, 'a', '2024-01-02 00:00:00', '[]', 's1', :o)"),
+                {"o": oid, "s": status})
     db.close()
-    db = Database.open(url)   # migrates to the unique index
-    with db.read() as conn:
-        rows = conn.execute(text("SELECT id, status, submission_id, decision_note FROM reports "
-                                 "ORDER BY id")).all()
-    assert rows[0][1:3] == ("approved", "s1")
-    assert [r[1] for r in rows[1:]] == ["rejected", "rejected"]
-    assert all(r[3] == f"duplicate of report {rows[0][0]}: same submission id" for r in rows[1:])
+    db = Database.open(database_url)   # migrates to the unique index
     ledger = Ledger(db)
+    keep, dup2, dup3, dup4 = (ledger.report(rid) for rid in range(
+        first.accepted[0], first.accepted[0] + 4))
+    assert (keep.status, keep.submission_id) == ("approved", "s1")
+    note = f"duplicate of report {keep.id}: same submission id"
+    for dup in (dup2, dup4):
+        assert (dup.status, dup.decided_by, dup.decision_note) == ("rejected", "safeground", note)
+    assert (dup3.status, dup3.submission_id) == ("approved", None)
+    assert dup3.meta == {"_duplicate_submission_id": "s1", "_duplicate_of": keep.id}
     again = ledger.submit([{**org, "object_id": "ORG-9", "submission_id": "s1"}], user="a")
-    assert again.accepted == [] and again.duplicates == [("record 1", rows[0][0])]
+    assert again.accepted == [] and again.duplicates == [("record 1", keep.id)]
+    db.close()

@@ -30,10 +30,10 @@ from typing import Any
 import shapely
 from sqlalchemy import select
 
+from safeground.errors import DatabaseBusyError
 from safeground.intake import geodata, kobo, odk, survey123
 from safeground.intake.errors import FileProblem
 from safeground.intake.reconcile import Proposal, propose
-from safeground.errors import DatabaseBusyError
 from safeground.intake.submissions import Submission, to_records
 from safeground.record import exchange
 from safeground.record.ledger import Ledger, no_cyclic_gc

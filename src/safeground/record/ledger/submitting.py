@@ -280,7 +280,7 @@ class Submitting:
         holders: dict[str, int] = {}
         for part in chunks(sorted(set(lost.values())), 5000):
             holders.update(conn.execute(select(reports.c.submission_id, reports.c.id).where(
-                reports.c.submission_id.in_(part), text(LIVE_SUBMISSION))).tuples())
+                reports.c.submission_id.in_(part), text(LIVE_SUBMISSION))).tuples().all())
         return ids, {k: holders.get(sub, 0) for k, sub in lost.items()}
 
 

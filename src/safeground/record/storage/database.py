@@ -118,8 +118,10 @@ class Database:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
                 break
             except OperationalError as exc:
-                if not _locked(exc) or time.monotonic() >= deadline:
-                    raise self._busy() if _locked(exc) else exc
+                if not _locked(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise self._busy() from None
                 time.sleep(0.01)  # SQLite's own handler waited already; try again
         try:
             yield conn
