@@ -11,8 +11,9 @@ Prints, for an import of SG_BENCH_ROWS explosive-item rows:
    every 0.3 s, for as long as the import runs): the longest submit, approval and read the
    web saw, and its errors — for the chunked import and for the single transaction;
 3. three imports of the same file at once: rows stored and distinct submission ids;
-4. SG_BENCH_KILLS imports killed (SIGKILL) at random moments: PRAGMA integrity_check, rows
-   stored each time (whole chunks or nothing), and the run that finishes the import.
+4. SG_BENCH_KILLS imports killed (SIGKILL) at random moments between start-up and the time a
+   whole import takes (part 1's, else SG_BENCH_IMPORT_S): PRAGMA integrity_check, rows stored
+   each time (whole chunks or nothing), and the run that finishes the import.
 
 Every writer is a process of its own (tests/harness/writers.py).
 """
@@ -76,6 +77,7 @@ def main() -> None:
     path = items_csv(tmp / "items.csv", ROWS)
     default_chunk = str(max(20_000, -(-ROWS // 5)))
     print(f"{ROWS:,} item rows; chunks of {int(default_chunk):,} (the default)")
+    walls: dict[str, float] = {}
 
     for label, chunk in (("chunked", default_chunk), ("one transaction", str(ROWS))):
         if "1" not in PARTS:
@@ -83,7 +85,8 @@ def main() -> None:
         url, db = fresh(tmp, label.replace(" ", "-"))
         t0 = time.perf_counter()
         out = finish(start("import", url, str(path), chunk))
-        print(f"[1] alone, {label}: {time.perf_counter() - t0:.1f} s wall "
+        walls[label] = time.perf_counter() - t0
+        print(f"[1] alone, {label}: {walls[label]:.1f} s wall "
               f"(import {out.get('seconds')} s), peak {out.get('rss_mib')} MiB, "
               f"{count(db)[0]:,} rows")
 
@@ -123,12 +126,13 @@ def main() -> None:
     if "4" not in PARTS:
         return
     url, db = fresh(tmp, "kills")
+    span = float(os.environ.get("SG_BENCH_IMPORT_S", 0)) or walls.get("chunked") or ROWS / 4000
     chunk = int(default_chunk)
     rng = random.Random(11)
     seen = []
     for i in range(KILLS):
         proc = start("import", url, str(path), default_chunk)
-        time.sleep(rng.uniform(2.0, 4.0 + ROWS / 40_000))
+        time.sleep(rng.uniform(0.05, 1.0) * span)   # anywhere from start-up to the end
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
         con = sqlite3.connect(db)

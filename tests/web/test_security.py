@@ -297,6 +297,24 @@ def test_nobody_approves_their_own_submission(fresh_site):
     assert fresh_site.ledger.report(fresh_site.waiting[0]).status is ReportStatus.SUBMITTED
 
 
+def test_an_approval_answers_report_by_report(fresh_site):
+    """A report another approver decided meanwhile, or no report at all, is answered on its
+    own: the others are approved, and nothing is refused whole."""
+    first, second = fresh_site.waiting[:2]
+    fresh_site.ledger.approve([first], user="someone.else")
+    r = fresh_site.as_user("chief").post("/api/v1/reports/approve",
+                                         json={"ids": [first, second, 999_999]})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["approved"] == [second] and out["not_found"] == [999_999]
+    assert out["already_decided"] == [{"report_id": first, "status": "approved",
+                                       "decided_by": "someone.else"}]
+    assert [(o["report_id"], o["outcome"]) for o in out["outcomes"]] == [
+        (first, "already_decided"), (second, "approved"), (999_999, "not_found")]
+    assert [p["code"] for p in out["outcomes"][0]["problems"]] == ["REPORT_ALREADY_DECIDED"]
+    assert fresh_site.ledger.report(first).decided_by == "someone.else"
+
+
 def test_file_import_through_the_api(fresh_site, tmp_path):
     import json
 
