@@ -121,7 +121,8 @@ def main() -> None:
         print(f"[3] three imports at once ({target}): {time.perf_counter() - t0:.1f} s, "
               f"rows {stored[0]:,}, distinct submission ids {stored[1]:,}; accepted "
               f"{[o.get('accepted') for o in outs]}, already imported "
-              f"{[o.get('already_imported') for o in outs]}")
+              f"{[o.get('already_imported') for o in outs]}, stopped part way "
+              f"{[bool(o.get('incomplete')) for o in outs]}")
 
     if "4" not in PARTS:
         return

@@ -47,6 +47,9 @@ SUFFIXES = (".zip", ".csv", ".json", ".geojson", ".gpkg", ".shp", ".kml", ".fgb"
 #: call, so a big file goes in a few large calls (at most MAX_CALLS), each a step of the bar
 CHUNK = 20_000
 MAX_CALLS = 5
+#: times a chunk is tried while the database stays busy (each try waits up to the database's
+#: ``busy_wait``, 60 s) before the import stops with IMPORT_INCOMPLETE
+BUSY_TRIES = 3
 
 
 @dataclass(slots=True)
@@ -305,7 +308,7 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
     done = 0
     for k, batch in enumerate(_progress(records, size, progress, label), start=1):
         try:
-            res = ledger.submit(batch, user=user, source=source, audit_detail={
+            res = _submit_chunk(ledger, batch, user, source, {
                 "chunk": k, "of": calls, "records": len(records)})
         except (DatabaseBusyError, KeyboardInterrupt) as exc:  # this chunk: rolled back whole
             reason = exc.code if isinstance(exc, DatabaseBusyError) else "interrupted"
@@ -356,6 +359,19 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
     if rejects_path is not None:
         _write_rejects(summary, rejected_records, Path(summary.path), rejects_path)
     return summary
+
+
+def _submit_chunk(ledger: Ledger, batch: list[dict[str, Any]], user: str, source: str,
+                  part: dict[str, Any]) -> Any:
+    """``Ledger.submit`` of one chunk; a chunk that found the database busy (another large
+    writer, e.g. an import of its own) is tried again, BUSY_TRIES times in all."""
+    for attempt in range(1, BUSY_TRIES + 1):
+        try:
+            return ledger.submit(batch, user=user, source=source, audit_detail=part)
+        except DatabaseBusyError:
+            if attempt == BUSY_TRIES:
+                raise
+    raise AssertionError("unreachable")
 
 
 def unfinished(ledger: Ledger, source: str) -> str | None:
