@@ -13,7 +13,8 @@ Prints, for an import of SG_BENCH_ROWS explosive-item rows:
 3. three imports of the same file at once: rows stored and distinct submission ids;
 4. SG_BENCH_KILLS imports killed (SIGKILL) at random moments between start-up and the time a
    whole import takes (part 1's, else SG_BENCH_IMPORT_S): PRAGMA integrity_check, rows stored
-   each time (whole chunks or nothing), and the run that finishes the import.
+   each time (whole chunks or nothing), and the run that finishes the import. A kill that
+   came after the end moves the next ones to a new record.
 
 Every writer is a process of its own (tests/harness/writers.py).
 """
@@ -132,6 +133,8 @@ def main() -> None:
     rng = random.Random(11)
     seen = []
     for i in range(KILLS):
+        if seen and seen[-1] == ROWS:   # the import had finished: the next kill on a new record
+            url, db = fresh(tmp, f"kills-{i}")
         proc = start("import", url, str(path), default_chunk)
         time.sleep(rng.uniform(0.05, 1.0) * span)   # anywhere from start-up to the end
         proc.send_signal(signal.SIGKILL)
@@ -143,8 +146,11 @@ def main() -> None:
         seen.append(n)
         whole = n == d and (n % chunk == 0 or n == ROWS)
         print(f"[4] kill {i + 1}: integrity {ok}, {n:,} rows stored, whole chunks: {whole}")
+    print(f"[4] {KILLS} kills: {seen.count(0)} left nothing, "
+          f"{sum(0 < n < ROWS for n in seen)} whole chunks (part of the file), "
+          f"{seen.count(ROWS)} came after the end")
     last = finish(start("import", url, str(path), default_chunk))
-    print(f"[4] after {KILLS} kills the next run: {count(db)[0]:,} rows, accepted "
+    print(f"[4] the next run after the last kill: {count(db)[0]:,} rows, accepted "
           f"{last.get('accepted')}, already imported {last.get('already_imported')}, "
           f"note: {last.get('resumes')!r}")
 
