@@ -65,6 +65,41 @@ Every derived row also has `organisation` (of its newest report), `first_date`, 
 submitted, its status (submitted / approved / rejected), who decided and when, the problems
 found at the gate, its source file and its approval sequence number. `audit_log` records every
 submission and decision with the user.
+
+## Concurrency
+
+Several processes may write to one record at once: the web app, imports, pulls, approvals from
+the command line. What holds on both databases:
+
+* **One live report per submission id.** A unique index on `reports.submission_id` over the
+  reports that hold one and are not rejected (migration 0006; a rejected report gives its
+  submission id back, so a corrected record can come again). Reports are inserted with
+  `INSERT ... ON CONFLICT DO NOTHING`: a record another writer took in meanwhile is not stored
+  again and is reported as already imported (`DUPLICATE_SUBMISSION`), as the gate reports the
+  ones it finds itself. Reports stored twice before the index existed were settled by the
+  migration: the first keeps the id; a later one still waiting was rejected ("duplicate of
+  report N: same submission id"), a later one already approved keeps its content but not the
+  id (moved to its `meta` as `_duplicate_submission_id`); one `deduplicate` audit entry lists
+  them.
+* **Every write is one transaction**, committed whole or rolled back whole: a batch of
+  submissions, an approval, an import chunk.
+* **Decisions one at a time.** Approvals and rejections take a lock first (SQLite: the single
+  writer; PostgreSQL: a transaction-scoped advisory lock), then read each report's status:
+  each report is approved once, approval sequence numbers (`seq`) stay unique, and a report
+  another approver decided meanwhile is answered per report (`already_decided`), not with an
+  error for the whole batch.
+* **SQLite**: WAL journal (readers never wait for the writer, the writer never waits for
+  readers), one writer at a time (`BEGIN IMMEDIATE`). A writer that finds another one waits and
+  tries again for up to 60 seconds, then gives up with `DATABASE_BUSY`, having written nothing.
+  Reads take no write lock.
+* **PostgreSQL + PostGIS** runs at READ COMMITTED, its default: each statement sees what other
+  transactions committed before it began, which is what the submission-id check after an insert
+  and the status check after the decision lock need; REPEATABLE READ or SERIALIZABLE would turn
+  these waits into serialisation failures to retry. Report ids are drawn from the sequence
+  before an insert and rows go in sorted by submission id, so two imports wait for each other's
+  rows in one order and never deadlock. A lock not granted within 60 seconds
+  (`lock_timeout`), a deadlock or a serialisation failure is `DATABASE_BUSY`, with the
+  transaction rolled back.
 """
 
 ERRORS_INTRO = """# Error and problem codes

@@ -179,12 +179,18 @@ def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] 
     """Approve submitted reports as an approver (never one's own submissions)."""
     ledger = _ledger(db)
     who = acting_user(ledger.db, user, _perm("decide"), "approve")
-    res = ledger.approve(_ids(ids or [], all_, ledger), who.name, note)
-    console.print(f"{len(res.approved)} approved, {len(res.refused)} refused")
-    for rid, problems in res.refused:
-        for p in problems:
-            err.print(f"  report {rid}: [red]{p.get('code')}[/] {escape(str(p.get('message')))}")
-    if res.refused:
+    wanted = _ids(ids or [], all_, ledger)
+    res = ledger.approve(wanted, who.name, note)
+    console.print(f"{len(res.approved)} approved, {len(res.refused)} refused, "
+                  f"{len(res.already_decided)} already decided, {len(res.not_found)} not found")
+    for out in res.outcomes(wanted):
+        if out["outcome"] == "approved":
+            continue
+        for p in out["problems"]:
+            colour = "yellow" if out["outcome"] == "already_decided" else "red"
+            err.print(f"  report {out['report_id']}: {out['outcome'].replace('_', ' ')}: "
+                      f"[{colour}]{p.get('code')}[/] {escape(str(p.get('message')))}")
+    if res.refused or res.not_found:
         raise typer.Exit(1)
 
 

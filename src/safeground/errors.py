@@ -82,6 +82,13 @@ class ConflictError(SafegroundError, ValueError):
     http_status = 409
 
 
+class DatabaseBusyError(SafegroundError, TimeoutError):
+    """Other writers held the database for longer than a writer waits; nothing was written."""
+
+    code = "DATABASE_BUSY"
+    http_status = 503
+
+
 class PermissionDeniedError(SafegroundError, PermissionError):
     """The user's role does not allow the action."""
 

@@ -29,10 +29,21 @@ def test_submitted_reports_change_nothing_until_approved(ledger):
 
 def test_approver_must_differ_from_submitter(ledger):
     res = ledger.submit(base(), user="alice")
-    with pytest.raises(ConflictError) as e:
-        ledger.approve(res.accepted, user="alice")
-    assert e.value.code == "APPROVER_IS_SUBMITTER"
+    out = ledger.approve(res.accepted, user="alice")
+    assert out.approved == []
+    assert [(rid, [p["code"] for p in probs]) for rid, probs in out.refused] == [
+        (rid, ["APPROVER_IS_SUBMITTER"]) for rid in res.accepted]
     assert ledger.objects("hazardous_area") == []
+    assert {ledger.report(rid).status for rid in res.accepted} == {ReportStatus.SUBMITTED}
+
+
+def test_the_two_person_rule_refuses_own_reports_one_by_one(ledger):
+    mine = ledger.submit(base()[:1], user="alice").accepted
+    theirs = ledger.submit(base()[1:], user="carol").accepted
+    out = ledger.approve(mine + theirs, user="alice")
+    assert out.approved == theirs
+    assert [rid for rid, _ in out.refused] == mine
+    assert ledger.report(mine[0]).status is ReportStatus.SUBMITTED
 
 
 def test_decisions_are_recorded_once(ledger):
@@ -42,11 +53,20 @@ def test_decisions_are_recorded_once(ledger):
     first, second = ledger.report(res.accepted[0]), ledger.report(res.accepted[1])
     assert (first.status, first.decided_by) == (ReportStatus.APPROVED, "bob")
     assert (second.status, second.decision_note) == (ReportStatus.REJECTED, "wrong polygon")
+    again = ledger.approve([*res.accepted, 999_999], user="dave")
+    assert again.approved == [] and again.refused == []
+    assert again.already_decided == [(res.accepted[0], "approved", "bob"),
+                                     (res.accepted[1], "rejected", "carol")]
+    assert again.not_found == [999_999]
+    assert [(o["report_id"], o["outcome"]) for o in again.outcomes([*res.accepted, 999_999])] \
+        == [(res.accepted[0], "already_decided"), (res.accepted[1], "already_decided"),
+            (999_999, "not_found")]
+    assert ledger.report(res.accepted[0]).decided_by == "bob"   # nothing decided twice
     with pytest.raises(ConflictError) as e:
-        ledger.approve(res.accepted[1:], user="bob")
+        ledger.reject(res.accepted[1:], user="bob", note="again")
     assert e.value.code == "REPORT_NOT_SUBMITTED"
     with pytest.raises(NotFoundError):
-        ledger.approve([999_999], user="bob")
+        ledger.reject([999_999], user="bob", note="none")
 
 
 def test_attributes_merge_by_date_of_information(with_area):

@@ -31,8 +31,10 @@ def test_every_error_comes_in_one_envelope(site):
         (c.get("/api/v1/objects/minefield"), 404, "TYPE_UNKNOWN"),
         (c.get("/api/v1/status?as_of=yesterday"), 400, "DATE_INVALID"),
         (c.post("/api/v1/reports/approve", json={"ids": "seven"}), 422, "REQUEST_INVALID"),
-        (c.post("/api/v1/reports/approve", json={"ids": [10_000]}), 404, "REPORT_NOT_FOUND"),
-        (c.post("/api/v1/reports/approve", json={"ids": [1]}), 409, "REPORT_NOT_SUBMITTED"),
+        (c.post("/api/v1/reports/reject", json={"ids": [10_000], "note": "x"}), 404,
+         "REPORT_NOT_FOUND"),
+        (c.post("/api/v1/reports/reject", json={"ids": [1], "note": "x"}), 409,
+         "REPORT_NOT_SUBMITTED"),
         (site.client().get("/api/v1/status"), 401, "UNAUTHENTICATED"),
         (site.as_user("visitor").get("/api/v1/reports"), 403, "FORBIDDEN"),
     ]
@@ -332,7 +334,9 @@ def test_submit_and_approve_through_the_api_are_audited(site):
     assert mine["proposal"]["action"] == "new" and mine["own"] is False
     assert clerk.post("/api/v1/reports/approve", json={"ids": [rid]}).status_code == 403
     r = chief.post("/api/v1/reports/approve", json={"ids": [rid], "note": "checked"})
-    assert r.json() == {"approved": [rid], "refused": [], "plan_job": None}   # no plan here
+    assert r.json() == {"approved": [rid], "refused": [], "already_decided": [],
+                        "not_found": [], "plan_job": None,   # no plan here
+                        "outcomes": [{"report_id": rid, "outcome": "approved"}]}
     area = chief.get("/api/v1/objects/hazardous_area/HA-API-1").json()
     assert area["properties"]["status"] == "open" and area["properties"]["original_m2"] > 0
     trail = [(e["user"], e["action"]) for e in site.audit("submit") + site.audit("approve")]
@@ -348,8 +352,29 @@ def test_nobody_approves_their_own_submission(fresh_site):
                                              "password": "officer-password"}).json()["token"]
     r = c.post("/api/v1/reports/approve", json={"ids": fresh_site.waiting[:1]},
                headers={"Authorization": f"Bearer {tok}"})
-    assert r.status_code == 409 and r.json()["error"]["code"] == "APPROVER_IS_SUBMITTER"
+    assert r.status_code == 200 and r.json()["approved"] == []
+    [out] = r.json()["outcomes"]
+    assert out["outcome"] == "refused"
+    assert [p["code"] for p in out["problems"]] == ["APPROVER_IS_SUBMITTER"]
     assert fresh_site.ledger.report(fresh_site.waiting[0]).status is ReportStatus.SUBMITTED
+
+
+def test_an_approval_answers_report_by_report(fresh_site):
+    """A report another approver decided meanwhile, or no report at all, is answered on its
+    own: the others are approved, and nothing is refused whole."""
+    first, second = fresh_site.waiting[:2]
+    fresh_site.ledger.approve([first], user="someone.else")
+    r = fresh_site.as_user("chief").post("/api/v1/reports/approve",
+                                         json={"ids": [first, second, 999_999]})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["approved"] == [second] and out["not_found"] == [999_999]
+    assert out["already_decided"] == [{"report_id": first, "status": "approved",
+                                       "decided_by": "someone.else"}]
+    assert [(o["report_id"], o["outcome"]) for o in out["outcomes"]] == [
+        (first, "already_decided"), (second, "approved"), (999_999, "not_found")]
+    assert [p["code"] for p in out["outcomes"][0]["problems"]] == ["REPORT_ALREADY_DECIDED"]
+    assert fresh_site.ledger.report(first).decided_by == "someone.else"
 
 
 def test_file_import_through_the_api(fresh_site, tmp_path):

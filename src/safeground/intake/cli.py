@@ -70,6 +70,10 @@ def render_summary(summary: Any, out: Console | None = None, limit: int = 20) ->
               f"[yellow]{summary.needs_review} need review[/], "
               f"[red]{summary.rejected} rejected[/], "
               f"{summary.already_imported} already imported")
+    if summary.resumes:
+        out.print(f"[yellow]{escape(summary.resumes)}[/]")
+    if summary.incomplete:
+        out.print(f"[red]{summary.incomplete.code}:[/] {escape(summary.incomplete.message)}")
     if summary.reasons:
         t = Table("code", "rows", "first example", title="Rejected, by reason")
         for code, n in summary.reasons.most_common():
@@ -111,13 +115,18 @@ def import_cmd(paths: Annotated[list[Path], typer.Argument(help="Files: ODK/Kobo
         else:
             render_summary(s)
         code = max(code, import_exit_code(s))
+        if s.incomplete is not None:  # the files after it wait for the same command again
+            break
     if code:
         raise typer.Exit(code)
 
 
 def import_exit_code(summary: Any) -> int:
     """0: every record taken in (some may need review or were already imported); 1: some
-    records refused, the others stored; 2: the file refused as a whole, nothing stored."""
+    records refused, the others stored; 2: the file refused as a whole, nothing stored; 3: the
+    import stopped part way (whole chunks are in; the same command again finishes it)."""
+    if summary.incomplete is not None:
+        return 3
     if summary.file_problem is not None:
         return 2
     return 1 if summary.rejected else 0

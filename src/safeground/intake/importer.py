@@ -5,6 +5,14 @@ through its columns), submits them to the ledger in chunks, sorts each outcome i
 needs review / rejected / already imported, and writes a rejects file the user can fix and
 import again. Nothing is half-written: each record is stored whole (as a submitted report, or
 as a rejected one with its problems) or, when the file itself cannot be read, not at all.
+
+A large file goes in as a few transactions (chunks), each stored whole or not at all, so that
+the web's writes wait for one chunk, never for the whole file. An import stopped part way
+(the database stayed busy, Ctrl-C, a killed process) leaves whole chunks in the holding area
+and says so: the summary's ``incomplete`` (``IMPORT_INCOMPLETE``: N of M records taken in, run
+the same import again to finish), and the next import of the file notes that it finishes an
+earlier one (``resumes``). Running it again adds only what is missing: records already taken
+in are recognised by their submission ids.
 """
 
 from __future__ import annotations
@@ -20,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+from sqlalchemy import select
 
-from safeground.errors import ValidationError
+from safeground.errors import DatabaseBusyError, ValidationError
 from safeground.intake import geodata, kobo, odk, survey123
 from safeground.intake.errors import FileProblem
 from safeground.intake.limits import SafeZip, load_json
@@ -31,6 +40,7 @@ from safeground.record import exchange
 from safeground.record.cells import csv_dict
 from safeground.record.ledger import Ledger, no_cyclic_gc
 from safeground.record.problems import Problem
+from safeground.record.storage.schema import audit_log
 from safeground.settings import Settings
 
 log = logging.getLogger("safeground.intake")
@@ -42,6 +52,9 @@ SUFFIXES = (".zip", ".csv", ".json", ".geojson", ".gpkg", ".shp", ".kml", ".fgb"
 #: call, so a big file goes in a few large calls (at most MAX_CALLS), each a step of the bar
 CHUNK = 20_000
 MAX_CALLS = 5
+#: times a chunk is tried while the database stays busy (each try waits up to the database's
+#: ``busy_wait``, 60 s) before the import stops with IMPORT_INCOMPLETE
+BUSY_TRIES = 3
 
 
 @dataclass(slots=True)
@@ -69,6 +82,10 @@ class ImportSummary:
     file_problem: Problem | None = None
     #: reports written to the record: taken in, plus those the gate refused and kept
     stored: int = 0
+    #: IMPORT_INCOMPLETE when the import stopped part way: run it again to finish
+    incomplete: Problem | None = None
+    #: what an earlier import of the same file left unfinished, which this one finishes
+    resumes: str | None = None
 
     @property
     def reasons(self) -> Counter[str]:
@@ -89,6 +106,8 @@ class ImportSummary:
                 "reasons": dict(self.reasons),
                 "rejects_path": self.rejects_path,
                 "timings": {k: round(v, 3) for k, v in self.timings.items()},
+                "incomplete": self.incomplete.to_dict() if self.incomplete else None,
+                "resumes": self.resumes,
                 "rejections": [{"where": w, "problems": [p.to_dict() for p in ps]}
                                for w, ps in self.rejections],
                 "reviews": [{"where": w, "report_id": r, "reasons": rs}
@@ -327,8 +346,20 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
     rejected_records: list[dict[str, Any]] = []
     accepted: list[tuple[dict[str, Any], int]] = []
     size = chunk or max(CHUNK, -(-len(records) // MAX_CALLS))
-    for batch in _progress(records, size, progress, label):
-        res = ledger.submit(batch, user=user, source=source or label)
+    calls = -(-len(records) // size)
+    source = source or label
+    summary.resumes = unfinished(ledger, source)
+    done = 0
+    for k, batch in enumerate(_progress(records, size, progress, label), start=1):
+        try:
+            res = _submit_chunk(ledger, batch, user, source, {
+                "chunk": k, "of": calls, "records": len(records)})
+        except (DatabaseBusyError, KeyboardInterrupt) as exc:  # this chunk: rolled back whole
+            reason = exc.code if isinstance(exc, DatabaseBusyError) else "interrupted"
+            summary.incomplete = Problem("IMPORT_INCOMPLETE", label, None, {
+                "value": label, "done": done, "total": len(records), "reason": reason})
+            break
+        done += len(batch)
         summary.stored += len(res.accepted) + sum(r.report_id is not None for r in res.rejected)
         if not res.rejected and not res.duplicates:  # every record taken in
             accepted += zip(batch, res.accepted, strict=True)
@@ -373,6 +404,34 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
     if rejects_path is not None:
         _write_rejects(summary, rejected_records, Path(summary.path), rejects_path)
     return summary
+
+
+def _submit_chunk(ledger: Ledger, batch: list[dict[str, Any]], user: str, source: str,
+                  part: dict[str, Any]) -> Any:
+    """``Ledger.submit`` of one chunk; a chunk that found the database busy (another large
+    writer, e.g. an import of its own) is tried again, BUSY_TRIES times in all."""
+    for attempt in range(1, BUSY_TRIES + 1):
+        try:
+            return ledger.submit(batch, user=user, source=source, audit_detail=part)
+        except DatabaseBusyError:
+            if attempt == BUSY_TRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def unfinished(ledger: Ledger, source: str) -> str | None:
+    """What the newest import of ``source`` left undone, when it stopped before its last
+    chunk (its process killed, the database busy...), else None."""
+    with ledger.db.read() as conn:
+        detail = conn.execute(select(audit_log.c.detail).where(
+            audit_log.c.action == "submit", audit_log.c.target == source[:200])
+            .order_by(audit_log.c.id.desc()).limit(1)).scalar()
+    if not isinstance(detail, dict) or not isinstance(detail.get("chunk"), int) \
+            or detail["chunk"] >= detail.get("of", 0):
+        return None
+    return (f"an earlier import of {source} stopped after part {detail['chunk']} of "
+            f"{detail['of']} ({detail.get('records', '?')} records in all); this run takes in "
+            "the rest")
 
 
 def _progress(records: list[dict[str, Any]], chunk: int, show: bool,

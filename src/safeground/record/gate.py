@@ -49,13 +49,16 @@ class LinkChecker:
         self.activity_area: dict[str, str | None] = {}
         for rtype, table in object_tables.items():
             self.known[rtype.value] = set(conn.execute(select(table.c.id)).scalars())
-        pending = conn.execute(select(reports.c.report_type, reports.c.object_id,
-                                      reports.c.payload)
-                               .where(reports.c.status == ReportStatus.SUBMITTED.value)).all()
-        for rtype, oid, payload in pending:
+        waiting = reports.c.status == ReportStatus.SUBMITTED.value
+        for rtype, oid in conn.execute(select(reports.c.report_type, reports.c.object_id)
+                                       .where(waiting)):
             self.known[rtype].add(oid)
-            if rtype == ReportType.ACTIVITY.value:
-                self.activity_area[oid] = payload.get("hazardous_area_id")
+        # payloads only where needed: decoding every waiting report's JSON made this the
+        # longest part of a write transaction once the holding area held a large import
+        for oid, payload in conn.execute(select(reports.c.object_id, reports.c.payload).where(
+                waiting, reports.c.report_type == ReportType.ACTIVITY.value)
+                .order_by(reports.c.id)):
+            self.activity_area[oid] = payload.get("hazardous_area_id")
         acts = object_tables[ReportType.ACTIVITY]
         for oid, aid in conn.execute(select(acts.c.id, acts.c.hazardous_area_id)):
             self.activity_area.setdefault(oid, aid)

@@ -81,6 +81,11 @@ CATALOGUE: dict[str, str] = {
     # lifecycle
     "REPORT_NOT_SUBMITTED": "report {value} is {status}, not submitted",
     "APPROVER_IS_SUBMITTER": "report {value} was submitted by '{user}'; another person must approve it",
+    "REPORT_NOT_FOUND": "no report {value}",
+    "REPORT_ALREADY_DECIDED": "report {value} was already {status} by '{user}'",
+    # writing
+    "DATABASE_BUSY": "the database stayed busy with other writers for {seconds} s; nothing of this change was stored, try again",
+    "IMPORT_INCOMPLETE": "the import of {value} stopped after {done} of {total} records ({reason}); those are in the holding area: run the same import again to finish it",
 }
 
 

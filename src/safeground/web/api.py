@@ -671,14 +671,18 @@ class RejectBody(BaseModel):
     note: str = Field(min_length=1, max_length=2000)
 
 
-@router.post("/reports/approve", summary="Approve submitted reports (not your own)",
-             tags=["reports"], responses=errors(404, 409))
+@router.post("/reports/approve", summary="Approve submitted reports (not your own), "
+             "with the outcome of each", tags=["reports"], responses=errors(404, 409))
 def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, Any]:
     ledger = ledger_of(request)
     res = ledger.approve(body.ids, user.name, body.note)
     job = request.app.state.plan_jobs.follow(ledger, user.name, res.approved)
     return {"approved": res.approved,
             "refused": [{"report_id": rid, "problems": probs} for rid, probs in res.refused],
+            "already_decided": [{"report_id": rid, "status": st, "decided_by": by}
+                                for rid, st, by in res.already_decided],
+            "not_found": res.not_found,
+            "outcomes": res.outcomes(body.ids),
             "plan_job": job.to_dict() if job is not None else None}
 
 

@@ -31,7 +31,8 @@ def insert_many_sqlite(conn: Connection, columns: dict[str, Any], ids: list[int]
     value all rows share, once per distinct value where hashable — so what is stored is what
     ``insert(reports)`` would store; payload text made by the gate (``payload_json``) is used
     as it is. A value every row shares is written into the statement as a literal, so the
-    driver binds only the columns that differ."""
+    driver binds only the columns that differ. A row whose submission id a live report holds
+    already is skipped (``ON CONFLICT DO NOTHING``): the caller finds which."""
     dialect = conn.dialect
     n = len(ids)
     names = [c.name for c in reports.c if c.name != "id"]
@@ -67,7 +68,7 @@ def insert_many_sqlite(conn: Connection, columns: dict[str, Any], ids: list[int]
         slots.append("?")
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(reports.name)} ({', '.join(quote(n) for n in ['id', *names])}) "
-           f"VALUES ({', '.join(slots)})")
+           f"VALUES ({', '.join(slots)}) ON CONFLICT DO NOTHING")
     params = list(zip(*given, strict=True))
     # the object index takes keys in random order: with SQLite's default 2 MB page cache a
     # large insert reads its pages again and again

@@ -31,8 +31,37 @@ from safeground.record.vocabulary import (
 
 @dataclass(slots=True)
 class ApproveResult:
+    """What became of each report an approval named."""
+
     approved: list[int] = field(default_factory=list)
+    #: (report id, problems): refused by the land release rules, or because the approver
+    #: submitted it (``APPROVER_IS_SUBMITTER``); it stays submitted
     refused: list[tuple[int, list[dict[str, Any]]]] = field(default_factory=list)
+    #: (report id, status, decided by): decided by someone else before this approval got to it
+    already_decided: list[tuple[int, str, str | None]] = field(default_factory=list)
+    #: ids of no report
+    not_found: list[int] = field(default_factory=list)
+
+    def outcomes(self, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """One entry per report (in the order of ``ids`` when given): ``report_id``,
+        ``outcome`` (approved, refused, already_decided, not_found) and, but for the approved,
+        the coded ``problems``; an already decided report also says ``status`` and
+        ``decided_by``."""
+        out: dict[int, dict[str, Any]] = {}
+        for rid in self.approved:
+            out[rid] = {"report_id": rid, "outcome": "approved"}
+        for rid, problems in self.refused:
+            out[rid] = {"report_id": rid, "outcome": "refused", "problems": problems}
+        for rid, status, by in self.already_decided:
+            p = Problem("REPORT_ALREADY_DECIDED", f"report {rid}", None,
+                        {"value": rid, "status": status, "user": by or ""})
+            out[rid] = {"report_id": rid, "outcome": "already_decided", "status": status,
+                        "decided_by": by, "problems": [p.to_dict()]}
+        for rid in self.not_found:
+            p = Problem("REPORT_NOT_FOUND", f"report {rid}", None, {"value": rid})
+            out[rid] = {"report_id": rid, "outcome": "not_found", "problems": [p.to_dict()]}
+        order = list(dict.fromkeys(int(i) for i in ids)) if ids is not None else sorted(out)
+        return [out[i] for i in order if i in out]
 
 
 class Deciding:
@@ -40,15 +69,26 @@ class Deciding:
 
     def approve(self, report_ids: Sequence[int], user: str,
                 note: str | None = None) -> ApproveResult:
-        """Approve submitted reports and fold them into the record.
+        """Approve submitted reports and fold them into the record, deciding report by report.
 
-        Raises NotFoundError for an unknown id and ConflictError when a report is not
-        submitted or the approver is its submitter (nothing is approved then). A report whose
-        land release transition is refused stays submitted and is listed in ``refused``.
+        A report is approved, or refused and left submitted (its land release transition is
+        refused, or the approver is its submitter: two people see every report), or found
+        already decided (by another approver, perhaps a moment ago), or not found; the
+        result lists each. Approvals in any number of processes run one at a time (on
+        PostgreSQL a transaction-scoped advisory lock), so each report is approved once and
+        approval sequence numbers stay unique. Raises DatabaseBusyError when another
+        decision holds the record longer than the database's ``busy_wait``.
         """
         result = ApproveResult()
         with self.db.write() as conn:
-            rows = self._load_for_decision(conn, report_ids, user)
+            self.db.serialise(conn, "decide")
+            rows, missing, decided, own = self._sort_for_decision(conn, report_ids, user)
+            result.not_found = missing
+            result.already_decided = [(r.id, r.status, r.decided_by) for r in decided]
+            for r in own:
+                p = Problem("APPROVER_IS_SUBMITTER", f"report {r.id}", None,
+                            {"value": r.id, "user": user})
+                result.refused.append((r.id, [p.to_dict()]))
             seq = conn.execute(select(func.coalesce(func.max(reports.c.seq), 0))).scalar_one()
             ws = Workspace(conn)
             ws.preload(self._keys_of(rows))
@@ -77,7 +117,9 @@ class Deciding:
                     [{"rid": r.id, "rseq": s} for r, s in approved_rows])
             self._write_workspace(conn, ws)
             audit.write(conn, user, "approve", None,
-                        {"approved": result.approved[:1000], "refused": len(result.refused)})
+                        {"approved": result.approved[:1000], "refused": len(result.refused),
+                         "already_decided": len(result.already_decided),
+                         "not_found": len(result.not_found)})
         if self.db.dialect == "postgresql" and len(result.approved) >= 5000:
             # fresh planner statistics after a bulk load, or PostgreSQL keeps scanning tables
             # that it still believes are empty
@@ -102,9 +144,23 @@ class Deciding:
         return keys
 
     def reject(self, report_ids: Sequence[int], user: str, note: str) -> int:
-        """Reject submitted reports with a reason. Raises like ``approve``."""
+        """Reject submitted reports with a reason: all of them or none. Raises NotFoundError
+        for an unknown id, ConflictError when a report is no longer submitted
+        (``REPORT_NOT_SUBMITTED``) or the approver is its submitter."""
         with self.db.write() as conn:
-            rows = self._load_for_decision(conn, report_ids, user)
+            self.db.serialise(conn, "decide")
+            rows, missing, decided, own = self._sort_for_decision(conn, report_ids, user)
+            if missing:
+                raise NotFoundError(f"no report {missing[0]}", code="REPORT_NOT_FOUND")
+            first = min([*decided, *own], key=lambda r: r.id, default=None)
+            if first is not None and first in decided:
+                p = Problem("REPORT_NOT_SUBMITTED", f"report {first.id}", None,
+                            {"value": first.id, "status": first.status})
+                raise ConflictError(p.message, code=p.code, details=[p.to_dict()])
+            if first is not None:
+                p = Problem("APPROVER_IS_SUBMITTER", f"report {first.id}", None,
+                            {"value": first.id, "user": user})
+                raise ConflictError(p.message, code=p.code, details=[p.to_dict()])
             if rows:
                 conn.execute(update(reports).where(reports.c.id.in_([r.id for r in rows]))
                              .values(status=ReportStatus.REJECTED.value, decided_by=user,
@@ -112,22 +168,24 @@ class Deciding:
             audit.write(conn, user, "reject", None, {"ids": [r.id for r in rows], "note": note})
         return len(rows)
 
-    def _load_for_decision(self, conn: Connection, ids: Sequence[int], user: str) -> list[Any]:
+    def _sort_for_decision(self, conn: Connection, ids: Sequence[int], user: str
+                           ) -> tuple[list[Any], list[int], list[Any], list[Any]]:
+        """The rows of ``ids`` as they are now, sorted: (submitted and not the user's,
+        ids of no report, already decided, submitted by the user)."""
         ids = list(dict.fromkeys(int(i) for i in ids))
-        rows: list[Any] = []
+        found: list[Any] = []
         for chunk in chunks(ids, 5000):
-            rows += conn.execute(select(reports).where(reports.c.id.in_(chunk))).all()
-        found = {r.id for r in rows}
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise NotFoundError(f"no report {missing[0]}", code="REPORT_NOT_FOUND")
-        for r in rows:
-            if r.status != ReportStatus.SUBMITTED.value:
-                p = Problem("REPORT_NOT_SUBMITTED", f"report {r.id}", None,
-                            {"value": r.id, "status": r.status})
-                raise ConflictError(p.message, code=p.code, details=[p.to_dict()])
-            if r.submitted_by == user:
-                p = Problem("APPROVER_IS_SUBMITTER", f"report {r.id}", None,
-                            {"value": r.id, "user": user})
-                raise ConflictError(p.message, code=p.code, details=[p.to_dict()])
-        return rows
+            found += conn.execute(select(reports).where(reports.c.id.in_(chunk))).all()
+        by_id = {r.id: r for r in found}
+        rows, missing, decided, own = [], [], [], []
+        for i in ids:
+            r = by_id.get(i)
+            if r is None:
+                missing.append(i)
+            elif r.status != ReportStatus.SUBMITTED.value:
+                decided.append(r)
+            elif r.submitted_by == user:
+                own.append(r)
+            else:
+                rows.append(r)
+        return rows, missing, decided, own

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from safeground.record import audit
 from safeground.record.batch_gate import (
@@ -25,12 +26,13 @@ from safeground.record.batch_gate import (
 from safeground.record.gate import LinkChecker
 from safeground.record.ledger.bulk import Same, insert_many_sqlite, report_columns
 from safeground.record.ledger.rows import (
+    chunks,
     now_utc,
     record_version,
 )
 from safeground.record.problems import CATALOGUE, Problem
 from safeground.record.reports import normal_record, normal_records
-from safeground.record.storage.schema import reports
+from safeground.record.storage.schema import LIVE_SUBMISSION, reports
 from safeground.record.storage.types import encode_many
 from safeground.record.validation import CheckedRecord, check_record
 from safeground.record.vocabulary import (
@@ -57,7 +59,8 @@ class Submitting:
     """Taking reports in through the gate (a part of ``Ledger``)."""
 
     def submit(self, records: Iterable[dict[str, Any]], user: str, source: str | None = None,
-               today: dt.date | None = None) -> SubmitResult:
+               today: dt.date | None = None, *,
+               audit_detail: dict[str, Any] | None = None) -> SubmitResult:
         """Check records at the gate and store them: as submitted reports, or as rejected
         reports with their problems (never dropped). Records with a submission id already
         taken in are skipped and listed in ``duplicates`` (re-import is idempotent).
@@ -65,14 +68,18 @@ class Submitting:
         A batch of ``BATCH_THRESHOLD`` records or more is checked column by column
         (``batch_gate.check_columns``) and its clean records are checked against the record
         and stored as blocks (``LinkChecker.plan``), with the same outcome as record by
-        record."""
+        record.
+
+        The batch is one transaction: stored whole or, on any error, not at all.
+        ``audit_detail`` is added to the batch's audit entry (an import says which part of
+        its file the batch is)."""
         # names and types as Safeground writes them, before anything is checked or stored
         records = normal_records(records if isinstance(records, list) else list(records))
         with no_cyclic_gc(len(records) >= BATCH_THRESHOLD):
-            return self._submit(records, user, source, today)
+            return self._submit(records, user, source, today, audit_detail or {})
 
     def _submit(self, records: list[dict[str, Any]], user: str, source: str | None,
-                today: dt.date | None) -> SubmitResult:
+                today: dt.date | None, audit_detail: dict[str, Any]) -> SubmitResult:
         result = SubmitResult()
         now = now_utc()
         n = len(records)
@@ -147,13 +154,15 @@ class Submitting:
                         rows[i] = self._rejected_row(rec, raw, problems, user, now, source,
                                                      where)
                 order, columns = report_columns(records, blocks, spots, rows, n, user, now, source)
-                ids = self._insert_columns(conn, columns, len(order))
-                if not rows:  # blocks only
+                ids, lost = self._insert_columns(conn, columns, len(order))
+                if not rows and not lost:  # blocks only
                     result.accepted = list(ids)
                 else:
-                    for pos, rid in zip(order, ids, strict=True):
+                    for k, (pos, rid) in enumerate(zip(order, ids, strict=True)):
                         row = rows.get(pos)
-                        if row is None or pos in accepted_at:
+                        if k in lost:  # another writer took this submission id in meanwhile
+                            result.duplicates.append((wheres[pos], lost[k]))
+                        elif row is None or pos in accepted_at:
                             result.accepted.append(rid)
                         else:
                             result.rejected.append(Rejection(wheres[pos], [
@@ -173,10 +182,11 @@ class Submitting:
                         links.accept_block(block, done[bi], len(block.ks), rids[done[bi]:])
                 audit.write(conn, user, "submit", source,
                             {"accepted": len(result.accepted), "rejected": len(result.rejected),
-                             "duplicates": len(result.duplicates)})
+                             "duplicates": len(result.duplicates), **audit_detail})
                 after = record_version(conn)
                 # cache only what this transaction alone changed (one audit row: ours)
-                self._links = (after, links) if after[1] == before[1] + 1 else None
+                self._links = (after, links) if after[1] == before[1] + 1 and not lost \
+                    else None
         except BaseException:
             self._links = None  # the transaction rolled back; the checker holds its records
             raise
@@ -233,23 +243,50 @@ class Submitting:
                 "problems": [p.to_dict() for p in problems], "source": source,
                 "submission_id": None, "content_hash": "rejected", "meta": None}
 
-    def _insert_columns(self, conn: Connection, columns: dict[str, Any], n: int) -> list[int]:
+    def _insert_columns(self, conn: Connection, columns: dict[str, Any],
+                        n: int) -> tuple[list[int], dict[int, int]]:
         """Insert ``n`` report rows given column by column (a list, or ``Same`` value for
-        every row); return their ids in order."""
+        every row). Returns their ids in order, and the rows not stored because a live report
+        holds their submission id already — taken in by another writer since the gate looked
+        (the unique index, ``INSERT ... ON CONFLICT DO NOTHING``): row index -> that report's
+        id."""
         if not n:
-            return []
+            return [], {}
         if self.db.dialect == "postgresql":
+            # ids drawn first, in order, so that the rows can go in sorted by submission id:
+            # two writers then wait for each other's rows in one order, never in a circle
+            ids = sorted(conn.execute(text(
+                "SELECT nextval(pg_get_serial_sequence('reports', 'id')) "
+                "FROM generate_series(1, :n)"), {"n": n}).scalars())
             cols = {k: [v.value] * n if isinstance(v, Same) else v
                     for k, v in columns.items() if k != "payload_json"}
             cols["geometry"] = encode_many(cols["geometry"], "postgresql")
+            cols["id"] = ids
             names = list(cols)
             rows = [dict(zip(names, vals, strict=True)) for vals in zip(*cols.values(),
                                                                         strict=True)]
-            return list(conn.execute(insert(reports).returning(reports.c.id), rows).scalars())
-        start = conn.execute(select(func.coalesce(func.max(reports.c.id), 0))).scalar_one()
-        ids = list(range(start + 1, start + 1 + n))
-        insert_many_sqlite(conn, columns, ids)
-        return ids
+            rows.sort(key=lambda r: (r["submission_id"] is None, r["submission_id"] or ""))
+            stored = set(conn.execute(pg_insert(reports).on_conflict_do_nothing()
+                                      .returning(reports.c.id), rows).scalars())
+        else:
+            # the only writer (BEGIN IMMEDIATE): the ids after the last are ours
+            start = conn.execute(select(func.coalesce(func.max(reports.c.id), 0))).scalar_one()
+            ids = list(range(start + 1, start + 1 + n))
+            insert_many_sqlite(conn, columns, ids)
+            span = reports.c.id.between(ids[0], ids[-1])
+            if conn.execute(select(func.count()).where(span)).scalar_one() == n:
+                return ids, {}
+            stored = set(conn.execute(select(reports.c.id).where(span)).scalars())
+        if len(stored) == n:
+            return ids, {}
+        subs = columns["submission_id"]
+        lost = {k: subs.value if isinstance(subs, Same) else subs[k]
+                for k, rid in enumerate(ids) if rid not in stored}
+        holders: dict[str, int] = {}
+        for part in chunks(sorted(set(lost.values())), 5000):
+            holders.update(conn.execute(select(reports.c.submission_id, reports.c.id).where(
+                reports.c.submission_id.in_(part), text(LIVE_SUBMISSION))).tuples().all())
+        return ids, {k: holders.get(sub, 0) for k, sub in lost.items()}
 
 
 def _meta(raw: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 
 from safeground.record.reports import REPORT_SPECS
@@ -32,6 +33,9 @@ from safeground.record.storage.types import GeometryType
 from safeground.record.vocabulary import ReportType
 
 metadata = MetaData()
+
+#: the reports whose submission id is unique: those that hold one and are not rejected
+LIVE_SUBMISSION = "submission_id IS NOT NULL AND status <> 'rejected'"
 
 reports = Table(
     "reports", metadata,
@@ -63,8 +67,11 @@ reports = Table(
     Index("ix_reports_object", "object_id", "date_of_information"),
     Index("ix_reports_area", "area_id", "date_of_information"),
     Index("ix_reports_status", "status", "report_type"),
-    # no index on submission_id or content_hash: the gate holds both in memory (gate.py), and
-    # their random keys made bulk inserts slow (migration 0004)
+    # one live report per submission id, enforced here as well as at the gate (migration
+    # 0005): two imports of one file at once store each record once. No index on
+    # content_hash: the gate holds the hashes in memory (gate.py, migration 0004)
+    Index("ux_reports_submission", "submission_id", unique=True,
+          sqlite_where=text(LIVE_SUBMISSION), postgresql_where=text(LIVE_SUBMISSION)),
 )
 
 #: table name of each object type

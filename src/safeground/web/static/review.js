@@ -23,10 +23,14 @@
           done(row, "approved", "decided-approved");
           SG.say(message, `Report ${id} approved and folded into the record.`, "ok");
         } else {
-          const probs = (res.refused[0] || {}).problems || [];
+          const out = (res.outcomes || []).find((o) => o.report_id === id) || {};
+          const probs = out.problems || [];
+          const what = (out.outcome || "refused").replace("_", " ");
           row.querySelector(".outcome").textContent =
-            "refused: " + probs.map((p) => `${p.code} ${p.message || ""}`).join("; ");
-          SG.say(message, `Report ${id} was refused by the land release rules.`, "warn");
+            what + ": " + probs.map((p) => `${p.code} ${p.message || ""}`).join("; ");
+          SG.say(message, out.outcome === "already_decided"
+            ? `Report ${id} was already ${out.status} by ${out.decided_by}.`
+            : `Report ${id} was not approved: ${what}.`, "warn");
         }
       } else if (button.classList.contains("reject")) {
         const note = window.prompt(`Why is report ${id} rejected?`);
