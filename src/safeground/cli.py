@@ -22,11 +22,14 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from safeground.cli_boundary import (
-    USER_ENV,
+    DbOpt,
+    ReaderOpt,
+    UserOpt,
     acting_user,
     err,
     friendly,
     ledger_from,
+    permission,
     print_status,
     reading_user,
 )
@@ -122,22 +125,7 @@ app = typer.Typer(help="Safeground: the national mine action record and land-rel
                   no_args_is_help=True, pretty_exceptions_enable=False, cls=_LazyGroup)
 console = Console()
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
-                                           "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
-UserOpt = Annotated[str | None, typer.Option(
-    "--user", envvar=USER_ENV, show_envvar=False,
-    help="Who acts: a registered user (default: $SAFEGROUND_USER); the password is asked for. "
-    "Without it, the API token in $SAFEGROUND_TOKEN. Recorded in the audit trail")]
-ReaderOpt = Annotated[str | None, typer.Option(
-    "--user", envvar=USER_ENV, show_envvar=False,
-    help="Read as this user (password asked for; or $SAFEGROUND_TOKEN): role checked and "
-    "named in the audit trail. Without either, the read is audited as unauthenticated")]
 
-
-def _perm(name: str) -> Any:
-    from safeground.record.users import Permission
-
-    return Permission(name)
 
 
 def _settings(db: str | None) -> Settings:
@@ -178,7 +166,7 @@ def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] 
             note: str | None = None, db: DbOpt = None, user: UserOpt = None) -> None:
     """Approve submitted reports as an approver (never one's own submissions)."""
     ledger = _ledger(db)
-    who = acting_user(ledger.db, user, _perm("decide"), "approve")
+    who = acting_user(ledger.db, user, permission("decide"), "approve")
     wanted = _ids(ids or [], all_, ledger)
     res = ledger.approve(wanted, who.name, note)
     console.print(f"{len(res.approved)} approved, {len(res.refused)} refused, "
@@ -201,7 +189,7 @@ def reject(ids: Annotated[list[int], typer.Argument(help="Report ids")],
            db: DbOpt = None, user: UserOpt = None) -> None:
     """Reject submitted reports, with the reason (as an approver)."""
     ledger = _ledger(db)
-    who = acting_user(ledger.db, user, _perm("decide"), "reject")
+    who = acting_user(ledger.db, user, permission("decide"), "reject")
     n = ledger.reject(ids, who.name, note)
     console.print(f"{n} rejected")
 
@@ -213,7 +201,7 @@ def status_(db: DbOpt = None,
             user: ReaderOpt = None) -> None:
     """Programme status: SHA/CHA, land released, items, casualties, settlements."""
     ledger = _ledger(db)
-    reading_user(ledger.db, user, _perm("read_public"), "status")
+    reading_user(ledger.db, user, permission("read_public"), "status")
     summary = status(ledger)
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))
@@ -229,7 +217,7 @@ def as_of(date: Annotated[str, typer.Argument(help="YYYY-MM-DD")], db: DbOpt = N
     """The status as it was known on a past date (by date of information)."""
     day = _date(date)
     ledger = _ledger(db)
-    reading_user(ledger.db, user, _perm("read_public"), "as-of", date)
+    reading_user(ledger.db, user, permission("read_public"), "as-of", date)
     summary = status(ledger, day)
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))
@@ -242,7 +230,7 @@ def as_of(date: Annotated[str, typer.Argument(help="YYYY-MM-DD")], db: DbOpt = N
 def history(object_id: str, db: DbOpt = None, user: ReaderOpt = None) -> None:
     """Every report about an object (or linked to a hazardous area), in date order."""
     ledger = _ledger(db)
-    reading_user(ledger.db, user, _perm("read_detail"), "history", object_id)
+    reading_user(ledger.db, user, permission("read_detail"), "history", object_id)
     t = Table(title=f"History of {object_id}")
     for col in ("report", "date", "type", "object", "status", "by"):
         t.add_column(col, no_wrap=True)
@@ -268,7 +256,7 @@ def export(out: Annotated[Path, typer.Argument(help="Output .geojson file")],
         raise typer.BadParameter(f"unknown type '{report_type}'") from exc
     day = _date(as_of_date) if as_of_date else None
     ledger = _ledger(db)
-    reading_user(ledger.db, user, _perm("read_detail"), "export", rtype.value)
+    reading_user(ledger.db, user, permission("read_detail"), "export", rtype.value)
     rows = ledger.objects(rtype, day)
     out.write_text(json.dumps(to_geojson(rows, rtype), default=str))
     console.print(f"{len(rows)} {rtype.value} objects written to {out}")
@@ -296,7 +284,7 @@ def report(out: Annotated[Path, typer.Argument(help="Output .html file (printabl
     writes the Mine Ban Convention's Article 7 forms instead."""
     period_end = _date(end) if end else dt.date.today()
     ledger = _ledger(db)
-    reading_user(ledger.db, user, _perm("read_public"), "report",
+    reading_user(ledger.db, user, permission("read_public"), "report",
                  f"{start}..{period_end.isoformat()}")
     rep = programme.write(ledger, out, _date(start), period_end, xlsx=xlsx, title=title,
                           plan=plan, pdf=pdf)

@@ -34,7 +34,7 @@ import functools
 import getpass
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import click
 import typer
@@ -49,6 +49,25 @@ from safeground.record.summary import StatusSummary
 err = Console(stderr=True)
 TOKEN_ENV = "SAFEGROUND_TOKEN"  # noqa: S105 (the name of a variable, not a secret)
 USER_ENV = "SAFEGROUND_USER"
+
+#: the options every command that opens the record shares
+DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
+                                           "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
+UserOpt = Annotated[str | None, typer.Option(
+    "--user", envvar=USER_ENV, show_envvar=False,
+    help="Who acts: a registered user (default: $SAFEGROUND_USER); the password is asked for. "
+    "Without it, the API token in $SAFEGROUND_TOKEN. Recorded in the audit trail")]
+ReaderOpt = Annotated[str | None, typer.Option(
+    "--user", envvar=USER_ENV, show_envvar=False,
+    help="Read as this user (password asked for; or $SAFEGROUND_TOKEN): role checked and "
+    "named in the audit trail. Without either, the read is audited as unauthenticated")]
+
+
+def permission(name: str) -> Any:
+    """The ``safeground.record.users.Permission`` a command needs, by name."""
+    from safeground.record.users import Permission
+
+    return Permission(name)
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:

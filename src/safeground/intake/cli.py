@@ -17,7 +17,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from safeground.cli_boundary import USER_ENV, acting_user, friendly, ledger_from, reading_user
+from safeground.cli_boundary import (
+    DbOpt,
+    ReaderOpt,
+    UserOpt,
+    acting_user,
+    friendly,
+    ledger_from,
+    permission,
+    reading_user,
+)
 from safeground.errors import ConfigError
 from safeground.record.vocabulary import ReportType
 
@@ -25,26 +34,11 @@ app = typer.Typer(help="Field data intake and open exchange: XLSForms, ODK Centr
                        "KoboToolbox, Survey123, GeoPackage, HXL.", no_args_is_help=True)
 console = Console()
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
-                                           "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
-UserOpt = Annotated[str | None, typer.Option(
-    "--user", envvar=USER_ENV, show_envvar=False,
-    help="Who acts: a registered user (default: $SAFEGROUND_USER); the password is asked for. "
-    "Without it, the API token in $SAFEGROUND_TOKEN")]
-ReaderOpt = Annotated[str | None, typer.Option(
-    "--user", envvar=USER_ENV, show_envvar=False,
-    help="Read as this user (password asked for; or $SAFEGROUND_TOKEN): role checked and "
-    "named in the audit trail")]
 StateOpt = Annotated[Path, typer.Option("--state", help="File keeping each form's pull cursor")]
 
 
 _ledger = ledger_from
 
-
-def _perm(name: str) -> Any:
-    from safeground.record.users import Permission
-
-    return Permission(name)
 
 
 def _types(names: list[str] | None) -> list[ReportType] | None:
@@ -105,7 +99,7 @@ def import_cmd(paths: Annotated[list[Path], typer.Argument(help="Files: ODK/Kobo
     from safeground.intake.importer import import_path
 
     ledger = _ledger(db)
-    who = acting_user(ledger.db, user, _perm("submit"), "import")
+    who = acting_user(ledger.db, user, permission("submit"), "import")
     code = 0
     for path in paths:
         s = import_path(ledger, path, who.name, progress=progress and not as_json,
@@ -148,7 +142,7 @@ def pull_odk(url: Annotated[str, typer.Argument(help="ODK Central base URL")],
     from safeground.intake.pull import OdkCentral, load_cursor, pull, save_cursor
 
     ledger = _ledger(db)
-    who = acting_user(ledger.db, user, _perm("submit"), "intake pull-odk")
+    who = acting_user(ledger.db, user, permission("submit"), "intake pull-odk")
     client = OdkCentral(url, email, password, project)
     for form_id in form:
         key = f"odk {url} {project} {form_id}"
@@ -174,7 +168,7 @@ def pull_kobo(url: Annotated[str, typer.Argument(help="KoboToolbox server, e.g. 
     from safeground.intake.pull import KoboToolbox, load_cursor, pull, save_cursor
 
     ledger = _ledger(db)
-    who = acting_user(ledger.db, user, _perm("submit"), "intake pull-kobo")
+    who = acting_user(ledger.db, user, permission("submit"), "intake pull-kobo")
     for uid in asset:
         key = f"kobo {url} {uid}"
         cursor = since or load_cursor(state, key)
@@ -195,7 +189,7 @@ def review(db: DbOpt = None, all_: Annotated[bool, typer.Option(
     from safeground.intake.reconcile import proposals_for
 
     ledger = _ledger(db)
-    reading_user(ledger.db, user, _perm("read_detail"), "intake review")
+    reading_user(ledger.db, user, permission("read_detail"), "intake review")
     props = proposals_for(ledger)
     t = Table("report", "type", "object", "proposal", "target", "why")
     for p in props:
@@ -217,7 +211,7 @@ def retarget(report_id: int, target: Annotated[str, typer.Argument(
     from safeground.intake.reconcile import override
 
     ledger = _ledger(db)
-    who = acting_user(ledger.db, user, _perm("decide"), "intake retarget")
+    who = acting_user(ledger.db, user, permission("decide"), "intake retarget")
     new = override(ledger, report_id, who.name, target, note)
     console.print(f"report {report_id} rejected; report {new} submitted for '{target}'")
 
@@ -241,7 +235,7 @@ def export_gpkg_cmd(out: Path, db: DbOpt = None,
 
     box = tuple(float(x) for x in bbox.split(",")) if bbox else None
     ledger = _ledger(db)
-    reading_user(ledger.db, user, _perm("read_victims" if sensitive else "analyse"),
+    reading_user(ledger.db, user, permission("read_victims" if sensitive else "analyse"),
                  "intake export-gpkg", str(out), required=sensitive)
     counts = export_gpkg(ledger, out, _types(type_),
                          as_of=dt.date.fromisoformat(as_of) if as_of else None,
@@ -260,7 +254,7 @@ def export_hxl_cmd(out: Path, type_: Annotated[str, typer.Option("--type")] = "h
     from safeground.intake.export import export_hxl
 
     ledger = _ledger(db)
-    reading_user(ledger.db, user, _perm("analyse"), "intake export-hxl", str(out))
+    reading_user(ledger.db, user, permission("analyse"), "intake export-hxl", str(out))
     n = export_hxl(ledger, out, ReportType(type_))
     console.print(f"Wrote {n} rows to [bold]{out}[/]")
 
@@ -273,7 +267,7 @@ def export_geojson_cmd(out: Path, type_: Annotated[str, typer.Option("--type")],
     from safeground.intake.export import export_geojson
 
     ledger = _ledger(db)
-    reading_user(ledger.db, user, _perm("analyse"), "intake export-geojson", str(out))
+    reading_user(ledger.db, user, permission("analyse"), "intake export-geojson", str(out))
     n = export_geojson(ledger, out, ReportType(type_))
     console.print(f"Wrote {n} features to [bold]{out}[/]")
 
@@ -288,7 +282,7 @@ def summary_cmd(by: Annotated[str, typer.Option(help="month, quarter or year")] 
     from safeground.intake.export import land_release_summary, write_land_release_summary
 
     ledger = _ledger(db)
-    reading_user(ledger.db, user, _perm("read_public"), "intake summary")
+    reading_user(ledger.db, user, permission("read_public"), "intake summary")
     rows = land_release_summary(ledger, by=by)
     t = Table("period", "organisation", "method", "cancelled m²", "reduced m²", "cleared m²",
               "items")

@@ -11,7 +11,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from safeground.cli_boundary import USER_ENV, acting_user, err, friendly, ledger_from, reading_user
+from safeground.cli_boundary import (
+    DbOpt,
+    UserOpt,
+    acting_user,
+    err,
+    friendly,
+    ledger_from,
+    permission,
+    reading_user,
+)
 
 app = typer.Typer(help="Migrate a legacy record (IMSMA NG or Core exports, spreadsheets, GIS "
                   "files) in three steps: inspect, check, run; and roll a batch back.",
@@ -21,18 +30,7 @@ console = Console()
 SourceArg = Annotated[Path, typer.Argument(help="The source: a .gdb folder or zipped .gdb, "
                                            ".gpkg, .shp, .kml, .geojson, .xlsx or .csv")]
 MappingOpt = Annotated[Path, typer.Option("--mapping", "-m", help="The mapping file (TOML)")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
-                                           "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
-UserOpt = Annotated[str | None, typer.Option(
-    "--user", envvar=USER_ENV, show_envvar=False,
-    help="Who acts: a registered user (default: $SAFEGROUND_USER); the password is asked for. "
-    "Without it, the API token in $SAFEGROUND_TOKEN")]
 
-
-def _perm(name: str) -> object:
-    from safeground.record.users import Permission
-
-    return Permission(name)
 
 
 @app.command("inspect")
@@ -81,7 +79,7 @@ def check_cmd(source: SourceArg, mapping: MappingOpt,
     from safeground.migrate.source import Source
 
     ledger = ledger_from(db)
-    reading_user(ledger.db, user, _perm("read_detail"), "migrate check", source.name)
+    reading_user(ledger.db, user, permission("read_detail"), "migrate check", source.name)
     src = Source(source)
     plan = dry_run(src, load(mapping), ledger.settings, ledger)
     html_path = html or Path(f"{source.stem}.check.html")
@@ -125,10 +123,10 @@ def run_cmd(source: SourceArg, mapping: MappingOpt,
 
     ledger = ledger_from(db)
     src, mapped = Source(source), load(mapping)   # a bad source fails before any password
-    who = acting_user(ledger.db, user, _perm("submit"), "migrate run")
+    who = acting_user(ledger.db, user, permission("submit"), "migrate run")
     if approver.strip() == who.name:
         res = run(ledger, src, mapped, who.name, approver)  # refused: MIGRATE_APPROVER_IS_RUNNER
-    second = acting_user(ledger.db, approver, _perm("decide"), "migrate run --approver")
+    second = acting_user(ledger.db, approver, permission("decide"), "migrate run --approver")
     res = run(ledger, src, mapped, who.name, second.name)
     if res.batch is None:
         console.print(f"Nothing new to migrate: {len(res.plan.records):,} reports already in "
@@ -157,7 +155,7 @@ def rollback_cmd(batch: Annotated[str, typer.Argument(help="The batch id printed
     from safeground.migrate.run import rollback
 
     ledger = ledger_from(db)
-    who = acting_user(ledger.db, user, _perm("decide"), "migrate rollback")
+    who = acting_user(ledger.db, user, permission("decide"), "migrate rollback")
     res = rollback(ledger, batch, who.name)
     removed = ", ".join(f"{n:,} {k}" for k, n in sorted(res.objects_removed.items())) or "none"
     console.print(f"Batch {escape(batch)} rolled back: {res.reports_removed:,} reports removed; "

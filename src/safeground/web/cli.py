@@ -26,14 +26,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeground.cli_boundary import USER_ENV, acting_user, err, friendly, os_login
+from safeground.cli_boundary import USER_ENV, DbOpt, acting_user, err, friendly, os_login
 
 console = Console()
 user_app = typer.Typer(help="Users of the web app and the API, and their roles.",
                        no_args_is_help=True)
-
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
-                                           "$SAFEGROUND_DATABASE_URL or sqlite:///safeground.sqlite)")]
 
 
 ByOpt = Annotated[str | None, typer.Option(
