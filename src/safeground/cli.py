@@ -26,8 +26,8 @@ from safeground.cli_boundary import (
     acting_user,
     err,
     friendly,
-    os_login,
     ledger_from,
+    os_login,
     print_status,
     reading_user,
 )
@@ -347,8 +347,8 @@ def backup(out: Annotated[Path, typer.Argument(help="The backup file to write (.
                  {"work_dir": bool(work_dir), "os_user": os_login()})
     res = bk.backup(database, out, work_dir=work_dir)
     m = res.manifest
-    console.print(f"Backup written to [bold]{escape(str(out))}[/]: {m['counts'].get('reports', 0):,} "
-                  f"reports, {m['counts'].get('users', 0):,} users, "
+    console.print(f"Backup written to [bold]{escape(str(out))}[/]: "
+                  f"{m['counts'].get('reports', 0):,} reports, {m['counts'].get('users', 0):,} users, "
                   f"{m['counts'].get('audit_log', 0):,} audit entries, "
                   f"{len(m['members']) - 1:,} work-directory files; record version "
                   f"{m['record_version']}")
@@ -452,7 +452,7 @@ def db_check(db: DbOpt = None) -> None:
         with database.read() as conn:
             conn.execute(text("SELECT 1"))
         rows.append(("connection", True, _shown_url(s)))
-    except Exception as exc:  # noqa: BLE001 - reported as the check's failure
+    except Exception as exc:
         from safeground.record.storage.database import _first_line
 
         rows.append(("connection", False, _first_line(exc)))

@@ -67,6 +67,8 @@ register({
 })
 
 FORMAT = 1
+#: where Debian keeps PostgreSQL's programs, one folder per major version
+PG_LIB = Path("/usr/lib/postgresql")
 MANIFEST = "manifest.json"
 SQLITE_MEMBER = "record.sqlite"
 PG_MEMBER = "record.pgdump"
@@ -202,7 +204,7 @@ def open_archive(path: Path, into: Path) -> dict[str, Any]:
                            details={"path": str(path), "reason": reason})
 
     try:
-        tar = tarfile.open(path, "r:gz")
+        tar = tarfile.open(path, "r:gz")  # noqa: SIM115 - closed by the with below
     except (OSError, tarfile.TarError) as exc:
         raise invalid(f"not a readable .tar.gz ({exc})") from None
     with tar:
@@ -315,9 +317,8 @@ def find_client(tool: str) -> str:
     candidates: list[Path] = []
     if env := os.environ.get("SAFEGROUND_PG_BINDIR"):
         candidates.append(Path(env))
-    debian = Path("/usr/lib/postgresql")
-    if debian.is_dir():
-        versions = [p for p in debian.iterdir() if p.name.isdigit()]
+    if PG_LIB.is_dir():
+        versions = [p for p in PG_LIB.iterdir() if p.name.isdigit()]
         candidates += [p / "bin" for p in sorted(versions, key=lambda p: -int(p.name))]
     for cand in candidates:
         if os.access(cand / tool, os.X_OK):
