@@ -348,7 +348,8 @@ def backup(out: Annotated[Path, typer.Argument(help="The backup file to write (.
     res = bk.backup(database, out, work_dir=work_dir)
     m = res.manifest
     console.print(f"Backup written to [bold]{escape(str(out))}[/]: "
-                  f"{m['counts'].get('reports', 0):,} reports, {m['counts'].get('users', 0):,} users, "
+                  f"{m['counts'].get('reports', 0):,} reports, "
+                  f"{m['counts'].get('users', 0):,} users, "
                   f"{m['counts'].get('audit_log', 0):,} audit entries, "
                   f"{len(m['members']) - 1:,} work-directory files; record version "
                   f"{m['record_version']}")

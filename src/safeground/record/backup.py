@@ -364,7 +364,8 @@ def _pg_backup(db: Database, out: Path) -> dict[str, Any]:
             manifest = {**_base_manifest("postgresql"), **state(db, conn),
                         "schema_revision": _schema_revision(conn)}
             _run("pg_dump", ["--format=custom", "--no-owner", "--no-privileges",
-                             "--schema=public", f"--snapshot={snapshot}", f"--file={out}"], env)
+                             "--schema=public", "--exclude-table-data=public.spatial_ref_sys",
+                             f"--snapshot={snapshot}", f"--file={out}"], env)
         finally:
             conn.execute(text("ROLLBACK"))
     # the status summary is computed by the ledger on its own connections: taken while the
@@ -476,10 +477,12 @@ def _pg_restore(target: Database, dump: Path) -> None:
     with target.write() as conn:
         for name in present:
             conn.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
-    # the public schema itself exists already (PostGIS lives in it): restore what is in it
+    # the public schema itself exists already, and so do PostGIS's own tables (spatial_ref_sys
+    # belongs to the extension, made by the superuser): restore Safeground's tables only
     listing = _run("pg_restore", ["--list", str(dump)], env)
     keep = [line for line in listing.splitlines()
-            if not (" SCHEMA - public " in line or "COMMENT - SCHEMA public" in line)]
+            if not (" SCHEMA - public " in line or "COMMENT - SCHEMA public" in line
+                    or " spatial_ref_sys " in line)]
     use_list = dump.with_suffix(".list")
     use_list.write_text("\n".join(keep) + "\n")
     _run("pg_restore", ["--no-owner", "--no-privileges", "--single-transaction",
