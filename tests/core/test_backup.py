@@ -383,6 +383,13 @@ def test_deploy_doc_roles_owner_upgrades_app_reads_and_writes_but_no_ddl(roles, 
     assert status(ledger).casualties["injured"] == 1
     done = _invoke(["status", "--db", roles["app"]])
     assert done.exit_code == 0 and "SHA open" in done.output, done.output
+    # the web app starts as the application role (schema at head: nothing to migrate)
+    from fastapi.testclient import TestClient
+
+    from safeground.web import create_app
+
+    health = TestClient(create_app(Settings(database_url=roles["app"]))).get("/healthz")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
     # ... but may not change the schema
     for ddl in ("CREATE TABLE sneaky (id int)", "DROP TABLE audit_log",
                 "ALTER TABLE reports ADD COLUMN x int"):
