@@ -407,6 +407,8 @@ def restore(archive: Annotated[Path, typer.Argument(help="A backup file (safegro
         target.close()
     manifest = bk.restore(s.database_url, archive, force=force, work_dir=work_dir)
     restored = Database.open(s.database_url)
+    if local_admin:   # shown to every admin as an alert, like the user commands' local admin
+        audit.record(restored, actor, "local_admin", "restore", {"os_user": os_login()})
     audit.record(restored, actor, "restore", archive.name,
                  {"created": manifest.get("created"), "record_version":
                   manifest.get("record_version"), "forced": force, "os_user": os_login()})
