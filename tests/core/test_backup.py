@@ -399,10 +399,15 @@ def test_deploy_doc_roles_owner_upgrades_app_reads_and_writes_but_no_ddl(roles, 
             conn.execute(sqlalchemy.text(ddl))
         assert caught.value.orig.sqlstate == "42501", ddl   # insufficient_privilege
     db.close()
-    # the owner backs up (as an admin of the record) and restores over it
+    # a backup only reads: the application role makes it (as an admin of the record) ...
     archive = tmp_path / "b.tar.gz"
-    done = _invoke(["backup", str(archive), "--db", roles["owner"]], user="root")
+    done = _invoke(["backup", str(archive), "--db", roles["app"]], user="root")
     assert done.exit_code == 0, done.output
+    # ... but only the owner may restore over the record
+    done = _invoke(["restore", str(archive), "--db", roles["app"], "--force"], user="root")
+    assert done.exit_code == 2 and "RESTORE_NOT_OWNER" in done.output, done.output
+    assert "Traceback" not in done.output
+    assert bk.check(Database.open(roles["app"]), bk.read_manifest(archive)) == []  # untouched
     done = _invoke(["restore", str(archive), "--db", roles["owner"], "--force"], user="root")
     assert done.exit_code == 0, done.output
     # after the restore the application role still has its rights (default privileges)

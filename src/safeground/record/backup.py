@@ -62,6 +62,8 @@ register({
     "DB_UPGRADE_REFUSED": "the schema is behind and this role may not change it: run "
                           "safeground db upgrade as the owner role",
     "DB_CHECK_FAILED": "the database check failed: {failed}",
+    "RESTORE_NOT_OWNER": "this database role may not replace the record's tables: restore as "
+                         "the role that owns the schema",
     "WORK_DIR_NOT_EMPTY": "the work directory {path} is not empty: restore into it only with "
                           "--force",
 })
@@ -470,13 +472,9 @@ def _sqlite_restore(target: Database, copy: Path) -> None:
 
 
 def _pg_restore(target: Database, dump: Path) -> None:
+    """Replace Safeground's tables with the dump's, in one transaction (psql
+    --single-transaction): a restore that fails half-way leaves the target as it was."""
     env, dbname = _pg_env(target)
-    # drop Safeground's tables first: pg_restore --clean would also try to drop the schema
-    # objects PostGIS owns
-    present = set(target.table_names()) & {*metadata.tables, "alembic_version"}
-    with target.write() as conn:
-        for name in present:
-            conn.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
     # the public schema itself exists already, and so do PostGIS's own tables (spatial_ref_sys
     # belongs to the extension, made by the superuser): restore Safeground's tables only
     listing = _run("pg_restore", ["--list", str(dump)], env)
@@ -485,6 +483,23 @@ def _pg_restore(target: Database, dump: Path) -> None:
                     or " spatial_ref_sys " in line)]
     use_list = dump.with_suffix(".list")
     use_list.write_text("\n".join(keep) + "\n")
-    _run("pg_restore", ["--no-owner", "--no-privileges", "--single-transaction",
-                        "--exit-on-error", f"--use-list={use_list}", f"--dbname={dbname}",
-                        str(dump)], env)
+    script = dump.with_suffix(".sql")
+    _run("pg_restore", ["--no-owner", "--no-privileges", f"--use-list={use_list}",
+                        f"--file={script}", str(dump)], env)
+    present = sorted(set(target.table_names()) & {*metadata.tables, "alembic_version"})
+    whole = dump.with_suffix(".restore.sql")
+    with whole.open("w") as out, script.open() as body:
+        for name in present:
+            out.write(f'DROP TABLE IF EXISTS public."{name}" CASCADE;\n')
+        shutil.copyfileobj(body, out)
+    try:
+        _run("psql", ["--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
+                      "--single-transaction", f"--dbname={dbname}", f"--file={whole}"], env)
+    except BackupError as exc:
+        reason = str(exc.details.get("reason", "")) if isinstance(exc.details, dict) else ""
+        if "must be owner" in reason or "permission denied" in reason:
+            raise BackupError(
+                "this database role may not replace the record's tables: restore as the role "
+                "that owns the schema (docs/deploy.md); nothing was changed",
+                code="RESTORE_NOT_OWNER", details={"reason": reason}) from None
+        raise
