@@ -22,6 +22,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from safeground.cli_boundary import (
+    USER_ENV,
     DbOpt,
     ReaderOpt,
     UserOpt,
@@ -29,6 +30,7 @@ from safeground.cli_boundary import (
     err,
     friendly,
     ledger_from,
+    os_login,
     permission,
     print_status,
     reading_user,
@@ -309,6 +311,173 @@ def demo(workdir: Annotated[Path, typer.Option(help="Where the demo writes")] = 
     from safeground.demo import run
 
     run(workdir, console, use_example=use_example, seed=seed, serve=serve)
+
+
+LocalAdminOpt = Annotated[bool, typer.Option(
+    "--local-admin", help="Act as the local administrator (access to the server and the "
+    "record's database), without a user: only while the target record is empty; audited")]
+AdminOpt = Annotated[str | None, typer.Option(
+    "--user", envvar=USER_ENV, show_envvar=False,
+    help="The admin who acts (password asked for; default $SAFEGROUND_USER, else the API "
+    "token in $SAFEGROUND_TOKEN)")]
+
+
+@app.command()
+@friendly
+def backup(out: Annotated[Path, typer.Argument(help="The backup file to write (.tar.gz)")],
+           work_dir: Annotated[Path | None, typer.Option(
+               "--work-dir", help="Also pack this work directory (plans, risk model files)")]
+           = None,
+           db: DbOpt = None, user: AdminOpt = None) -> None:
+    """Back up the whole record (reports, users, sessions, audit trail; optionally the work
+    directory) to one archive with a manifest, while the app serves. As an admin: the archive
+    holds victims' personal data and password hashes (docs/deploy.md)."""
+    from safeground.record import audit
+    from safeground.record import backup as bk
+
+    s = _settings(db)
+    database = Database.open(s.database_url)
+    who = acting_user(database, user, permission("manage_users"), "backup")
+    audit.record(database, who.name, "backup", out.name,
+                 {"work_dir": bool(work_dir), "os_user": os_login()})
+    res = bk.backup(database, out, work_dir=work_dir)
+    m = res.manifest
+    console.print(f"Backup written to [bold]{escape(str(out))}[/]: "
+                  f"{m['counts'].get('reports', 0):,} reports, "
+                  f"{m['counts'].get('users', 0):,} users, "
+                  f"{m['counts'].get('audit_log', 0):,} audit entries, "
+                  f"{len(m['members']) - 1:,} work-directory files; record version "
+                  f"{m['record_version']}")
+
+
+def _target_is_empty(url: str) -> bool:
+    from safeground.record import backup as bk
+
+    target = Database.open(url, migrate=False)
+    try:
+        return not bk.holds(target)
+    finally:
+        target.close()
+
+
+@app.command()
+@friendly
+def restore(archive: Annotated[Path, typer.Argument(help="A backup file (safeground backup)")],
+            check_only: Annotated[bool, typer.Option(
+                "--check", help="Only compare the record with the backup's manifest (record "
+                "version, rows per table, status); change nothing")] = False,
+            force: Annotated[bool, typer.Option(
+                "--force", help="Restore over a record (or work directory) that is not "
+                "empty")] = False,
+            work_dir: Annotated[Path | None, typer.Option(
+                "--work-dir", help="Restore the archived work directory here")] = None,
+            db: DbOpt = None, user: AdminOpt = None,
+            local_admin: LocalAdminOpt = False) -> None:
+    """Restore a backup into the record named by --db (refused over a non-empty record
+    without --force), then check it against the backup's manifest. As an admin of the TARGET
+    record, or --local-admin while it is empty."""
+    from safeground.errors import PermissionDeniedError
+    from safeground.record import audit
+    from safeground.record import backup as bk
+
+    s = _settings(db)
+    if check_only:
+        target = Database.open(s.database_url)
+        reading_user(target, user, permission("manage_users"), "restore --check", archive.name,
+                     required=not local_admin)
+        manifest = bk.read_manifest(archive)
+        bk.check_or_raise(target, manifest)
+        console.print(f"The record matches {escape(str(archive))}: record version "
+                      f"{manifest['record_version']}, {len(manifest['counts'])} tables, status")
+        return
+    if local_admin:
+        if not _target_is_empty(s.database_url):
+            raise PermissionDeniedError(
+                "--local-admin restores only into an empty record: this one holds data, so "
+                "an admin of it must restore (--user)", code="FORBIDDEN")
+        actor = f"local-admin:{os_login()}"
+    else:
+        target = Database.open(s.database_url)
+        actor = acting_user(target, user, permission("manage_users"), "restore").name
+        target.close()
+    manifest = bk.restore(s.database_url, archive, force=force, work_dir=work_dir)
+    restored = Database.open(s.database_url)
+    if local_admin:   # shown to every admin as an alert, like the user commands' local admin
+        audit.record(restored, actor, "local_admin", "restore", {"os_user": os_login()})
+    audit.record(restored, actor, "restore", archive.name,
+                 {"created": manifest.get("created"), "record_version":
+                  manifest.get("record_version"), "forced": force, "os_user": os_login()})
+    console.print(f"Restored {escape(str(archive))} (made {manifest.get('created')}): "
+                  f"{manifest['counts'].get('reports', 0):,} reports, "
+                  f"{manifest['counts'].get('users', 0):,} users; checked against its manifest")
+
+
+db_app = typer.Typer(help="The record's database: bring the schema up to date, check it.",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade(db: DbOpt = None) -> None:
+    """Bring the schema to the newest version (Alembic), creating the postgis extension where
+    allowed. Run it as the role that owns the schema."""
+    s = _settings(db)
+    database = Database.open(s.database_url)
+    current, head = database.schema_revision()
+    console.print(f"Schema at {current} (newest {head}) at [bold]{escape(_shown_url(s))}[/]")
+
+
+def _shown_url(s: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(s.database_url).render_as_string(hide_password=True)
+
+
+@db_app.command("check")
+@friendly
+def db_check(db: DbOpt = None) -> None:
+    """Check the database without changing it: it answers, the schema is at the newest
+    version, PostGIS is there (PostgreSQL). Exit 2 with DB_CHECK_FAILED otherwise."""
+    from sqlalchemy import text
+
+    from safeground.errors import ConfigError
+
+    s = _settings(db)
+    rows: list[tuple[str, bool, str]] = []
+    try:
+        database = Database.open(s.database_url, migrate=False)
+        with database.read() as conn:
+            conn.execute(text("SELECT 1"))
+        rows.append(("connection", True, _shown_url(s)))
+    except Exception as exc:
+        from safeground.record.storage.database import _first_line
+
+        rows.append(("connection", False, _first_line(exc)))
+        database = None
+    if database is not None:
+        current, head = database.schema_revision()
+        rows.append(("schema", current == head, f"at {current or 'none'}, newest {head}"))
+        if database.dialect == "postgresql":
+            with database.read() as conn:
+                version = conn.execute(text(
+                    "SELECT extversion FROM pg_extension WHERE extname = 'postgis'")).scalar()
+                role = conn.execute(text("SELECT current_user")).scalar()
+            rows.append(("postgis", version is not None,
+                         f"version {version}" if version else "extension missing: the owner "
+                         "must run CREATE EXTENSION postgis"))
+            rows.append(("role", True, str(role)))
+        database.close()
+    t = Table(title="Database check")
+    for col in ("check", "result", "detail"):
+        t.add_column(col)
+    for name, ok, detail in rows:
+        t.add_row(name, "[green]ok[/]" if ok else "[red]FAILED[/]", escape(detail))
+    console.print(t)
+    failed = [name for name, ok, _ in rows if not ok]
+    if failed:
+        raise ConfigError(f"the database check failed: {', '.join(failed)}",
+                          code="DB_CHECK_FAILED", details=failed)
 
 
 def command_tree() -> click.Command:

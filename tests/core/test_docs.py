@@ -56,7 +56,7 @@ def test_every_cli_command_is_documented():
                                  "docs/data-model.md", "docs/report-format.md", "docs/errors.md",
                                  "docs/cli.md", "docs/domain.md", "docs/planning.md",
                                  "docs/web.md", "docs/intake.md", "docs/risk-model.md",
-                                 "docs/scenario.md", "docs/reports.md"])
+                                 "docs/scenario.md", "docs/reports.md", "docs/deploy.md"])
 def test_doc_links_resolve(doc):
     path = ROOT / doc
     for target in re.findall(r"\]\(([^)#:]+\.md)\)", path.read_text()):

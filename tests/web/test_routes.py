@@ -139,6 +139,35 @@ def test_the_public_routes_answer_without_sign_in(site):
     assert c.get("/static/vendor/leaflet/leaflet.js").status_code == 200
 
 
+def test_the_health_check_is_public_and_says_only_whether_the_database_answers(site):
+    answer = site.client().get("/healthz")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert set(body) == {"status", "record_version"} and body["status"] == "ok"
+    with site.app.state.ledger.db.read() as conn:
+        from safeground.record.ledger.rows import record_version
+
+        assert body["record_version"] == list(record_version(conn))
+
+
+def test_the_health_check_answers_503_in_the_envelope_when_the_database_is_gone(tmp_path):
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine
+
+    from safeground.record.ledger import Ledger
+    from safeground.record.storage import Database
+    from safeground.settings import Settings
+    from safeground.web import create_app
+
+    url = f"sqlite:///{tmp_path}/missing-folder/record.sqlite"   # a folder that is not there
+    app = create_app(Settings(database_url=url),
+                     ledger=Ledger(Database(create_engine(url)), Settings(database_url=url)))
+    answer = TestClient(app).get("/healthz")
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "DB_UNREACHABLE"
+    assert "record_version" not in answer.text
+
+
 def test_no_page_loads_anything_from_another_host(site):
     """Offline: no CDN, no tile server, no web fonts."""
     c = site.as_user("root")

@@ -51,6 +51,8 @@ HERE = Path(__file__).parent
 PUBLIC_ROUTES = frozenset({
     ("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/auth/token"),
     ("GET", "/ogc"), ("GET", "/ogc/conformance"), ("GET", "/static"),
+    # for load balancers and monitoring: whether the database answers, and no data
+    ("GET", "/healthz"),
 })
 
 #: routes that take a file upload: their body may be ``max_upload_bytes``, not
@@ -178,6 +180,28 @@ def _install_description(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _install_health(app: FastAPI) -> None:
+    from fastapi.concurrency import run_in_threadpool
+
+    @app.get("/healthz", include_in_schema=True, tags=["health"],
+             summary="Whether the app and its database answer (no sign-in, no data)")
+    async def healthz(request: Request) -> Response:
+        from safeground.record.ledger.rows import record_version
+
+        def probe() -> list[int]:
+            with request.app.state.ledger.db.read() as conn:
+                return list(record_version(conn))
+
+        try:
+            version = await run_in_threadpool(probe)
+        except Exception:
+            import logging
+
+            logging.getLogger("safeground.web").exception("health check: database failed")
+            return envelope("DB_UNREACHABLE", "the database does not answer", 503)
+        return JSONResponse({"status": "ok", "record_version": version})
+
+
 def page_context(request: Request, user: User | None) -> dict[str, Any]:
     """What every page template gets: the user, the CSRF token, the navigation."""
     if user is None:
@@ -256,6 +280,7 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     from starlette.middleware.gzip import GZipMiddleware
 
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are MBs of GeoJSON
+    _install_health(app)
     app.include_router(api.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)

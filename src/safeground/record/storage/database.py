@@ -87,11 +87,62 @@ class Database:
         """Apply every Alembic migration not yet applied."""
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.write() as conn:
-            if self.dialect == "postgresql":
+        from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+        try:
+            with self.write() as conn:
+                if self.dialect == "postgresql":
+                    self._ensure_postgis(conn)
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise ConfigError(f"the database does not answer: {_first_line(exc)}",
+                              code="DB_UNREACHABLE") from None
+        except ProgrammingError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+                raise
+            raise ConfigError(
+                f"the schema is not at the newest version and this role may not change it "
+                f"({_first_line(exc)}): run `safeground db upgrade` as the role that owns the "
+                "schema", code="DB_UPGRADE_REFUSED") from None
+        except DBAPIError as exc:
+            if self.dialect == "sqlite":
+                raise ConfigError(f"the SQLite file cannot be opened: {_first_line(exc)}",
+                                  code="DB_UNREACHABLE") from None
+            raise
+
+    def _ensure_postgis(self, conn: Connection) -> None:
+        """The postgis extension, created when missing; ConfigError POSTGIS_MISSING when the
+        role may not create it (an application role: the owner must run CREATE EXTENSION)."""
+        have = conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'"))
+        if have.first() is not None:
+            return
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            with conn.begin_nested():
                 conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        except DBAPIError as exc:
+            dbname = conn.execute(text("SELECT current_database()")).scalar()
+            role = conn.execute(text("SELECT current_user")).scalar()
+            raise ConfigError(
+                f"the database {dbname!r} has no postgis extension and the role {role!r} may "
+                f"not create it ({_first_line(exc)}). The database owner or a superuser must "
+                f'run, once: psql -d {dbname} -c "CREATE EXTENSION postgis;" '
+                "(docs/deploy.md)", code="POSTGIS_MISSING",
+                details={"database": dbname, "role": role}) from None
+
+    def schema_revision(self) -> tuple[str | None, str]:
+        """(the revision the database is at, the newest revision Safeground knows)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(cfg).get_current_head() or ""
+        with self.read() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        return current, head
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -172,3 +223,8 @@ class Database:
 def _locked(exc: OperationalError) -> bool:
     """SQLite's "database is locked" / "database table is locked" (SQLITE_BUSY, _LOCKED)."""
     return "locked" in str(exc.orig) or "busy" in str(exc.orig)
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
