@@ -27,6 +27,7 @@ from safeground.record.summary import status
 from safeground.record.users import Permission, User, Users
 from safeground.record.vocabulary import ReportStatus, ReportType
 from safeground.web.auth import COOKIE, principal, require
+from safeground.web.cache import derived
 from safeground.web.envelope import content, errors
 from safeground.web.mapview import (
     LAYERS,
@@ -206,7 +207,9 @@ def change_password(request: Request, body: PasswordBody,
 @router.get("/status", summary="Programme status (now or as known on a date)",
             tags=["record"], responses=errors(400))
 def status_(request: Request, as_of: str | None = None, user: User = PUBLIC) -> dict[str, Any]:
-    return status(ledger_of(request), parse_day(as_of)).to_dict()
+    day = parse_day(as_of)
+    return derived(request, ("status", day or dt.date.today(), day is None),
+                   lambda: status(ledger_of(request), day).to_dict())
 
 
 def casualties_by_accident(ledger: Ledger, as_of: dt.date | None,
@@ -676,6 +679,7 @@ class RejectBody(BaseModel):
 def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, Any]:
     ledger = ledger_of(request)
     res = ledger.approve(body.ids, user.name, body.note)
+    request.app.state.derived.clear()     # the figures of the record before are done with
     job = request.app.state.plan_jobs.follow(ledger, user.name, res.approved)
     return {"approved": res.approved,
             "refused": [{"report_id": rid, "problems": probs} for rid, probs in res.refused],

@@ -34,7 +34,8 @@ from safeground.record.ledger import Ledger
 from safeground.record.storage import Database
 from safeground.record.users import Permission, User, Users
 from safeground.settings import Settings
-from safeground.web.auth import LoginLimiter, principal
+from safeground.web.auth import LoginLimiter, VerifiedCredentials, principal
+from safeground.web.cache import RecordCache
 from safeground.web.envelope import describe_errors, envelope
 from safeground.web.guard import (
     BodyLimitMiddleware,
@@ -223,6 +224,8 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.state.ledger = ledger
     app.state.users = Users(ledger.db)
     app.state.limiter = LoginLimiter()
+    app.state.credentials = VerifiedCredentials()
+    app.state.derived = RecordCache()
     app.state.options = WebOptions(Path(work_dir) if work_dir else None, secure_cookies,
                                    follow_approvals, check_public_url(public_url))
     app.state.work_dir = app.state.options.work_dir
