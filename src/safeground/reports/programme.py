@@ -123,13 +123,18 @@ def _in(row: dict[str, Any], start: dt.date, end: dt.date) -> bool:
     return start <= row["first_date"] <= end
 
 
+def check_period(start: dt.date, end: dt.date) -> None:
+    """Raise ValidationError (PERIOD_INVALID) for a period that ends before it starts."""
+    if end < start:
+        raise ValidationError([Problem("PERIOD_INVALID", field="end",
+                                       params={"start": start, "end": end})])
+
+
 def build(ledger: Ledger, start: dt.date, end: dt.date,
           plan_dir: str | Path | None = None) -> ProgrammeReport:
     """The programme report for ``start``..``end`` (both inclusive), from approved reports;
     with ``plan_dir`` (a folder ``safeground plan make`` wrote) also the plan's outlook."""
-    if end < start:
-        raise ValidationError([Problem("PERIOD_INVALID", field="end",
-                                       params={"start": start, "end": end})])
+    check_period(start, end)
     months = {m: {"released": Counter(), "items": 0, "killed": 0, "injured": 0, "eore": 0}
               for m in _months(start, end)}
     orgs: dict[str, dict[str, Any]] = defaultdict(lambda: {"released": Counter(), "items": 0})

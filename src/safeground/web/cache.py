@@ -4,12 +4,16 @@ The programme status, the dashboard's figures and charts and the programme repor
 whole record: a second or more each. They change only when the record does, so the web app
 keeps them keyed by the record's *version* and recomputes one only when the version has moved.
 
-The version is ``(last report id, last audit row id)``: every write to the record — a
-submission, an approval, a rejection, a rollback — adds a report or an audit row (the ledger
-writes one for each), so any write, by any process sharing the database, moves it. Both are
-the maximum of a primary key, one index look-up each whatever the size of the record; a
-request reads it once (``version``). Writes that do not change the record (a sign-in, an
-export) also add an audit row: they cost one recomputation, never a stale figure.
+The version is ``(last report id, last audit row id that may tell of a change)``: every
+write to the record — a submission, an approval, a rejection, a rollback, whatever comes later
+— adds a report or an audit row (the ledger writes one for each), so any write, by any process
+sharing the database, moves it. Audit rows of what never changes the record and comes with
+ordinary use — a sign-in, a sign-out, a failed sign-in, a read of victims' data, an export, a
+refusal (``QUIET_ACTIONS``) — do not move it, so that fifty clients signing in do not make the
+figures again fifty times. Both parts are index look-ups on primary keys: the last report id,
+and a look back over at most ``WINDOW`` audit rows (when none of them may tell of a change,
+the version is the window's start, which moves with the next row: safe, if not thrifty). A
+request reads the version once (``request_version``).
 
 ``RecordCache`` holds at most ``max_entries`` values (least recently used go first). When
 several requests ask for the same missing value at once, one computes it and the others wait
@@ -32,12 +36,23 @@ from safeground.record.storage.schema import audit_log, reports
 T = TypeVar("T")
 
 
+#: audit actions of ordinary use that never change the record (see the module)
+QUIET_ACTIONS = ("login", "login_failed", "logout", "victim_read", "export", "cli_read",
+                 "forbidden", "password_change_failed")
+#: how many of the last audit rows are looked at for one that may tell of a change
+WINDOW = 1000
+
+
 def version(ledger: Ledger) -> tuple[int, int]:
-    """The record's version: (last report id, last audit row id)."""
+    """The record's version (see the module)."""
+    top = select(func.coalesce(func.max(audit_log.c.id), 0)).scalar_subquery()
+    telling = select(func.max(audit_log.c.id)).where(
+        audit_log.c.id > top - WINDOW, audit_log.c.action.not_in(QUIET_ACTIONS)
+    ).scalar_subquery()
     with ledger.db.read() as conn:
         row = conn.execute(select(
             select(func.coalesce(func.max(reports.c.id), 0)).scalar_subquery(),
-            select(func.coalesce(func.max(audit_log.c.id), 0)).scalar_subquery())).one()
+            func.coalesce(telling, top - WINDOW))).one()
     return int(row[0]), int(row[1])
 
 
