@@ -105,7 +105,6 @@ def main() -> None:
               f"{job.state} after {made:.2f} s; asked again {(time.perf_counter() - t) * 1000:.1f}"
               f" ms (answers {again.history[0].status_code if again.history else '-'} then "
               f"{again.status_code})")
-        app.state.jobs.shutdown()
         ledger.db.close()
 
 

@@ -26,7 +26,6 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,7 +92,7 @@ class Jobs:
 
     def __init__(self, workers: int = 2, max_waiting: int = 8, max_kept: int = 64) -> None:
         self.workers, self.max_waiting, self.max_kept = workers, max_waiting, max_kept
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="safeground-job")
+        self._slots = threading.BoundedSemaphore(workers)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._done: dict[Hashable, str] = {}       # key -> id of the job that made it
         self._lock = threading.Lock()
@@ -128,7 +127,10 @@ class Jobs:
                                     "again in a minute", details={"retry_after": 30})
             job = self._new(user, kind, params, key)
             self._events[job.id] = threading.Event()
-            self._pool.submit(self._run, job.id, work)
+            # a daemon thread that waits for a free slot: a server stopping does not wait
+            # for a report being made
+            threading.Thread(target=self._run, args=(job.id, work), daemon=True,
+                             name=f"safeground-job-{job.id}").start()
             return self._copy(job), True
 
     def _new(self, user: str, kind: str, params: dict[str, Any], key: Hashable) -> Job:
@@ -187,6 +189,10 @@ class Jobs:
                     setattr(job, k, v)
 
     def _run(self, job_id: str, work: Work) -> None:
+        with self._slots:
+            self._work(job_id, work)
+
+    def _work(self, job_id: str, work: Work) -> None:
         self._set(job_id, state="running", started=_now(), step="started", progress=0.05)
 
         def progress(fraction: float, step: str) -> None:
@@ -209,9 +215,6 @@ class Jobs:
             event = self._events.get(job_id)
             if event is not None:
                 event.set()
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _now() -> str:
