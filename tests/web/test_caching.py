@@ -84,6 +84,30 @@ def test_the_cache_holds_a_bounded_number_of_values():
     assert cache.get(("k", 9), (1, 1), lambda: -2) == -2       # the older one was dropped
 
 
+def test_many_asking_at_once_for_a_missing_value_compute_it_once():
+    from safeground.web.cache import RecordCache
+
+    cache, calls, go = RecordCache(), [], threading.Event()
+
+    def compute():
+        calls.append(1)
+        go.wait(5)            # everyone else arrives while this one computes
+        return "figures"
+
+    got: list[str] = []
+    threads = [threading.Thread(target=lambda: got.append(cache.get("status", (1, 1),
+                                                                     compute)))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    while not calls:
+        threading.Event().wait(0.01)
+    go.set()
+    for t in threads:
+        t.join(10)
+    assert got == ["figures"] * 8 and len(calls) == 1 and cache.computed == 1
+
+
 # ------------------------------------------------------------------------------ jobs
 def test_the_programme_report_is_a_job_whose_result_is_the_direct_build(fresh_site):
     site = fresh_site

@@ -79,7 +79,12 @@ class RecordCache:
             with self._lock:
                 if full in self._values:
                     return self._values[full]
-            value = compute()
+            try:
+                value = compute()
+            except BaseException:
+                with self._lock:
+                    self._computing.pop(full, None)
+                raise
             with self._lock:
                 self.computed += 1
                 self._values[full] = value

@@ -315,7 +315,8 @@ class Deriving:
                 "engine_state": area.dumps()}
 
     # ------------------------------------------------------------------- replaying the past
-    def _approved(self, cond: Any, by_id: bool = False) -> list[tuple[Report, int]]:
+    def _approved(self, cond: Any, by_id: bool = False,
+                  conn: Connection | None = None) -> list[tuple[Report, int]]:
         """Approved reports matching ``cond``, with their approval sequence, in that order.
 
         ``by_id``: ``cond`` picks a few reports by an indexed id (an object's, an area's), so
@@ -326,6 +327,8 @@ class Deriving:
         status = reports.c.status.concat("") if by_id else reports.c.status
         q = select(reports).where(status == ReportStatus.APPROVED.value, cond) \
             .order_by(reports.c.seq)
+        if conn is not None:
+            return [(report_from_row(row), row.seq) for row in conn.execute(q)]
         with self.db.read() as conn:
             return [(report_from_row(row), row.seq) for row in conn.execute(q)]
 
@@ -355,12 +358,14 @@ class Deriving:
         """One object as known on ``as_of``: its own reports, its area's events and the
         objects those link to."""
         cond = and_(reports.c.date_of_information <= as_of, about(oid))
-        found = self._approved(cond, by_id=True)
-        needed = {r.payload.get("activity_id") for r, _ in found} - {None}
-        if needed:
-            found += self._approved(and_(reports.c.date_of_information <= as_of,
-                                         reports.c.report_type.concat("") == "activity",
-                                         reports.c.object_id.in_(needed)), by_id=True)
+        with self.db.read() as conn:           # one connection: fewer round trips
+            found = self._approved(cond, by_id=True, conn=conn)
+            needed = {r.payload.get("activity_id") for r, _ in found} - {None}
+            if needed:
+                found += self._approved(and_(reports.c.date_of_information <= as_of,
+                                             reports.c.report_type.concat("") == "activity",
+                                             reports.c.object_id.in_(needed)),
+                                        by_id=True, conn=conn)
         by_id = {r.id: (r, seq) for r, seq in found}
         ws = Workspace(None)
         self._replay_into(ws, [r for r, _ in sorted(by_id.values(), key=lambda x: x[1])])
