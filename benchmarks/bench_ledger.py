@@ -11,6 +11,14 @@ Point, as the CSV intake gives them; one organisation and one activity beforehan
 (surveyed hazardous areas). Target: 1,000,000 item rows <= 60 s.
 
     .venv/bin/python benchmarks/bench_ledger.py --gate 1000000 [--polygons 10000]
+
+``--scale 100000,200000,500000`` instead times ``as_of`` of one area as the record grows: a
+record of 20,000 approved reports is applied through the ledger, then its approved report rows
+are copied (under other object ids) until the table holds each size in turn, and as_of of 200
+of the original areas is timed at each. Target: <= 5 ms at 500,000 reports and flat from
+100,000 (the look-up goes by the object's and area's indexes, not by status).
+
+    .venv/bin/python benchmarks/bench_ledger.py --scale 100000,200000,500000 [--backend ...]
 """
 
 from __future__ import annotations
@@ -174,6 +182,54 @@ def gate(n_items: int, n_polygons: int, tmp: str) -> None:
     ledger.db.close()
 
 
+def _grow(ledger: Ledger, target: int, base: int) -> int:
+    """Copy the first ``base`` report rows under new object ids until there are ``target``."""
+    from sqlalchemy import func, insert, literal, select
+
+    from safeground.record.storage.schema import reports
+
+    cols = [c for c in reports.c if c.name != "id"]
+    with ledger.db.write() as conn:
+        have = conn.execute(select(func.count()).select_from(reports)).scalar_one()
+        top = conn.execute(select(func.max(reports.c.seq))).scalar() or 0
+        copy = have // base
+        while have < target:
+            n = min(base, target - have)
+            tag = f"~{copy}"
+            src = select(*[
+                (c.concat(literal(tag)) if c.name in ("object_id", "area_id") else
+                 c + literal(top * copy) if c.name == "seq" else c).label(c.name)
+                for c in cols]).where(reports.c.id <= n).order_by(reports.c.id)
+            conn.execute(insert(reports).from_select([c.name for c in cols], src))
+            have += n
+            copy += 1
+    return have
+
+
+def scale(url: str, sizes: list[int], label: str) -> None:
+    base = 20_000
+    n_areas = (base - 1) // 5
+    ledger = Ledger(Database.open(url), Settings(database_url=url))
+    res = ledger.submit(programme(n_areas), user="officer")
+    out = ledger.approve(res.accepted, user="chief")
+    assert not res.rejected and not out.refused
+    ids = [f"HA-{i:06d}" for i in range(0, n_areas, max(1, n_areas // 200))]
+    first = {hid: ledger.get("hazardous_area", hid, as_of=dt.date(2021, 2, 15)) for hid in ids}
+    for size in sizes:
+        have = _grow(ledger, size, base)
+        times = []
+        for hid in ids:
+            s = time.perf_counter()
+            got = ledger.get("hazardous_area", hid, as_of=dt.date(2021, 2, 15))
+            times.append((time.perf_counter() - s) * 1000)
+            assert got == first[hid], hid       # the copies change nothing about the area
+        print(f"[{label}] {have:>9,} reports: as_of one area median "
+              f"{statistics.median(times):.2f} ms, p95 "
+              f"{sorted(times)[int(0.95 * len(times)) - 1]:.2f} ms over {len(times)} areas"
+              "   target <= 5 ms")
+    ledger.db.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reports", type=int, default=100_000)
@@ -181,19 +237,29 @@ def main() -> None:
     ap.add_argument("--gate", type=int, default=0, metavar="N",
                     help="time the gate alone: N item rows, then --polygons NTS polygons")
     ap.add_argument("--polygons", type=int, default=10_000)
+    ap.add_argument("--scale", default="", metavar="N,N,...",
+                    help="time as_of of one area at these numbers of reports")
     args = ap.parse_args()
+    sizes = sorted(int(x) for x in args.scale.split(",") if x.strip())
+
+    def one(url: str, label: str) -> None:
+        if sizes:
+            scale(url, sizes, label)
+        else:
+            run(url, args.reports, label)
+
     with tempfile.TemporaryDirectory() as tmp:
         if args.gate:
             gate(args.gate, args.polygons, tmp)
             return
         if args.backend in ("sqlite", "both"):
-            run(f"sqlite:///{tmp}/bench.sqlite", args.reports, "sqlite")
+            one(f"sqlite:///{tmp}/bench.sqlite", "sqlite")
         if args.backend in ("postgis", "both"):
             from harness import postgis
 
             server = postgis.start()
             try:
-                run(server.create_database("bench"), args.reports, "postgis")
+                one(server.create_database("bench"), "postgis")
             finally:
                 postgis.stop(server)
 

@@ -8,7 +8,7 @@ import re
 
 import pandas as pd
 import pytest
-from websupport import build_site, write_plan
+from websupport import build_site, made, write_plan
 
 from safeground.planning.outputs import settlement_table
 from safeground.planning.replan import replan_from_record
@@ -196,15 +196,16 @@ def test_the_programme_report_carries_the_served_plan(planned, site):
     """The web app's programme report takes the plan in its work directory (every role may
     make the report: the outlook is aggregates only); without a plan there is none."""
     with_plan, plan = planned
-    rep = with_plan.as_user("visitor").get(
-        "/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=json").json()
+    visitor = with_plan.as_user("visitor")
+    rep = made(with_plan, visitor,
+               "/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=json").json()
     assert rep["outlook"][-1]["year"] == "not within the plan"
     assert sum(y["areas_released"] for y in rep["outlook"]) == len(plan.instance.areas)
-    html = with_plan.as_user("visitor").get(
-        "/api/v1/programme-report?start=2021-01-01&end=2021-12-31").text
+    html = made(with_plan, visitor,
+                "/api/v1/programme-report?start=2021-01-01&end=2021-12-31").text
     assert 'id="outlook"' in html
-    bare = site.as_user("visitor").get(
-        "/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=json").json()
+    bare = made(site, site.as_user("visitor"),
+                "/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=json").json()
     assert bare["outlook"] is None
 
 
@@ -252,7 +253,8 @@ def test_an_analyst_makes_the_plan_again_from_the_record(replanning):
     assert forecast["quantile"].tolist() == ["P10", "P50", "P90"]
     assert forecast.completion_date.tolist() == sorted(forecast.completion_date)
     assert (forecast.completion_date > "2021-07-01").all()
-    rep = analyst.get("/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=json")
+    rep = made(site, analyst,
+               "/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=json")
     assert [r["completion_date"] for r in rep.json()["forecast"]] == \
         forecast.completion_date.tolist()
     served = analyst.get("/api/v1/plan/forecast").json()

@@ -20,7 +20,8 @@ from safeground.web.auth import permission_of
 #: the map layer every role reads, so that the route's own layer check is not met first)
 SAMPLES = {"rtype": "victim", "object_id": "VIC-001", "report_id": "1",
            "collection_id": "hazardous_areas", "feature_id": "HA-001", "name": "visitor",
-           "layer": "hazardous_area_points", "settlement_id": "SET-AGHDAM", "grant_id": "1"}
+           "layer": "hazardous_area_points", "settlement_id": "SET-AGHDAM", "grant_id": "1",
+           "job_id": "no-such-job"}
 
 
 def _routes(app) -> list[tuple[str, str, APIRoute]]:

@@ -167,6 +167,7 @@ def _samples(site) -> dict[str, list[str]]:
         "layer": [(c, f) for c in LAYERS for f in [*objects[LAYERS[c]], "VIC-001"]],
         "settlement_id": objects[ReportType.SETTLEMENT],
         "name": ["gantt", "va"],
+        "job_id": ["no-such-job"],
     }
 
 

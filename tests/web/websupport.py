@@ -148,3 +148,15 @@ def served(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def made(site: Site, client: TestClient, url: str, timeout: float = 120):
+    """GET an output made in the background (the programme report): wait for the job the
+    request starts, then GET again, which leads (303) to the result."""
+    r = client.get(url, follow_redirects=False)
+    if r.status_code != 202:
+        return client.get(url) if r.status_code == 303 else r
+    job = site.app.state.jobs.wait(r.json()["id"], timeout)
+    assert job.state == "done", job.error
+    return client.get(url)
+

@@ -429,14 +429,26 @@ class Users:
                                  detail={"self_service": True, "client": client})
 
     # --------------------------------------------------------------------- authentication
-    def check_password(self, name: str, password: str) -> User | None:
+    def check_password(self, name: str, password: str,
+                       remembered: Any = None) -> User | None:
         """The active user with this name (in any case) and password, or None (no audit: see
-        ``login``)."""
+        ``login``).
+
+        ``remembered`` (optional; ``web.auth.VerifiedCredentials``) spares the slow password
+        hash for credentials verified a short while ago: it answers whether this name and
+        password were verified against the stored hash the user has *now* (read here, on
+        every call, with ``active``), so a changed password or a deactivated user is refused
+        at once, in every process."""
         with self.db.read() as conn:
             row = conn.execute(select(users).where(_by_name(name))).first()
+        if row is not None and remembered is not None and row.active and \
+                remembered.known(name, password, row.password_hash):
+            return _user(row)
         ok = verify_password(password, row.password_hash if row else _DUMMY_HASH)
         if row is None or not ok or not row.active:
             return None
+        if remembered is not None:
+            remembered.remember(name, password, row.password_hash)
         return _user(row)
 
     def login(self, name: str, password: str, *, kind: str = "cookie",

@@ -32,7 +32,11 @@ from safeground.record.summary import StatusSummary, status
 from safeground.record.vocabulary import ReportType
 from safeground.reports import charts as svg
 
-register({"PERIOD_INVALID": "the period ends ({end}) before it starts ({start})"})
+register({"PERIOD_INVALID": "the period ends ({end}) before it starts ({start})",
+          "PERIOD_TOO_LONG": "the period spans {value} years; a report covers at most {limit}"})
+
+#: the longest period one report covers, in years (one column per month)
+MAX_YEARS = 100
 
 KINDS = ("cancelled", "reduced", "cleared")
 COLOURS = {"cancelled": "#8fbf6a", "reduced": "#f2c14e", "cleared": "#3a7ca5"}
@@ -123,13 +127,23 @@ def _in(row: dict[str, Any], start: dt.date, end: dt.date) -> bool:
     return start <= row["first_date"] <= end
 
 
+def check_period(start: dt.date, end: dt.date) -> None:
+    """Raise ValidationError for a period that ends before it starts (PERIOD_INVALID) or
+    spans more than ``MAX_YEARS`` (PERIOD_TOO_LONG)."""
+    if end < start:
+        raise ValidationError([Problem("PERIOD_INVALID", field="end",
+                                       params={"start": start, "end": end})])
+    if end.year - start.year > MAX_YEARS:
+        raise ValidationError([Problem("PERIOD_TOO_LONG", field="start",
+                                       params={"value": end.year - start.year,
+                                               "limit": MAX_YEARS})])
+
+
 def build(ledger: Ledger, start: dt.date, end: dt.date,
           plan_dir: str | Path | None = None) -> ProgrammeReport:
     """The programme report for ``start``..``end`` (both inclusive), from approved reports;
     with ``plan_dir`` (a folder ``safeground plan make`` wrote) also the plan's outlook."""
-    if end < start:
-        raise ValidationError([Problem("PERIOD_INVALID", field="end",
-                                       params={"start": start, "end": end})])
+    check_period(start, end)
     months = {m: {"released": Counter(), "items": 0, "killed": 0, "injured": 0, "eore": 0}
               for m in _months(start, end)}
     orgs: dict[str, dict[str, Any]] = defaultdict(lambda: {"released": Counter(), "items": 0})

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, File, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
@@ -27,7 +27,9 @@ from safeground.record.summary import status
 from safeground.record.users import Permission, User, Users
 from safeground.record.vocabulary import ReportStatus, ReportType
 from safeground.web.auth import COOKIE, principal, require
+from safeground.web.cache import derived, request_version
 from safeground.web.envelope import content, errors
+from safeground.web.jobs import Job, plan_stamp, programme_report_work
 from safeground.web.mapview import (
     LAYERS,
     MAP_FIELDS,
@@ -206,7 +208,9 @@ def change_password(request: Request, body: PasswordBody,
 @router.get("/status", summary="Programme status (now or as known on a date)",
             tags=["record"], responses=errors(400))
 def status_(request: Request, as_of: str | None = None, user: User = PUBLIC) -> dict[str, Any]:
-    return status(ledger_of(request), parse_day(as_of)).to_dict()
+    day = parse_day(as_of)
+    return derived(request, ("status", day or dt.date.today(), day is None),
+                   lambda: status(ledger_of(request), day).to_dict())
 
 
 def casualties_by_accident(ledger: Ledger, as_of: dt.date | None,
@@ -676,6 +680,7 @@ class RejectBody(BaseModel):
 def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, Any]:
     ledger = ledger_of(request)
     res = ledger.approve(body.ids, user.name, body.note)
+    request.app.state.derived.clear()     # the figures of the record before are done with
     job = request.app.state.plan_jobs.follow(ledger, user.name, res.approved)
     return {"approved": res.approved,
             "refused": [{"report_id": rid, "problems": probs} for rid, probs in res.refused],
@@ -752,30 +757,124 @@ def land_release(request: Request, by: str = "quarter", as_of: str | None = None
     return {"by": by, "rows": rows}
 
 
+REPORT_FORMATS = ("html", "json", "xlsx")
+JobId = Annotated[str, PathParam(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$",
+                                 description="a job's id (from the job's Location)")]
+
+
+def _wants_page(request: Request) -> bool:
+    """Whether a browser asks (its Accept names HTML): it gets a page that waits."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _waiting_page(job: Job) -> HTMLResponse:
+    from html import escape
+
+    href = escape(job.to_dict()["href"])
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="2;url={href}"><title>Being made…</title></head>'
+        f'<body><p>The {escape(job.kind)} is being made ({escape(job.state)}: '
+        f'{escape(job.step)}, {job.progress:.0%}). This page opens it when it is ready.</p>'
+        f'<p><a href="{href}">Look again</a></p></body></html>', status_code=202,
+        headers={"Location": job.to_dict()["href"]})
+
+
+def _job_started(request: Request, job: Job) -> Response:
+    """202 with the job (its address in Location), or 303 to its result when it is done."""
+    where = job.to_dict()
+    if job.state == "done":
+        return Response(status_code=303, headers={"Location": where["result"]})
+    if _wants_page(request):
+        return _waiting_page(job)
+    return JSONResponse(where, status_code=202, headers={"Location": where["href"]})
+
+
+def start_programme_report(request: Request, user: User, first: dt.date, last: dt.date,
+                           fmt: str, title: str) -> Job:
+    """The job making this programme report (see ``web.jobs``): checked here, made there."""
+    from safeground.reports.programme import check_period
+
+    check_period(first, last)
+    if fmt not in REPORT_FORMATS:
+        raise BadRequestError("format must be html, json or xlsx", code="FORMAT_UNKNOWN")
+    work = request.app.state.work_dir
+    plan_dir = Path(work, "plan") if work else None
+    params = {"start": first.isoformat(), "end": last.isoformat(), "format": fmt,
+              "title": title[:200]}
+    key = ("programme-report", tuple(sorted(params.items())), request_version(request),
+           plan_stamp(plan_dir))
+    job, _ = request.app.state.jobs.start(
+        user.name, "programme-report", params, key,
+        programme_report_work(ledger_of(request), first, last, fmt, title[:200], plan_dir))
+    return job
+
+
 @router.get("/programme-report", summary="Programme report for government and donors over a "
-            "period (HTML, JSON or Excel; counts only, no personal data)", tags=["exports"],
-            responses={**content("text/html", "application/json", XLSX), **errors(400)})
+            "period (HTML, JSON or Excel; counts only, no personal data): made in the "
+            "background — 202 with the job in Location, or 303 to the result made already",
+            tags=["exports"], status_code=202,
+            responses={202: {"description": "Being made: poll the job (Location)",
+                             "headers": {"Location": {"description": "the job",
+                                                      "schema": {"type": "string"}}}},
+                       303: {"description": "Made already for this record: the result "
+                                            "(Location)"},
+                       **errors(400, 503)})
 def programme_report(request: Request, start: str, end: str | None = None,
                      format: str = "html", title: str = "Mine action programme report",
-                     user: User = PUBLIC) -> Any:
-    from safeground.reports import programme as pr
-
+                     user: User = PUBLIC) -> Response:
     first = parse_day(start, "start")
     if first is None:
         raise BadRequestError("start is needed (YYYY-MM-DD)", code="DATE_INVALID",
                               details={"parameter": "start"})
     last = parse_day(end, "end") or dt.date.today()
-    if format not in ("html", "json", "xlsx"):
-        raise BadRequestError("format must be html, json or xlsx", code="FORMAT_UNKNOWN")
-    work = request.app.state.work_dir
-    rep = pr.build(ledger_of(request), first, last, Path(work, "plan") if work else None)
-    if format == "json":
-        return rep.to_dict()
-    if format == "xlsx":
-        path = _tmp_file(".xlsx")
-        pr.write_workbook(rep, path)
-        return _file(path, XLSX, f"programme-report-{first}-{last}.xlsx")
-    return HTMLResponse(pr.render_html(rep, title[:200]))
+    return _job_started(request, start_programme_report(request, user, first, last, format,
+                                                        title))
+
+
+class JobBody(BaseModel):
+    """A heavy output to make in the background."""
+
+    kind: Literal["programme-report"] = Field(description="what to make")
+    start: dt.date = Field(description="the period's first day")
+    end: dt.date | None = Field(None, description="its last day (today when left out)")
+    format: Literal["html", "json", "xlsx"] = "html"
+    title: str = Field("Mine action programme report", max_length=200)
+
+
+@router.post("/jobs", status_code=202, summary="Make a heavy output in the background (the "
+             "programme report): the job, its address in Location", tags=["jobs"],
+             responses={303: {"description": "Made already for this record: the result "
+                                             "(Location)"}, **errors(400, 429, 503)})
+def start_job(request: Request, body: JobBody, user: User = PUBLIC) -> Response:
+    job = start_programme_report(request, user, body.start, body.end or dt.date.today(),
+                                 body.format, body.title)
+    return _job_started(request, job)
+
+
+@router.get("/jobs/{job_id}", summary="How a job of yours goes: state (waiting, running, "
+            "done, failed), progress, and the result's address once done", tags=["jobs"],
+            responses={**content("application/json", "text/html"), **errors(404)})
+def job_state(request: Request, job_id: JobId, user: User = PUBLIC) -> Response:
+    job = request.app.state.jobs.get(job_id, user.name)
+    if _wants_page(request):
+        if job.state == "done":
+            return Response(status_code=303, headers={"Location": job.to_dict()["result"]})
+        if job.state != "failed":
+            page = _waiting_page(job)
+            page.status_code = 200
+            return page
+    return JSONResponse(job.to_dict())
+
+
+@router.get("/jobs/{job_id}/result", summary="The result of a job of yours once done (409 "
+            "JOB_NOT_DONE before, JOB_FAILED if it failed)", tags=["jobs"],
+            responses={**content("text/html", "application/json", XLSX), **errors(404, 409)})
+def job_result(request: Request, job_id: JobId, user: User = PUBLIC) -> Response:
+    out = request.app.state.jobs.result(job_id, user.name)
+    disposition = "attachment" if out.media_type == XLSX else "inline"
+    return Response(out.body, media_type=out.media_type,
+                    headers={"Content-Disposition": f'{disposition}; filename="{out.filename}"'})
 
 
 def _work_file(request: Request, *parts: str) -> Path:

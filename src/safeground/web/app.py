@@ -34,7 +34,8 @@ from safeground.record.ledger import Ledger
 from safeground.record.storage import Database
 from safeground.record.users import Permission, User, Users
 from safeground.settings import Settings
-from safeground.web.auth import LoginLimiter, principal
+from safeground.web.auth import LoginLimiter, VerifiedCredentials, principal
+from safeground.web.cache import RecordCache
 from safeground.web.envelope import describe_errors, envelope
 from safeground.web.guard import (
     BodyLimitMiddleware,
@@ -43,6 +44,7 @@ from safeground.web.guard import (
     internal_error,
     too_large,
 )
+from safeground.web.jobs import Jobs
 from safeground.web.planjob import PlanJobs
 
 HERE = Path(__file__).parent
@@ -132,7 +134,7 @@ def _install_errors(app: FastAPI) -> None:
         if exc.http_status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="Safeground", charset="UTF-8"' \
                 if request.url.path.startswith("/ogc") else 'Bearer realm="Safeground"'
-        if exc.http_status == 429 and isinstance(exc.details, dict):
+        if exc.http_status in (429, 503) and isinstance(exc.details, dict):
             headers["Retry-After"] = str(exc.details.get("retry_after", 60))
         return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
@@ -247,6 +249,9 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.state.ledger = ledger
     app.state.users = Users(ledger.db)
     app.state.limiter = LoginLimiter()
+    app.state.credentials = VerifiedCredentials()
+    app.state.derived = RecordCache()
+    app.state.jobs = Jobs()
     app.state.options = WebOptions(Path(work_dir) if work_dir else None, secure_cookies,
                                    follow_approvals, check_public_url(public_url))
     app.state.work_dir = app.state.options.work_dir

@@ -16,16 +16,26 @@ Every route declares the permission it needs with ``Depends(require(Permission.X
 by account *and* client address (``LoginLimiter``), so that nobody elsewhere can lock a user
 out. The client address is the connection's peer; a proxy's ``X-Forwarded-For`` is believed
 only from the addresses given to ``safeground serve --forwarded-allow-ips``.
+
+QGIS and GDAL send Basic credentials with every request; checking the password hash each time
+(scrypt, tens of milliseconds by design) would make each such request far dearer than one with
+a token. ``VerifiedCredentials`` remembers, for a few minutes, that a name and password were
+verified against the user's stored hash — keyed by an HMAC of both under a random key made
+when the process starts, never the password itself — and every request still reads the user
+(active, stored hash) from the database, so a changed password or a deactivated user is
+refused at once.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
+import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -135,6 +145,51 @@ class LoginLimiter:
             del self._fails[next(iter(self._fails))]
 
 
+class VerifiedCredentials:
+    """Name and password pairs verified lately against a stored password hash (see the
+    module): at most ``max_entries``, each for ``ttl`` seconds. Entries are keyed by
+    HMAC-SHA256(process key, name key + password) and hold an HMAC of the stored hash they
+    were verified against; the process key is random and never leaves memory."""
+
+    def __init__(self, ttl: float = 300.0, max_entries: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.max_entries, self.clock = ttl, max_entries, clock
+        self._key = secrets.token_bytes(32)
+        self._seen: OrderedDict[bytes, tuple[float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _mac(self, *parts: str) -> bytes:
+        return hmac.new(self._key, "\0".join(parts).encode("utf-8"), hashlib.sha256).digest()
+
+    def known(self, name: str, password: str, stored_hash: str) -> bool:
+        """Whether this name and password were verified against ``stored_hash`` less than
+        ``ttl`` seconds ago."""
+        key = self._mac("cred", name_key(name), password)
+        with self._lock:
+            hit = self._seen.get(key)
+            if hit is None:
+                return False
+            if hit[0] <= self.clock():
+                del self._seen[key]
+                return False
+        return hmac.compare_digest(hit[1], self._mac("hash", stored_hash))
+
+    def remember(self, name: str, password: str, stored_hash: str) -> None:
+        key = self._mac("cred", name_key(name), password)
+        with self._lock:
+            self._seen.pop(key, None)
+            self._seen[key] = (self.clock() + self.ttl, self._mac("hash", stored_hash))
+            while len(self._seen) > self.max_entries:
+                self._seen.popitem(last=False)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
 def client_of(request: Request) -> str:
     """The client's address: the connection's peer (uvicorn replaces it with the
     ``X-Forwarded-For`` address only when the peer is a trusted proxy)."""
@@ -178,7 +233,7 @@ def principal(request: Request) -> Principal | None:
         if creds is None:
             raise AuthenticationError("malformed Basic credentials", code="LOGIN_FAILED")
         limiter.check(creds[0], client_of(request))
-        user = users.check_password(*creds)
+        user = users.check_password(*creds, remembered=request.app.state.credentials)
         if user is None:
             limiter.failed(creds[0], client_of(request))
             from safeground.record import audit

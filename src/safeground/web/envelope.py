@@ -34,14 +34,17 @@ STATUS_TEXT: dict[int, str] = {
     404: "No such object, report, type, collection, user or output (NOT_FOUND, ...)",
     405: "The path does not take this method (METHOD_NOT_ALLOWED)",
     409: "The request conflicts with the record's state (e.g. APPROVER_IS_SUBMITTER, "
-         "REPORT_NOT_SUBMITTED, USER_EXISTS, PLAN_JOB_RUNNING)",
+         "REPORT_NOT_SUBMITTED, USER_EXISTS, PLAN_JOB_RUNNING, JOB_NOT_DONE, JOB_FAILED)",
     413: "The request body is larger than the server takes (BODY_TOO_LARGE; details.limit "
          "in bytes)",
     422: "The request's shape is wrong (REQUEST_INVALID: details lists each field), or a "
          "value is refused (FIELD_TOO_LARGE, PASSWORD_*, ...)",
     429: "Too many failed sign-ins from this address or for this user name "
-         "(LOGIN_RATE_LIMITED, with Retry-After)",
+         "(LOGIN_RATE_LIMITED, with Retry-After), or a job of yours is still being made "
+         "(JOB_RUNNING: details.job is that job)",
     500: "An unexpected error (INTERNAL_ERROR): logged on the server, no detail given out",
+    503: "Every background worker is busy and the waiting line is full (JOBS_BUSY, with "
+         "Retry-After): ask again shortly",
 }
 
 
@@ -137,7 +140,7 @@ def describe_errors(spec: dict[str, Any], routes: list[tuple[str, str, Any]]) ->
         for status in sorted(error_statuses(route)):
             entry: dict[str, Any] = {"description": STATUS_TEXT[status],
                                      "content": {"application/json": {"schema": ref}}}
-            if status == 429:
+            if status in (429, 503):
                 entry["headers"] = {"Retry-After": {
                     "description": "seconds to wait", "schema": {"type": "integer"}}}
             responses[str(status)] = entry

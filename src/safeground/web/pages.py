@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from safeground.errors import NotFoundError, SafegroundError
+from safeground.record.ledger import Ledger
 from safeground.record.reports import REPORT_SPECS, is_sensitive_name
 from safeground.record.summary import status
 from safeground.record.users import MIN_PASSWORD, SESSION_HOURS, Permission, User
@@ -30,6 +31,7 @@ from safeground.web.api import (
     review_queue,
 )
 from safeground.web.auth import COOKIE, client_of, principal, require
+from safeground.web.cache import derived
 from safeground.web.mapview import default_layers, may_read_layer
 from safeground.web.views import feature, hidden_fields, jsonable
 
@@ -133,10 +135,20 @@ def _km2(m2: float) -> float:
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, as_of: str | None = None, user: User = PUBLIC) -> Response:
+    day = parse_day(as_of)
+    s, figures, ch = derived(request, ("dashboard", day or dt.date.today(), day is None),
+                             lambda: dashboard_figures(ledger_of(request), day))
+    return _render(request, "dashboard.html", user, s=s, f=figures, charts=ch,
+                   as_of=as_of or "", today=dt.date.today().isoformat(),
+                   report_start=dt.date(dt.date.today().year - 1, 1, 1).isoformat())
+
+
+def dashboard_figures(ledger: Ledger, day: dt.date | None) -> tuple[Any, dict[str, Any],
+                                                                    dict[str, str]]:
+    """The dashboard's status, figures and charts (SVG) of the record as known on ``day``
+    (now for None): computed once per version of the record (``web.cache``)."""
     from safeground.intake.export import land_release_summary
 
-    day = parse_day(as_of)
-    ledger = ledger_of(request)
     s = status(ledger, day)
     released = {k: _km2(v) for k, v in s.released_m2.items()}
     killed = s.casualties.get("killed", 0)
@@ -175,9 +187,7 @@ def dashboard(request: Request, as_of: str | None = None, user: User = PUBLIC) -
         "people": charts.bars([("returned", s.returned), ("waiting", figures["waiting"])],
                               title="Displaced people", colours=["#2e7d32", "#e8a33d"]),
     }
-    return _render(request, "dashboard.html", user, s=s, f=figures, charts=ch,
-                   as_of=as_of or "", today=dt.date.today().isoformat(),
-                   report_start=dt.date(dt.date.today().year - 1, 1, 1).isoformat())
+    return s, figures, ch
 
 
 @router.get("/review", response_class=HTMLResponse)
