@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import numpy as np
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -45,7 +46,7 @@ from safeground.web.api import casualties_by_accident, parse_day, planned_areas
 from safeground.web.auth import require
 from safeground.web.envelope import content, errors
 from safeground.web.mapview import MapView, parse_bbox
-from safeground.web.views import feature, public_area
+from safeground.web.views import GENERALISE_DEG, feature, public_area
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 GEOJSON = "application/geo+json"
@@ -266,15 +267,23 @@ def items(request: Request, collection_id: str,
           datetime: str | None = None, as_of: str | None = None,
           user: User = READ) -> JSONResponse:
     c = _collection(collection_id, user)
-    view, when = MapView(parse_bbox(bbox)), _interval(datetime)
+    box, when, day = parse_bbox(bbox), _interval(datetime), parse_day(as_of)
     plan = _plan(request, c)
-    rows = request.app.state.ledger.objects(c.rtype, parse_day(as_of))
-    if when is not None:
-        rows = [r for r in rows if _matches(r, when)]
-    feats = view.features(_features(c, rows, user, plan))
+    ledger = request.app.state.ledger
+    if day is None and plan is None:
+        # the current record: filters, count and page asked of the database (Ledger.page)
+        rows, matched = ledger.page(c.rtype, **query_of(c, box, when), limit=limit,
+                                    offset=offset)
+        page = _features(c, rows, user, None)
+    else:
+        # as known on a date (a replay of the record), or the plan's areas: filtered here
+        rows = ledger.objects(c.rtype, day)
+        if when is not None:
+            rows = [r for r in rows if _matches(r, when)]
+        feats = MapView(box).features(_features(c, rows, user, plan))
+        page, matched = feats[offset:offset + limit], len(feats)
     if c.rtype is ReportType.ACCIDENT:
-        _victim_counts(request.app.state.ledger, feats, parse_day(as_of))
-    page = feats[offset:offset + limit]
+        _victim_counts(ledger, page, day)
     base = f"{_base(request)}/collections/{c.id}/items"
 
     def link(rel: str, off: int) -> dict[str, Any]:
@@ -287,14 +296,40 @@ def items(request: Request, collection_id: str,
     links = [link("self", offset),
              {"href": f"{_base(request)}/collections/{c.id}", "rel": "collection",
               "type": "application/json"}]
-    if offset + limit < len(feats):
+    if offset + limit < matched:
         links.append(link("next", offset + limit))
     if offset > 0:
         links.append(link("prev", max(0, offset - limit)))
     return _json({"type": "FeatureCollection", "features": page,
-                  "numberMatched": len(feats), "numberReturned": len(page),
+                  "numberMatched": matched, "numberReturned": len(page),
                   "timeStamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                   "links": links}, GEOJSON)
+
+
+def public_hit(geoms: np.ndarray, box: shapely.Polygon) -> np.ndarray:
+    """Whether each area's generalised point (``views.public_area``, what a viewer sees)
+    meets the box: a box never probes a perimeter."""
+    points = [public_area({"id": "", "geometry": g})["geometry"] for g in geoms]
+    return shapely.intersects(_shapes(points), box)
+
+
+def _shapes(geojson: list[dict[str, Any] | None]) -> np.ndarray:
+    out = np.empty(len(geojson), dtype=object)
+    out[:] = [shapely.geometry.shape(g) if g else None for g in geojson]
+    return out
+
+
+def query_of(c: Collection, box: shapely.Polygon | None,
+             when: tuple[dt.date | None, dt.date | None] | None) -> dict[str, Any]:
+    """``Ledger.page`` arguments for a collection's filters: the box tested against the
+    geometry the caller is shown (the generalised point for ``hazardous_area_points``, which
+    lies within ``GENERALISE_DEG`` of the area's bounding box)."""
+    out: dict[str, Any] = {"dates": when}
+    if box is not None:
+        out["bbox"] = tuple(box.bounds)
+        if c.id == "hazardous_area_points":
+            out.update(pad=GENERALISE_DEG, hit=public_hit)
+    return out
 
 
 def _victim_counts(ledger: Ledger, feats: list[dict[str, Any]], as_of: dt.date | None,
