@@ -9,7 +9,7 @@ import random
 
 import pytest
 import shapely
-from helpers import D, LAT, LON, area_box, base, load, rec, release
+from helpers import LAT, LON, D, area_box, base, load, rec, release
 from shapely.geometry import box
 from sqlalchemy import select
 

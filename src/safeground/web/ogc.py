@@ -33,7 +33,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import numpy as np
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -45,8 +44,8 @@ from safeground.record.vocabulary import ReportType
 from safeground.web.api import casualties_by_accident, parse_day, planned_areas
 from safeground.web.auth import require
 from safeground.web.envelope import content, errors
-from safeground.web.mapview import MapView, parse_bbox
-from safeground.web.views import GENERALISE_DEG, feature, public_area
+from safeground.web.mapview import MapView, box_query, parse_bbox
+from safeground.web.views import feature, public_area
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 GEOJSON = "application/geo+json"
@@ -272,8 +271,8 @@ def items(request: Request, collection_id: str,
     ledger = request.app.state.ledger
     if day is None and plan is None:
         # the current record: filters, count and page asked of the database (Ledger.page)
-        rows, matched = ledger.page(c.rtype, **query_of(c, box, when), limit=limit,
-                                    offset=offset)
+        rows, matched = ledger.page(c.rtype, **box_query(box, c.id == "hazardous_area_points"),
+                                    dates=when, limit=limit, offset=offset)
         page = _features(c, rows, user, None)
     else:
         # as known on a date (a replay of the record), or the plan's areas: filtered here
@@ -304,32 +303,6 @@ def items(request: Request, collection_id: str,
                   "numberMatched": matched, "numberReturned": len(page),
                   "timeStamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                   "links": links}, GEOJSON)
-
-
-def public_hit(geoms: np.ndarray, box: shapely.Polygon) -> np.ndarray:
-    """Whether each area's generalised point (``views.public_area``, what a viewer sees)
-    meets the box: a box never probes a perimeter."""
-    points = [public_area({"id": "", "geometry": g})["geometry"] for g in geoms]
-    return shapely.intersects(_shapes(points), box)
-
-
-def _shapes(geojson: list[dict[str, Any] | None]) -> np.ndarray:
-    out = np.empty(len(geojson), dtype=object)
-    out[:] = [shapely.geometry.shape(g) if g else None for g in geojson]
-    return out
-
-
-def query_of(c: Collection, box: shapely.Polygon | None,
-             when: tuple[dt.date | None, dt.date | None] | None) -> dict[str, Any]:
-    """``Ledger.page`` arguments for a collection's filters: the box tested against the
-    geometry the caller is shown (the generalised point for ``hazardous_area_points``, which
-    lies within ``GENERALISE_DEG`` of the area's bounding box)."""
-    out: dict[str, Any] = {"dates": when}
-    if box is not None:
-        out["bbox"] = tuple(box.bounds)
-        if c.id == "hazardous_area_points":
-            out.update(pad=GENERALISE_DEG, hit=public_hit)
-    return out
 
 
 def _victim_counts(ledger: Ledger, feats: list[dict[str, Any]], as_of: dt.date | None,
