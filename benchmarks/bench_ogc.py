@@ -95,9 +95,9 @@ def wait(url: str, proc: subprocess.Popen, what: str) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            if requests.get(url, timeout=2).status_code < 500:
+            if requests.get(url, timeout=30).status_code < 500:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:     # not listening yet, or still starting
             pass
         if proc.poll() is not None:
             break

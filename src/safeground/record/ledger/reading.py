@@ -118,6 +118,8 @@ class Reading:
         The current record only: the record as known on a date is replayed (``objects``)."""
         rtype = ReportType(report_type)
         table = object_tables[rtype]
+        # every column but the land release engine's state (never shown; large)
+        shown = [c for c in table.c if c.name != "engine_state"]
         conds = []
         for k, v in (where or {}).items():
             if k not in table.c:
@@ -133,7 +135,7 @@ class Reading:
             if bbox is None:
                 number = conn.execute(select(func.count()).select_from(table)
                                       .where(*conds)).scalar_one()
-                q = select(table).where(*conds).order_by(table.c.id).offset(offset)
+                q = select(*shown).where(*conds).order_by(table.c.id).offset(offset)
                 rows = conn.execute(q if limit is None else q.limit(limit)).mappings().all()
                 return [self._public(rtype, dict(r)) for r in rows], number
             if "geometry" not in table.c:
@@ -145,11 +147,12 @@ class Reading:
                 q = q.where(table.c.geometry.op("&&")(
                     func.ST_MakeEnvelope(x0, y0, x1, y1, 4326)))
             else:
+                # the R*Tree first (a subquery, so the planner cannot start from the keys)
                 rt, keys = spatial.rtrees[rtype], spatial.spatial_keys
-                q = q.select_from(rt.join(keys, keys.c.id == rt.c.id)
-                                  .join(table, table.c.id == keys.c.object_id)) \
-                    .where(keys.c.kind == rtype.value, rt.c.minx <= x1, rt.c.maxx >= x0,
-                           rt.c.miny <= y1, rt.c.maxy >= y0)
+                inside = select(rt.c.id).where(rt.c.minx <= x1, rt.c.maxx >= x0,
+                                               rt.c.miny <= y1, rt.c.maxy >= y0)
+                q = q.select_from(keys.join(table, table.c.id == keys.c.object_id)) \
+                    .where(keys.c.id.in_(inside))
             cands = conn.execute(q.where(*conds).order_by(table.c.id)).all()
             geoms = np.empty(len(cands), dtype=object)
             geoms[:] = [c[1] for c in cands]
@@ -158,7 +161,7 @@ class Reading:
             want = matched[offset:] if limit is None else matched[offset:offset + limit]
             rows = []
             for i in range(0, len(want), 1000):          # bound parameters, in chunks
-                rows += conn.execute(select(table).where(table.c.id.in_(want[i:i + 1000]))
+                rows += conn.execute(select(*shown).where(table.c.id.in_(want[i:i + 1000]))
                                      .order_by(table.c.id)).mappings().all()
         return [self._public(rtype, dict(r)) for r in rows], len(matched)
 
