@@ -146,3 +146,14 @@ def test_the_migration_fills_the_rtree_for_existing_rows(sqlite_ledger):
         assert conn.execute(select(spatial.rtrees[HA].c.id)).all() == []
         spatial.fill_sqlite(conn)
     assert _boxes(ledger) == before and len(before) == 30
+
+
+def test_bounds_come_from_the_index_and_hold_every_geometry(many):
+    rows = many.objects(HA)
+    exact = shapely.GeometryCollection([r["geometry"] for r in rows]).bounds
+    got = many.bounds(HA)
+    assert got is not None
+    assert got[0] <= exact[0] and got[1] <= exact[1] and got[2] >= exact[2] \
+        and got[3] >= exact[3]
+    assert _near(got, exact)
+    assert many.bounds(ReportType.ACCIDENT) is None

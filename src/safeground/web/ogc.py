@@ -199,11 +199,15 @@ def _visible(request: Request, c: Collection, user: User) -> bool:
 
 
 def _extent(request: Request, c: Collection, user: User) -> dict[str, Any]:
-    feats = _features(c, request.app.state.ledger.objects(c.rtype), user, _plan(request, c))
-    geoms = [shapely.geometry.shape(f["geometry"]) for f in feats if f.get("geometry")]
+    plan = _plan(request, c)
+    if plan is None and c.id != "hazardous_area_points":
+        b = request.app.state.ledger.bounds(c.rtype)       # from the spatial index
+    else:       # the plan's areas, or the generalised points: from the features shown
+        feats = _features(c, request.app.state.ledger.objects(c.rtype), user, plan)
+        geoms = [shapely.geometry.shape(f["geometry"]) for f in feats if f.get("geometry")]
+        b = shapely.GeometryCollection(geoms).bounds if geoms else None
     out: dict[str, Any] = {}
-    if geoms:
-        b = shapely.GeometryCollection(geoms).bounds
+    if b is not None:
         out["spatial"] = {"bbox": [[round(v, 6) for v in b]], "crs": CRS84}
     return out
 

@@ -165,6 +165,26 @@ class Reading:
                                      .order_by(table.c.id)).mappings().all()
         return [self._public(rtype, dict(r)) for r in rows], len(matched)
 
+    def bounds(self, report_type: ReportType | str) -> tuple[float, float, float, float] | None:
+        """``(minlon, minlat, maxlon, maxlat)`` of the current objects' geometries of a type,
+        from the spatial index (None when none has a geometry). On SQLite the R*Tree's boxes
+        are 32-bit floats rounded outwards: the bounds may be larger by a few millionths of a
+        degree, never smaller."""
+        rtype = ReportType(report_type)
+        table = object_tables[rtype]
+        if "geometry" not in table.c:
+            raise ValueError(f"{rtype.value} has no geometry")
+        with self.db.read() as conn:
+            if self.db.dialect == "postgresql":
+                e = func.ST_Extent(table.c.geometry)
+                row = conn.execute(select(func.ST_XMin(e), func.ST_YMin(e), func.ST_XMax(e),
+                                          func.ST_YMax(e))).one()
+            else:
+                rt = spatial.rtrees[rtype]
+                row = conn.execute(select(func.min(rt.c.minx), func.min(rt.c.miny),
+                                          func.max(rt.c.maxx), func.max(rt.c.maxy))).one()
+        return None if row[0] is None else tuple(float(v) for v in row)
+
     def snapshot(self, as_of: dt.date) -> dict[ReportType, list[dict[str, Any]]]:
         """Every type's objects as known on ``as_of``, from one replay of the record (each
         ``objects(type, as_of)`` call replays it anew): for reports that read many types."""
