@@ -157,3 +157,45 @@ def test_bounds_come_from_the_index_and_hold_every_geometry(many):
         and got[3] >= exact[3]
     assert _near(got, exact)
     assert many.bounds(ReportType.ACCIDENT) is None
+
+
+def test_migration_0006_goes_down_and_up_and_fills_the_index(database_url):
+    """A record made before the spatial indexes (migration 0005) gets them, filled, on
+    upgrade; the downgrade removes them."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from safeground.record.storage import Database
+    from safeground.record.storage.database import MIGRATIONS
+    from safeground.settings import Settings
+
+    db = Database.open(database_url)
+    ledger = Ledger(db, Settings(database_url=database_url))
+    load(ledger, _areas(25))
+    boxes_before = _boxes(ledger) if db.dialect == "sqlite" else None
+
+    def run(step, target):
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with db.write() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, target)
+
+    def indexed() -> bool:
+        names = set(inspect(db.engine).get_table_names())
+        if db.dialect == "sqlite":
+            return "rtree_hazardous_areas" in names and "spatial_keys" in names
+        idx = {i["name"] for i in inspect(db.engine).get_indexes("hazardous_areas")}
+        return spatial.gist_name(HA) in idx
+
+    assert indexed()
+    run(command.downgrade, "0005")
+    assert not indexed()
+    run(command.upgrade, "head")
+    assert indexed()
+    if boxes_before is not None:
+        assert _boxes(ledger) == boxes_before and len(boxes_before) == 25
+    rows, n = ledger.page(HA, bbox=(LON, LAT, LON + 0.25, LAT + 0.25), limit=None)
+    expected = _python(ledger, (LON, LAT, LON + 0.25, LAT + 0.25))
+    assert n == len(expected) > 0 and [r["id"] for r in rows] == [r["id"] for r in expected]
