@@ -199,3 +199,20 @@ def test_migration_0006_goes_down_and_up_and_fills_the_index(database_url):
     rows, n = ledger.page(HA, bbox=(LON, LAT, LON + 0.25, LAT + 0.25), limit=None)
     expected = _python(ledger, (LON, LAT, LON + 0.25, LAT + 0.25))
     assert n == len(expected) > 0 and [r["id"] for r in rows] == [r["id"] for r in expected]
+
+
+def test_a_batch_rolled_back_takes_its_boxes_with_it(sqlite_ledger):
+    """Deleting objects (a batch rolled back) removes their boxes (the delete trigger), and
+    objects derived again get theirs back."""
+    from safeground.record.batches import rollback
+
+    ledger = sqlite_ledger
+    load(ledger, base())
+    res = ledger.submit([rec("hazardous_area", "HA-9", "2021-02-01", area_box(3, 4, 3, 4),
+                             classification="SHA", contamination=["AP"])],
+                        user="alice", source="batch-7")
+    ledger.approve(res.accepted, user="bob")
+    assert set(_boxes(ledger)) == {"HA-1", "HA-9"}
+    rollback(ledger, "batch-7", "batch-7", user="bob")
+    assert set(_boxes(ledger)) == {"HA-1"}
+    assert ledger.page(HA, bbox=area_box(3, 4, 3, 4).bounds) == ([], 0)
