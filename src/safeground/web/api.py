@@ -34,6 +34,7 @@ from safeground.web.mapview import (
     LAYERS,
     MAP_FIELDS,
     MapView,
+    box_query,
     check_layer,
     check_plan,
     default_layers,
@@ -262,9 +263,16 @@ def map_layers(ledger: Ledger, user: User, as_of: dt.date | None,
     def fc(feats: list[dict[str, Any]]) -> dict[str, Any]:
         return {"type": "FeatureCollection", "features": feats}
 
+    def current(rtype: ReportType, generalised: bool = False) -> list[dict[str, Any]]:
+        # in the current record the box is asked of the spatial index (Ledger.page); the
+        # record as known on a date is replayed whole and cut to the box by ``view``
+        if as_of is None and view.bbox is not None:
+            return ledger.page(rtype, **box_query(view.bbox, generalised), limit=None)[0]
+        return ledger.objects(rtype, as_of)
+
     def plain(rtype: ReportType, rows: list[dict[str, Any]] | None = None
               ) -> list[dict[str, Any]]:
-        rows = ledger.objects(rtype, as_of) if rows is None else rows
+        rows = current(rtype) if rows is None else rows
         return [feature(rtype, r, user)[0] for r in view.rows(rows)]
 
     out: dict[str, Any] = {}
@@ -277,7 +285,7 @@ def map_layers(ledger: Ledger, user: User, as_of: dt.date | None,
                 f["properties"].update(plan[f["id"]])
         elif name == "hazardous_area_points":
             # the box is tested against the generalised point, never the perimeter
-            feats = view.features([public_area(r) for r in ledger.objects(rtype, as_of)])
+            feats = view.features([public_area(r) for r in current(rtype, True)])
         else:
             feats = plain(rtype)
         if name == "accidents":
@@ -367,8 +375,12 @@ def objects(request: Request, rtype: str, as_of: str | None = None,
             limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
             offset: Offset = 0, user: User = DETAIL) -> dict[str, Any]:
     t = report_type(rtype)
-    rows = ledger_of(request).objects(t, parse_day(as_of))
-    page = rows[offset:offset + limit]
+    day = parse_day(as_of)
+    if day is None:     # the current record: count and page asked of the database
+        page, matched = ledger_of(request).page(t, limit=limit, offset=offset)
+    else:               # as known on a date: the record replayed, then paged here
+        rows = ledger_of(request).objects(t, day)
+        page, matched = rows[offset:offset + limit], len(rows)
     feats, withheld = [], set()
     for r in page:
         f, w = feature(t, r, user)
@@ -376,7 +388,7 @@ def objects(request: Request, rtype: str, as_of: str | None = None,
         withheld |= set(w)
     note_victim_read(request, user, t, _sensitive_ids(t, page))
     out: dict[str, Any] = {"type": "FeatureCollection", "name": t.value, "features": feats,
-                           "numberMatched": len(rows), "numberReturned": len(feats)}
+                           "numberMatched": matched, "numberReturned": len(feats)}
     if withheld:
         out["redacted"] = sorted(withheld)
         out["redaction_note"] = "personal data of victims is shown only to the victim_data role"

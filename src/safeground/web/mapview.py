@@ -42,6 +42,7 @@ from safeground.errors import NotFoundError, PermissionDeniedError, SafegroundEr
 from safeground.record.geometry import reproject
 from safeground.record.users import Permission, User
 from safeground.record.vocabulary import ReportType
+from safeground.web.views import GENERALISE_DEG, public_area
 
 #: radius of the sphere of EPSG:3857 (metres)
 R = 6378137.0
@@ -190,6 +191,26 @@ def parse_bbox(value: str | None) -> shapely.Polygon | None:
         raise MapViewError(f"bbox '{value}' is not minlon,minlat,maxlon,maxlat",
                            details={"parameter": "bbox"})
     return shapely.box(*nums)
+
+
+def public_hit(geoms: np.ndarray, box: shapely.Polygon) -> np.ndarray:
+    """Whether each area's generalised point (``views.public_area``: what a viewer is shown)
+    meets the box, for each of the areas' geometries: a box never probes a perimeter."""
+    points = [public_area({"id": "", "geometry": g})["geometry"] for g in geoms]
+    return shapely.intersects(_array([shapely.geometry.shape(p) if p else None
+                                      for p in points]), box)
+
+
+def box_query(box: shapely.Polygon | None, generalised: bool = False) -> dict[str, Any]:
+    """``Ledger.page`` arguments for a box: none without one; for ``generalised`` areas (a
+    viewer's points) the box is tested against the generalised point, which lies within
+    ``GENERALISE_DEG`` of the area's bounding box, so the index is asked for that much more."""
+    if box is None:
+        return {}
+    out: dict[str, Any] = {"bbox": tuple(box.bounds)}
+    if generalised:
+        out.update(pad=GENERALISE_DEG, hit=public_hit)
+    return out
 
 
 def tolerance_3857(zoom: float) -> float:

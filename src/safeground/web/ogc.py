@@ -44,7 +44,7 @@ from safeground.record.vocabulary import ReportType
 from safeground.web.api import casualties_by_accident, parse_day, planned_areas
 from safeground.web.auth import require
 from safeground.web.envelope import content, errors
-from safeground.web.mapview import MapView, parse_bbox
+from safeground.web.mapview import MapView, box_query, parse_bbox
 from safeground.web.views import feature, public_area
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
@@ -199,11 +199,15 @@ def _visible(request: Request, c: Collection, user: User) -> bool:
 
 
 def _extent(request: Request, c: Collection, user: User) -> dict[str, Any]:
-    feats = _features(c, request.app.state.ledger.objects(c.rtype), user, _plan(request, c))
-    geoms = [shapely.geometry.shape(f["geometry"]) for f in feats if f.get("geometry")]
+    plan = _plan(request, c)
+    if plan is None and c.id != "hazardous_area_points":
+        b = request.app.state.ledger.bounds(c.rtype)       # from the spatial index
+    else:       # the plan's areas, or the generalised points: from the features shown
+        feats = _features(c, request.app.state.ledger.objects(c.rtype), user, plan)
+        geoms = [shapely.geometry.shape(f["geometry"]) for f in feats if f.get("geometry")]
+        b = shapely.GeometryCollection(geoms).bounds if geoms else None
     out: dict[str, Any] = {}
-    if geoms:
-        b = shapely.GeometryCollection(geoms).bounds
+    if b is not None:
         out["spatial"] = {"bbox": [[round(v, 6) for v in b]], "crs": CRS84}
     return out
 
@@ -266,15 +270,23 @@ def items(request: Request, collection_id: str,
           datetime: str | None = None, as_of: str | None = None,
           user: User = READ) -> JSONResponse:
     c = _collection(collection_id, user)
-    view, when = MapView(parse_bbox(bbox)), _interval(datetime)
+    box, when, day = parse_bbox(bbox), _interval(datetime), parse_day(as_of)
     plan = _plan(request, c)
-    rows = request.app.state.ledger.objects(c.rtype, parse_day(as_of))
-    if when is not None:
-        rows = [r for r in rows if _matches(r, when)]
-    feats = view.features(_features(c, rows, user, plan))
+    ledger = request.app.state.ledger
+    if day is None and plan is None:
+        # the current record: filters, count and page asked of the database (Ledger.page)
+        rows, matched = ledger.page(c.rtype, **box_query(box, c.id == "hazardous_area_points"),
+                                    dates=when, limit=limit, offset=offset)
+        page = _features(c, rows, user, None)
+    else:
+        # as known on a date (a replay of the record), or the plan's areas: filtered here
+        rows = ledger.objects(c.rtype, day)
+        if when is not None:
+            rows = [r for r in rows if _matches(r, when)]
+        feats = MapView(box).features(_features(c, rows, user, plan))
+        page, matched = feats[offset:offset + limit], len(feats)
     if c.rtype is ReportType.ACCIDENT:
-        _victim_counts(request.app.state.ledger, feats, parse_day(as_of))
-    page = feats[offset:offset + limit]
+        _victim_counts(ledger, page, day)
     base = f"{_base(request)}/collections/{c.id}/items"
 
     def link(rel: str, off: int) -> dict[str, Any]:
@@ -287,12 +299,12 @@ def items(request: Request, collection_id: str,
     links = [link("self", offset),
              {"href": f"{_base(request)}/collections/{c.id}", "rel": "collection",
               "type": "application/json"}]
-    if offset + limit < len(feats):
+    if offset + limit < matched:
         links.append(link("next", offset + limit))
     if offset > 0:
         links.append(link("prev", max(0, offset - limit)))
     return _json({"type": "FeatureCollection", "features": page,
-                  "numberMatched": len(feats), "numberReturned": len(page),
+                  "numberMatched": matched, "numberReturned": len(page),
                   "timeStamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                   "links": links}, GEOJSON)
 

@@ -30,7 +30,12 @@ GENERALISE_DEG = 0.01
 _INTERNAL = {"engine_state"}
 
 
+_PLAIN = (str, int, float, type(None))   # bool is an int
+
+
 def jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN or isinstance(value, bool):    # most values: no work
+        return value
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, bytes | memoryview):

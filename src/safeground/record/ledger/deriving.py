@@ -25,6 +25,7 @@ from safeground.record.ledger.rows import (
 )
 from safeground.record.problems import Problem
 from safeground.record.reports import REPORT_SPECS, Report
+from safeground.record.storage import spatial
 from safeground.record.storage.schema import object_tables, reports
 from safeground.record.storage.types import encode_many
 from safeground.record.vocabulary import (
@@ -272,6 +273,12 @@ class Deriving:
                 row = self._object_row(rtype, oid, obj, ws.areas.get(oid))
                 (old if obj.exists else new).append(row)
                 obj.exists = True
+            # --- spatial index (SQLite R*Tree): the boxes of the geometries written
+            if "geometry" in table.c:
+                both = new + old
+                spatial.write_boxes(conn, rtype, [r["id"] for r in both],
+                                    [r["geometry"] for r in both])
+            # ---
             for col in ("geometry", "remaining_geometry"):
                 if col in table.c:
                     both = new + old
