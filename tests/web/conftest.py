@@ -8,13 +8,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-
 import pytest
-import requests
-from websupport import Live, Site, build_site, free_port, write_plan
+from websupport import Live, Site, build_site, serve_in_process, write_plan
 
 
 @pytest.fixture(scope="module",
@@ -51,33 +46,7 @@ def live(tmp_path_factory: pytest.TempPathFactory):
     url = f"sqlite:///{work}/record.sqlite"
     s = build_site(url)
     s.plan, s.work_dir = write_plan(s, work), work
-    port = free_port()
     log = tmp_path_factory.mktemp("live-log") / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "safeground.cli", "serve", "--db", url,
-                                 "--host", "127.0.0.1", "--port", str(port),
-                                 "--work-dir", str(work),
-                                 # the browser tests approve a report and then read the plan
-                                 # they wrote: it must not be made again under them
-                                 # (following approvals: test_plan_pages.py)
-                                 "--no-follow-approvals"],
-                                stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/ogc", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"safeground serve did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.1)
-    yield Live(s, base)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve_in_process(url, work, log) as base:
+        yield Live(s, base)
     s.ledger.db.close()

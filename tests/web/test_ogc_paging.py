@@ -6,17 +6,13 @@ completely with its default options."""
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pyogrio
 import pytest
-import requests
 import shapely
 from shapely.geometry import box
-from websupport import SUBMITTER, build_site, free_port, password
+from websupport import SUBMITTER, build_site, password, serve_in_process
 
 from safeground.record.vocabulary import ReportType
 from safeground.web.mapview import MapView
@@ -157,26 +153,8 @@ def served_big(tmp_path_factory):
     url = f"sqlite:///{work}/record.sqlite"
     s = build_site(url)
     _grow(s)
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "safeground.cli", "serve", "--db", url,
-                             "--host", "127.0.0.1", "--port", str(port), "--work-dir",
-                             str(work), "--no-follow-approvals"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/ogc", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("safeground serve did not start")
-        time.sleep(0.1)
-    yield s, base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serve_in_process(url, work, work / "serve.log") as base:
+        yield s, base
     s.ledger.db.close()
 
 

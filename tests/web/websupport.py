@@ -160,3 +160,45 @@ def made(site: Site, client: TestClient, url: str, timeout: float = 120):
     assert job.state == "done", job.error
     return client.get(url)
 
+
+@contextmanager
+def serve_in_process(url: str, work: Path, log: Path) -> Iterator[str]:
+    """``safeground serve`` of the record at ``url`` in a process of its own (GDAL's HTTP
+    client holds the GIL) on a free localhost port; yields its base URL once it answers and
+    stops it afterwards. The server's output goes to ``log``."""
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+    import requests
+
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "safeground.cli", "serve", "--db", url,
+                                 "--host", "127.0.0.1", "--port", str(port),
+                                 "--work-dir", str(work),
+                                 # tests that approve a report and then read the plan they
+                                 # wrote: it must not be made again under them (following
+                                 # approvals: test_plan_pages.py)
+                                 "--no-follow-approvals"],
+                                stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                if requests.get(f"{base}/ogc", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"safeground serve did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
