@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
@@ -135,6 +136,24 @@ def test_geopackage_in_a_projected_crs_is_reprojected(ledger, tmp_path):
     assert s.accepted == 1, s.rejections
     rep = ledger.report(s.report_ids[0])
     assert rep.geometry.distance(Point(47.0, 40.0)) < 1e-7
+
+
+@pytest.mark.parametrize("zipped", [False, True], ids=["folder", "zip"])
+def test_esri_file_geodatabase_is_taken_like_a_geopackage(ledger, tmp_path, zipped):
+    frame = gpd.GeoDataFrame(
+        {"object_id": ["EV-F1"], "date_of_information": ["2025-05-02"],
+         "organisation": ["ORG-1"], "author": ["gis"], "category": ["marking"],
+         "source": ["observed"], "reliability": ["high"]},
+        geometry=[Point(47.0, 40.0)], crs=4326).to_crs(32638)
+    gdb = tmp_path / "partner.gdb"
+    pyogrio.write_dataframe(frame, gdb, layer="evidence", driver="OpenFileGDB")
+    path = gdb
+    if zipped:
+        import shutil
+        path = Path(shutil.make_archive(str(tmp_path / "partner"), "zip", tmp_path, "partner.gdb"))
+    s = import_path(ledger, path, "alice", progress=False)
+    assert s.accepted == 1, s.rejections
+    assert ledger.report(s.report_ids[0]).geometry.distance(Point(47.0, 40.0)) < 1e-7
 
 
 def test_shapefile_with_cut_column_names(ledger, tmp_path):

@@ -47,7 +47,7 @@ log = logging.getLogger("safeground.intake")
 
 FORMATS = ("odk-csv-zip", "odk-csv", "odk-odata", "kobo-json", "kobo-csv", "survey123",
            "geojson", "csv", "ogr", "reports")
-SUFFIXES = (".zip", ".csv", ".json", ".geojson", ".gpkg", ".shp", ".kml", ".fgb", ".gml")
+SUFFIXES = (".zip", ".csv", ".json", ".geojson", ".gpkg", ".gdb", ".shp", ".kml", ".fgb", ".gml")
 #: records per Ledger.submit call: the gate loads the holding area's ids and hashes once per
 #: call, so a big file goes in a few large calls (at most MAX_CALLS), each a step of the bar
 CHUNK = 20_000
@@ -126,6 +126,8 @@ def detect(path: Path, settings: Settings | None = None) -> str:
     JSON limits).
     """
     if path.is_dir():
+        if path.suffix.lower() == ".gdb":  # an Esri file geodatabase is a folder GDAL reads
+            return "ogr"
         if any(path.glob("*.geojson")):
             return "survey123"
         raise FileProblem("FILE_FORMAT_UNKNOWN", path.name, suffix="(folder)",
@@ -136,7 +138,7 @@ def detect(path: Path, settings: Settings | None = None) -> str:
     if suffix == ".zip":
         with SafeZip(path, settings) as zf:
             names = [n.lower() for n in zf.names()]
-        if any(n.endswith(".shp") or n.endswith(".gpkg") for n in names):
+        if any(n.endswith((".shp", ".gpkg")) or ".gdb/" in n for n in names):
             return "ogr"
         if any(n.endswith((".geojson", ".json")) for n in names):
             return "survey123"
