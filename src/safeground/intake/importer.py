@@ -41,6 +41,7 @@ from safeground.record.cells import csv_dict
 from safeground.record.ledger import Ledger, no_cyclic_gc
 from safeground.record.problems import Problem
 from safeground.record.storage.schema import audit_log
+from safeground.record.validation import oversize_fields
 from safeground.settings import Settings
 
 log = logging.getLogger("safeground.intake")
@@ -346,6 +347,19 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
     if not records and not orphans and not summary.format.startswith("pull"):
         return refuse(summary, Problem("FILE_EMPTY", label), rejects_path)
     rejected_records: list[dict[str, Any]] = []
+    # a row with an oversize field is rejected before the gate (which keeps what it refuses);
+    # its rejects row keeps the other fields and the start of the long one
+    limit = ledger.settings.max_field_chars
+    oversize = {id(rec): probs for rec in records if (probs := oversize_fields(rec, limit))}
+    if oversize:
+        for rec in records:
+            if (probs := oversize.get(id(rec))) is not None:
+                summary.rejections.append((rec["_where"], probs))
+                summary.rejected += 1
+                cut = {k: v[:200] + "…" if isinstance(v, str) and len(v) > limit else v
+                       for k, v in rec.items()}
+                rejected_records.append({**cut, "_problems": probs})
+        records = [rec for rec in records if id(rec) not in oversize]
     accepted: list[tuple[dict[str, Any], int]] = []
     size = chunk or max(CHUNK, -(-len(records) // MAX_CALLS))
     calls = -(-len(records) // size)
