@@ -205,6 +205,27 @@ def change_password(request: Request, body: PasswordBody,
     return {"changed": user.name, "sessions_ended": ended}
 
 
+class LanguageBody(BaseModel):
+    #: ``en``, ``az``, ``ru`` (a language with a catalogue); null: follow the browser
+    language: str | None = Field(default=None, max_length=20)
+
+
+@router.post("/me/language", summary="Choose the language of your pages (en, az, ru; null: "
+             "the browser's)", tags=["auth"])
+def choose_language(request: Request, response: Response, body: LanguageBody,
+                    user: User = PUBLIC) -> dict[str, Any]:
+    from safeground.web.i18n import COOKIE as LANG_COOKIE
+
+    changed = users_of(request).set_language(user.name, body.language)
+    if body.language:
+        response.set_cookie(LANG_COOKIE, body.language, max_age=365 * 86400,
+                            samesite="lax", path="/",
+                            secure=request.app.state.options.secure_cookies)
+    else:
+        response.delete_cookie(LANG_COOKIE, path="/")
+    return {"user": changed.name, "language": changed.language}
+
+
 # ---------------------------------------------------------------------------- the record
 @router.get("/status", summary="Programme status (now or as known on a date)",
             tags=["record"], responses=errors(400))
