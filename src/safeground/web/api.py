@@ -666,12 +666,39 @@ def review_queue(request: Request, user: User, limit: int = 500) -> dict[str, An
         props = {p.report_id: p.to_dict() for p in proposals_for(ledger, [r.id for r in reps])}
     except SafegroundError:
         props = {}
+    from safeground.risk.proposals import SOURCE as PROPOSALS
+
+    basis = {r.id: {k.lstrip("_"): v for k, v in r.meta.items()
+                    if k in ("_proposal_score", "_mean_probability", "_drivers")}
+             for r in reps if r.source == PROPOSALS}
     items = []
     for d in reports_json(request, reps, user):
         d["proposal"] = props.get(d["id"])
+        if d["id"] in basis:     # a classification proposal: what it rests on
+            d["basis"] = basis[d["id"]]
         d["own"] = d["submitted_by"] == user.name
         items.append(d)
-    return {"reports": items, "count": len(items)}
+    return {"reports": items, "count": len(items), "counts": review_counts(ledger, user)}
+
+
+def review_counts(ledger: Ledger, user: User) -> dict[str, int]:
+    """How many reports wait for a decision (``waiting``), how many of them this user may
+    decide (``yours_to_decide``: not their own), how many the record holds approved and
+    rejected."""
+    from sqlalchemy import func, select
+
+    from safeground.record.storage.schema import reports as table
+
+    with ledger.db.read() as conn:
+        by = dict(conn.execute(select(table.c.status, func.count()).group_by(table.c.status))
+                  .all())
+        own = conn.execute(select(func.count()).select_from(table).where(
+            table.c.status == ReportStatus.SUBMITTED.value,
+            table.c.submitted_by == user.name)).scalar_one()
+    waiting = int(by.get(ReportStatus.SUBMITTED.value, 0))
+    return {"waiting": waiting, "yours_to_decide": waiting - int(own),
+            "approved": int(by.get(ReportStatus.APPROVED.value, 0)),
+            "rejected": int(by.get(ReportStatus.REJECTED.value, 0))}
 
 
 DecisionId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -680,6 +707,12 @@ DecisionId = Annotated[int, Field(ge=1, le=MAX_ID)]
 class Decision(BaseModel):
     ids: list[DecisionId] = Field(min_length=1, max_length=MAX_DECISION_IDS)
     note: str | None = Field(default=None, max_length=2000)
+    #: report id -> hazardous area id: the review queue's link proposals the approver accepts
+    links: dict[DecisionId, Annotated[str, Field(min_length=1, max_length=64)]] | None = \
+        Field(default=None, max_length=MAX_DECISION_IDS,
+              description="report id -> hazardous area id: link these evidence or accident "
+                          "reports to the area as they are approved (accepting the review "
+                          "queue's link proposals)")
 
 
 class RejectBody(BaseModel):
@@ -691,10 +724,10 @@ class RejectBody(BaseModel):
              "with the outcome of each", tags=["reports"], responses=errors(404, 409))
 def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, Any]:
     ledger = ledger_of(request)
-    res = ledger.approve(body.ids, user.name, body.note)
+    res = ledger.approve(body.ids, user.name, body.note, links=body.links)
     request.app.state.derived.clear()     # the figures of the record before are done with
     job = request.app.state.plan_jobs.follow(ledger, user.name, res.approved)
-    return {"approved": res.approved,
+    return {"approved": res.approved, "counts": review_counts(ledger, user),
             "refused": [{"report_id": rid, "problems": probs} for rid, probs in res.refused],
             "already_decided": [{"report_id": rid, "status": st, "decided_by": by}
                                 for rid, st, by in res.already_decided],
@@ -706,7 +739,26 @@ def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, 
 @router.post("/reports/reject", summary="Reject submitted reports, with the reason",
              tags=["reports"], responses=errors(404, 409))
 def reject(request: Request, body: RejectBody, user: User = DECIDE) -> dict[str, Any]:
-    return {"rejected": ledger_of(request).reject(body.ids, user.name, body.note)}
+    ledger = ledger_of(request)
+    done = ledger.reject(body.ids, user.name, body.note)
+    return {"rejected": done, "counts": review_counts(ledger, user)}
+
+
+@router.post("/review/classification-proposals", summary="Bring the risk ranking's SHA / CHA "
+             "proposals that differ from the record into the review queue as draft reports",
+             tags=["reports"], responses=errors(404))
+def classification_proposals(request: Request, user: User = DECIDE) -> dict[str, Any]:
+    from safeground.risk.proposals import PROPOSER, bring_in
+
+    path = _work_file(request, "area-risk.csv")
+    ledger = ledger_of(request)
+    out = bring_in(ledger, path).to_dict()
+    audit.record(ledger.db, user.name, "classification_proposals", path.name,
+                 {"submitted": len(out["submitted"]), "skipped": out["skipped"],
+                  "submitted_as": PROPOSER})
+    request.app.state.derived.clear()
+    out["counts"] = review_counts(ledger, user)
+    return out
 
 
 # ------------------------------------------------------------------------------- exports

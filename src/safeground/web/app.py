@@ -59,7 +59,7 @@ PUBLIC_ROUTES = frozenset({
 
 #: routes that take a file upload: their body may be ``max_upload_bytes``, not
 #: ``max_request_bytes``
-UPLOAD_PATHS = frozenset({"/api/v1/imports"})
+UPLOAD_PATHS = frozenset({"/api/v1/imports", "/api/v1/import-jobs", "/api/v1/submit-form"})
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
@@ -219,6 +219,9 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
     nav = []
     if user is not None:
         nav = [("/map", "Map"), ("/dashboard", "Dashboard")]
+        if user.can(Permission.SUBMIT):
+            nav.append(("/submit", "New report"))
+            nav.append(("/import", "Import"))
         if user.can(Permission.DECIDE):
             nav.append(("/review", "Review queue"))
         if user.can(Permission.ANALYSE):
@@ -257,6 +260,9 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.state.work_dir = app.state.options.work_dir
     app.state.plan_jobs = PlanJobs(app.state.work_dir, follow_approvals)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    # LEAD: identity translation until the i18n machinery lands; replace with its gettext
+    templates.env.globals.setdefault(
+        "_", lambda text, **kw: text % kw if kw else text)
     app.state.templates = templates
     app.state.page_context = page_context
     _install_errors(app)

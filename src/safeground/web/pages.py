@@ -193,7 +193,9 @@ def dashboard_figures(ledger: Ledger, day: dt.date | None) -> tuple[Any, dict[st
 @router.get("/review", response_class=HTMLResponse)
 def review(request: Request, user: User = DECIDE) -> Response:
     queue = review_queue(request, user, 500)
-    return _render(request, "review.html", user, queue=queue)
+    work = request.app.state.work_dir
+    return _render(request, "review.html", user, queue=queue,
+                   can_propose=bool(work and (work / "area-risk.csv").is_file()))
 
 
 def _refs(rtype: ReportType) -> dict[str, str]:
