@@ -64,6 +64,8 @@ USERS = Depends(require(Permission.MANAGE_USERS))
 
 MAX_RECORDS = 10_000
 MAX_UPLOAD = 200 * 1024 * 1024
+#: a file uploaded for one report's geometry
+MAX_GEOMETRY_FILE = 20 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: report ids and offsets are 64-bit integers in the database: larger ones are refused (422)
 MAX_ID = 2**63 - 1
@@ -649,6 +651,92 @@ def import_file(request: Request, file: Annotated[UploadFile, File()],
     return out
 
 
+@router.post("/import-jobs", status_code=202, summary="Import a file through the gate in the "
+             "background: the job (progress, then the summary and the rejects file as its "
+             "result)", tags=["reports"], responses=errors(400, 404, 429, 503))
+def import_job(request: Request, file: Annotated[UploadFile, File()],
+               report_type_: Annotated[str | None, Query(alias="type")] = None,
+               crs: Annotated[str | None, Query(max_length=100)] = None,
+               user: User = SUBMIT) -> JSONResponse:
+    import secrets
+    import shutil
+
+    from safeground.web.jobs import import_work
+
+    name = upload_name(file.filename)
+    if report_type_:
+        report_type(report_type_)
+    folder = Path(tempfile.mkdtemp(prefix="sg-import-"))
+    path = folder / name
+    try:
+        with path.open("wb") as fh:
+            copied = 0
+            while chunk := file.file.read(1 << 20):
+                copied += len(chunk)
+                if copied > MAX_UPLOAD:
+                    raise BadRequestError(f"the file is larger than {MAX_UPLOAD >> 20} MiB",
+                                          code="BODY_TOO_LARGE")
+                fh.write(chunk)
+        params = {"file": name, "type": report_type_, "crs": crs}
+        job, _ = request.app.state.jobs.start(
+            user.name, "import", params, ("import", secrets.token_hex(8)),
+            import_work(ledger_of(request), path, user.name, report_type_, crs))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    request.app.state.derived.clear()
+    where = job.to_dict()
+    return JSONResponse(where, status_code=202, headers={"Location": where["href"]})
+
+
+class CoordinatesBody(BaseModel):
+    """Coordinates typed or pasted into the New report page."""
+
+    text: str = Field(max_length=500_000, description="one vertex a line (or separated by ;)")
+    system: Literal["latlon", "utm", "mgrs"] = "latlon"
+    shape: Literal["point", "line", "polygon"] = "point"
+    zone: str | None = Field(None, max_length=8, description="UTM zone, e.g. 38N")
+
+
+@router.post("/geometry/parse", summary="Coordinates typed or pasted (lat/lon, UTM or MGRS) as "
+             "a GeoJSON geometry (lon/lat)", tags=["reports"])
+def parse_geometry(body: CoordinatesBody, user: User = SUBMIT) -> dict[str, Any]:
+    from shapely.geometry import mapping
+
+    from safeground.intake.geo import GeoEncodingError, parse_coordinates
+
+    try:
+        geom = parse_coordinates(body.text, body.system, body.shape, body.zone)
+    except GeoEncodingError as exc:
+        raise ValidationError([Problem(exc.code, "coordinates", "geometry", exc.params)]) \
+            from exc
+    return {"geometry": mapping(geom)}
+
+
+@router.post("/geometry/file", summary="The first feature's geometry of an uploaded geodata "
+             "file (GeoJSON, GeoPackage, KML, zipped Shapefile...) in lon/lat",
+             tags=["reports"], responses=errors(400))
+def geometry_file(file: Annotated[UploadFile, File()], user: User = SUBMIT) -> dict[str, Any]:
+    from shapely.geometry import mapping
+
+    from safeground.intake.errors import FileProblem
+    from safeground.intake.geodata import geometry_from_file
+
+    name = upload_name(file.filename)
+    with tempfile.TemporaryDirectory(prefix="sg-geom-") as tmp:
+        path = Path(tmp) / name
+        data = file.file.read(MAX_GEOMETRY_FILE + 1)
+        if len(data) > MAX_GEOMETRY_FILE:
+            raise BadRequestError(f"a geometry file is at most {MAX_GEOMETRY_FILE >> 20} MiB",
+                                  code="BODY_TOO_LARGE")
+        path.write_bytes(data)
+        try:
+            geom = geometry_from_file(path)
+        except FileProblem as exc:
+            raise ValidationError([exc.problem]) from exc
+    return {"geometry": mapping(geom)}
+
+
 # ----------------------------------------------------------------------------- decisions
 @router.get("/review", summary="The review queue: submitted reports with reconciliation "
             "proposals", tags=["reports"])
@@ -936,7 +1024,8 @@ def job_state(request: Request, job_id: JobId, user: User = PUBLIC) -> Response:
             responses={**content("text/html", "application/json", XLSX), **errors(404, 409)})
 def job_result(request: Request, job_id: JobId, user: User = PUBLIC) -> Response:
     out = request.app.state.jobs.result(job_id, user.name)
-    disposition = "attachment" if out.media_type == XLSX else "inline"
+    disposition = "attachment" if out.media_type == XLSX or out.media_type.startswith(
+        "text/csv") else "inline"
     return Response(out.body, media_type=out.media_type,
                     headers={"Content-Disposition": f'{disposition}; filename="{out.filename}"'})
 

@@ -59,7 +59,8 @@ PUBLIC_ROUTES = frozenset({
 
 #: routes that take a file upload: their body may be ``max_upload_bytes``, not
 #: ``max_request_bytes``
-UPLOAD_PATHS = frozenset({"/api/v1/imports", "/api/v1/import-jobs", "/api/v1/submit-form"})
+UPLOAD_PATHS = frozenset({"/api/v1/imports", "/api/v1/import-jobs",
+                          "/api/v1/geometry/file"})
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
