@@ -10,7 +10,8 @@
 
   /** a translated string from the page, with %(name)s filled in */
   function t(key, values) {
-    let s = strings[key] || key;
+    const name = key.replace(/-([a-z])/g, (_, c) => c.toUpperCase());   // data-a-b: aB
+    let s = strings[name] || key;
     for (const [k, v] of Object.entries(values || {})) s = s.split(`%(${k})s`).join(String(v));
     return s;
   }
