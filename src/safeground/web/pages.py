@@ -195,7 +195,8 @@ def dashboard_figures(ledger: Ledger, day: dt.date | None) -> tuple[Any, dict[st
 def import_page(request: Request, user: User = SUBMIT) -> Response:
     """Upload a file through the gate (``POST /api/v1/import-jobs``), follow it, see what
     became of its records and download the rejects."""
-    return _render(request, "import.html", user, types=[t.value for t in ReportType])
+    return _render(request, "import.html", user, types=[t.value for t in ReportType],
+                   can_decide=user.can(Permission.DECIDE))
 
 
 #: ids offered for a reference field (the browser's list narrows them as one types)
