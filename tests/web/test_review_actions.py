@@ -28,8 +28,8 @@ def _submit(site, records, who="clerk") -> list[int]:
     return r.json()["accepted"]
 
 
-def test_accepting_a_link_proposal_links_the_accident_and_turns_the_area_cha(fresh_site):
-    site = fresh_site
+def test_accepting_a_link_proposal_links_the_accident_and_turns_the_area_cha(site):
+    """On SQLite and on PostGIS (the one test of this module that changes ``site``)."""
     assert site.ledger.get(ReportType.HAZARDOUS_AREA, "HA-001")["classification"] == "SHA"
     [rid] = _submit(site, [_accident()])
     queue = site.as_user("chief").get("/api/v1/review").json()
