@@ -172,3 +172,51 @@ def test_classification_proposals_arrive_as_drafts_for_an_approver(fresh_site, t
     want = next(r["proposed"] for r in differ if r["object_id"] == oid)
     assert site.ledger.get(ReportType.HAZARDOUS_AREA, oid)["classification"] == want
     assert dt.date.today() == site.ledger.report(rid).date_of_information
+
+
+def test_the_command_line_brings_the_proposals_in_as_an_approver(cli_accounts, tmp_path):
+    from safeground import example
+    from safeground.record.ledger import Ledger
+    from safeground.record.storage import Database
+    from safeground.risk.cli import app
+    from safeground.settings import Settings
+
+    url = cli_accounts.url
+    ledger = Ledger(Database.open(url), Settings(database_url=url))
+    res = ledger.submit(example.records(), user="alice")
+    ledger.approve(res.accepted, user="bob")
+    ranking = tmp_path / "area-risk.csv"
+    ranking.write_text("object_id,rank,mean_probability,proposed,score,direct_evidence,drivers\n"
+                       'HA-003,1,0.4,CHA,2.0,True,"[]"\n')
+    refused = cli_accounts.run(app, ["propose", str(ranking)], user="alice")   # no decide
+    assert refused.exit_code != 0
+    r = cli_accounts.run(app, ["propose", str(ranking)], user="bob")
+    assert r.exit_code == 0, r.output
+    assert "1 classification proposals" in r.output
+    [draft] = [x for x in ledger.reports(status=ReportStatus.SUBMITTED)
+               if x.submitted_by == "risk-model"]
+    assert (draft.object_id, draft.payload["classification"]) == ("HA-003", "CHA")
+    assert ledger.approve([draft.id], "bob").approved == [draft.id]
+    assert ledger.get(ReportType.HAZARDOUS_AREA, "HA-003")["classification"] == "CHA"
+    ledger.db.close()
+
+
+def test_the_command_line_approves_with_a_link(cli_accounts):
+    from safeground import example
+    from safeground.cli import app
+    from safeground.record.ledger import Ledger
+    from safeground.record.storage import Database
+    from safeground.settings import Settings
+
+    url = cli_accounts.url
+    ledger = Ledger(Database.open(url), Settings(database_url=url))
+    res = ledger.submit(example.records(), user="alice")
+    ledger.approve(res.accepted, user="bob")
+    [rid] = ledger.submit([_accident("ACC-CLI")], user="alice").accepted
+    bad = cli_accounts.run(app, ["approve", str(rid), "--link", "HA-001"], user="bob")
+    assert bad.exit_code != 0 and ledger.report(rid).status is ReportStatus.SUBMITTED
+    r = cli_accounts.run(app, ["approve", str(rid), "--link", f"{rid}=HA-001"], user="bob")
+    assert r.exit_code == 0, r.output
+    assert ledger.get(ReportType.HAZARDOUS_AREA, "HA-001")["classification"] == "CHA"
+    assert ledger.report(rid).meta["accepted_link"]["by"] == "bob"
+    ledger.db.close()
