@@ -33,6 +33,8 @@ lint: $(STAMP)
 screenshots: $(STAMP)
 	SAFEGROUND_SCREENSHOTS=docs/img $(BIN)/python -m pytest -n 0 -p no:cacheprovider \
 		tests/web/test_browser.py -k tour
+	SAFEGROUND_SCREENSHOTS=docs/img $(BIN)/python -m pytest -n 0 -p no:cacheprovider \
+		tests/web/test_browser_entry.py
 
 # Extract the marked strings into the catalogues (src/safeground/locale) and compile them.
 translations: $(STAMP)

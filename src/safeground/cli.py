@@ -165,12 +165,24 @@ def _ids(ids: list[int], all_: bool, ledger: Ledger) -> list[int]:
 @friendly
 def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] = None,
             all_: Annotated[bool, typer.Option("--all", help="Every submitted report")] = False,
-            note: str | None = None, db: DbOpt = None, user: UserOpt = None) -> None:
+            note: str | None = None,
+            link: Annotated[list[str] | None, typer.Option(
+                "--link", help="REPORT=AREA: link this evidence or accident report to the "
+                               "hazardous area as it is approved (the review queue's link "
+                               "proposal); repeat for more")] = None,
+            db: DbOpt = None, user: UserOpt = None) -> None:
     """Approve submitted reports as an approver (never one's own submissions)."""
+    links: dict[int, str] = {}
+    for item in link or []:
+        rid, sep, area = item.partition("=")
+        if not sep or not rid.strip().isdigit() or not area.strip():
+            raise typer.BadParameter(f"'{item}' is not REPORT=AREA (e.g. 120=HA-001)",
+                                     param_hint="--link")
+        links[int(rid)] = area.strip()
     ledger = _ledger(db)
     who = acting_user(ledger.db, user, permission("decide"), "approve")
     wanted = _ids(ids or [], all_, ledger)
-    res = ledger.approve(wanted, who.name, note)
+    res = ledger.approve(wanted, who.name, note, links=links or None)
     console.print(f"{len(res.approved)} approved, {len(res.refused)} refused, "
                   f"{len(res.already_decided)} already decided, {len(res.not_found)} not found")
     for out in res.outcomes(wanted):

@@ -172,3 +172,102 @@ def mgrs_point(text: str) -> Point:
     except Exception as exc:
         raise GeoEncodingError("MGRS_INVALID", value=str(text)[:40], reason=str(exc)[:60]) from exc
     return Point(lon, lat)
+
+
+# ------------------------------------------------------------------ coordinates typed or pasted
+#: how pasted coordinates are written
+COORDINATE_SYSTEMS = ("latlon", "utm", "mgrs")
+SHAPES = ("point", "line", "polygon")
+_UTM_ZONE = re.compile(r"^\s*(\d{1,2})\s*([A-Za-z])?\s*$")
+_NUMBERS = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+
+
+def utm_epsg(zone: str) -> int:
+    """The EPSG code of a UTM zone written ``38N``, ``38 S`` or with its MGRS band (``38T``:
+    bands N to X are north). Raises GeoEncodingError."""
+    m = _UTM_ZONE.match(str(zone or ""))
+    if not m or not 1 <= int(m.group(1)) <= 60:
+        raise _fail(zone, "UTM zone", "expected a zone number 1-60 and N or S, e.g. 38N")
+    letter = (m.group(2) or "N").upper()
+    if letter in "IO" or letter in "YZAB":
+        raise _fail(zone, "UTM zone", "the letter is N or S, or a latitude band C-X")
+    north = letter == "N" or (letter not in "S" and letter >= "N")
+    return (32600 if north else 32700) + int(m.group(1))
+
+
+def parse_coordinates(text: str, system: str = "latlon", shape_: str = "point",
+                      zone: str | None = None, max_vertices: int = 10_000) -> BaseGeometry:
+    """Coordinates typed or pasted, one vertex a line (or separated by ``;``), as a point, a
+    line or a polygon in lon/lat:
+
+    * ``latlon``: latitude then longitude in decimal degrees (``40.123, 46.987``);
+    * ``utm``: easting then northing in metres, in ``zone`` (``38N``) or with the zone first
+      on the line (``38N 412345 4431234``);
+    * ``mgrs``: one MGRS reference a line (``38T MK 12345 67890``), its square's centre.
+
+    A polygon's ring is closed if it is not. Raises GeoEncodingError (``GEO_ENCODING``,
+    ``MGRS_INVALID``) naming the line."""
+    from pyproj import Transformer
+
+    if system not in COORDINATE_SYSTEMS:
+        raise _fail(system, "coordinate system", f"expected one of {', '.join(COORDINATE_SYSTEMS)}")
+    if shape_ not in SHAPES:
+        raise _fail(shape_, "shape", f"expected one of {', '.join(SHAPES)}")
+    lines = [ln.strip() for part in str(text or "").splitlines() for ln in part.split(";")]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        raise _fail("", system, "no coordinates given")
+    if len(lines) > max_vertices:
+        raise _fail(f"{len(lines)} lines", system, f"at most {max_vertices} vertices")
+    out: list[tuple[float, float]] = []
+    for n, line in enumerate(lines, start=1):
+        where = f"line {n}: {line}"
+        if system == "mgrs":
+            try:
+                p = mgrs_point(line)
+            except GeoEncodingError as exc:
+                exc.params["value"] = where[:60]
+                raise
+            out.append((p.x, p.y))
+            continue
+        head, nums_text = None, line
+        if system == "utm":
+            m = re.match(r"^\s*(\d{1,2}\s*[A-Za-z])\s+(.*)$", line)
+            if m:
+                head, nums_text = m.group(1), m.group(2)
+        tokens = [t for t in re.split(r"\s*,\s+|\s+", nums_text.strip()) if t]
+        if len(tokens) == 1 and tokens[0].count(",") == 1:     # "40.1,46.9"
+            tokens = tokens[0].split(",")
+        try:
+            nums = [float(t.replace(",", ".")) for t in tokens
+                    if _NUMBERS.fullmatch(t)] if all(_NUMBERS.fullmatch(t)
+                                                     for t in tokens) else []
+        except ValueError:
+            nums = []
+        if len(nums) != 2 or not all(math.isfinite(v) for v in nums):
+            raise _fail(where, system, "expected two numbers on the line")
+        if system == "latlon":
+            lat, lon = nums
+            if not -90 <= lat <= 90 or not -180 <= lon <= 180:
+                raise _fail(where, system, f"latitude {lat:g} / longitude {lon:g} out of range")
+            out.append((lon, lat))
+        else:
+            epsg = utm_epsg(head or zone or "")
+            x, y = Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326",
+                                        always_xy=True).transform(*nums)
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise _fail(where, system, "not a place in that zone")
+            out.append((x, y))
+    if shape_ == "point":
+        if len(out) != 1:
+            raise _fail(f"{len(out)} vertices", system, "a point is one line")
+        return Point(out[0])
+    if shape_ == "line":
+        if len(out) < 2:
+            raise _fail(f"{len(out)} vertex", system, "a line needs at least 2 vertices")
+        return LineString(out)
+    if out[0] != out[-1]:
+        out.append(out[0])
+    if len(out) < 4:
+        raise _fail(f"{len(out) - 1} vertices", system, "a polygon needs at least 3 vertices")
+    return Polygon(out)

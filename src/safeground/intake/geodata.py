@@ -401,3 +401,20 @@ def _coordinates(rows: list[Any], xy: tuple[int, int]
         except ValueError:
             state[k] = 2
     return xs, ys, state
+
+
+def geometry_from_file(path: Path) -> Any:
+    """The geometry of the first feature of a geodata file (GeoJSON, GeoPackage, KML, zipped
+    Shapefile, FlatGeobuf, GML: whatever GDAL reads), in EPSG:4326: a place drawn in a GIS
+    for one report. Raises FileProblem (``GEOM_UNPARSABLE``) when there is none."""
+    try:
+        frame = pyogrio.read_dataframe(str(path), max_features=1)
+    except Exception as exc:
+        raise FileProblem("GEOM_UNPARSABLE", path.name, "geometry",
+                          reason=f"{type(exc).__name__}: {str(exc)[:120]}") from exc
+    if not len(frame) or frame.geometry.iloc[0] is None or frame.geometry.iloc[0].is_empty:
+        raise FileProblem("GEOM_UNPARSABLE", path.name, "geometry",
+                          reason="the file holds no feature with a geometry")
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    return frame.geometry.iloc[0]

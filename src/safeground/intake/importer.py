@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,11 +280,13 @@ def _mark_broken(rec: dict[str, Any], problems: list[Problem]) -> None:
 def import_path(ledger: Ledger, path: str | Path, user: str, progress: bool = True, *,
                 report_type: str | None = None, crs: str | None = None,
                 rejects_path: str | Path | None = None, source: str | None = None,
-                chunk: int | None = None, reconcile: bool = True) -> ImportSummary:
+                chunk: int | None = None, reconcile: bool = True,
+                on_chunk: Callable[[int, int], None] | None = None) -> ImportSummary:
     """Import one file (or Survey123 folder) into the holding area; see the module docstring.
 
     Never raises for bad input: a file that cannot be read at all gives a summary with one
-    rejection and nothing stored.
+    rejection and nothing stored. ``on_chunk(done, total)`` is told the records taken in after
+    each chunk (the web's progress bar).
     """
     path = Path(path)
     summary = ImportSummary(path=str(path))
@@ -301,7 +303,8 @@ def import_path(ledger: Ledger, path: str | Path, user: str, progress: bool = Tr
         summary.timings["read"] = time.perf_counter() - start
         return take_in(ledger, items, user, summary, progress=progress,
                        source=source or path.name, chunk=chunk, reconcile=reconcile,
-                       rejects_path=rejects_path or path.with_name(path.stem + ".rejects.csv"))
+                       rejects_path=rejects_path or path.with_name(path.stem + ".rejects.csv"),
+                       on_chunk=on_chunk)
 
 
 #: re-raise what ``unexpected`` would turn into IMPORT_FAILED (the hostile-file tests set it,
@@ -331,7 +334,8 @@ def refuse(summary: ImportSummary, problem: Problem,
 def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FileProblem],
             user: str, summary: ImportSummary, *, progress: bool = False,
             source: str | None = None, chunk: int | None = None, reconcile: bool = True,
-            rejects_path: str | Path | None = None) -> ImportSummary:
+            rejects_path: str | Path | None = None,
+            on_chunk: Callable[[int, int], None] | None = None) -> ImportSummary:
     """Submit read items to the ledger and fill ``summary`` (shared by files and pulls)."""
     label = Path(summary.path).name
     start = time.perf_counter()
@@ -376,6 +380,8 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
                 "value": label, "done": done, "total": len(records), "reason": reason})
             break
         done += len(batch)
+        if on_chunk is not None:
+            on_chunk(done, len(records))
         summary.stored += len(res.accepted) + sum(r.report_id is not None for r in res.rejected)
         if not res.rejected and not res.duplicates:  # every record taken in
             accepted += zip(batch, res.accepted, strict=True)

@@ -83,6 +83,7 @@ CATALOGUE: dict[str, str] = {
     "APPROVER_IS_SUBMITTER": "report {value} was submitted by '{user}'; another person must approve it",
     "REPORT_NOT_FOUND": "no report {value}",
     "REPORT_ALREADY_DECIDED": "report {value} was already {status} by '{user}'",
+    "LINK_NOT_APPLICABLE": "report {value} cannot be linked to hazardous area '{target}': {reason}",
     # writing
     "DATABASE_BUSY": "the database stayed busy with other writers for {seconds} s; nothing of this change was stored, try again",
     "IMPORT_INCOMPLETE": "the import of {value} stopped after {done} of {total} records ({reason}); those are in the holding area: run the same import again to finish it",

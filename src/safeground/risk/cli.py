@@ -470,3 +470,29 @@ def _now() -> str:
     import datetime as dt
 
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@app.command()
+@friendly
+def propose(ranking: Annotated[Path, typer.Argument(help="The ranking `risk rank --out` wrote "
+                                                          "(area-risk.csv)")],
+            db: Annotated[str | None, typer.Option("--db", help="Database URL (default: "
+                                                   "SAFEGROUND_DATABASE_URL)")] = None,
+            user: Annotated[str | None, typer.Option(
+                "--user", help="Who acts (an approver); or SAFEGROUND_TOKEN")] = None) -> None:
+    """Bring the ranking's SHA / CHA proposals that differ from the record into the review
+    queue as draft reports, for an approver to accept or reject (docs/web.md)."""
+    from safeground.cli_boundary import acting_user, ledger_from, permission
+    from safeground.record import audit
+    from safeground.risk.proposals import PROPOSER, bring_in
+
+    ledger = ledger_from(db)
+    who = acting_user(ledger.db, user, permission("decide"), "risk propose")
+    out = bring_in(ledger, ranking)
+    audit.record(ledger.db, who.name, "classification_proposals", ranking.name,
+                 {"submitted": len(out.submitted), "skipped": out.skipped,
+                  "submitted_as": PROPOSER})
+    console.print(f"{len(out.submitted)} classification proposals in the review queue "
+                  f"(submitted as {PROPOSER}); {out.skipped} skipped (agreeing with the "
+                  "record, closed or unknown areas, or brought in already); "
+                  f"{len(out.rejected)} refused at the gate")

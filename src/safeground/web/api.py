@@ -64,6 +64,8 @@ USERS = Depends(require(Permission.MANAGE_USERS))
 
 MAX_RECORDS = 10_000
 MAX_UPLOAD = 200 * 1024 * 1024
+#: a file uploaded for one report's geometry
+MAX_GEOMETRY_FILE = 20 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: report ids and offsets are 64-bit integers in the database: larger ones are refused (422)
 MAX_ID = 2**63 - 1
@@ -646,6 +648,92 @@ def import_file(request: Request, file: Annotated[UploadFile, File()],
     return out
 
 
+@router.post("/import-jobs", status_code=202, summary="Import a file through the gate in the "
+             "background: the job (progress, then the summary and the rejects file as its "
+             "result)", tags=["reports"], responses=errors(400, 404, 429, 503))
+def import_job(request: Request, file: Annotated[UploadFile, File()],
+               report_type_: Annotated[str | None, Query(alias="type")] = None,
+               crs: Annotated[str | None, Query(max_length=100)] = None,
+               user: User = SUBMIT) -> JSONResponse:
+    import secrets
+    import shutil
+
+    from safeground.web.jobs import import_work
+
+    name = upload_name(file.filename)
+    if report_type_:
+        report_type(report_type_)
+    folder = Path(tempfile.mkdtemp(prefix="sg-import-"))
+    path = folder / name
+    try:
+        with path.open("wb") as fh:
+            copied = 0
+            while chunk := file.file.read(1 << 20):
+                copied += len(chunk)
+                if copied > MAX_UPLOAD:
+                    raise BadRequestError(f"the file is larger than {MAX_UPLOAD >> 20} MiB",
+                                          code="BODY_TOO_LARGE")
+                fh.write(chunk)
+        params = {"file": name, "type": report_type_, "crs": crs}
+        job, _ = request.app.state.jobs.start(
+            user.name, "import", params, ("import", secrets.token_hex(8)),
+            import_work(ledger_of(request), path, user.name, report_type_, crs))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    request.app.state.derived.clear()
+    where = job.to_dict()
+    return JSONResponse(where, status_code=202, headers={"Location": where["href"]})
+
+
+class CoordinatesBody(BaseModel):
+    """Coordinates typed or pasted into the New report page."""
+
+    text: str = Field(max_length=500_000, description="one vertex a line (or separated by ;)")
+    system: Literal["latlon", "utm", "mgrs"] = "latlon"
+    shape: Literal["point", "line", "polygon"] = "point"
+    zone: str | None = Field(None, max_length=8, description="UTM zone, e.g. 38N")
+
+
+@router.post("/geometry/parse", summary="Coordinates typed or pasted (lat/lon, UTM or MGRS) as "
+             "a GeoJSON geometry (lon/lat)", tags=["reports"])
+def parse_geometry(body: CoordinatesBody, user: User = SUBMIT) -> dict[str, Any]:
+    from shapely.geometry import mapping
+
+    from safeground.intake.geo import GeoEncodingError, parse_coordinates
+
+    try:
+        geom = parse_coordinates(body.text, body.system, body.shape, body.zone)
+    except GeoEncodingError as exc:
+        raise ValidationError([Problem(exc.code, "coordinates", "geometry", exc.params)]) \
+            from exc
+    return {"geometry": mapping(geom)}
+
+
+@router.post("/geometry/file", summary="The first feature's geometry of an uploaded geodata "
+             "file (GeoJSON, GeoPackage, KML, zipped Shapefile...) in lon/lat",
+             tags=["reports"], responses=errors(400))
+def geometry_file(file: Annotated[UploadFile, File()], user: User = SUBMIT) -> dict[str, Any]:
+    from shapely.geometry import mapping
+
+    from safeground.intake.errors import FileProblem
+    from safeground.intake.geodata import geometry_from_file
+
+    name = upload_name(file.filename)
+    with tempfile.TemporaryDirectory(prefix="sg-geom-") as tmp:
+        path = Path(tmp) / name
+        data = file.file.read(MAX_GEOMETRY_FILE + 1)
+        if len(data) > MAX_GEOMETRY_FILE:
+            raise BadRequestError(f"a geometry file is at most {MAX_GEOMETRY_FILE >> 20} MiB",
+                                  code="BODY_TOO_LARGE")
+        path.write_bytes(data)
+        try:
+            geom = geometry_from_file(path)
+        except FileProblem as exc:
+            raise ValidationError([exc.problem]) from exc
+    return {"geometry": mapping(geom)}
+
+
 # ----------------------------------------------------------------------------- decisions
 @router.get("/review", summary="The review queue: submitted reports with reconciliation "
             "proposals", tags=["reports"])
@@ -663,12 +751,39 @@ def review_queue(request: Request, user: User, limit: int = 500) -> dict[str, An
         props = {p.report_id: p.to_dict() for p in proposals_for(ledger, [r.id for r in reps])}
     except SafegroundError:
         props = {}
+    from safeground.risk.proposals import SOURCE as PROPOSALS
+
+    basis = {r.id: {k.lstrip("_"): v for k, v in r.meta.items()
+                    if k in ("_proposal_score", "_mean_probability", "_drivers")}
+             for r in reps if r.source == PROPOSALS}
     items = []
     for d in reports_json(request, reps, user):
         d["proposal"] = props.get(d["id"])
+        if d["id"] in basis:     # a classification proposal: what it rests on
+            d["basis"] = basis[d["id"]]
         d["own"] = d["submitted_by"] == user.name
         items.append(d)
-    return {"reports": items, "count": len(items)}
+    return {"reports": items, "count": len(items), "counts": review_counts(ledger, user)}
+
+
+def review_counts(ledger: Ledger, user: User) -> dict[str, int]:
+    """How many reports wait for a decision (``waiting``), how many of them this user may
+    decide (``yours_to_decide``: not their own), how many the record holds approved and
+    rejected."""
+    from sqlalchemy import func, select
+
+    from safeground.record.storage.schema import reports as table
+
+    with ledger.db.read() as conn:
+        by = dict(conn.execute(select(table.c.status, func.count()).group_by(table.c.status))
+                  .all())
+        own = conn.execute(select(func.count()).select_from(table).where(
+            table.c.status == ReportStatus.SUBMITTED.value,
+            table.c.submitted_by == user.name)).scalar_one()
+    waiting = int(by.get(ReportStatus.SUBMITTED.value, 0))
+    return {"waiting": waiting, "yours_to_decide": waiting - int(own),
+            "approved": int(by.get(ReportStatus.APPROVED.value, 0)),
+            "rejected": int(by.get(ReportStatus.REJECTED.value, 0))}
 
 
 DecisionId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -677,6 +792,12 @@ DecisionId = Annotated[int, Field(ge=1, le=MAX_ID)]
 class Decision(BaseModel):
     ids: list[DecisionId] = Field(min_length=1, max_length=MAX_DECISION_IDS)
     note: str | None = Field(default=None, max_length=2000)
+    #: report id -> hazardous area id: the review queue's link proposals the approver accepts
+    links: dict[DecisionId, Annotated[str, Field(min_length=1, max_length=64)]] | None = \
+        Field(default=None, max_length=MAX_DECISION_IDS,
+              description="report id -> hazardous area id: link these evidence or accident "
+                          "reports to the area as they are approved (accepting the review "
+                          "queue's link proposals)")
 
 
 class RejectBody(BaseModel):
@@ -688,10 +809,10 @@ class RejectBody(BaseModel):
              "with the outcome of each", tags=["reports"], responses=errors(404, 409))
 def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, Any]:
     ledger = ledger_of(request)
-    res = ledger.approve(body.ids, user.name, body.note)
+    res = ledger.approve(body.ids, user.name, body.note, links=body.links)
     request.app.state.derived.clear()     # the figures of the record before are done with
     job = request.app.state.plan_jobs.follow(ledger, user.name, res.approved)
-    return {"approved": res.approved,
+    return {"approved": res.approved, "counts": review_counts(ledger, user),
             "refused": [{"report_id": rid, "problems": probs} for rid, probs in res.refused],
             "already_decided": [{"report_id": rid, "status": st, "decided_by": by}
                                 for rid, st, by in res.already_decided],
@@ -703,7 +824,26 @@ def approve(request: Request, body: Decision, user: User = DECIDE) -> dict[str, 
 @router.post("/reports/reject", summary="Reject submitted reports, with the reason",
              tags=["reports"], responses=errors(404, 409))
 def reject(request: Request, body: RejectBody, user: User = DECIDE) -> dict[str, Any]:
-    return {"rejected": ledger_of(request).reject(body.ids, user.name, body.note)}
+    ledger = ledger_of(request)
+    done = ledger.reject(body.ids, user.name, body.note)
+    return {"rejected": done, "counts": review_counts(ledger, user)}
+
+
+@router.post("/review/classification-proposals", summary="Bring the risk ranking's SHA / CHA "
+             "proposals that differ from the record into the review queue as draft reports",
+             tags=["reports"], responses=errors(404))
+def classification_proposals(request: Request, user: User = DECIDE) -> dict[str, Any]:
+    from safeground.risk.proposals import PROPOSER, bring_in
+
+    path = _work_file(request, "area-risk.csv")
+    ledger = ledger_of(request)
+    out = bring_in(ledger, path).to_dict()
+    audit.record(ledger.db, user.name, "classification_proposals", path.name,
+                 {"submitted": len(out["submitted"]), "skipped": out["skipped"],
+                  "submitted_as": PROPOSER})
+    request.app.state.derived.clear()
+    out["counts"] = review_counts(ledger, user)
+    return out
 
 
 # ------------------------------------------------------------------------------- exports
@@ -881,7 +1021,8 @@ def job_state(request: Request, job_id: JobId, user: User = PUBLIC) -> Response:
             responses={**content("text/html", "application/json", XLSX), **errors(404, 409)})
 def job_result(request: Request, job_id: JobId, user: User = PUBLIC) -> Response:
     out = request.app.state.jobs.result(job_id, user.name)
-    disposition = "attachment" if out.media_type == XLSX else "inline"
+    disposition = "attachment" if out.media_type == XLSX or out.media_type.startswith(
+        "text/csv") else "inline"
     return Response(out.body, media_type=out.media_type,
                     headers={"Content-Disposition": f'{disposition}; filename="{out.filename}"'})
 

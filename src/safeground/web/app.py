@@ -62,7 +62,8 @@ PUBLIC_ROUTES = frozenset({
 
 #: routes that take a file upload: their body may be ``max_upload_bytes``, not
 #: ``max_request_bytes``
-UPLOAD_PATHS = frozenset({"/api/v1/imports"})
+UPLOAD_PATHS = frozenset({"/api/v1/imports", "/api/v1/import-jobs",
+                          "/api/v1/geometry/file"})
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
@@ -226,6 +227,9 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
     nav = []
     if user is not None:
         nav = [("/map", _("Map")), ("/dashboard", _("Dashboard"))]
+        if user.can(Permission.SUBMIT):
+            nav.append(("/submit", _("New report")))
+            nav.append(("/import", _("Import")))
         if user.can(Permission.DECIDE):
             nav.append(("/review", _("Review queue")))
         if user.can(Permission.ANALYSE):

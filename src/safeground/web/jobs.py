@@ -54,6 +54,8 @@ class Output:
     body: bytes
     media_type: str
     filename: str
+    #: what the job says of its result besides the file (an import's summary), or None
+    info: dict[str, Any] | None = None
 
 
 @dataclass
@@ -80,6 +82,8 @@ class Job:
             "href": f"/api/v1/jobs/{self.id}"}
         if self.state == "done":
             out["result"] = f"/api/v1/jobs/{self.id}/result"
+            if self.output is not None and self.output.info is not None:
+                out["summary"] = self.output.info
         return out
 
 
@@ -260,3 +264,48 @@ def plan_stamp(plan_dir: Path | None) -> tuple[Any, ...]:
         return ()
     return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
                         for p in plan_dir.iterdir() if p.is_file()))
+
+
+# ------------------------------------------------------------------------------- imports
+#: rejections and review notes an import job's summary lists (the rejects file holds all)
+SUMMARY_ITEMS = 100
+
+
+def import_work(ledger: Any, path: Path, user: str, report_type: str | None,
+                crs: str | None) -> Work:
+    """An uploaded file imported through the gate (``intake.importer.import_path``) as a job's
+    work: the result is the rejects file (CSV; only a header when nothing was refused), the
+    summary goes with it (``Output.info``). The upload's folder is removed when it ends."""
+
+    def work(progress: Callable[[float, str], None]) -> Output:
+        import shutil
+
+        from safeground.intake.importer import import_path
+
+        rejects = path.parent / "rejects.csv"
+        try:
+            progress(0.1, "reading the file")
+
+            def chunk(done: int, total: int) -> None:
+                progress(0.1 + 0.75 * done / max(total, 1),
+                         f"{done} of {total} records through the gate")
+
+            summary = import_path(ledger, path, user, progress=False,
+                                  report_type=report_type, crs=crs, rejects_path=rejects,
+                                  on_chunk=chunk)
+            progress(0.95, "writing the rejects file")
+            info = summary.to_dict()
+            for k in ("rejects_path", "timings"):
+                info.pop(k, None)
+            info["path"] = path.name
+            info["report_ids"] = summary.report_ids[:SUMMARY_ITEMS]
+            info["rejections_total"] = len(info["rejections"])
+            info["rejections"] = info["rejections"][:SUMMARY_ITEMS]
+            info["reviews"] = info["reviews"][:SUMMARY_ITEMS]
+            body = rejects.read_bytes() if rejects.is_file() else b"_where,_problems\r\n"
+            return Output(body, "text/csv; charset=utf-8",
+                          f"{Path(path.name).stem}.rejects.csv", info)
+        finally:
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+    return work

@@ -41,6 +41,7 @@ router = APIRouter(include_in_schema=False)
 
 PUBLIC = Depends(require(Permission.READ_PUBLIC))
 DETAIL = Depends(require(Permission.READ_DETAIL))
+SUBMIT = Depends(require(Permission.SUBMIT))
 DECIDE = Depends(require(Permission.DECIDE))
 ANALYSE = Depends(require(Permission.ANALYSE))
 USERS = Depends(require(Permission.MANAGE_USERS))
@@ -211,10 +212,100 @@ def dashboard_figures(ledger: Ledger, day: dt.date | None) -> tuple[Any, dict[st
     return s, figures, ch
 
 
+@router.get("/import", response_class=HTMLResponse)
+def import_page(request: Request, user: User = SUBMIT) -> Response:
+    """Upload a file through the gate (``POST /api/v1/import-jobs``), follow it, see what
+    became of its records and download the rejects."""
+    return _render(request, "import.html", user, types=[t.value for t in ReportType],
+                   can_decide=user.can(Permission.DECIDE))
+
+
+#: ids offered for a reference field (the browser's list narrows them as one types)
+REF_CHOICES = 5000
+
+
+def form_fields(rtype: ReportType, current: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The fields of a report type's form, from ``REPORT_SPECS`` (the one description the
+    gate, the tables and the XLSForms are made from), with the current values of an object
+    being corrected (those the user may see)."""
+    current = current or {}
+    out = []
+    for f in REPORT_SPECS[rtype].fields:
+        value = current.get(f.name)
+        if isinstance(value, list):
+            value = [str(v) for v in value]
+        elif value is not None:
+            value = value.isoformat() if isinstance(value, dt.date) else str(value)
+        out.append({"name": f.name, "kind": f.kind, "required": f.required,
+                    "choices": [c.value for c in f.choices] if f.choices else [],
+                    "low": f.low, "high": f.high, "ref": f.ref.value if f.ref else None,
+                    "sensitive": f.sensitive, "doc": f.doc, "value": value,
+                    "label": f.name.replace("_", " ")})
+    return out
+
+
+def _ref_ids(ledger: Ledger, types: set[str]) -> dict[str, list[str]]:
+    from sqlalchemy import select
+
+    from safeground.record.storage.schema import object_tables
+
+    out = {}
+    with ledger.db.read() as conn:
+        for t in sorted(types):
+            table = object_tables[ReportType(t)]
+            out[t] = list(conn.execute(select(table.c.id).order_by(table.c.id)
+                                       .limit(REF_CHOICES)).scalars())
+    return out
+
+
+@router.get("/submit", response_class=HTMLResponse)
+def submit_page(request: Request, type: str = "accident",
+                object: Annotated[str | None, Query(max_length=64)] = None,
+                user: User = SUBMIT) -> Response:
+    """A new dated report of any type, its form made from ``REPORT_SPECS``; with ``object``
+    a correction of that object (a new report about it, never an edit): the form starts from
+    what the record says now. Submitted through the gate (``POST /api/v1/reports``)."""
+    from safeground.web.views import object_props
+
+    t = report_type(type)
+    ledger = ledger_of(request)
+    current: dict[str, Any] = {}
+    geometry = None
+    if object:
+        try:
+            row = ledger.get(t, object)
+        except NotFoundError as exc:
+            return _render(request, "error.html", user, status_code=404, error=exc)
+        current, _withheld = object_props(t, row, user)
+        geometry = jsonable(row.get("geometry"))
+    spec = REPORT_SPECS[t]
+    fields = form_fields(t, current)
+    victims = form_fields(ReportType.VICTIM) if t is ReportType.ACCIDENT else None
+    if victims:
+        victims = [f for f in victims if f["name"] != "accident_id"]
+    refs = {f["ref"] for f in [*fields, *(victims or [])] if f["ref"]}
+    return _render(request, "submit.html", user, rtype=t.value, spec=spec, fields=fields,
+                   victims=victims, ref_ids=_ref_ids(ledger, refs),
+                   types=[x.value for x in ReportType], object_id=object or "",
+                   correcting=bool(object), geometry=geometry,
+                   organisation=current.get("organisation") or "",
+                   shapes=_shapes(spec.geometry), today=dt.date.today().isoformat(),
+                   extent=map_extent(ledger, user, None))
+
+
+def _shapes(allowed: tuple[str, ...]) -> list[str]:
+    """The shapes a report type's geometry may take, as the draw tool names them."""
+    names = {"Point": "point", "LineString": "line", "Polygon": "polygon",
+             "MultiPolygon": "polygon"}
+    return list(dict.fromkeys(names[g] for g in allowed if g in names))
+
+
 @router.get("/review", response_class=HTMLResponse)
 def review(request: Request, user: User = DECIDE) -> Response:
     queue = review_queue(request, user, 500)
-    return _render(request, "review.html", user, queue=queue)
+    work = request.app.state.work_dir
+    return _render(request, "review.html", user, queue=queue,
+                   can_propose=bool(work and (work / "area-risk.csv").is_file()))
 
 
 def _refs(rtype: ReportType) -> dict[str, str]:

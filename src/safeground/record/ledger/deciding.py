@@ -4,8 +4,9 @@ by someone other than their submitter.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, func, select, text, update
@@ -68,7 +69,8 @@ class Deciding:
     """Approving and rejecting submitted reports (a part of ``Ledger``)."""
 
     def approve(self, report_ids: Sequence[int], user: str,
-                note: str | None = None) -> ApproveResult:
+                note: str | None = None,
+                links: Mapping[int, str] | None = None) -> ApproveResult:
         """Approve submitted reports and fold them into the record, deciding report by report.
 
         A report is approved, or refused and left submitted (its land release transition is
@@ -78,11 +80,22 @@ class Deciding:
         PostgreSQL a transaction-scoped advisory lock), so each report is approved once and
         approval sequence numbers stay unique. Raises DatabaseBusyError when another
         decision holds the record longer than the database's ``busy_wait``.
+
+        ``links``: report id -> hazardous area id, the links the approver accepts (the review
+        queue's ``link`` proposals): an evidence or accident report that names no hazardous
+        area is approved as linked to that area — its ``hazardous_area_id`` set, so it acts on
+        the area (an accident turns a suspected area confirmed) and is in the area's history.
+        The report keeps what the approver added (``meta.accepted_link``: field, area, who);
+        a link that does not apply (another type, a report that names an area already, an
+        unknown area) refuses that report (``LINK_NOT_APPLICABLE``, ``REF_UNKNOWN``).
         """
         result = ApproveResult()
         with self.db.write() as conn:
             self.db.serialise(conn, "decide")
             rows, missing, decided, own = self._sort_for_decision(conn, report_ids, user)
+            linked: dict[int, Any] = {}
+            if links:
+                rows = self._link(conn, rows, links, user, result, linked)
             result.not_found = missing
             result.already_decided = [(r.id, r.status, r.decided_by) for r in decided]
             for r in own:
@@ -110,6 +123,13 @@ class Deciding:
                 approved_rows.append((rep, seq))
                 result.approved.append(rep.id)
             now = now_utc()
+            for rep, _ in approved_rows:
+                if rep.id in linked:     # the link accepted is stored with the approval
+                    row = linked[rep.id]
+                    conn.execute(update(reports).where(reports.c.id == rep.id).values(
+                        payload=row.payload, area_id=row.area_id, meta=row.meta))
+                    audit.write(conn, user, "link", f"report {rep.id}",
+                                {"hazardous_area_id": row.area_id})
             if approved_rows:
                 conn.execute(update(reports).where(reports.c.id == bp("rid")).values(
                     status=ReportStatus.APPROVED.value, decided_by=user, decided_at=now,
@@ -127,6 +147,50 @@ class Deciding:
                 conn.execute(text("ANALYZE"))
                 conn.commit()
         return result
+
+    @staticmethod
+    def _link(conn: Connection, rows: list[Any], links: Mapping[int, str], user: str,
+              result: ApproveResult, linked: dict[int, Any]) -> list[Any]:
+        """The rows to approve with the links the approver accepts applied (its payload's
+        ``hazardous_area_id``, its ``area_id``, ``meta.accepted_link``; put in ``linked``, by
+        id, to be stored if the report is approved). A link that does not apply refuses its
+        report."""
+        from safeground.record.storage.schema import object_tables
+
+        areas = object_tables[ReportType.HAZARDOUS_AREA]
+        wanted = {int(k): str(v) for k, v in links.items()}
+        known = set(conn.execute(select(areas.c.id).where(
+            areas.c.id.in_(sorted(set(wanted.values()))))).scalars()) if wanted else set()
+        out = []
+        for r in rows:
+            target = wanted.get(r.id)
+            if target is None:
+                out.append(r)
+                continue
+            reason = None
+            if r.report_type not in (ReportType.EVIDENCE.value, ReportType.ACCIDENT.value):
+                reason = f"a {r.report_type} report takes no hazardous area link"
+            elif (r.payload or {}).get("hazardous_area_id") not in (None, "", target):
+                reason = f"it names hazardous area '{r.payload['hazardous_area_id']}' already"
+            if reason is None and target not in known:
+                p = Problem("REF_UNKNOWN", f"report {r.id}", "hazardous_area_id",
+                            {"value": target, "target": ReportType.HAZARDOUS_AREA.value})
+                result.refused.append((r.id, [p.to_dict()]))
+                continue
+            if reason is not None:
+                p = Problem("LINK_NOT_APPLICABLE", f"report {r.id}", "hazardous_area_id",
+                            {"value": r.id, "target": target, "reason": reason})
+                result.refused.append((r.id, [p.to_dict()]))
+                continue
+            row = SimpleNamespace(**r._mapping)
+            row.payload = {**(r.payload or {}), "hazardous_area_id": target}
+            row.area_id = target
+            row.meta = {**(r.meta or {}), "accepted_link": {
+                "field": "hazardous_area_id", "value": target, "by": user,
+                "at": now_utc().isoformat(timespec="seconds")}}
+            linked[r.id] = row
+            out.append(row)
+        return out
 
     @staticmethod
     def _keys_of(rows: list[Any]) -> set[tuple[ReportType, str]]:
