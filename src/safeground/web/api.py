@@ -22,6 +22,7 @@ from starlette.background import BackgroundTask
 from safeground.errors import NotFoundError, SafegroundError, ValidationError
 from safeground.record import audit
 from safeground.record.ledger import Ledger
+from safeground.record.problems import Problem
 from safeground.record.summary import status
 from safeground.record.users import Permission, User, Users
 from safeground.record.validation import oversize_fields
