@@ -192,11 +192,16 @@ def format_number(value: Any, digits: int | None = None) -> str:
     ``12 345,5`` (ru). ``digits``: exactly that many decimals. None/empty: an empty string."""
     if value is None or value == "":
         return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
     loc = _locale(current())
-    if digits is None:
-        return _numbers.format_decimal(value, locale=loc)
-    fmt = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return _numbers.format_decimal(value, format=fmt, locale=loc, decimal_quantization=True)
+    try:
+        if digits is None:
+            return _numbers.format_decimal(value, locale=loc)
+        fmt = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+        return _numbers.format_decimal(value, format=fmt, locale=loc, decimal_quantization=True)
+    except (ValueError, TypeError, ArithmeticError):    # not a number after all
+        return str(value)
 
 
 def format_percent(value: Any, digits: int = 0) -> str:

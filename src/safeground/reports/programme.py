@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from safeground.errors import NotFoundError, ValidationError
+from safeground.i18n import N_
 from safeground.intake.export import land_release_summary
 from safeground.record.ledger import Ledger
 from safeground.record.problems import Problem, register
@@ -32,8 +33,8 @@ from safeground.record.summary import StatusSummary, status
 from safeground.record.vocabulary import ReportType
 from safeground.reports import charts as svg
 
-register({"PERIOD_INVALID": "the period ends ({end}) before it starts ({start})",
-          "PERIOD_TOO_LONG": "the period spans {value} years; a report covers at most {limit}"})
+register({"PERIOD_INVALID": N_("the period ends ({end}) before it starts ({start})"),
+          "PERIOD_TOO_LONG": N_("the period spans {value} years; a report covers at most {limit}")})
 
 #: the longest period one report covers, in years (one column per month)
 MAX_YEARS = 100

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from safeground.errors import NotFoundError, SafegroundError, ValidationError
+from safeground.i18n import N_
 from safeground.record import audit
 from safeground.record.ledger import Ledger
 from safeground.record.problems import Problem, register
@@ -514,8 +515,8 @@ def one_report(request: Request, report_id: ReportId, user: User = DETAIL) -> di
     return reports_json(request, [ledger_of(request).report(report_id)], user)[0]
 
 
-register({"FIELD_TOO_LARGE": "the field holds {value} characters, more than the {limit} "
-                             "a field may hold"})
+register({"FIELD_TOO_LARGE": N_("the field holds {value} characters, more than the {limit} "
+                             "a field may hold")})
 
 #: a field's name may be at most this long (longer ones are refused as FIELD_TOO_LARGE)
 MAX_FIELD_NAME = 200

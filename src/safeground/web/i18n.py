@@ -7,14 +7,17 @@ the signed-in user's stored choice (the switcher stores it on the user too,
 
 Templates get ``_`` (``{{ _("Text") }}``, ``{{ _("%(n)s areas", n=count) }}``),
 ``ngettext``, the filters ``num`` (``{{ value|num }}``, ``{{ value|num(1) }}``), ``pct``,
-``date`` and ``datetime``, and the functions ``current_lang()``, ``text_dir()`` and
-``language_menu()``.
+``date``, ``datetime``, ``field`` (a field's label) and ``term`` (a vocabulary value's),
+and the functions ``current_lang()``, ``text_dir()``, ``language_menu()``,
+``problem_message(p)`` and ``shown_message(error)``.
 
 Python code of the web layer imports ``_``, ``N_`` and ``ngettext`` from here.
 """
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any
 
 from safeground.i18n import (
@@ -37,6 +40,8 @@ from safeground.i18n import (
     set_language,
     use,
 )
+from safeground.record import labels
+from safeground.record.problems import Problem
 
 __all__ = ["COOKIE", "N_", "LanguageMiddleware", "_", "choose", "current", "direction",
            "format_date", "format_datetime", "format_number", "format_percent", "install",
@@ -92,6 +97,64 @@ def switcher() -> list[dict[str, str]]:
             for c in languages()]
 
 
+def problem_message(p: Any) -> str:
+    """A stored problem (its dict) in the language in use: made again from its code and
+    params, or its stored message if the code is not known."""
+    if not isinstance(p, dict):
+        return str(p)
+    try:
+        return Problem(p["code"], p.get("where", ""), p.get("field"),
+                       p.get("params") or {}).message
+    except (KeyError, TypeError):
+        return str(p.get("message", ""))
+
+
+def shown_message(error: Any) -> str:
+    """An error's message for a page, in the language in use where the error is coded."""
+    problems = getattr(error, "problems", None)
+    if problems:
+        return "; ".join(p.message for p in problems[:5])
+    if getattr(error, "code", None) == "FORBIDDEN":
+        needs = (error.details or {}).get("needs", "") if isinstance(error.details, dict) \
+            else ""
+        return _("Your roles do not allow this (it needs the permission %(needs)s).",
+                 needs=needs)
+    return str(getattr(error, "message", error))
+
+
+STATIC = Path(__file__).parent / "static"
+
+
+@functools.lru_cache(maxsize=1)
+def _script_messages() -> tuple[str, ...]:
+    """The strings the page scripts translate (``_("...")`` in ``static/*.js``)."""
+    from babel.messages.extract import extract
+
+    found: set[str] = set()
+    for path in sorted(STATIC.glob("*.js")):
+        with open(path, "rb") as f:
+            for _line, message, _comments, _context in extract("javascript", f):
+                if isinstance(message, str):
+                    found.add(message)
+    return tuple(sorted(found))
+
+
+@functools.lru_cache(maxsize=16)
+def _script_catalogue(code: str) -> dict[str, dict[str, str]]:
+    with use(code):
+        return {
+            "messages": {m: gettext(m) for m in _script_messages() if gettext(m) != m},
+            "fields": {k: labels.field(k) for k in labels.FIELDS},
+            "terms": {k: labels.value(k) for k in labels.VALUES},
+        }
+
+
+def script_catalogue() -> dict[str, dict[str, str]]:
+    """The page scripts' translations in the language in use (for ``|tojson`` into a
+    ``<script type="application/json">`` block)."""
+    return _script_catalogue(current())
+
+
 def install(env: Any) -> None:
     """Give a Jinja2 environment the i18n extension, ``_`` and the locale-aware filters."""
     env.add_extension("jinja2.ext.i18n")
@@ -100,6 +163,12 @@ def install(env: Any) -> None:
     env.filters["pct"] = format_percent
     env.filters["date"] = format_date
     env.filters["datetime"] = format_datetime
+    env.filters["field"] = labels.field          # a field's label: {{ "depth_cm"|field }}
+    env.filters["term"] = labels.value           # a vocabulary value: {{ "AP_mine"|term }}
+    env.filters["capital"] = labels.capital
     env.globals["current_lang"] = current
     env.globals["text_dir"] = direction
     env.globals["language_menu"] = switcher
+    env.globals["problem_message"] = problem_message
+    env.globals["script_catalogue"] = script_catalogue
+    env.globals["shown_message"] = shown_message
