@@ -239,3 +239,17 @@ def format_datetime(value: Any, form: str = "medium") -> str:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return format_date(value, form)
     return _dates.format_datetime(value, format=form, locale=_locale(current()))
+
+
+def install_jinja(env: Any) -> None:
+    """Give a Jinja2 environment ``_`` and ``ngettext`` (new style: ``{{ _("%(n)s areas",
+    n=3) }}``, in the language in use when rendering) and the filters ``num``, ``pct``,
+    ``date`` and ``datetime``."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(gettext=gettext, ngettext=ngettext_raw, newstyle=True)
+    env.filters["num"] = format_number
+    env.filters["pct"] = format_percent
+    env.filters["date"] = format_date
+    env.filters["datetime"] = format_datetime
+    env.globals["current_lang"] = current
+    env.globals["text_dir"] = direction

@@ -90,6 +90,10 @@ FIELDS: dict[str, str] = {
     "updated_at": N_("Updated"),
     "created_at": N_("Created"),
     "report_type": N_("Report type"),
+    "first_date": N_("First date"),
+    "last_date": N_("Last date"),
+    "first_report_id": N_("First report"),
+    "reports": N_("Reports"),
     "object_id": N_("Object"),
 }
 

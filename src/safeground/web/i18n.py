@@ -17,6 +17,7 @@ Python code of the web layer imports ``_``, ``N_`` and ``ngettext`` from here.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,12 @@ from safeground.i18n import (
     format_number,
     format_percent,
     gettext,
+    install_jinja,
     is_language,
     languages,
     name,
     negotiate,
     ngettext,
-    ngettext_raw,
     reset_language,
     set_language,
     use,
@@ -109,6 +110,34 @@ def problem_message(p: Any) -> str:
         return str(p.get("message", ""))
 
 
+_REASONS: tuple[tuple[re.Pattern[str], Any], ...] = (
+    (re.compile(r"(\w+): (.*) -> (.*)"),
+     lambda m: f"{labels.field(m[1])}: {labels.value(m[2])} → {labels.value(m[3])}"),
+    (re.compile(r"overlaps (\d+%) of (.+)"),
+     lambda m: _("overlaps %(share)s of %(what)s", share=m[1], what=m[2])),
+    (re.compile(r"dates (\d+) days apart"),
+     lambda m: _("dates %(n)s days apart", n=m[1])),
+    (re.compile(r"same (\w+) '(.*)'"),
+     lambda m: _("same %(field)s '%(value)s'", field=labels.field(m[1]),
+                 value=labels.value(m[2]))),
+    (re.compile(r"(\d+) m from (.+)"), lambda m: _("%(m)s m from %(what)s", m=m[1], what=m[2])),
+    (re.compile(r"lies inside hazardous area '(.+)' \((\w*)\) but names no hazardous area"),
+     lambda m: _("lies inside hazardous area '%(id)s' (%(cls)s) but names no hazardous area",
+                 id=m[1], cls=labels.value(m[2]))),
+    (re.compile(r"(\w+)"), lambda m: labels.field(m[1])),
+)
+
+
+def reason(text: Any) -> str:
+    """A reconciliation reason (made in English by the intake) in the language in use."""
+    text = str(text)
+    for pattern, say in _REASONS:
+        m = pattern.fullmatch(text)
+        if m:
+            return str(say(m))
+    return text
+
+
 def shown_message(error: Any) -> str:
     """An error's message for a page, in the language in use where the error is coded."""
     problems = getattr(error, "problems", None)
@@ -157,17 +186,11 @@ def script_catalogue() -> dict[str, dict[str, str]]:
 
 def install(env: Any) -> None:
     """Give a Jinja2 environment the i18n extension, ``_`` and the locale-aware filters."""
-    env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(gettext=gettext, ngettext=ngettext_raw, newstyle=True)
-    env.filters["num"] = format_number
-    env.filters["pct"] = format_percent
-    env.filters["date"] = format_date
-    env.filters["datetime"] = format_datetime
+    install_jinja(env)
     env.filters["field"] = labels.field          # a field's label: {{ "depth_cm"|field }}
     env.filters["term"] = labels.value           # a vocabulary value: {{ "AP_mine"|term }}
     env.filters["capital"] = labels.capital
-    env.globals["current_lang"] = current
-    env.globals["text_dir"] = direction
+    env.filters["reason"] = reason
     env.globals["language_menu"] = switcher
     env.globals["problem_message"] = problem_message
     env.globals["script_catalogue"] = script_catalogue
