@@ -4,6 +4,7 @@ browser's Accept-Language; ``<html lang dir>``; numbers and dates written per la
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 from websupport import password
@@ -122,3 +123,20 @@ def test_a_right_to_left_catalogue_makes_the_layout_right_to_left(fresh_site, tm
     finally:
         monkeypatch.undo()
         i18n.reload()
+
+
+def test_messages_follow_the_language_too(fresh_site):
+    c = fresh_site.client()
+    r = c.post("/login", data={"name": "clerk", "password": "not-the-password"},
+               headers={"Accept-Language": "ru"})
+    assert r.status_code == 401 and "неверное имя пользователя или пароль" in r.text
+    # a coded problem of the API, in the language the client asks for
+    api = fresh_site.as_user("clerk")
+    bad = api.post("/api/v1/me/language", json={"language": "xx"},
+                   headers={"Accept-Language": "az"})
+    assert "bu quraşdırmanın dili deyil" in bad.json()["error"]["details"][0]["message"]
+    # an object that does not exist, on its page
+    page = api.get("/objects/hazardous_area/NOPE", headers={"Accept-Language": "ru",
+                                                           "Accept": "text/html"})
+    assert page.status_code == 404
+    assert "нет объекта 'NOPE' (опасный район)" in html.unescape(page.text)

@@ -46,8 +46,8 @@ from safeground.record.problems import Problem
 
 __all__ = ["COOKIE", "N_", "LanguageMiddleware", "_", "choose", "current", "direction",
            "format_date", "format_datetime", "format_number", "format_percent", "install",
-           "is_language",
-           "ngettext", "set_language", "switcher", "use"]
+           "is_language", "ngettext", "problem_message", "reason", "set_language",
+           "shown_message", "switcher", "use"]
 
 #: the cookie that remembers the language chosen with the switcher (not a secret)
 COOKIE = "sg_lang"
@@ -143,9 +143,20 @@ def shown_message(error: Any) -> str:
     problems = getattr(error, "problems", None)
     if problems:
         return "; ".join(p.message for p in problems[:5])
-    if getattr(error, "code", None) == "FORBIDDEN":
-        needs = (error.details or {}).get("needs", "") if isinstance(error.details, dict) \
-            else ""
+    code = getattr(error, "code", None)
+    details = error.details if isinstance(getattr(error, "details", None), dict) else {}
+    if code == "LOGIN_FAILED":
+        return _("wrong user name or password")
+    if code == "LOGIN_RATE_LIMITED":
+        return _("too many failed sign-ins; try again in %(s)s s",
+                 s=details.get("retry_after", 60))
+    if code == "OBJECT_NOT_FOUND":
+        m = re.fullmatch(r"no (\w+) '(.*)'(?: known on (\S+))?", str(error.message))
+        if m:
+            return _("no %(what)s '%(id)s'", what=labels.value(m[1]), id=m[2]) + \
+                (" · " + _("as known on %(date)s", date=format_date(m[3])) if m[3] else "")
+    if code == "FORBIDDEN":
+        needs = details.get("needs", "")
         return _("Your roles do not allow this (it needs the permission %(needs)s).",
                  needs=needs)
     return str(getattr(error, "message", error))

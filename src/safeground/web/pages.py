@@ -34,7 +34,7 @@ from safeground.web.api import (
 from safeground.web.auth import COOKIE, client_of, principal, require
 from safeground.web.cache import derived
 from safeground.web.i18n import COOKIE as LANG_COOKIE
-from safeground.web.i18n import _, is_language
+from safeground.web.i18n import _, is_language, shown_message
 from safeground.web.i18n import current as current_language
 from safeground.web.mapview import default_layers, may_read_layer
 from safeground.web.views import feature, hidden_fields, jsonable
@@ -95,7 +95,7 @@ def login(request: Request, name: Annotated[str, Form(max_length=100)],
         if exc.http_status == 401:
             limiter.failed(name, client)
         return _render(request, "login.html", None, status_code=exc.http_status,
-                       next=_safe_next(next), error=exc.message, name=name)
+                       next=_safe_next(next), error=shown_message(exc), name=name)
     limiter.succeeded(name, client)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True,
