@@ -140,3 +140,28 @@ def test_messages_follow_the_language_too(fresh_site):
                                                            "Accept": "text/html"})
     assert page.status_code == 404
     assert "нет объекта 'NOPE' (опасный район)" in html.unescape(page.text)
+
+
+def test_the_programme_report_is_made_in_the_language_asked_for(fresh_site):
+    from openpyxl import load_workbook
+
+    c = fresh_site.as_user("visitor")
+    for lang, title, label in (("ru", "Отчёт о программе противоминной деятельности",
+                                "уничтожено предметов"),
+                               ("az", "Mina fəaliyyəti proqramı üzrə hesabat",
+                                "məhv edilmiş əşyalar")):
+        made = {}
+        for fmt in ("html", "xlsx"):
+            r = c.get("/api/v1/programme-report", params={"start": "2020-01-01", "lang": lang,
+                                                          "format": fmt},
+                      follow_redirects=False)
+            assert r.status_code == 202, r.text
+            job = r.json()
+            assert fresh_site.app.state.jobs.wait(job["id"], 60).state == "done"
+            made[fmt] = c.get(f"{job['href']}/result").content
+        page = made["html"].decode("utf-8")
+        assert f'<html lang="{lang}"' in page and title in page
+        import io
+
+        summary = load_workbook(io.BytesIO(made["xlsx"]))["summary"]
+        assert label in [row[0] for row in summary.iter_rows(values_only=True)]

@@ -834,17 +834,20 @@ def start_programme_report(request: Request, user: User, first: dt.date, last: d
         raise BadRequestError("format must be html, json or xlsx", code="FORMAT_UNKNOWN")
     work = request.app.state.work_dir
     plan_dir = Path(work, "plan") if work else None
-    from safeground.web.i18n import current
+    from safeground.web.i18n import current, use
 
-    lang = current()                 # the job runs elsewhere: it is told the language
+    lang = current()
     params = {"start": first.isoformat(), "end": last.isoformat(), "format": fmt,
               "title": title[:200], "lang": lang}
     key = ("programme-report", tuple(sorted(params.items())), request_version(request),
            plan_stamp(plan_dir))
-    job, _ = request.app.state.jobs.start(
-        user.name, "programme-report", params, key,
-        programme_report_work(ledger_of(request), first, last, fmt, title[:200], plan_dir,
-                              lang))
+    make = programme_report_work(ledger_of(request), first, last, fmt, title[:200], plan_dir)
+
+    def work(progress: Any) -> Any:
+        with use(lang):              # the job runs in another thread: in the asker's language
+            return make(progress)
+
+    job, _ = request.app.state.jobs.start(user.name, "programme-report", params, key, work)
     return job
 
 

@@ -226,8 +226,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def programme_report_work(ledger: Any, first: dt.date, last: dt.date, fmt: str, title: str,
-                          plan_dir: Path | None, lang: str | None = None) -> Work:
-    """The programme report as a job's work: built, then written in ``fmt``, in ``lang``."""
+                          plan_dir: Path | None) -> Work:
+    """The programme report as a job's work: built, then written in ``fmt``."""
 
     def work(progress: Callable[[float, str], None]) -> Output:
         import json
@@ -246,10 +246,10 @@ def programme_report_work(ledger: Any, first: dt.date, last: dt.date, fmt: str, 
             return Output(body, "application/json", f"{name}.json")
         if fmt == "xlsx":
             with tempfile.TemporaryDirectory(prefix="sg-job-") as tmp:
-                path = pr.write_workbook(rep, Path(tmp) / "report.xlsx", lang)
+                path = pr.write_workbook(rep, Path(tmp) / "report.xlsx")
                 return Output(Path(path).read_bytes(), XLSX, f"{name}.xlsx")
-        return Output(pr.render_html(rep, title, lang).encode("utf-8"),
-                      "text/html; charset=utf-8", f"{name}.html")
+        return Output(pr.render_html(rep, title).encode("utf-8"), "text/html; charset=utf-8",
+                      f"{name}.html")
 
     return work
 
