@@ -47,8 +47,13 @@ _current: ContextVar[str] = ContextVar("safeground_language", default=DEFAULT)
 
 
 def _catalogue_languages() -> dict[str, Path]:
+    return _scan(tuple(LOCALE_DIRS))
+
+
+@functools.lru_cache(maxsize=8)
+def _scan(dirs: tuple[Path, ...]) -> dict[str, Path]:
     found: dict[str, Path] = {}
-    for base in LOCALE_DIRS:
+    for base in dirs:
         if not base.is_dir():
             continue
         for sub in sorted(base.iterdir()):
@@ -98,6 +103,7 @@ def _translations(code: str) -> _gettext.NullTranslations:
 
 def reload() -> None:
     """Forget loaded catalogues (after a catalogue folder was added or changed)."""
+    _scan.cache_clear()
     _translations.cache_clear()
 
 
