@@ -230,6 +230,11 @@ VALUES: dict[str, str] = {
     "referred": N_("referred"),
     "in_progress": N_("in progress"),
     "declined": N_("declined"),
+    # what the review queue proposes for a report
+    "new": N_("new"),
+    "update": N_("update"),
+    "duplicate": N_("probable duplicate"),
+    "link": N_("link"),
     # settlements
     "not_returned": N_("not returned"),
     "partial": N_("partly returned"),

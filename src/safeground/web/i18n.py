@@ -110,9 +110,13 @@ def problem_message(p: Any) -> str:
         return str(p.get("message", ""))
 
 
+def _shown(value: str) -> str:
+    return "—" if value in ("None", "") else labels.value(value)
+
+
 _REASONS: tuple[tuple[re.Pattern[str], Any], ...] = (
     (re.compile(r"(\w+): (.*) -> (.*)"),
-     lambda m: f"{labels.field(m[1])}: {labels.value(m[2])} → {labels.value(m[3])}"),
+     lambda m: f"{labels.field(m[1])}: {_shown(m[2])} → {_shown(m[3])}"),
     (re.compile(r"overlaps (\d+%) of (.+)"),
      lambda m: _("overlaps %(share)s of %(what)s", share=m[1], what=m[2])),
     (re.compile(r"dates (\d+) days apart"),
