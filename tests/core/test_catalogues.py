@@ -111,8 +111,13 @@ def test_every_field_and_vocabulary_value_has_a_label():
     from safeground.record import labels, vocabulary
     from safeground.record.reports import REPORT_SPECS
 
+    from safeground.record.storage.schema import object_tables
+
     fields = {f.name for spec in REPORT_SPECS.values() for f in spec.fields}
     assert fields - set(labels.FIELDS) == set()
+    shown = {c.name for t in object_tables.values() for c in t.columns} - {
+        "geometry", "remaining_geometry", "engine_state"}        # never shown as attributes
+    assert shown - set(labels.FIELDS) == set()
     values = {m.value for e in vars(vocabulary).values() if isinstance(e, type) and
               issubclass(e, Enum) and e.__module__ == vocabulary.__name__ for m in e}
     assert values - set(labels.VALUES) == set()

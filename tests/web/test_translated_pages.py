@@ -26,7 +26,7 @@ PAGES = [
 ATTRS = ("title", "aria-label", "placeholder", "alt")
 SKIP = {"script", "style", "code", "option", "datalist"}
 VOID = {"meta", "link", "input", "br", "img", "hr", "source", "col", "area", "wbr"}
-WORDS = re.compile(r"[A-Za-z]{3,}[ ,;:]+[a-z]{2,}")
+WORDS = re.compile(r"[A-Za-z]{3,}[ ,;:]+[a-z][a-z0-9]+")
 
 
 class _Text(HTMLParser):

@@ -80,6 +80,8 @@ FIELDS: dict[str, str] = {
     "date_of_information": N_("Date of information"),
     "area_m2": N_("Area (m²)"),
     "remaining_m2": N_("Remaining (m²)"),
+    "original_m2": N_("Original area (m²)"),
+    "reopened_m2": N_("Reopened (m²)"),
     "cancelled_m2": N_("Cancelled (m²)"),
     "reduced_m2": N_("Reduced (m²)"),
     "cleared_m2": N_("Cleared (m²)"),
