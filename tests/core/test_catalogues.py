@@ -110,7 +110,6 @@ def test_every_field_and_vocabulary_value_has_a_label():
 
     from safeground.record import labels, vocabulary
     from safeground.record.reports import REPORT_SPECS
-
     from safeground.record.storage.schema import object_tables
 
     fields = {f.name for spec in REPORT_SPECS.values() for f in spec.fields}
