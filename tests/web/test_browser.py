@@ -538,3 +538,33 @@ def test_a_name_with_markup_shows_as_text_in_the_map_tooltip(live, browser):
     assert seen.text == f"SET-ALIKHANLI · {name}"          # the markup, as characters
     assert seen.find_elements(By.CSS_SELECTOR, "img, b") == []
     assert browser.title != "owned"
+
+
+def test_a_user_switches_the_pages_to_russian_and_azerbaijani(live, browser):
+    """The header's switcher: the page, its script's messages and the map's panel change
+    language, the choice is kept on the user, and English comes back the same way."""
+    from selenium.webdriver.common.by import By
+
+    from safeground.record.users import Users
+
+    base = live.base
+    _sign_in(browser, base, "va")
+    _wait(browser, lambda d: d.find_element(By.ID, "map").get_attribute("data-loaded") == "true")
+    _follow(browser, browser.find_element(By.CSS_SELECTOR, '#languages a[data-lang="ru"]'),
+            "/map")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
+    _wait(browser, lambda d: d.find_element(By.ID, "map").get_attribute("data-loaded") == "true")
+    assert "опасных районов: 8" in browser.find_element(By.ID, "map-status").text
+    browser.find_elements(By.CSS_SELECTOR, "path.sg-ha")[0].click()
+    _wait(browser, lambda d: "Открыть запись" in d.find_element(By.ID, "feature-info").text)
+    assert Users(live.site.ledger.db).get("va").language == "ru"
+    browser.get(f"{base}/dashboard")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Состояние программы")
+    _follow(browser, browser.find_element(By.CSS_SELECTOR, '#languages a[data-lang="az"]'),
+            "/dashboard")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Proqramın vəziyyəti")
+    assert Users(live.site.ledger.db).get("va").language == "az"
+    _follow(browser, browser.find_element(By.CSS_SELECTOR, '#languages a[data-lang="en"]'),
+            "/dashboard")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Programme status")
+    assert Users(live.site.ledger.db).get("va").language == "en"

@@ -4,6 +4,7 @@ browser's Accept-Language; ``<html lang dir>``; numbers and dates written per la
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 from websupport import password
@@ -122,3 +123,45 @@ def test_a_right_to_left_catalogue_makes_the_layout_right_to_left(fresh_site, tm
     finally:
         monkeypatch.undo()
         i18n.reload()
+
+
+def test_messages_follow_the_language_too(fresh_site):
+    c = fresh_site.client()
+    r = c.post("/login", data={"name": "clerk", "password": "not-the-password"},
+               headers={"Accept-Language": "ru"})
+    assert r.status_code == 401 and "неверное имя пользователя или пароль" in r.text
+    # a coded problem of the API, in the language the client asks for
+    api = fresh_site.as_user("clerk")
+    bad = api.post("/api/v1/me/language", json={"language": "xx"},
+                   headers={"Accept-Language": "az"})
+    assert "bu quraşdırmanın dili deyil" in bad.json()["error"]["details"][0]["message"]
+    # an object that does not exist, on its page
+    page = api.get("/objects/hazardous_area/NOPE", headers={"Accept-Language": "ru",
+                                                           "Accept": "text/html"})
+    assert page.status_code == 404
+    assert "нет объекта 'NOPE' (опасный район)" in html.unescape(page.text)
+
+
+def test_the_programme_report_is_made_in_the_language_asked_for(fresh_site):
+    from openpyxl import load_workbook
+
+    c = fresh_site.as_user("visitor")
+    for lang, title, label in (("ru", "Отчёт о программе противоминной деятельности",
+                                "уничтожено предметов"),
+                               ("az", "Mina fəaliyyəti proqramı üzrə hesabat",
+                                "məhv edilmiş əşyalar")):
+        made = {}
+        for fmt in ("html", "xlsx"):
+            r = c.get("/api/v1/programme-report", params={"start": "2020-01-01", "lang": lang,
+                                                          "format": fmt},
+                      follow_redirects=False)
+            assert r.status_code == 202, r.text
+            job = r.json()
+            assert fresh_site.app.state.jobs.wait(job["id"], 60).state == "done"
+            made[fmt] = c.get(f"{job['href']}/result").content
+        page = made["html"].decode("utf-8")
+        assert f'<html lang="{lang}"' in page and title in page
+        import io
+
+        summary = load_workbook(io.BytesIO(made["xlsx"]))["summary"]
+        assert label in [row[0] for row in summary.iter_rows(values_only=True)]

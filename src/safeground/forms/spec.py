@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from safeground.i18n import N_
 from safeground.record.vocabulary import ReportType
 
 #: The version every form built from this module carries (XLSForm settings ``version``).
@@ -103,12 +104,12 @@ _ACT_BASE = ("organisation_id", "team_id", "asset", "start_date", "end_date", "s
 _ITEM = Section(
     "item", "item", ReportType.ORDNANCE,
     ("category", "model", "condition", "depth_cm", "disposal", "quantity"),
-    "Explosive items found", repeat=True, geometry="geopoint", geometry_required=True,
+    N_("Explosive items found"), repeat=True, geometry="geopoint", geometry_required=True,
     links=(("activity_id", "activity"),), id_prefix="EO")
 
 FORMS: dict[str, FormSpec] = {f.form_id: f for f in (
-    FormSpec("sg_nts", "Non-technical survey", (
-        Section("activity", "act", ReportType.ACTIVITY, _ACT_BASE, "Survey activity",
+    FormSpec("sg_nts", N_("Non-technical survey"), (
+        Section("activity", "act", ReportType.ACTIVITY, _ACT_BASE, N_("Survey activity"),
                 geometry="geopoint", fixed=(("activity_type", "nts"),),
                 links=(("organisation_id", "@organisation"),
                        ("hazardous_area_id", "hazardous_area")), id_prefix="ACT"),
@@ -116,32 +117,32 @@ FORMS: dict[str, FormSpec] = {f.form_id: f for f in (
                 ("name", "classification", "contamination", "settlement_id", "admin_area_id",
                  "land_use",
                  "estimated_area_m2", "beneficiaries", "benchmark"),
-                "Hazardous area", geometry="geoshape", geometry_required=True, id_prefix="HA"),
+                N_("Hazardous area"), geometry="geoshape", geometry_required=True, id_prefix="HA"),
         Section("evidence", "ev", ReportType.EVIDENCE,
                 ("category", "source", "reliability", "description"),
-                "Evidence", repeat=True, geometry="geopoint", geometry_required=True,
+                N_("Evidence"), repeat=True, geometry="geopoint", geometry_required=True,
                 links=(("hazardous_area_id", "hazardous_area"),), id_prefix="EV"),
         Section("informant", "inf", ReportType.EVIDENCE, ("reliability", "description"),
-                "Informants (what each said; names are not kept in the record)", repeat=True,
+                N_("Informants (what each said; names are not kept in the record)"), repeat=True,
                 geometry="geopoint", geometry_required=True,
                 fixed=(("category", "verbal"), ("source", "verbal")),
                 links=(("hazardous_area_id", "hazardous_area"),), id_prefix="INF"),
         Section("cancelled", "can", ReportType.LAND_RELEASE, (),
-                "Land cancelled by this survey", repeat=True, geometry="geoshape",
+                N_("Land cancelled by this survey"), repeat=True, geometry="geoshape",
                 geometry_required=True,
                 fixed=(("release", "cancelled"), ("method", "nts")),
                 links=(("activity_id", "activity"), ("hazardous_area_id", "hazardous_area")),
                 ask_id=False, id_prefix="LR"),
     ), doc="Evidence points with source and reliability, the hazardous area perimeter, "
            "informants and beneficiaries."),
-    FormSpec("sg_clearance", "Technical survey and clearance: progress and completion", (
+    FormSpec("sg_clearance", N_("Technical survey and clearance: progress and completion"), (
         Section("activity", "act", ReportType.ACTIVITY,
-                ("activity_type", "hazardous_area_id", *_ACT_BASE), "Activity",
+                ("activity_type", "hazardous_area_id", *_ACT_BASE), N_("Activity"),
                 geometry="geopoint", links=(("organisation_id", "@organisation"),),
                 restrict=(("activity_type", ("ts", "clearance", "bac")),), id_prefix="ACT"),
         Section("release", "rel", ReportType.LAND_RELEASE,
                 ("release", "method", "depth_cm", "qa_passed"),
-                "Release products (land reduced or cleared)", repeat=True,
+                N_("Release products (land reduced or cleared)"), repeat=True,
                 geometry="geoshape", geometry_required=True,
                 links=(("activity_id", "activity"),
                        ("hazardous_area_id", "activity.hazardous_area_id")),
@@ -151,34 +152,34 @@ FORMS: dict[str, FormSpec] = {f.form_id: f for f in (
                 ask_id=False, id_prefix="LR"),
         _ITEM,
     ), doc="Release products as polygons and every item found, for TS, clearance and BAC."),
-    FormSpec("sg_eod", "EOD spot task", (
+    FormSpec("sg_eod", N_("EOD spot task"), (
         Section("activity", "act", ReportType.ACTIVITY, ("hazardous_area_id", *_ACT_BASE),
-                "EOD spot task", geometry="geopoint",
+                N_("EOD spot task"), geometry="geopoint",
                 fixed=(("activity_type", "eod_spot"),),
                 links=(("organisation_id", "@organisation"),), id_prefix="ACT"),
         _ITEM,
     ), doc="A call-out to dispose of items reported by the public or the police."),
-    FormSpec("sg_accident", "Accident and victims", (
+    FormSpec("sg_accident", N_("Accident and victims"), (
         Section("accident", "acc", ReportType.ACCIDENT,
                 ("hazardous_area_id", "device_category", "context", "activity_at_time",
                  "description"),
-                "Accident", geometry="geopoint", geometry_required=True, id_prefix="ACC"),
+                N_("Accident"), geometry="geopoint", geometry_required=True, id_prefix="ACC"),
         Section("victim", "vic", ReportType.VICTIM,
                 ("outcome", "sex", "age", "status", "activity_at_time", "name",
                  "date_of_birth", "address"),
-                "Victims", repeat=True, links=(("accident_id", "accident"),),
+                N_("Victims"), repeat=True, links=(("accident_id", "accident"),),
                 id_prefix="VIC"),
     ), doc="An accident and each person killed or injured; victims' personal data is sensitive."),
-    FormSpec("sg_eore", "Risk education session", (
+    FormSpec("sg_eore", N_("Risk education session"), (
         Section("session", "eore", ReportType.RISK_EDUCATION,
                 ("organisation_id", "settlement_id", "method", "girls", "boys", "women", "men"),
-                "Session", geometry="geopoint", geometry_required=True,
+                N_("Session"), geometry="geopoint", geometry_required=True,
                 links=(("organisation_id", "@organisation"),), id_prefix="EORE"),
     ), doc="One EORE session with its audience by sex and age band."),
-    FormSpec("sg_qa", "Quality assurance visit", (
+    FormSpec("sg_qa", N_("Quality assurance visit"), (
         Section("visit", "qa", ReportType.QA_VISIT,
                 ("activity_id", "kind", "result", "nonconformities", "notes"),
-                "QA / QC visit", id_prefix="QA"),
+                N_("QA / QC visit"), id_prefix="QA"),
     ), doc="A QA visit or QC sample of an activity, with non-conformities found."),
 )}
 

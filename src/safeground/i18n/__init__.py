@@ -47,8 +47,13 @@ _current: ContextVar[str] = ContextVar("safeground_language", default=DEFAULT)
 
 
 def _catalogue_languages() -> dict[str, Path]:
+    return _scan(tuple(LOCALE_DIRS))
+
+
+@functools.lru_cache(maxsize=8)
+def _scan(dirs: tuple[Path, ...]) -> dict[str, Path]:
     found: dict[str, Path] = {}
-    for base in LOCALE_DIRS:
+    for base in dirs:
         if not base.is_dir():
             continue
         for sub in sorted(base.iterdir()):
@@ -98,6 +103,7 @@ def _translations(code: str) -> _gettext.NullTranslations:
 
 def reload() -> None:
     """Forget loaded catalogues (after a catalogue folder was added or changed)."""
+    _scan.cache_clear()
     _translations.cache_clear()
 
 
@@ -192,11 +198,16 @@ def format_number(value: Any, digits: int | None = None) -> str:
     ``12 345,5`` (ru). ``digits``: exactly that many decimals. None/empty: an empty string."""
     if value is None or value == "":
         return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
     loc = _locale(current())
-    if digits is None:
-        return _numbers.format_decimal(value, locale=loc)
-    fmt = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return _numbers.format_decimal(value, format=fmt, locale=loc, decimal_quantization=True)
+    try:
+        if digits is None:
+            return _numbers.format_decimal(value, locale=loc)
+        fmt = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+        return _numbers.format_decimal(value, format=fmt, locale=loc, decimal_quantization=True)
+    except (ValueError, TypeError, ArithmeticError):    # not a number after all
+        return str(value)
 
 
 def format_percent(value: Any, digits: int = 0) -> str:
@@ -234,3 +245,17 @@ def format_datetime(value: Any, form: str = "medium") -> str:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return format_date(value, form)
     return _dates.format_datetime(value, format=form, locale=_locale(current()))
+
+
+def install_jinja(env: Any) -> None:
+    """Give a Jinja2 environment ``_`` and ``ngettext`` (new style: ``{{ _("%(n)s areas",
+    n=3) }}``, in the language in use when rendering) and the filters ``num``, ``pct``,
+    ``date`` and ``datetime``."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(gettext=gettext, ngettext=ngettext_raw, newstyle=True)
+    env.filters["num"] = format_number
+    env.filters["pct"] = format_percent
+    env.filters["date"] = format_date
+    env.filters["datetime"] = format_datetime
+    env.globals["current_lang"] = current
+    env.globals["text_dir"] = direction

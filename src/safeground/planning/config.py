@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from safeground.errors import ConfigError
+from safeground.i18n import N_
 from safeground.record.domain.settlements import AccessRule
 from safeground.record.problems import register
 
 register({
-    "PLAN_CONFIG_INVALID": "planning setting '{key}': {reason}",
-    "PLAN_INSTANCE_INVALID": "{what}: {reason}",
+    "PLAN_CONFIG_INVALID": N_("planning setting '{key}': {reason}"),
+    "PLAN_INSTANCE_INVALID": N_("{what}: {reason}"),
 })
 
 ASSETS = ("nts", "ts", "manual", "dog", "machine")

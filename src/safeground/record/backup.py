@@ -40,32 +40,33 @@ from sqlalchemy import Connection, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from safeground.errors import ConfigError, ConflictError, SafegroundError
+from safeground.i18n import N_
 from safeground.record.problems import register
 from safeground.record.storage import Database
 from safeground.record.storage.schema import audit_log, metadata, reports
 
 register({
-    "BACKUP_TOOL_MISSING": "the PostgreSQL client program {tool} was not found: install "
-                           "postgresql-client (the same major version as the server)",
-    "BACKUP_TOOL_FAILED": "{tool} failed: {reason}",
-    "BACKUP_INVALID": "{path} is not a Safeground backup: {reason}",
-    "BACKUP_DIGEST_MISMATCH": "member {member} of {path} does not match its SHA-256 in the "
-                              "manifest: the archive was changed or damaged",
-    "BACKUP_BACKEND_MISMATCH": "the backup is of a {backend} record and cannot be restored "
-                               "into a {target} record",
-    "RESTORE_TARGET_NOT_EMPTY": "the target record already holds {what}: restore over it "
-                                "only with --force",
-    "RESTORE_CHECK_FAILED": "the restored record differs from the backup's manifest: {diff}",
-    "POSTGIS_MISSING": "the database {database} has no postgis extension and the role {role} "
-                       "may not create it: the owner must run CREATE EXTENSION postgis",
-    "DB_UNREACHABLE": "the database does not answer: {reason}",
-    "DB_UPGRADE_REFUSED": "the schema is behind and this role may not change it: run "
-                          "safeground db upgrade as the owner role",
-    "DB_CHECK_FAILED": "the database check failed: {failed}",
-    "RESTORE_NOT_OWNER": "this database role may not replace the record's tables: restore as "
-                         "the role that owns the schema",
-    "WORK_DIR_NOT_EMPTY": "the work directory {path} is not empty: restore into it only with "
-                          "--force",
+    "BACKUP_TOOL_MISSING": N_("the PostgreSQL client program {tool} was not found: install "
+                           "postgresql-client (the same major version as the server)"),
+    "BACKUP_TOOL_FAILED": N_("{tool} failed: {reason}"),
+    "BACKUP_INVALID": N_("{path} is not a Safeground backup: {reason}"),
+    "BACKUP_DIGEST_MISMATCH": N_("member {member} of {path} does not match its SHA-256 in the "
+                              "manifest: the archive was changed or damaged"),
+    "BACKUP_BACKEND_MISMATCH": N_("the backup is of a {backend} record and cannot be restored "
+                               "into a {target} record"),
+    "RESTORE_TARGET_NOT_EMPTY": N_("the target record already holds {what}: restore over it "
+                                "only with --force"),
+    "RESTORE_CHECK_FAILED": N_("the restored record differs from the backup's manifest: {diff}"),
+    "POSTGIS_MISSING": N_("the database {database} has no postgis extension and the role {role} "
+                       "may not create it: the owner must run CREATE EXTENSION postgis"),
+    "DB_UNREACHABLE": N_("the database does not answer: {reason}"),
+    "DB_UPGRADE_REFUSED": N_("the schema is behind and this role may not change it: run "
+                          "safeground db upgrade as the owner role"),
+    "DB_CHECK_FAILED": N_("the database check failed: {failed}"),
+    "RESTORE_NOT_OWNER": N_("this database role may not replace the record's tables: restore as "
+                         "the role that owns the schema"),
+    "WORK_DIR_NOT_EMPTY": N_("the work directory {path} is not empty: restore into it only with "
+                          "--force"),
 })
 
 FORMAT = 1

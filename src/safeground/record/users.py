@@ -57,6 +57,7 @@ from safeground.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from safeground.i18n import N_
 from safeground.record import audit
 from safeground.record.problems import Problem, register
 from safeground.record.storage import Database
@@ -95,14 +96,14 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 }
 
 register({
-    "USER_NAME_INVALID": "'{value}' is not a valid user name (ASCII letters, digits, '.', '_', "
-                         "'-'; 2 to 100 characters, starting with a letter or digit)",
-    "USER_ROLE_UNKNOWN": "'{value}' is not a role (expected one of {expected})",
-    "PASSWORD_TOO_SHORT": "the password has {value} characters; at least {limit} are needed",
-    "PASSWORD_MISMATCH": "the new password and its repetition differ",
-    "PASSWORD_WRONG": "the current password is wrong",
-    "LANGUAGE_UNKNOWN": "'{value}' is not a language of this installation (expected one of "
-                        "{expected})",
+    "USER_NAME_INVALID": N_("'{value}' is not a valid user name (ASCII letters, digits, '.', '_', "
+                         "'-'; 2 to 100 characters, starting with a letter or digit)"),
+    "USER_ROLE_UNKNOWN": N_("'{value}' is not a role (expected one of {expected})"),
+    "PASSWORD_TOO_SHORT": N_("the password has {value} characters; at least {limit} are needed"),
+    "PASSWORD_MISMATCH": N_("the new password and its repetition differ"),
+    "PASSWORD_WRONG": N_("the current password is wrong"),
+    "LANGUAGE_UNKNOWN": N_("'{value}' is not a language of this installation (expected one of "
+                        "{expected})"),
 })
 
 MIN_PASSWORD = 10

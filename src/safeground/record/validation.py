@@ -17,6 +17,7 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
+from safeground.i18n import N_
 from safeground.record import geometry as geo
 from safeground.record.problems import Problem, register
 from safeground.record.reports import HEADER_FIELDS, REPORT_SPECS, FieldSpec
@@ -266,8 +267,8 @@ def check_record(raw: dict[str, Any], settings: Settings, projector: geo.Project
                          content_hash(rtype.value, oid, date, payload, geom)), []
 
 
-register({"FIELD_TOO_LARGE": "the field holds {value} characters, more than the {limit} "
-                             "a field may hold"})
+register({"FIELD_TOO_LARGE": N_("the field holds {value} characters, more than the {limit} "
+                                "a field may hold")})
 
 #: a field's name may be at most this long (longer ones are refused as FIELD_TOO_LARGE)
 MAX_FIELD_NAME = 200

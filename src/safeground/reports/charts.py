@@ -7,14 +7,17 @@ from html import escape
 
 from markupsafe import Markup
 
+from safeground.i18n import _, format_number
+
 PALETTE = ["#b3261e", "#e8a33d", "#2e7d32", "#1565c0", "#6a1b9a", "#00838f", "#5d4037",
            "#c2185b", "#455a64", "#9e9d24"]
 
 
 def _fmt(v: float, unit: str) -> str:
+    """A value as the language in use writes it, with its unit."""
     if unit == "km²":
-        return f"{v:,.2f} km²"
-    return f"{v:,.0f}{(' ' + unit) if unit else ''}"
+        return f"{format_number(v, 2)} km²"
+    return f"{format_number(v, 0)}{(' ' + unit) if unit else ''}"
 
 
 def bars(items: Sequence[tuple[str, float]], *, unit: str = "", title: str = "",
@@ -29,7 +32,8 @@ def bars(items: Sequence[tuple[str, float]], *, unit: str = "", title: str = "",
              f'viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">',
              f"<title>{escape(title)}</title>"]
     if not items:
-        parts.append(f'<text x="{pad}" y="{row}" class="muted">nothing recorded yet</text>')
+        parts.append(f'<text x="{pad}" y="{row}" class="muted">'
+                     f'{escape(_("nothing recorded yet"))}</text>')
     for i, (label, value) in enumerate(items):
         y = pad + i * row
         w = max(1.0, bar_w * value / top) if value > 0 else 0
@@ -64,7 +68,7 @@ def columns(periods: Sequence[str], series: dict[str, Sequence[float]], *, unit:
              f'{escape(_fmt(top, unit))}</text>']
     if not periods:
         parts.append(f'<text x="{pad_l + 8}" y="{pad_t + 40}" class="muted">'
-                     "nothing recorded yet</text>")
+                     f'{escape(_("nothing recorded yet"))}</text>')
     for i, period in enumerate(periods):
         x = pad_l + i * col_w + col_w * 0.15
         y = pad_t + plot_h

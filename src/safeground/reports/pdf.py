@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from safeground.errors import ConfigError
+from safeground.i18n import N_
 from safeground.record.problems import register
 
-register({"PDF_UNAVAILABLE": "PDF output needs the system's Pango library: {reason}"})
+register({"PDF_UNAVAILABLE": N_("PDF output needs the system's Pango library: {reason}")})
 
 
 def html_to_pdf(html: str, path: str | Path) -> Path:

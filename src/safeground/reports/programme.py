@@ -24,21 +24,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from safeground import i18n
 from safeground.errors import NotFoundError, ValidationError
+from safeground.i18n import N_, _
 from safeground.intake.export import land_release_summary
+from safeground.record import labels as words
 from safeground.record.ledger import Ledger
 from safeground.record.problems import Problem, register
 from safeground.record.summary import StatusSummary, status
 from safeground.record.vocabulary import ReportType
 from safeground.reports import charts as svg
 
-register({"PERIOD_INVALID": "the period ends ({end}) before it starts ({start})",
-          "PERIOD_TOO_LONG": "the period spans {value} years; a report covers at most {limit}"})
+register({"PERIOD_INVALID": N_("the period ends ({end}) before it starts ({start})"),
+          "PERIOD_TOO_LONG": N_("the period spans {value} years; a report covers at most {limit}")})
 
 #: the longest period one report covers, in years (one column per month)
 MAX_YEARS = 100
 
 KINDS = ("cancelled", "reduced", "cleared")
+#: the report's title unless one is given (in the report's language)
+TITLE = N_("Mine action programme report")
 COLOURS = {"cancelled": "#8fbf6a", "reduced": "#f2c14e", "cleared": "#3a7ca5"}
 CHILD_AGE = 18
 
@@ -253,37 +258,51 @@ def charts(report: ProgrammeReport) -> dict[str, str]:
     """Inline SVG charts (``safeground.reports.charts``, as on the dashboard): land released
     per month by kind; people killed and injured per month."""
 
-    labels = [m.month for m in report.months]
+    months = [m.month for m in report.months]
+    killed, injured = words.value("killed"), words.value("injured")
     return {
-        "released": svg.columns(labels, {k: [m.released_m2[k] / 1e6 for m in report.months]
+        "released": svg.columns(months, {words.value(k): [m.released_m2[k] / 1e6
+                                                          for m in report.months]
                                          for k in KINDS},
-                                unit="km²", title="Land released per month (km²)",
-                                colours=COLOURS, width=960),
-        "casualties": svg.columns(labels, {"killed": [m.killed for m in report.months],
-                                           "injured": [m.injured for m in report.months]},
-                                  title="People killed and injured per month",
-                                  colours={"killed": "#b23a48", "injured": "#f08a4b"},
+                                unit="km²", title=_("Land released per month (km²)"),
+                                colours={words.value(k): c for k, c in COLOURS.items()},
+                                width=960),
+        "casualties": svg.columns(months, {killed: [m.killed for m in report.months],
+                                           injured: [m.injured for m in report.months]},
+                                  title=_("People killed and injured per month"),
+                                  colours={killed: "#b23a48", injured: "#f08a4b"},
                                   width=960),
     }
 
 
-def render_html(report: ProgrammeReport, title: str = "Mine action programme report") -> str:
-    """One self-contained printable HTML page (no scripts, no network)."""
+def render_html(report: ProgrammeReport, title: str | None = None,
+                lang: str | None = None) -> str:
+    """One self-contained printable HTML page (no scripts, no network), in ``lang`` (en, az,
+    ru; default: the language in use)."""
     import jinja2
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("safeground.reports", "templates"),
         autoescape=jinja2.select_autoescape(["html"]))
-    env.filters["km2"] = lambda m2: f"{(m2 or 0) / 1e6:,.2f}"
-    env.filters["n"] = lambda v: f"{int(v or 0):,}"
-    return env.get_template("programme_report.html").render(
-        r=report, title=title, charts=charts(report), kinds=KINDS,
-        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    i18n.install_jinja(env)
+    env.filters["km2"] = lambda m2: i18n.format_number((m2 or 0) / 1e6, 2)
+    env.filters["n"] = lambda v: i18n.format_number(int(v or 0))
+    env.filters["term"] = words.value
+    with i18n.use(lang or i18n.current()):
+        return env.get_template("programme_report.html").render(
+            r=report, title=_(title or TITLE), charts=charts(report), kinds=KINDS,
+            generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
-def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
+def write_workbook(report: ProgrammeReport, path: str | Path, lang: str | None = None) -> Path:
     """The report's tables in an Excel workbook, one sheet per table (text that would read
-    as a formula stored as text: ``cells.xlsx_append``)."""
+    as a formula stored as text: ``cells.xlsx_append``). Labels and headers in ``lang``
+    (default: the language in use); sheet names stay the same in every language."""
+    with i18n.use(lang or i18n.current()):
+        return _workbook(report, Path(path))
+
+
+def _workbook(report: ProgrammeReport, path: Path) -> Path:
     from openpyxl import Workbook
 
     from safeground.record.cells import xlsx_append
@@ -291,33 +310,35 @@ def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "summary"
-    xlsx_append(ws, ["period start", report.start.isoformat()])
-    xlsx_append(ws, ["period end", report.end.isoformat()])
+    xlsx_append(ws, [_("period start"), report.start.isoformat()])
+    xlsx_append(ws, [_("period end"), report.end.isoformat()])
     for k in KINDS:
-        xlsx_append(ws, [f"{k} m2", report.released_m2[k]])
-    xlsx_append(ws, ["items destroyed", sum(report.items_by_category.values())])
-    xlsx_append(ws, ["accidents", report.accidents])
+        xlsx_append(ws, [_("%(kind)s m2", kind=words.value(k)), report.released_m2[k]])
+    xlsx_append(ws, [_("items destroyed"), sum(report.items_by_category.values())])
+    xlsx_append(ws, [_("accidents"), report.accidents])
     for k, v in report.casualties.items():
-        xlsx_append(ws, [f"casualties {k}", v])
+        xlsx_append(ws, [_("casualties: %(who)s", who=_casualty_label(k)), v])
     for k, v in report.eore.items():
-        xlsx_append(ws, [f"risk education {k}", v])
+        xlsx_append(ws, [_("risk education: %(what)s", what=_(EORE_LABELS[k])), v])
     for k, v in report.qa.items():
-        xlsx_append(ws, [f"quality {k}", v])
-    xlsx_append(ws, ["people returned in period", report.returned_in_period])
+        xlsx_append(ws, [_("quality: %(what)s", what=_(QA_LABELS[k])), v])
+    xlsx_append(ws, [_("people returned in period"), report.returned_in_period])
     months = wb.create_sheet("months")
-    xlsx_append(months, ["month", *[f"{k}_m2" for k in KINDS], "items", "killed", "injured",
-                   "eore_people"])
+    xlsx_append(months, [_("month"), *[_("%(kind)s m2", kind=words.value(k)) for k in KINDS],
+                         _("items"), words.value("killed"), words.value("injured"),
+                         _("people reached by risk education")])
     for m in report.months:
         xlsx_append(months, [m.month, *[m.released_m2[k] for k in KINDS], m.items, m.killed,
                        m.injured, m.eore_people])
     orgs = wb.create_sheet("organisations")
-    xlsx_append(orgs, ["organisation", *[f"{k}_m2" for k in KINDS], "items"])
+    xlsx_append(orgs, [_("organisation"),
+                       *[_("%(kind)s m2", kind=words.value(k)) for k in KINDS], _("items")])
     for o in report.organisations:
         xlsx_append(orgs, [o.organisation, *[o.released_m2[k] for k in KINDS], o.items])
     items = wb.create_sheet("items")
-    xlsx_append(items, ["category", "items"])
+    xlsx_append(items, [_("category"), _("items")])
     for c, n in report.items_by_category.items():
-        xlsx_append(items, [c, n])
+        xlsx_append(items, [words.value(c), n])
     for name, rows in (("outlook", report.outlook), ("forecast", report.forecast),
                        ("productivity", report.productivity)):
         if rows:                                 # the plan's tables: a header and its rows
@@ -326,18 +347,32 @@ def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
             for row in rows:
                 xlsx_append(ahead, list(row.values()))
     refs = wb.create_sheet("referrals")
-    xlsx_append(refs, ["service", "status", "referrals"])
+    xlsx_append(refs, [_("service"), _("status"), _("referrals")])
     for service, by_status in report.referrals.items():
         for st, n in by_status.items():
-            xlsx_append(refs, [service, st, n])
+            xlsx_append(refs, [words.value(service), words.value(st), n])
     path = Path(path)
     wb.save(path)
     return path
 
 
+EORE_LABELS = {"sessions": N_("sessions"), "girls": N_("girls"), "boys": N_("boys"),
+               "women": N_("women"), "men": N_("men")}
+QA_LABELS = {"visits": N_("visits"), "pass": N_("passed"), "fail": N_("failed"),
+             "nonconformities": N_("non-conformities")}
+
+
+def _casualty_label(key: str) -> str:
+    """``killed_civilian`` -> "killed, civilian"; ``children_female`` -> "children, female"."""
+    words_of = [words.value(p) if p != "children" else _("children")
+                for p in key.split("_", 1)]
+    return ", ".join(words_of)
+
+
 def write(ledger: Ledger, out: Path, start: dt.date, end: dt.date, *,
-          xlsx: Path | None = None, title: str = "Mine action programme report",
-          plan: Path | None = None, pdf: Path | None = None) -> ProgrammeReport:
+          xlsx: Path | None = None, title: str | None = None,
+          plan: Path | None = None, pdf: Path | None = None,
+          lang: str | None = None) -> ProgrammeReport:
     """Write the programme report for a period as printable HTML (and, with ``xlsx``, its tables
     as a workbook; with ``pdf``, the same page as PDF); with ``plan``, the plan's yearly
     outlook, which must then be there."""
@@ -345,10 +380,10 @@ def write(ledger: Ledger, out: Path, start: dt.date, end: dt.date, *,
     if plan is not None and rep.outlook is None:
         raise NotFoundError(f"no plan tables (plan_areas.csv, plan_settlements.csv) in {plan}",
                             code="OUTPUT_NOT_AVAILABLE")
-    html = render_html(rep, title)
+    html = render_html(rep, title, lang)
     out.write_text(html, encoding="utf-8")
     if xlsx:
-        write_workbook(rep, xlsx)
+        write_workbook(rep, xlsx, lang)
     if pdf:
         from safeground.reports.pdf import html_to_pdf
 

@@ -40,6 +40,7 @@ from shapely.geometry import shape
 from shapely.strtree import STRtree
 
 from safeground.errors import ConfigError, ValidationError
+from safeground.i18n import N_
 from safeground.intake.export import land_release_summary
 from safeground.record.ledger import Ledger
 from safeground.record.problems import Problem, register
@@ -54,8 +55,8 @@ from safeground.record.vocabulary import (
 )
 
 register({
-    "REPORT_CONFIG_INVALID": "report setting '{key}': {reason}",
-    "YEAR_INVALID": "the reporting year {value} is not between {low} and {high}",
+    "REPORT_CONFIG_INVALID": N_("report setting '{key}': {reason}"),
+    "YEAR_INVALID": N_("the reporting year {value} is not between {low} and {high}"),
 })
 
 KINDS = ("cancelled", "reduced", "cleared")

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from safeground.errors import NotFoundError, SafegroundError, ValidationError
+from safeground.i18n import _
 from safeground.record import audit
 from safeground.record.ledger import Ledger
 from safeground.record.problems import Problem
@@ -950,13 +951,20 @@ def start_programme_report(request: Request, user: User, first: dt.date, last: d
         raise BadRequestError("format must be html, json or xlsx", code="FORMAT_UNKNOWN")
     work = request.app.state.work_dir
     plan_dir = Path(work, "plan") if work else None
+    from safeground.web.i18n import current, use
+
+    lang = current()
     params = {"start": first.isoformat(), "end": last.isoformat(), "format": fmt,
-              "title": title[:200]}
+              "title": title[:200], "lang": lang}
     key = ("programme-report", tuple(sorted(params.items())), request_version(request),
            plan_stamp(plan_dir))
-    job, _ = request.app.state.jobs.start(
-        user.name, "programme-report", params, key,
-        programme_report_work(ledger_of(request), first, last, fmt, title[:200], plan_dir))
+    make = programme_report_work(ledger_of(request), first, last, fmt, title[:200], plan_dir)
+
+    def work(progress: Any) -> Any:
+        with use(lang):              # the job runs in another thread: in the asker's language
+            return make(progress)
+
+    job, _ = request.app.state.jobs.start(user.name, "programme-report", params, key, work)
     return job
 
 
@@ -971,8 +979,15 @@ def start_programme_report(request: Request, user: User, first: dt.date, last: d
                                             "(Location)"},
                        **errors(400, 503)})
 def programme_report(request: Request, start: str, end: str | None = None,
-                     format: str = "html", title: str = "Mine action programme report",
+                     format: str = "html", title: str | None = None,
+                     lang: Annotated[str | None, Query(max_length=20)] = None,
                      user: User = PUBLIC) -> Response:
+    """``lang``: the report's language (en, az, ru; default: the request's)."""
+    from safeground.web.i18n import is_language, set_language
+
+    if lang is not None and is_language(lang):
+        set_language(lang)
+    title = title or _("Mine action programme report")
     first = parse_day(start, "start")
     if first is None:
         raise BadRequestError("start is needed (YYYY-MM-DD)", code="DATE_INVALID",

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from safeground.errors import NotFoundError, SafegroundError
+from safeground.record import labels
 from safeground.record.ledger import Ledger
 from safeground.record.reports import REPORT_SPECS, is_sensitive_name
 from safeground.record.summary import status
@@ -33,7 +34,8 @@ from safeground.web.api import (
 from safeground.web.auth import COOKIE, client_of, principal, require
 from safeground.web.cache import derived
 from safeground.web.i18n import COOKIE as LANG_COOKIE
-from safeground.web.i18n import is_language
+from safeground.web.i18n import _, is_language, shown_message
+from safeground.web.i18n import current as current_language
 from safeground.web.mapview import default_layers, may_read_layer
 from safeground.web.views import feature, hidden_fields, jsonable
 
@@ -94,7 +96,7 @@ def login(request: Request, name: Annotated[str, Form(max_length=100)],
         if exc.http_status == 401:
             limiter.failed(name, client)
         return _render(request, "login.html", None, status_code=exc.http_status,
-                       next=_safe_next(next), error=exc.message, name=name)
+                       next=_safe_next(next), error=shown_message(exc), name=name)
     limiter.succeeded(name, client)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True,
@@ -158,7 +160,8 @@ def _km2(m2: float) -> float:
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, as_of: str | None = None, user: User = PUBLIC) -> Response:
     day = parse_day(as_of)
-    s, figures, ch = derived(request, ("dashboard", day or dt.date.today(), day is None),
+    lang = speak(request, user)     # the charts' words are in the page's language
+    s, figures, ch = derived(request, ("dashboard", day or dt.date.today(), day is None, lang),
                              lambda: dashboard_figures(ledger_of(request), day))
     return _render(request, "dashboard.html", user, s=s, f=figures, charts=ch,
                    as_of=as_of or "", today=dt.date.today().isoformat(),
@@ -191,23 +194,28 @@ def dashboard_figures(ledger: Ledger, day: dt.date | None) -> tuple[Any, dict[st
         "returned": s.returned, "waiting": max(0, s.displaced - s.returned),
     }
     ch = {
-        "areas": charts.bars([("SHA open", figures["sha"][0]), ("CHA open", figures["cha"][0]),
-                              ("closed", s.areas_closed)], title="Hazardous areas",
+        "areas": charts.bars([(_("SHA open"), figures["sha"][0]),
+                              (_("CHA open"), figures["cha"][0]),
+                              (labels.value("closed"), s.areas_closed)],
+                             title=_("Hazardous areas"),
                              colours=["#e8a33d", "#b3261e", "#2e7d32"]),
-        "released": charts.bars(list(released.items()), unit="km²", title="Land released",
+        "released": charts.bars([(labels.value(k), v) for k, v in released.items()],
+                                unit="km²", title=_("Land released"),
                                 colours=list(RELEASE_COLOURS.values())),
-        "over_time": charts.columns(periods, {k: [by_period[p][k] for p in periods]
+        "over_time": charts.columns(periods, {labels.value(k): [by_period[p][k] for p in periods]
                                               for k in ("cancelled", "reduced", "cleared")},
-                                    unit="km²", title="Land released by quarter",
-                                    colours=RELEASE_COLOURS),
-        "items": charts.bars(sorted(s.items.items(), key=lambda kv: -kv[1]),
-                             title="Explosive items by category"),
-        "casualties": charts.bars([(k.replace("_", " "), v) for k, v in s.casualties.items()
-                                   if "_" in k], title="Casualties by outcome and status"),
-        "settlements": charts.bars([(k.replace("_", " "), v) for k, v in s.settlements.items()],
-                                   title="Settlements by return status"),
-        "people": charts.bars([("returned", s.returned), ("waiting", figures["waiting"])],
-                              title="Displaced people", colours=["#2e7d32", "#e8a33d"]),
+                                    unit="km²", title=_("Land released by quarter"),
+                                    colours={labels.value(k): c
+                                             for k, c in RELEASE_COLOURS.items()}),
+        "items": charts.bars([(labels.value(k), v) for k, v in
+                              sorted(s.items.items(), key=lambda kv: -kv[1])],
+                             title=_("Explosive items by category")),
+        "casualties": charts.bars([(_casualty(k), v) for k, v in s.casualties.items()
+                                   if "_" in k], title=_("Casualties by outcome and status")),
+        "settlements": charts.bars([(labels.value(k), v) for k, v in s.settlements.items()],
+                                   title=_("Settlements by return status")),
+        "people": charts.bars([(_("returned"), s.returned), (_("waiting"), figures["waiting"])],
+                              title=_("Displaced people"), colours=["#2e7d32", "#e8a33d"]),
     }
     return s, figures, ch
 
@@ -298,6 +306,22 @@ def _shapes(allowed: tuple[str, ...]) -> list[str]:
     names = {"Point": "point", "LineString": "line", "Polygon": "polygon",
              "MultiPolygon": "polygon"}
     return list(dict.fromkeys(names[g] for g in allowed if g in names))
+
+
+def _casualty(key: str) -> str:
+    """``killed_civilian`` -> "killed · civilian" in the language in use."""
+    outcome, _sep, who = key.partition("_")
+    return f"{labels.value(outcome)} · {labels.value(who)}" if who else labels.value(key)
+
+
+def speak(request: Request, user: User | None) -> str:
+    """Set the page's language now (``page_context`` does it again when rendering), for
+    words made before the template (charts); returns it."""
+    from safeground.web.i18n import choose, set_language
+
+    set_language(choose(request.headers.get("cookie"), request.headers.get("accept-language"),
+                        user.language if user is not None else None))
+    return current_language()
 
 
 @router.get("/review", response_class=HTMLResponse)

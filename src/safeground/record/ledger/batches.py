@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from safeground.errors import ConflictError, NotFoundError
+from safeground.i18n import N_
 from safeground.record import audit, problems
 from safeground.record.ledger.deriving import Workspace, effective_dates
 from safeground.record.ledger.rows import TYPE_ORDER, about, chunks, report_from_row
@@ -22,10 +23,10 @@ from safeground.record.storage.schema import object_tables, reports
 from safeground.record.vocabulary import ReportStatus, ReportType
 
 problems.register({
-    "BATCH_UNKNOWN": "no batch '{value}' in the record",
-    "BATCH_BUILT_ON": "batch '{value}' cannot be rolled back: report {other} ({report_type} "
+    "BATCH_UNKNOWN": N_("no batch '{value}' in the record"),
+    "BATCH_BUILT_ON": N_("batch '{value}' cannot be rolled back: report {other} ({report_type} "
                       "'{object_id}', {status}) links to or updates its objects; "
-                      "reject or roll back that first",
+                      "reject or roll back that first"),
 })
 
 Key = tuple[ReportType, str]

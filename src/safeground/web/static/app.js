@@ -3,6 +3,24 @@
 const SG = (() => {
   const meta = document.querySelector('meta[name="csrf-token"]');
   const csrf = meta ? meta.content : "";
+  // the page's language: the scripts' strings, field and value labels (from the catalogue)
+  const i18nBox = document.getElementById("sg-i18n");
+  const cat = i18nBox ? JSON.parse(i18nBox.textContent) : {};
+  const lang = document.documentElement.lang || "en";
+
+  /** ``msg`` in the page's language, with ``%(name)s`` filled from ``values``. */
+  function _(msg, values) {
+    const text = (cat.messages && cat.messages[msg]) || msg;
+    return text.replace(/%\((\w+)\)s/g, (m, k) => (values && k in values) ? String(values[k]) : m);
+  }
+  /** A field's label (``depth_cm`` -> "Depth (cm)"), a vocabulary value's ("AP_mine"). */
+  function field(k) { return (cat.fields && cat.fields[k]) || String(k).replace(/_/g, " "); }
+  function term(v) { return (cat.terms && cat.terms[v]) || v; }
+  /** A number as the page's language writes it. */
+  function num(n, digits) {
+    const opts = digits === undefined ? {} : {minimumFractionDigits: digits, maximumFractionDigits: digits};
+    return Number(n).toLocaleString(lang, opts);
+  }
 
   /** fetch JSON; a change carries the session's CSRF token. Throws the error envelope (or
    *  fetch's own error, e.g. an AbortError when ``extra.signal`` is aborted). */
@@ -55,5 +73,5 @@ const SG = (() => {
       window.location = a.href;
     });
   }
-  return {api, el, say, csrf};
+  return {api, el, say, csrf, _, field, term, num, lang};
 })();

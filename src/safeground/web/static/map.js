@@ -5,6 +5,7 @@
   const statusBox = document.getElementById("map-status");
   const info = document.getElementById("feature-info");
   const staff = box.dataset.staff === "true";
+  const _ = SG._;
   const STATUS = {open: "#c62828", worked_on: "#ef6c00", closed: "#2e7d32"};
   const RETURN = {returned: "#2e7d32", partial: "#e8a33d", not_returned: "#78909c"};
   const METHODS = ["#64b5f6", "#4db6ac", "#81c784", "#ba68c8", "#ffb74d", "#a1887f", "#90a4ae",
@@ -42,22 +43,23 @@
     const t = SG.el("table", {class: "plain small"});
     for (const [k, v] of Object.entries(props)) {
       if (v === null || v === undefined || k === "id") continue;
-      const shown = Array.isArray(v) ? v.join(", ") : v;
+      const shown = Array.isArray(v) ? v.map(SG.term).join(", ") :
+        typeof v === "number" ? SG.num(v) : typeof v === "string" ? SG.term(v) : v;
       if (typeof shown === "object") continue;
-      t.append(SG.el("tr", {}, SG.el("th", {}, k.replace(/_/g, " ")),
+      t.append(SG.el("tr", {}, SG.el("th", {}, SG.field(k)),
                      SG.el("td", {"data-field": k}, shown)));
     }
     return t;
   }
 
   function show(kind, id, props, complete) {
-    info.replaceChildren(SG.el("h3", {}, `${kind.replace(/_/g, " ")} ${id || ""}`), table(props));
+    info.replaceChildren(SG.el("h3", {}, `${titles[kind] || SG.term(kind)} ${id || ""}`), table(props));
     info.dataset.feature = `${kind}/${id}`;
     info.dataset.full = complete ? "true" : "false";
-    if (!complete) info.append(SG.el("p", {class: "muted small"}, "Loading every attribute…"));
+    if (!complete) info.append(SG.el("p", {class: "muted small"}, _("Loading every attribute…")));
     if (staff && LINK_TYPES[kind] && id) {
       info.append(SG.el("a", {href: `/objects/${LINK_TYPES[kind]}/${encodeURIComponent(id)}`},
-                        "Open the record and its history →"));
+                        _("Open the record and its history →")));
     }
   }
 
@@ -140,17 +142,18 @@
         fillOpacity: 0.9, className: "sg-item"}),
       onEachFeature: popup("ordnance")},
   };
-  const titles = {admin_areas: "Districts", hazardous_areas: "Hazardous areas", hazardous_area_points:
-    "Hazardous areas (generalised)", released_land: "Released land", settlements: "Settlements",
-    accidents: "Accidents", ordnance: "Explosive items", planned_release: "Plan: release year"};
+  const titles = {admin_areas: _("Districts"), hazardous_areas: _("Hazardous areas"), hazardous_area_points:
+    _("Hazardous areas (generalised)"), released_land: _("Released land"), settlements: _("Settlements"),
+    accidents: _("Accidents"), ordnance: _("Explosive items"), planned_release: _("Plan: release year")};
   // drawn in this order: settlements under the areas, so every area stays clickable
   const order = ["admin_areas", "settlements", "released_land", "hazardous_areas", "planned_release",
                  "hazardous_area_points", "ordnance", "accidents"];
   const hiddenAtStart = new Set(["ordnance", "planned_release"]);
-  const NOUNS = [["hazardous_areas", "hazardous areas"], ["hazardous_area_points", "hazardous areas"],
-                 ["released_land", "released parcels"], ["settlements", "settlements"],
-                 ["accidents", "accidents"], ["ordnance", "explosive items"],
-                 ["planned_release", "planned areas"]];
+  const NOUNS = [["hazardous_areas", _("%(n)s hazardous areas")],
+                 ["hazardous_area_points", _("%(n)s hazardous areas")],
+                 ["released_land", _("%(n)s released parcels")], ["settlements", _("%(n)s settlements")],
+                 ["accidents", _("%(n)s accidents")], ["ordnance", _("%(n)s explosive items")],
+                 ["planned_release", _("%(n)s planned areas")]];
 
   // Only the layers switched on are asked for, each for the view: the box shown, padded by
   // PAD on each side, and the zoom (the server simplifies lines and polygons for it), with
@@ -220,9 +223,9 @@
     for (const [m, c] of Object.entries(methodColour)) {
       const sw = SG.el("span", {class: "swatch"});
       sw.style.background = c;
-      legend.append(SG.el("div", {}, sw, m));
+      legend.append(SG.el("div", {}, sw, SG.term(m)));
     }
-    if (!Object.keys(methodColour).length) legend.append(SG.el("div", {class: "muted small"}, "none yet"));
+    if (!Object.keys(methodColour).length) legend.append(SG.el("div", {class: "muted small"}, _("none yet")));
     const planLegend = document.getElementById("plan-legend");
     if (planLegend && on.has("planned_release") && fresh.has("planned_release")) {
       planLegend.replaceChildren();
@@ -230,15 +233,16 @@
         const sw = SG.el("span", {class: "swatch"});
         sw.style.background = colourOfYear(y);
         planLegend.append(SG.el("div", {"data-year": y || "later"}, sw,
-                                y || "not within the plan"));
+                                y || _("not within the plan")));
       }
-      if (!yearsSeen.size) planLegend.append(SG.el("div", {}, "no planned area in view"));
+      if (!yearsSeen.size) planLegend.append(SG.el("div", {}, _("no planned area in view")));
     }
     const parts = NOUNS.filter(([n]) => on.has(n) && fresh.has(n))
-      .map(([n, noun]) => `${counts[n]} ${noun}`);
+      .map(([n, noun]) => noun.replace("%(n)s", SG.num(counts[n])));
     statusBox.textContent = parts.length ?
-      `In this view: ${parts.join(", ")}` + (asOf ? ` (as known on ${asOf})` : "") :
-      "No layer is switched on.";
+      _("In this view: %(what)s", {what: parts.join(", ")}) +
+        (asOf ? " " + _("(as known on %(date)s)", {date: asOf}) : "") :
+      _("No layer is switched on.");
   }
 
   function stopAll() {
@@ -266,7 +270,7 @@
     } catch (err) {
       if (err.name === "AbortError") return;
       if (pending === ctl) pending = null;
-      statusBox.textContent = `Could not load the layers: ${err.code} ${err.message}`;
+      statusBox.textContent = _("Could not load the layers: %(error)s", {error: `${err.code} ${err.message}`});
       return;
     }
     if (pending !== ctl) return;
@@ -294,7 +298,8 @@
     } catch (err) {
       if (err.name === "AbortError") return;
       if (single[name] === ctl) delete single[name];
-      statusBox.textContent = `Could not load ${titles[name]}: ${err.code} ${err.message}`;
+      statusBox.textContent = _("Could not load %(layer)s: %(error)s",
+                                {layer: titles[name], error: `${err.code} ${err.message}`});
       return;
     }
     if (single[name] !== ctl) return;

@@ -1,6 +1,7 @@
 /* The Analysis page: make the plan again from the record, and follow the job until it ends. */
 "use strict";
 (() => {
+  const _ = SG._;
   const form = document.getElementById("replan");
   const status = document.getElementById("replan-status");
   if (!form) return;
@@ -10,17 +11,18 @@
   function show(job) {
     status.dataset.state = job.state;
     if (job.state === "running") {
-      const why = job.trigger === "approval" ? "after reports approved by" : "asked by";
-      SG.say(status, `A plan is being made (${why} ${job.by} at ${job.started})…`);
+      SG.say(status, job.trigger === "approval"
+        ? _("A plan is being made (after reports approved by %(by)s at %(at)s)…", {by: job.by, at: job.started})
+        : _("A plan is being made (asked by %(by)s at %(at)s)…", {by: job.by, at: job.started}));
     } else if (job.state === "done") {
       const s = job.summary;
-      SG.say(status, `Plan made from ${job.start} over ${job.horizon_weeks} weeks: ` +
-        `${Math.round(s.people_returned_in_horizon).toLocaleString()} people able to return, ` +
-        `${s.areas_released_in_horizon} areas released, ` +
-        `${s.tasks_held_from_previous_plan} tasks held from the previous plan. Reloading…`, "ok");
+      SG.say(status, _("Plan made from %(start)s over %(weeks)s weeks: %(people)s people able to " +
+        "return, %(areas)s areas released, %(held)s tasks held from the previous plan. Reloading…",
+        {start: job.start, weeks: job.horizon_weeks, people: SG.num(Math.round(s.people_returned_in_horizon)),
+         areas: SG.num(s.areas_released_in_horizon), held: s.tasks_held_from_previous_plan}), "ok");
     } else if (job.state === "failed") {
-      SG.say(status, `The plan could not be made: ${job.error.code} ${job.error.message}`,
-             "error");
+      SG.say(status, _("The plan could not be made: %(error)s",
+                       {error: `${job.error.code} ${job.error.message}`}), "error");
     }
   }
 
@@ -44,7 +46,8 @@
       const job = await follow();
       if (job.state === "done") setTimeout(() => window.location.reload(), 1500);
     } catch (err) {
-      SG.say(status, `The plan could not be made: ${err.code} ${err.message}`, "error");
+      SG.say(status, _("The plan could not be made: %(error)s", {error: `${err.code} ${err.message}`}),
+             "error");
     } finally {
       button.disabled = false;
     }

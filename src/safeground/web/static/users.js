@@ -1,6 +1,7 @@
 /* Users: add, change roles, deactivate (admin). */
 "use strict";
 (() => {
+  const _ = SG._;
   const message = document.getElementById("users-message");
   const roles = (text) => text.split(/[,\s]+/).filter(Boolean);
   document.getElementById("add-user").addEventListener("submit", async (ev) => {
@@ -22,8 +23,10 @@
         const u = await SG.api("PUT", `/api/v1/users/${name}/roles`,
                                {roles: roles(row.querySelector(".roles").value)});
         const waiting = (u.pending_grants || []).flatMap((g) => g.roles);
-        SG.say(message, `Roles of ${row.dataset.user} saved` + (waiting.length ?
-          `; ${waiting.join(", ")} waits for a second admin (audit page).` : "."), "ok");
+        SG.say(message, waiting.length ?
+          _("Roles of %(user)s saved; %(roles)s waits for a second admin (audit page).",
+            {user: row.dataset.user, roles: waiting.join(", ")}) :
+          _("Roles of %(user)s saved.", {user: row.dataset.user}), "ok");
       } else {
         await SG.api("PUT", `/api/v1/users/${name}/active`,
                      {active: button.dataset.active === "true"});
