@@ -248,7 +248,7 @@ def form_fields(rtype: ReportType, current: dict[str, Any] | None = None) -> lis
                     "choices": [c.value for c in f.choices] if f.choices else [],
                     "low": f.low, "high": f.high, "ref": f.ref.value if f.ref else None,
                     "sensitive": f.sensitive, "doc": f.doc, "value": value,
-                    "label": f.name.replace("_", " ")})
+                    "label": labels.field(f.name)})
     return out
 
 
