@@ -255,3 +255,33 @@ class LandUse(StrEnum):
 
 def choices(enum: type[StrEnum]) -> list[str]:
     return [m.value for m in enum]
+
+
+#: how a code reads to a person where the code itself does not (abbreviations, compounds);
+#: every other code reads as itself with its underscores as spaces (``label``)
+LABELS: dict[str, str] = {
+    "AP_mine": "anti-personnel mine",
+    "AT_mine": "anti-tank mine",
+    "UXO": "unexploded ordnance",
+    "AXO": "abandoned explosive ordnance",
+    "IED": "improvised explosive device",
+    "small_arms": "small arms ammunition",
+    "submunition": "submunition",
+    "not_returned": "not yet returned",
+    "partial": "partly returned",
+    "SHA": "suspected hazardous area",
+    "CHA": "confirmed hazardous area",
+    "nts": "non-technical survey",
+    "ts": "technical survey",
+    "bac": "battle area clearance",
+    "eod_spot": "EOD spot task",
+    "worked_on": "worked on",
+    "built_up": "built-up",
+}
+
+
+def label(code: object) -> str:
+    """The human label of a vocabulary code (``AP_mine`` → "anti-personnel mine"); a code
+    without one reads with its underscores as spaces. Not a code (None, a number): as text."""
+    text = "" if code is None else str(code)
+    return LABELS.get(text, text.replace("_", " "))

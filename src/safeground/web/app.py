@@ -230,6 +230,29 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
     return {"user": user, "csrf": csrf, "nav": nav, "path": request.url.path}
 
 
+def _untranslated(text: str, **values: Any) -> str:
+    """The text as written, its ``%(name)s`` placeholders filled (until catalogues exist)."""
+    return text % values if values else text
+
+
+def install_filters(env: Any) -> None:
+    """What every template may use: ``_`` (translation; placeholder: LEAD replaces it with the
+    catalogues' gettext), ``label`` (a vocabulary code as people read it) and ``num`` (a
+    number with thousands separators and ``digits`` decimals)."""
+    from safeground.record.vocabulary import label
+
+    env.globals.setdefault("_", _untranslated)
+    env.filters["label"] = label
+    env.filters["num"] = _num
+
+
+def _num(value: Any, digits: int = 0) -> str:
+    try:
+        return f"{float(value):,.{digits}f}"
+    except (TypeError, ValueError):
+        return "—" if value in (None, "") else str(value)
+
+
 def create_app(settings: Settings | None = None, *, work_dir: str | Path | None = None,
                secure_cookies: bool = False, ledger: Ledger | None = None,
                follow_approvals: bool = True, public_url: str | None = None) -> FastAPI:
@@ -257,6 +280,7 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.state.work_dir = app.state.options.work_dir
     app.state.plan_jobs = PlanJobs(app.state.work_dir, follow_approvals)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    install_filters(templates.env)
     app.state.templates = templates
     app.state.page_context = page_context
     _install_errors(app)

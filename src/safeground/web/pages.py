@@ -14,7 +14,7 @@ from safeground.record.ledger import Ledger
 from safeground.record.reports import REPORT_SPECS, is_sensitive_name
 from safeground.record.summary import status
 from safeground.record.users import MIN_PASSWORD, SESSION_HOURS, Permission, User
-from safeground.record.vocabulary import ReportType
+from safeground.record.vocabulary import ReportType, label
 from safeground.reports import charts
 from safeground.web.api import (
     _sensitive_ids,
@@ -167,7 +167,11 @@ def dashboard_figures(ledger: Ledger, day: dt.date | None) -> tuple[Any, dict[st
         "released_total": sum(released.values()), "items": sum(s.items.values()),
         "killed": killed, "injured": injured, "displaced": s.displaced,
         "returned": s.returned, "waiting": max(0, s.displaced - s.returned),
+        "settlements": settlement_figures(ledger, day),
     }
+    # killed drawn dark red, injured amber, whatever the status; codes read as words
+    casualties = [(k, v) for k, v in s.casualties.items() if "_" in k]
+    casualties.sort(key=lambda kv: (kv[0].split("_")[0] != "killed", kv[0]))
     ch = {
         "areas": charts.bars([("SHA open", figures["sha"][0]), ("CHA open", figures["cha"][0]),
                               ("closed", s.areas_closed)], title="Hazardous areas",
@@ -178,16 +182,45 @@ def dashboard_figures(ledger: Ledger, day: dt.date | None) -> tuple[Any, dict[st
                                               for k in ("cancelled", "reduced", "cleared")},
                                     unit="km²", title="Land released by quarter",
                                     colours=RELEASE_COLOURS),
-        "items": charts.bars(sorted(s.items.items(), key=lambda kv: -kv[1]),
+        "items": charts.bars([(label(k), v) for k, v in
+                              sorted(s.items.items(), key=lambda kv: -kv[1])],
                              title="Explosive items by category"),
-        "casualties": charts.bars([(k.replace("_", " "), v) for k, v in s.casualties.items()
-                                   if "_" in k], title="Casualties by outcome and status"),
-        "settlements": charts.bars([(k.replace("_", " "), v) for k, v in s.settlements.items()],
-                                   title="Settlements by return status"),
-        "people": charts.bars([("returned", s.returned), ("waiting", figures["waiting"])],
+        "casualties": charts.bars(
+            [(f"{k.split('_', 1)[0]} ({label(k.split('_', 1)[1])})", v) for k, v in casualties],
+            title="Casualties by outcome and status",
+            colours=[CASUALTY_COLOURS[k.split("_", 1)[0]] for k, _ in casualties]),
+        "settlements": charts.bars(
+            [(label(k), v) for k, v in s.settlements.items()],
+            title="Settlements by return status",
+            colours=[RETURN_COLOURS.get(k, "#78909c") for k in s.settlements]),
+        "people": charts.bars([("returned", s.returned), ("still displaced", figures["waiting"])],
                               title="Displaced people", colours=["#2e7d32", "#e8a33d"]),
     }
     return s, figures, ch
+
+
+#: casualty outcomes: killed dark red, injured amber (never green)
+CASUALTY_COLOURS = {"killed": "#7f1d1d", "injured": "#e8a33d"}
+#: settlements by return status, as the map draws them
+RETURN_COLOURS = {"returned": "#2e7d32", "partial": "#e8a33d", "not_returned": "#78909c"}
+
+
+def settlement_figures(ledger: Ledger, day: dt.date | None) -> list[dict[str, Any]]:
+    """Settlements by return status with the people recorded in them: how many settlements,
+    how many people displaced from them and how many recorded as returned. A settlement
+    marked returned with no people recorded adds to the first count only, so the dashboard
+    says both in one table rather than two figures that seem to disagree."""
+    rows: dict[str, dict[str, Any]] = {}
+    for st in ledger.objects(ReportType.SETTLEMENT, day):
+        code = st.get("return_status") or "not_returned"
+        r = rows.setdefault(code, {"status": code, "label": label(code), "settlements": 0,
+                                   "displaced": 0, "returned": 0})
+        r["settlements"] += 1
+        r["displaced"] += int(st.get("displaced_population") or 0)
+        r["returned"] += int(st.get("returned_population") or 0)
+    order = ["returned", "partial", "not_returned"]
+    return sorted(rows.values(), key=lambda r: (order.index(r["status"])
+                                                if r["status"] in order else 9, r["status"]))
 
 
 @router.get("/review", response_class=HTMLResponse)

@@ -110,9 +110,11 @@
                       className: `sg-ha sg-ha-${f.properties.status}`}),
       onEachFeature: popup("hazardous_areas")},
     planned_release: {
-      style: (f) => ({color: colourOfYear(planYear(f)), weight: 2,
-                      fillColor: colourOfYear(planYear(f)), fillOpacity: 0.5,
-                      dashArray: planYear(f) ? null : "3 3",
+      // areas the plan does not release: a thin dashed outline, no fill (they are often
+      // large, and would hide what the plan does)
+      style: (f) => ({color: colourOfYear(planYear(f)), weight: planYear(f) ? 2 : 1,
+                      fillColor: colourOfYear(planYear(f)), fillOpacity: planYear(f) ? 0.5 : 0,
+                      fill: Boolean(planYear(f)), dashArray: planYear(f) ? null : "3 3",
                       className: `sg-plan sg-plan-${planYear(f) || "later"}`}),
       onEachFeature: (f, layer) => { yearsSeen.add(planYear(f)); popup("planned_release")(f, layer); }},
     hazardous_area_points: {
