@@ -66,3 +66,115 @@ def test_the_land_release_table_scrolls_inside_its_card(tmp_path):
     css = site.client().get("/static/app.css").text
     assert re.search(r"\.table-scroll\s*{[^}]*overflow-x:\s*auto", css)
     site.ledger.db.close()
+
+
+# --- the risk surface on the map, an area's risk and plan, the offline basemap ------------
+
+def _risk_site(tmp_path):
+    from resultsupport import write_risk
+    from websupport import write_plan
+
+    site = _site(tmp_path)
+    site.plan = write_plan(site, tmp_path)
+    rows = write_risk(site.ledger, tmp_path)
+    return site, rows
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import math
+
+    n = 2 ** z
+    return (int((lon + 180) / 360 * n),
+            int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+
+
+def _pixels(data: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
+
+
+def test_the_risk_surface_is_served_as_tiles_to_staff_only(tmp_path):
+    from resultsupport import INSIDE, MODEL_AS_OF
+
+    from safeground.web.tiles import RISK_CLASSES, legend
+
+    site, _ = _risk_site(tmp_path)
+    staff = site.as_user("chief")
+    meta = staff.get("/api/v1/map/risk").json()
+    assert meta["available"] and meta["as_of"] == MODEL_AS_OF
+    assert meta["classes"] == legend()
+    area = site.ledger.get(ReportType.HAZARDOUS_AREA, "HA-001")["geometry"]
+    p = area.representative_point()
+    x, y = _tile_of(p.x, p.y, 14)
+    r = staff.get(f"/api/v1/map/risk/14/{x}/{y}.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    px = _pixels(r.content)
+    colour = next(c for b, c in reversed(RISK_CLASSES) if b <= INSIDE)
+    rgb = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    drawn = px[px[..., 3] > 0]
+    assert len(drawn) and (drawn[:, :3] == rgb).all(axis=1).any()
+    # far from the record: a transparent tile
+    empty = _pixels(staff.get("/api/v1/map/risk/14/0/0.png").content)
+    assert not empty[..., 3].any()
+    assert staff.get("/api/v1/map/risk/3/9/0.png").json()["error"]["code"] == "TILE_INVALID"
+    # a viewer sees neither the layer nor its tiles
+    viewer = site.as_user("visitor")
+    assert viewer.get("/api/v1/map/risk").status_code == 403
+    assert viewer.get(f"/api/v1/map/risk/14/{x}/{y}.png").status_code == 403
+    assert 'data-risk=' not in viewer.get("/map").text
+    page = staff.get("/map").text
+    assert 'id="risk-legend"' in page and MODEL_AS_OF in page
+    site.ledger.db.close()
+
+
+def test_an_area_page_shows_its_risk_factors_and_planned_work(tmp_path):
+    import re
+
+    site, rows = _risk_site(tmp_path)
+    row = next(r for r in rows if r["object_id"] == "HA-001")
+    html = site.as_user("chief").get("/objects/hazardous_area/HA-001").text
+    outlook = html[html.index('id="area-outlook"'):]
+    assert f"{row['rank']} of {len(rows)} areas" in outlook
+    assert f"{row['mean_probability'] * 100:.1f} %" in outlook
+    assert f"{row['proposed']} (" in outlook
+    assert "distance to roads (km)" in outlook and "dist_roads_km" not in outlook
+    from safeground.web.api import planned_areas
+
+    mine = planned_areas(tmp_path).get("HA-001")
+    if mine:
+        shown = re.search(r'data-field="planned_release_date">([^<]*)<', outlook).group(1)
+        assert shown == (mine["planned_release_date"] or "not within the plan")
+    else:
+        assert "puts no team on this area" in outlook
+    assert 'href="/objects/hazardous_area/HA-001/dossier.pdf"' in outlook
+    site.ledger.db.close()
+
+
+def test_an_offline_basemap_is_served_from_an_mbtiles_file(tmp_path):
+    import pytest
+    from resultsupport import write_mbtiles
+
+    from safeground.errors import ConfigError
+    from safeground.web import create_app
+
+    tile = write_mbtiles(tmp_path / "base.mbtiles")
+    site = _site(tmp_path)
+    app = create_app(site.ledger.settings, ledger=site.ledger, basemap=tmp_path / "base.mbtiles")
+    site.app = app
+    c = site.as_user("visitor")
+    meta = c.get("/api/v1/map/basemap").json()
+    assert meta["available"] and meta["max_zoom"] == 0 and meta["attribution"] == "test data"
+    r = c.get("/api/v1/map/basemap/0/0/0")
+    assert r.status_code == 200 and r.content == tile and r.headers["content-type"] == "image/png"
+    assert c.get("/api/v1/map/basemap/1/0/0").status_code == 204
+    assert "data-basemap=" in c.get("/map").text
+    # not an MBTiles file: refused when the app starts
+    (tmp_path / "bad.mbtiles").write_text("not a database")
+    with pytest.raises(ConfigError) as e:
+        create_app(site.ledger.settings, ledger=site.ledger, basemap=tmp_path / "bad.mbtiles")
+    assert e.value.code == "BASEMAP_INVALID"
+    site.ledger.db.close()

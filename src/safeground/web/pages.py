@@ -122,7 +122,14 @@ def map_page(request: Request, as_of: str | None = None, user: User = PUBLIC) ->
     plan = planned_areas(request.app.state.work_dir) if may_read_layer("planned_release",
                                                                        user) else None
     starts = [r["planned_start_date"] for r in (plan or {}).values() if r["planned_start_date"]]
+    from safeground.web import tiles
+
+    risk = tiles.surface(request.app.state.work_dir) if user.can(Permission.READ_DETAIL) \
+        else None
+    basemap = request.app.state.basemap
     return _render(request, "map.html", user, as_of=as_of or "",
+                   risk=risk.describe() if risk else None,
+                   basemap=basemap.describe() if basemap else None,
                    extent=map_extent(ledger_of(request), user, day),
                    layers=default_layers(user, plan is not None),
                    plan_start=min(starts)[:4] if starts else "",
@@ -261,13 +268,20 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
         geo["features"].append({"type": "Feature", "properties": {"part": "remaining"},
                                 "geometry": jsonable(row["remaining_geometry"])})
     waits = return_waits_on(request, object_id, day) if t is ReportType.SETTLEMENT else None
+    risk = plan = None
+    if t is ReportType.HAZARDOUS_AREA:       # the model's and the planner's outputs on it
+        from safeground.web.outlook import area_plan, area_risk
+
+        work = request.app.state.work_dir
+        risk, plan = area_risk(work, object_id), area_plan(work, object_id)
     for a in (waits or {}).get("areas", []):     # the areas in the way, on the small map
         geo["features"].append({"type": "Feature", "properties": {"part": "access",
                                                                   "id": a["id"]},
                                 "geometry": jsonable(a.pop("geometry"))})
     return _render(request, "object.html", user, rtype=t, obj=feat, props=feat["properties"],
                    withheld=withheld, reports=reports, as_of=as_of or "", refs=_refs(t),
-                   geo=geo, today=dt.date.today().isoformat(), waits=waits, custom=custom)
+                   geo=geo, today=dt.date.today().isoformat(), waits=waits, custom=custom,
+                   risk=risk, plan=plan, dossier=t is ReportType.HAZARDOUS_AREA)
 
 
 def _custom_fields(history: list[Any], t: ReportType, object_id: str,

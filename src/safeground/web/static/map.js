@@ -25,6 +25,26 @@
   const map = L.map(box, {preferCanvas: false, zoomSnap: 0.25, maxZoom: 19,
                           attributionControl: false});
   L.control.scale({metric: true, imperial: false, position: "bottomleft"}).addTo(map);
+  // tiles drawn on this server only: the authority's offline basemap (under everything) and
+  // the risk surface (staff, when the work directory holds one); never another host
+  const basemapInfo = box.dataset.basemap ? JSON.parse(box.dataset.basemap) : null;
+  const riskInfo = box.dataset.risk ? JSON.parse(box.dataset.risk) : null;
+  if (basemapInfo) {
+    map.createPane("basemap").style.zIndex = 150;
+    L.tileLayer("/api/v1/map/basemap/{z}/{x}/{y}", {pane: "basemap", maxZoom: 19,
+      minNativeZoom: basemapInfo.min_zoom, maxNativeZoom: basemapInfo.max_zoom,
+      className: "sg-basemap"}).addTo(map);
+    if (basemapInfo.attribution) {
+      L.control.attribution({prefix: false}).addAttribution(
+        SG.el("span", {}, basemapInfo.attribution).outerHTML).addTo(map);
+    }
+  }
+  let riskLayer = null;
+  if (riskInfo) {
+    map.createPane("risk").style.zIndex = 250;      // above the basemap, under the record
+    riskLayer = L.tileLayer(riskInfo.tiles,
+      {pane: "risk", maxZoom: 19, maxNativeZoom: 16, opacity: 0.85, className: "sg-risk"});
+  }
   // where the record is (the server puts the extent of what this user may see in the page)
   const extent = box.dataset.extent ? JSON.parse(box.dataset.extent) : null;
   if (extent) map.fitBounds([[extent[1], extent[0]], [extent[3], extent[2]]], {padding: [20, 20]});
@@ -132,7 +152,14 @@
         radius: 3 + Math.sqrt((f.properties.displaced_population || 0) / 200),
         weight: 1, color: "#263238", fillOpacity: 0.6, className: "sg-settlement",
         fillColor: RETURN[f.properties.return_status] || "#78909c"}),
-      onEachFeature: popup("settlements")},
+      onEachFeature: (f, layer) => {
+        popup("settlements")(f, layer);
+        // its name beside it, from zoom LABEL_ZOOM on (the .sg-labels class on the map)
+        if (f.properties.name) {
+          layer.bindTooltip(SG.el("span", {}, f.properties.name), {permanent: true,
+            direction: "right", offset: [6, 0], className: "sg-label"});
+        }
+      }},
     accidents: {
       pointToLayer: (f, ll) => L.circleMarker(ll, {radius: 4, weight: 2, color: "#fff",
         fillColor: "#111", fillOpacity: 1, className: "sg-accident"}),
@@ -171,6 +198,16 @@
   const single = {};         // layer -> the AbortController of its request alone
   let view = null, pending = null, timer = null, requests = 0, layerRequests = 0;
 
+  if (riskLayer) {
+    const check = SG.el("input", {type: "checkbox", id: "layer-risk"});
+    check.addEventListener("change", () => {
+      if (check.checked) riskLayer.addTo(map); else riskLayer.remove();
+      box.dataset.riskOn = String(check.checked);
+    });
+    const date = riskInfo.as_of || riskInfo.made;
+    list.append(SG.el("label", {class: "layer"}, check, ` Risk surface (${date}) `,
+                      SG.el("span", {class: "count"}, "")));
+  }
   for (const name of available) {
     const layer = drawn[name] = L.geoJSON(null, options[name]);
     if (on.has(name)) layer.addTo(map);
@@ -327,6 +364,10 @@
     describe(box.dataset.asOf);
   }
 
+  const LABEL_ZOOM = 11;
+  const labelled = () => box.classList.toggle("sg-labels", map.getZoom() >= LABEL_ZOOM);
+  map.on("zoomend", labelled);
+  labelled();
   map.on("moveend", () => {
     clearTimeout(timer);
     timer = setTimeout(load, DEBOUNCE_MS);
