@@ -270,7 +270,7 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
     waits = return_waits_on(request, object_id, day) if t is ReportType.SETTLEMENT else None
     risk = plan = None
     if t is ReportType.HAZARDOUS_AREA:       # the model's and the planner's outputs on it
-        from safeground.web.outlook import area_plan, area_risk
+        from safeground.reports.outlook import area_plan, area_risk
 
         work = request.app.state.work_dir
         risk, plan = area_risk(work, object_id), area_plan(work, object_id)
@@ -282,6 +282,23 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
                    withheld=withheld, reports=reports, as_of=as_of or "", refs=_refs(t),
                    geo=geo, today=dt.date.today().isoformat(), waits=waits, custom=custom,
                    risk=risk, plan=plan, dossier=t is ReportType.HAZARDOUS_AREA)
+
+
+@router.get("/objects/hazardous_area/{object_id}/dossier.pdf")
+def dossier_pdf(request: Request, object_id: str, user: User = DETAIL) -> Response:
+    """The area's task dossier, an A4 PDF for the field team (``reports.dossier``): never a
+    victim's personal data, so every staff role may print it."""
+    from safeground.reports import dossier
+
+    data = dossier.pdf_bytes(ledger_of(request), object_id, request.app.state.work_dir)
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="dossier-{_file_safe(object_id)}.pdf"'})
+
+
+def _file_safe(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:100] or "area"
 
 
 def _custom_fields(history: list[Any], t: ReportType, object_id: str,
