@@ -538,3 +538,62 @@ def test_a_name_with_markup_shows_as_text_in_the_map_tooltip(live, browser):
     assert seen.text == f"SET-ALIKHANLI · {name}"          # the markup, as characters
     assert seen.find_elements(By.CSS_SELECTOR, "img, b") == []
     assert browser.title != "owned"
+
+
+@pytest.fixture(scope="module")
+def risk_live(tmp_path_factory):
+    """The example site with a risk surface, a risk ranking and a plan in its work directory,
+    served by ``safeground serve`` in its own process."""
+    from resultsupport import write_risk
+    from websupport import Live, build_site, serve_in_process, write_plan
+
+    work = tmp_path_factory.mktemp("risk-live")
+    url = f"sqlite:///{work}/record.sqlite"
+    s = build_site(url)
+    s.plan, s.work_dir = write_plan(s, work), work
+    s.ranking = write_risk(s.ledger, work)
+    log = tmp_path_factory.mktemp("risk-live-log") / "serve.log"
+    with serve_in_process(url, work, log) as base:
+        yield Live(s, base)
+    s.ledger.db.close()
+
+
+def test_staff_see_the_risk_layer_and_an_area_risk_and_print_its_dossier(risk_live, browser):
+    """The risk surface is a layer of the map (its tiles drawn by this server, its legend and
+    date beside it); the area's page shows its risk rank and factors; its dossier button gives
+    a PDF holding the area's coordinates."""
+    import io
+
+    import requests
+    from pypdf import PdfReader
+    from resultsupport import MODEL_AS_OF
+    from selenium.webdriver.common.by import By
+
+    base = risk_live.base
+    _sign_in(browser, base, "chief")
+    check = _wait(browser, lambda d: d.find_element(By.ID, "layer-risk"))
+    assert MODEL_AS_OF in browser.find_element(By.ID, "risk-legend").text
+    check.click()
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".sg-risk img.leaflet-tile-loaded"))
+    srcs = [i.get_attribute("src") for i in
+            browser.find_elements(By.CSS_SELECTOR, ".sg-risk img.leaflet-tile-loaded")]
+    assert srcs and all(s.startswith(f"{base}/api/v1/map/risk/") for s in srcs)
+    hosts = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => new URL(e.name).host)")
+    assert set(hosts) <= {base.removeprefix("http://")}
+    # the area's page: its risk and the dossier link
+    row = risk_live.site.ranking[0]
+    browser.get(f"{base}/objects/hazardous_area/{row['object_id']}")
+    outlook = _wait(browser, lambda d: d.find_element(By.ID, "area-outlook"))
+    rank = outlook.find_element(By.CSS_SELECTOR, '[data-field="risk_rank"]').text
+    assert rank == f"{row['rank']} of {len(risk_live.site.ranking)} areas"
+    assert "distance to roads (km)" in outlook.find_element(By.ID, "risk-factors").text
+    link = browser.find_element(By.ID, "dossier-link").get_attribute("href")
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    pdf = requests.get(link, cookies=cookies, timeout=120)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    ring = risk_live.site.ledger.get(ReportType.HAZARDOUS_AREA,
+                                     row["object_id"])["geometry"].exterior.coords
+    for lon, lat in list(ring)[:-1]:
+        assert f"{lat:.6f}" in text and f"{lon:.6f}" in text
