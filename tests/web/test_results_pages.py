@@ -178,3 +178,22 @@ def test_an_offline_basemap_is_served_from_an_mbtiles_file(tmp_path):
         create_app(site.ledger.settings, ledger=site.ledger, basemap=tmp_path / "bad.mbtiles")
     assert e.value.code == "BASEMAP_INVALID"
     site.ledger.db.close()
+
+
+def test_the_programme_report_is_made_as_pdf_in_the_web_app(tmp_path):
+    import io
+
+    import pytest
+    from pypdf import PdfReader
+    from websupport import made
+
+    pytest.importorskip("weasyprint")
+    site = _site(tmp_path)
+    r = made(site, site.as_user("visitor"),
+             "/api/v1/programme-report?start=2021-01-01&end=2021-12-31&format=pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
+    assert "Map of the programme" in text
+    html = site.as_user("visitor").get("/dashboard").text
+    assert '<option value="pdf">' in html
+    site.ledger.db.close()

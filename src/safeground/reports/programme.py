@@ -267,8 +267,10 @@ def charts(report: ProgrammeReport) -> dict[str, str]:
     }
 
 
-def render_html(report: ProgrammeReport, title: str = "Mine action programme report") -> str:
-    """One self-contained printable HTML page (no scripts, no network)."""
+def render_html(report: ProgrammeReport, title: str = "Mine action programme report",
+                map_svg: str | None = None) -> str:
+    """One self-contained printable HTML page (no scripts, no network); ``map_svg``: the
+    programme's map (``maps.overview_map``) under the headline."""
     import jinja2
 
     env = jinja2.Environment(
@@ -277,7 +279,7 @@ def render_html(report: ProgrammeReport, title: str = "Mine action programme rep
     env.filters["km2"] = lambda m2: f"{(m2 or 0) / 1e6:,.2f}"
     env.filters["n"] = lambda v: f"{int(v or 0):,}"
     return env.get_template("programme_report.html").render(
-        r=report, title=title, charts=charts(report), kinds=KINDS,
+        r=report, title=title, charts=charts(report), kinds=KINDS, map_svg=map_svg,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
@@ -325,6 +327,7 @@ def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
             xlsx_append(ahead, list(rows[0]))
             for row in rows:
                 xlsx_append(ahead, list(row.values()))
+    _workbook_charts(report, wb)
     refs = wb.create_sheet("referrals")
     xlsx_append(refs, ["service", "status", "referrals"])
     for service, by_status in report.referrals.items():
@@ -333,6 +336,44 @@ def write_workbook(report: ProgrammeReport, path: str | Path) -> Path:
     path = Path(path)
     wb.save(path)
     return path
+
+
+def _workbook_charts(report: ProgrammeReport, wb: Any) -> None:
+    """The report's charts as Excel charts over the workbook's own cells (so they follow any
+    change made there): land released per month by kind (stacked columns), people killed and
+    injured per month, items by category."""
+    from openpyxl.chart import BarChart, Reference
+
+    months, n = wb["months"], len(report.months)
+    if n:
+        released = BarChart()
+        released.type, released.grouping, released.overlap = "col", "stacked", 100
+        released.title, released.y_axis.title = "Land released per month", "m²"
+        released.add_data(Reference(months, min_col=2, max_col=4, min_row=1, max_row=n + 1),
+                          titles_from_data=True)
+        released.set_categories(Reference(months, min_col=1, min_row=2, max_row=n + 1))
+        for series, kind in zip(released.series, KINDS, strict=True):
+            series.graphicalProperties.solidFill = COLOURS[kind][1:]
+        released.width, released.height = 24, 9
+        months.add_chart(released, "J2")
+        casualties = BarChart()
+        casualties.type, casualties.title = "col", "People killed and injured per month"
+        casualties.add_data(Reference(months, min_col=6, max_col=7, min_row=1, max_row=n + 1),
+                            titles_from_data=True)
+        casualties.set_categories(Reference(months, min_col=1, min_row=2, max_row=n + 1))
+        for series, colour in zip(casualties.series, ("7f1d1d", "e8a33d"), strict=True):
+            series.graphicalProperties.solidFill = colour
+        casualties.width, casualties.height = 24, 9
+        months.add_chart(casualties, "J22")
+    items, k = wb["items"], len(report.items_by_category)
+    if k:
+        chart = BarChart()
+        chart.type, chart.title = "bar", "Explosive items destroyed by category"
+        chart.add_data(Reference(items, min_col=2, min_row=1, max_row=k + 1),
+                       titles_from_data=True)
+        chart.set_categories(Reference(items, min_col=1, min_row=2, max_row=k + 1))
+        chart.legend = None
+        items.add_chart(chart, "D2")
 
 
 def write(ledger: Ledger, out: Path, start: dt.date, end: dt.date, *,
@@ -345,7 +386,9 @@ def write(ledger: Ledger, out: Path, start: dt.date, end: dt.date, *,
     if plan is not None and rep.outlook is None:
         raise NotFoundError(f"no plan tables (plan_areas.csv, plan_settlements.csv) in {plan}",
                             code="OUTPUT_NOT_AVAILABLE")
-    html = render_html(rep, title)
+    from safeground.reports.maps import overview_map
+
+    html = render_html(rep, title, overview_map(ledger, start, end))
     out.write_text(html, encoding="utf-8")
     if xlsx:
         write_workbook(rep, xlsx)
