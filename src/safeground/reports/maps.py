@@ -87,9 +87,10 @@ def overview_map(ledger: Ledger, start: dt.date, end: dt.date, *, width: int = 9
     settlements = [s for s in ledger.objects(ReportType.SETTLEMENT, end) if s.get("geometry")]
     geoms = [a["geometry"] for a in areas] + [r["geometry"] for r in released]
     if not geoms:
-        return Markup(f'<svg class="map" viewBox="0 0 {width} 60" width="100%" '
-                      'xmlns="http://www.w3.org/2000/svg"><text x="10" y="35">no hazardous '
-                      "area recorded</text></svg>")  # noqa: S704 - fixed text
+        empty = (f'<svg class="map" viewBox="0 0 {width} 60" width="100%" '
+                 'xmlns="http://www.w3.org/2000/svg"><text x="10" y="35">no hazardous '
+                 "area recorded</text></svg>")
+        return Markup(empty)  # noqa: S704 - fixed text
     arr = np.empty(len(geoms), dtype=object)
     arr[:] = geoms
     bounds = tuple(float(v) for v in shapely.total_bounds(arr))
