@@ -197,3 +197,29 @@ def test_the_programme_report_is_made_as_pdf_in_the_web_app(tmp_path):
     html = site.as_user("visitor").get("/dashboard").text
     assert '<option value="pdf">' in html
     site.ledger.db.close()
+
+
+def test_the_roads_of_the_context_layers_come_with_their_names(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    site = _site(tmp_path)
+    c = site.as_user("visitor")
+    assert c.get("/api/v1/map/context/roads").json()["error"]["code"] == "OUTPUT_NOT_AVAILABLE"
+    assert "data-roads-url" not in c.get("/map").text
+    (tmp_path / "context").mkdir()
+    roads = gpd.GeoDataFrame(
+        {"name": ["M2 Baku–Fuzuli", None], "road_class": ["main", "track"]},
+        geometry=[shapely.LineString([(46.9, 39.9), (47.1, 39.7)]),
+                  shapely.LineString([(45.0, 38.0), (45.1, 38.1)])], crs="EPSG:4326")
+    roads.to_crs("EPSG:32638").to_file(tmp_path / "context" / "roads.gpkg")
+    inside = c.get("/api/v1/map/context/roads?bbox=46.8,39.6,47.2,40.0&zoom=12").json()
+    assert [f["properties"]["label"] for f in inside["features"]] == ["M2 Baku–Fuzuli"]
+    lon, lat = inside["features"][0]["geometry"]["coordinates"][0]
+    assert abs(lon - 46.9) < 1e-4 and abs(lat - 39.9) < 1e-4
+    everything = c.get("/api/v1/map/context/roads").json()["features"]
+    assert sorted(f["properties"]["label"] for f in everything) == ["M2 Baku–Fuzuli", "track"]
+    # zoomed out: none (they would only clutter the map)
+    assert c.get("/api/v1/map/context/roads?zoom=6").json()["features"] == []
+    assert 'data-roads-url="/api/v1/map/context/roads"' in c.get("/map").text
+    site.ledger.db.close()

@@ -129,6 +129,7 @@ def map_page(request: Request, as_of: str | None = None, user: User = PUBLIC) ->
     basemap = request.app.state.basemap
     return _render(request, "map.html", user, as_of=as_of or "",
                    risk=risk.describe() if risk else None,
+                   roads=tiles.roads_file(request.app.state.work_dir) is not None,
                    basemap=basemap.describe() if basemap else None,
                    extent=map_extent(ledger_of(request), user, day),
                    layers=default_layers(user, plan is not None),

@@ -9,6 +9,8 @@
   the legend, its date (the evidence date of the model in ``risk-model/``, else the day the
   file was written) and its extent. Staff only (``read_detail``): a surface of where
   contamination is likely is as operational as a perimeter.
+* **Roads** of the work directory's context layers (``context/roads.gpkg``), in view and
+  simplified for the zoom, labelled with their name (or reference, or class) for the map.
 * **An offline basemap** — a raster MBTiles file the authority supplies
   (``safeground serve --basemap FILE``), served as it is at ``/api/v1/map/basemap/{z}/{x}/{y}``
   to every signed-in role. Nothing is fetched from the internet.
@@ -314,6 +316,80 @@ class _connect:
         self.conn.close()
 
 
+# --- the roads of the context layers ------------------------------------------------------
+
+#: the columns a road is labelled with: the first filled one of each road
+ROAD_LABELS = ("name", "name_en", "ref", "road_class", "highway", "class")
+#: roads are answered from this zoom on (before it they would only clutter the map)
+ROADS_MIN_ZOOM = 9
+
+
+def roads_file(work_dir: Path | None) -> Path | None:
+    """The roads of the work directory's context layers (``context/roads.*``, else the demo
+    scenario's ``scenario/context/roads.*``), or None."""
+    if work_dir is None:
+        return None
+    for folder in ("context", "scenario/context"):
+        for ext in ("gpkg", "geojson", "shp"):
+            p = Path(work_dir) / folder / f"roads.{ext}"
+            if p.is_file():
+                return p
+    return None
+
+
+_roads: dict[Path, tuple[int, Any]] = {}
+
+
+def roads(path: Path) -> Any:
+    """The roads as lon/lat shapely lines with their labels (read once per file version)."""
+    mtime = path.stat().st_mtime_ns
+    with _lock:
+        hit = _roads.get(path)
+        if hit and hit[0] == mtime:
+            return hit[1]
+    import geopandas as gpd
+
+    from safeground.record.vocabulary import label
+
+    g = gpd.read_file(path)
+    if g.crs is not None:
+        g = g.to_crs("EPSG:4326")
+    cols = [c for c in ROAD_LABELS if c in g.columns]
+
+    def first(row: Any) -> str:
+        for c in cols:
+            v = row[c]
+            if v is not None and str(v) not in ("", "nan", "None"):
+                return label(v)
+        return ""
+
+    names = [first(row) for _, row in g[cols].iterrows()] if cols else [""] * len(g)
+    geoms = np.empty(len(g), dtype=object)
+    geoms[:] = list(g.geometry)
+    value = (geoms, names)
+    with _lock:
+        _roads[path] = (mtime, value)
+    return value
+
+
+def roads_geojson(path: Path, bbox: Any, zoom: float | None) -> dict[str, Any]:
+    """The roads meeting ``bbox`` (shapely box, lon/lat), simplified for ``zoom``."""
+    import shapely
+    from shapely.geometry import mapping
+
+    from safeground.web.mapview import simplify
+
+    geoms, names = roads(path)
+    keep = np.ones(len(geoms), dtype=bool) if bbox is None else shapely.intersects(geoms, bbox)
+    picked = geoms[keep]
+    if zoom is not None and len(picked):
+        picked = simplify(picked, zoom)
+    labels = [n for n, k in zip(names, keep, strict=True) if k]
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"label": n}, "geometry": mapping(g)}
+        for g, n in zip(picked, labels, strict=True) if g is not None]}
+
+
 def no_surface() -> NotFoundError:
     return NotFoundError("there is no risk surface in the work directory (safeground risk map "
                          f"--out WORK/{SURFACE_FILE}; make demo makes one)",
@@ -360,6 +436,23 @@ def _routes() -> APIRouter:
         if data is None:         # beyond what the file covers: nothing drawn there
             return Response(status_code=204, headers=cache)
         return Response(data, media_type=b.media_type, headers=cache)
+
+    @router.get("/context/roads", summary="The roads of the context layers in view, with "
+                "their names or classes (from zoom 9 on; GeoJSON)")
+    def context_roads(request: Request, bbox: str | None = None, zoom: float | None = None,
+                      user: User = public) -> Response:
+        from safeground.web.mapview import parse_bbox
+
+        box = parse_bbox(bbox)
+        path = roads_file(request.app.state.work_dir)
+        if path is None:
+            raise NotFoundError("there are no context layers with roads in the work directory "
+                                "(context/roads.gpkg)", code="OUTPUT_NOT_AVAILABLE",
+                                details={"output": "roads"})
+        if zoom is not None and zoom < ROADS_MIN_ZOOM:
+            return JSONResponse({"type": "FeatureCollection", "features": [],
+                                 "min_zoom": ROADS_MIN_ZOOM})
+        return JSONResponse(roads_geojson(path, box, zoom))
 
     return router
 

@@ -208,6 +208,45 @@
     list.append(SG.el("label", {class: "layer"}, check, ` Risk surface (${date}) `,
                       SG.el("span", {class: "count"}, "")));
   }
+  // the roads of the context layers, named: asked for the view from zoom 9 on, again as the
+  // map moves (a request at a time; drawn under the record's layers)
+  if (box.dataset.roadsUrl) {
+    map.createPane("roads").style.zIndex = 350;
+    const roads = L.geoJSON(null, {pane: "roads", interactive: false,
+      style: () => ({color: "#8d6e63", weight: 1.5, opacity: 0.8, className: "sg-road"}),
+      onEachFeature: (f, layer) => {
+        if (f.properties.label) layer.bindTooltip(SG.el("span", {}, f.properties.label),
+          {permanent: true, direction: "center", className: "sg-label sg-road-label"});
+      }});
+    let roadsCtl = null;
+    const loadRoads = async () => {
+      if (!map.hasLayer(roads)) return;
+      if (roadsCtl) roadsCtl.abort();
+      const ctl = roadsCtl = new AbortController();
+      const v = currentView();
+      const url = new URL(box.dataset.roadsUrl, window.location.href);
+      url.searchParams.set("bbox", v.bbox);
+      url.searchParams.set("zoom", v.zoomParam);
+      try {
+        const data = await SG.api("GET", url.pathname + url.search, undefined, {signal: ctl.signal});
+        if (roadsCtl !== ctl) return;
+        roads.clearLayers();
+        roads.addData(data);
+        box.dataset.roads = String(data.features.length);
+      } catch (err) {
+        if (err.name !== "AbortError") statusBox.textContent = `Could not load the roads: ${err.code}`;
+      }
+    };
+    const check = SG.el("input", {type: "checkbox", id: "layer-roads"});
+    check.checked = true;
+    roads.addTo(map);
+    check.addEventListener("change", () => {
+      if (check.checked) { roads.addTo(map); loadRoads(); } else roads.remove();
+    });
+    list.append(SG.el("label", {class: "layer"}, check, " Roads ", SG.el("span", {class: "count"}, "")));
+    map.on("moveend", loadRoads);
+    setTimeout(loadRoads, 0);
+  }
   for (const name of available) {
     const layer = drawn[name] = L.geoJSON(null, options[name]);
     if (on.has(name)) layer.addTo(map);
