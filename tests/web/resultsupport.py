@@ -81,3 +81,52 @@ def write_mbtiles(path: Path, colour: tuple[int, int, int] = (10, 200, 30)) -> b
                           ("attribution", "test data")])
         conn.execute("INSERT INTO tiles VALUES (0, 0, 0, ?)", (data,))
     return data
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+#: PMTiles tile ids of zooms 0 and 1 as the format's specification numbers them (Hilbert order)
+PMTILES_IDS = {(0, 0, 0): 0, (1, 0, 0): 1, (1, 0, 1): 2, (1, 1, 1): 3, (1, 1, 0): 4}
+
+
+def write_pmtiles(path: Path) -> dict[tuple[int, int, int], bytes]:
+    """A PMTiles (v3) archive of zooms 0 and 1, each tile a PNG of its own colour, written
+    by the specification (uncompressed root directory, no leaves). Returns tile -> bytes."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    tiles = {}
+    for (z, x, y), tid in sorted(PMTILES_IDS.items(), key=lambda kv: kv[1]):
+        buf = io.BytesIO()
+        Image.new("RGB", (256, 256), (40 * tid, 255 - 40 * tid, 100)).save(buf, "PNG")
+        tiles[(z, x, y)] = buf.getvalue()
+    order = sorted(PMTILES_IDS, key=PMTILES_IDS.get)
+    data = b"".join(tiles[k] for k in order)
+    ids = [PMTILES_IDS[k] for k in order]
+    lengths = [len(tiles[k]) for k in order]
+    directory = _varint(len(order)) + b"".join(
+        _varint(i - p) for i, p in zip(ids, [0, *ids[:-1]], strict=True))
+    directory += b"".join(_varint(1) for _ in order)
+    directory += b"".join(_varint(n) for n in lengths)
+    directory += _varint(1) + b"".join(_varint(0) for _ in order[1:])   # offset 0, then runs on
+    root_off = 127
+    data_off = root_off + len(directory)
+    head = b"PMTiles" + bytes([3]) + struct.pack(
+        "<8Q3Q", root_off, len(directory), data_off + len(data), 0, data_off + len(data), 0,
+        data_off, len(data), len(order), len(order), len(order))
+    head += bytes([1, 1, 1, 2, 0, 1]) + struct.pack("<4i", -1800000000, -850000000,
+                                                    1800000000, 850000000)
+    head += bytes([0]) + struct.pack("<2i", 0, 0)
+    assert len(head) == 127
+    path.write_bytes(head + directory + data)
+    return tiles

@@ -223,3 +223,22 @@ def test_the_roads_of_the_context_layers_come_with_their_names(tmp_path):
     assert c.get("/api/v1/map/context/roads?zoom=6").json()["features"] == []
     assert 'data-roads-url="/api/v1/map/context/roads"' in c.get("/map").text
     site.ledger.db.close()
+
+
+def test_an_offline_basemap_is_served_from_a_pmtiles_file(tmp_path):
+    from resultsupport import write_pmtiles
+
+    from safeground.web import create_app
+
+    tiles = write_pmtiles(tmp_path / "base.pmtiles")
+    site = _site(tmp_path)
+    site.app = create_app(site.ledger.settings, ledger=site.ledger,
+                          basemap=tmp_path / "base.pmtiles")
+    c = site.as_user("visitor")
+    meta = c.get("/api/v1/map/basemap").json()
+    assert (meta["min_zoom"], meta["max_zoom"]) == (0, 1)
+    for (z, x, y), data in tiles.items():
+        r = c.get(f"/api/v1/map/basemap/{z}/{x}/{y}")
+        assert r.status_code == 200 and r.content == data, (z, x, y)
+    assert c.get("/api/v1/map/basemap/2/0/0").status_code == 204
+    site.ledger.db.close()

@@ -68,8 +68,8 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
               "reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "
               "(default: none; the connection's own address is the client's)")] = "",
           basemap: Annotated[Path | None, typer.Option(
-              "--basemap", help="An offline basemap: a raster MBTiles file (PNG, JPEG or "
-              "WebP tiles) the app serves under the map's layers; nothing is fetched from "
+              "--basemap", help="An offline basemap: a raster MBTiles or PMTiles file (PNG, "
+              "JPEG or WebP tiles) the app serves under the map's layers; nothing is fetched from "
               "the internet")] = None,
           public_url: Annotated[str | None, typer.Option(
               "--public-url", envvar="SAFEGROUND_PUBLIC_URL", show_envvar=False,

@@ -11,7 +11,7 @@
   contamination is likely is as operational as a perimeter.
 * **Roads** of the work directory's context layers (``context/roads.gpkg``), in view and
   simplified for the zoom, labelled with their name (or reference, or class) for the map.
-* **An offline basemap** — a raster MBTiles file the authority supplies
+* **An offline basemap** — a raster MBTiles or PMTiles (v3) file the authority supplies
   (``safeground serve --basemap FILE``), served as it is at ``/api/v1/map/basemap/{z}/{x}/{y}``
   to every signed-in role. Nothing is fetched from the internet.
 """
@@ -260,14 +260,20 @@ class Basemap:
     min_zoom: int
     max_zoom: int
 
+    pmtiles: PMTiles | None = None
+
     @classmethod
     def open(cls, path: str | Path) -> Basemap:
         """Check the file at start: an MBTiles (SQLite) with a ``tiles`` table of raster
-        tiles. Raises ConfigError ``BASEMAP_INVALID`` otherwise."""
+        tiles, or a raster PMTiles (v3) archive (``.pmtiles``). Raises ConfigError
+        ``BASEMAP_INVALID`` otherwise."""
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"the basemap {p} is not a file", code="BASEMAP_INVALID",
                               details={"file": str(p)})
+        if p.suffix.lower() == ".pmtiles":
+            pm = PMTiles(p)
+            return cls(p, pm.media_type, p.stem, "", pm.min_zoom, pm.max_zoom, pm)
         try:
             with _connect(p) as conn:
                 meta = dict(conn.execute("SELECT name, value FROM metadata").fetchall())
@@ -290,6 +296,8 @@ class Basemap:
     def tile(self, z: int, x: int, y: int) -> bytes | None:
         """The stored tile z/x/y (XYZ; MBTiles count rows from the south), or None."""
         check_tile(z, x, y)
+        if self.pmtiles is not None:
+            return self.pmtiles.tile(z, x, y)
         with _connect(self.path) as conn:
             row = conn.execute("SELECT tile_data FROM tiles WHERE zoom_level = ? AND "
                                "tile_column = ? AND tile_row = ?",
@@ -300,6 +308,112 @@ class Basemap:
         return {"available": True, "name": self.name, "attribution": self.attribution,
                 "min_zoom": self.min_zoom, "max_zoom": self.max_zoom,
                 "tiles": "/api/v1/map/basemap/{z}/{x}/{y}"}
+
+
+# PMTiles (version 3): one file, a header, directories of Hilbert-ordered tile ids, the tiles
+
+PMTILES_TYPES = {2: "image/png", 3: "image/jpeg", 4: "image/webp"}
+_PMTILES_HEADER = 127
+
+
+def zxy_to_tileid(z: int, x: int, y: int) -> int:
+    """The PMTiles tile id of z/x/y: the tiles of lower zooms, then the Hilbert index."""
+    acc = ((1 << (z * 2)) - 1) // 3
+    for a in range(z - 1, -1, -1):
+        s = 1 << a
+        rx, ry = s & x, s & y
+        acc += ((3 * rx) ^ ry) << a
+        if ry == 0:
+            if rx != 0:
+                x, y = s - 1 - x, s - 1 - y
+            x, y = y, x
+    return acc
+
+
+def _varints(data: bytes) -> Any:
+    value = shift = 0
+    for b in data:
+        value |= (b & 0x7F) << shift
+        if b & 0x80:
+            shift += 7
+            continue
+        yield value
+        value = shift = 0
+
+
+def _directory(data: bytes) -> list[tuple[int, int, int, int]]:
+    """A PMTiles directory: (tile id, run length, offset, length) entries."""
+    it = _varints(data)
+    n = next(it)
+    ids, runs, lengths, offsets = [], [], [], []
+    last = 0
+    for _ in range(n):
+        last += next(it)
+        ids.append(last)
+    runs = [next(it) for _ in range(n)]
+    lengths = [next(it) for _ in range(n)]
+    for i in range(n):
+        v = next(it)
+        offsets.append(offsets[i - 1] + lengths[i - 1] if v == 0 and i > 0 else v - 1)
+    return list(zip(ids, runs, offsets, lengths, strict=True))
+
+
+class PMTiles:
+    """A raster PMTiles (v3) archive read in place: header, then directories as tiles are
+    asked for (the root is kept)."""
+
+    def __init__(self, path: Path) -> None:
+        import struct
+
+        self.path = path
+        with path.open("rb") as fh:
+            head = fh.read(_PMTILES_HEADER)
+        if len(head) < _PMTILES_HEADER or head[:7] != b"PMTiles" or head[7] != 3:
+            raise ConfigError(f"the basemap {path.name} is not a PMTiles (version 3) file",
+                              code="BASEMAP_INVALID", details={"file": str(path)})
+        (self.root_off, self.root_len, _mo, _ml, self.leaf_off, _ll, self.data_off,
+         _dl) = struct.unpack_from("<8Q", head, 8)
+        self.compression, self.tile_compression, self.tile_type = head[97], head[98], head[99]
+        self.min_zoom, self.max_zoom = head[100], head[101]
+        if self.compression not in (1, 2):
+            raise ConfigError(f"the basemap {path.name}'s directories are compressed in a way "
+                              "not read here (only none or gzip)", code="BASEMAP_INVALID",
+                              details={"file": str(path)})
+        if self.tile_type not in PMTILES_TYPES or self.tile_compression not in (0, 1):
+            raise ConfigError(f"the basemap {path.name} does not hold raster tiles (PNG, "
+                              "JPEG or WebP)", code="BASEMAP_INVALID",
+                              details={"file": str(path)})
+        self.media_type = PMTILES_TYPES[self.tile_type]
+        self.root = self._dir(self.root_off, self.root_len)
+
+    def _read(self, offset: int, length: int) -> bytes:
+        with self.path.open("rb") as fh:
+            fh.seek(offset)
+            return fh.read(length)
+
+    def _dir(self, offset: int, length: int) -> list[tuple[int, int, int, int]]:
+        import gzip
+
+        raw = self._read(offset, length)
+        return _directory(gzip.decompress(raw) if self.compression == 2 else raw)
+
+    def tile(self, z: int, x: int, y: int) -> bytes | None:
+        import bisect
+
+        tid = zxy_to_tileid(z, x, y)
+        entries = self.root
+        for _ in range(4):                       # the root, then at most three leaf levels
+            i = bisect.bisect_right([e[0] for e in entries], tid) - 1
+            if i < 0:
+                return None
+            start, run, offset, length = entries[i]
+            if run == 0:                         # a leaf directory
+                entries = self._dir(self.leaf_off + offset, length)
+                continue
+            if tid >= start + run:
+                return None
+            return self._read(self.data_off + offset, length)
+        return None
 
 
 class _connect:
