@@ -558,10 +558,12 @@ def risk_live(tmp_path_factory):
     s.ledger.db.close()
 
 
-def test_staff_see_the_risk_layer_and_an_area_risk_and_print_its_dossier(risk_live, browser):
+def test_staff_see_the_risk_layer_and_an_area_risk_and_print_its_dossier(risk_live, browser,
+                                                                        tmp_path):
     """The risk surface is a layer of the map (its tiles drawn by this server, its legend and
     date beside it); the area's page shows its risk rank and factors; its dossier button gives
-    a PDF holding the area's coordinates."""
+    a PDF holding the area's coordinates. Screenshots of both (1200 x 800) go where the tour's
+    do (docs/web.md shows them)."""
     import io
 
     import requests
@@ -570,7 +572,12 @@ def test_staff_see_the_risk_layer_and_an_area_risk_and_print_its_dossier(risk_li
     from selenium.webdriver.common.by import By
 
     base = risk_live.base
+    out = Path(os.environ.get("SAFEGROUND_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
     _sign_in(browser, base, "chief")
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": SHOT_SIZE[0], "height": SHOT_SIZE[1], "deviceScaleFactor": 1, "mobile": False})
+    browser.get(f"{base}/map")
     check = _wait(browser, lambda d: d.find_element(By.ID, "layer-risk"))
     assert MODEL_AS_OF in browser.find_element(By.ID, "risk-legend").text
     check.click()
@@ -581,6 +588,10 @@ def test_staff_see_the_risk_layer_and_an_area_risk_and_print_its_dossier(risk_li
     hosts = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => new URL(e.name).host)")
     assert set(hosts) <= {base.removeprefix("http://")}
+    _wait(browser, lambda d: all(d.execute_script("return arguments[0].complete", i) for i in
+                                 d.find_elements(By.CSS_SELECTOR, ".sg-risk img")))
+    browser.save_screenshot(str(out / "risk.png"))
+    assert _png_size(out / "risk.png") == SHOT_SIZE
     # the area's page: its risk and the dossier link
     row = risk_live.site.ranking[0]
     browser.get(f"{base}/objects/hazardous_area/{row['object_id']}")
@@ -588,6 +599,9 @@ def test_staff_see_the_risk_layer_and_an_area_risk_and_print_its_dossier(risk_li
     rank = outlook.find_element(By.CSS_SELECTOR, '[data-field="risk_rank"]').text
     assert rank == f"{row['rank']} of {len(risk_live.site.ranking)} areas"
     assert "distance to roads (km)" in outlook.find_element(By.ID, "risk-factors").text
+    browser.execute_script("arguments[0].scrollIntoView()", outlook)
+    browser.save_screenshot(str(out / "area-risk.png"))
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     link = browser.find_element(By.ID, "dossier-link").get_attribute("href")
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
     pdf = requests.get(link, cookies=cookies, timeout=120)
