@@ -13,7 +13,7 @@ import numpy as np
 
 from safeground.record.vocabulary import ReportType
 
-#: the probability the surface gives inside every hazardous area (outside: 0.001, not drawn)
+#: the probability the surface gives inside every hazardous area (less and less away from them)
 INSIDE = 0.3
 MODEL_AS_OF = "2021-04-01"
 
@@ -34,7 +34,11 @@ def write_risk(ledger, work_dir: Path) -> list[dict]:
     transform = from_origin(west, north, step, step)
     inside = rasterize([(a["geometry"], 1) for a in areas], out_shape=(h, w),
                        transform=transform, all_touched=True).astype(bool)
-    p = np.where(inside, INSIDE, 0.001).astype(np.float32)
+    # around the areas the probability falls off over about a kilometre (a halo to see)
+    from scipy.ndimage import distance_transform_edt
+
+    cells_from_area = distance_transform_edt(~inside)
+    p = np.where(inside, INSIDE, 0.2 * np.exp(-cells_from_area / 8.0)).astype(np.float32)
     with rasterio.open(work_dir / "risk.tif", "w", driver="GTiff", width=w, height=h, count=1,
                        dtype="float32", crs="EPSG:4326", transform=transform, nodata=-1.0,
                        tiled=True, blockxsize=256, blockysize=256) as dst:
