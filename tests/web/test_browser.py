@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from websupport import password
 
-from safeground.record.vocabulary import ReportStatus, ReportType
+from safeground.record.vocabulary import LABELS, ReportStatus, ReportType
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -315,7 +315,10 @@ def test_a_hidden_layer_is_asked_for_only_once_switched_on_and_a_click_shows_eve
                   "first_date", "last_report_id"):
         if row.get(field) is not None:   # none of these is in the map's lean attributes
             cell = info.find_element(By.CSS_SELECTOR, f'[data-field="{field}"]')
-            assert cell.text == str(row[field]), field
+            # a vocabulary code is shown as its label with the code beside it
+            value = str(row[field])
+            assert cell.text == (f"{LABELS[value]} ({value})" if value in LABELS
+                                 else value), field
             shown += 1
     assert shown >= 4 and "Open the record" in info.text
     assert info.find_element(By.CSS_SELECTOR, '[data-field="contamination"]').text == \

@@ -14,7 +14,7 @@ from safeground.record.ledger import Ledger
 from safeground.record.reports import REPORT_SPECS, is_sensitive_name
 from safeground.record.summary import status
 from safeground.record.users import MIN_PASSWORD, SESSION_HOURS, Permission, User
-from safeground.record.vocabulary import ReportType, label
+from safeground.record.vocabulary import LABELS, ReportType, label
 from safeground.reports import charts
 from safeground.web.api import (
     _sensitive_ids,
@@ -130,6 +130,7 @@ def map_page(request: Request, as_of: str | None = None, user: User = PUBLIC) ->
     return _render(request, "map.html", user, as_of=as_of or "",
                    risk=risk.describe() if risk else None,
                    roads=tiles.roads_file(request.app.state.work_dir) is not None,
+                   labels=LABELS,
                    basemap=basemap.describe() if basemap else None,
                    extent=map_extent(ledger_of(request), user, day),
                    layers=default_layers(user, plan is not None),

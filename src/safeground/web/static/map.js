@@ -12,6 +12,9 @@
   // the plan's areas by the year the plan releases them: its first year green, its sixth
   // and later red; grey dashed: not within the plan
   const YEARS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027"];
+  // codes as people read them (the vocabulary's labels): "nts" -> "non-technical survey"
+  const LABELS = JSON.parse(box.dataset.labels || "{}");
+  const label = (code) => LABELS[code] || String(code).replace(/_/g, " ");
   const planStart = Number(box.dataset.planStart || 0);
   const planYear = (f) => (f.properties.planned_release_date || "").slice(0, 4);
   const colourOfYear = (y) => !y ? "#9e9e9e" :
@@ -62,7 +65,8 @@
     const t = SG.el("table", {class: "plain small"});
     for (const [k, v] of Object.entries(props)) {
       if (v === null || v === undefined || k === "id") continue;
-      const shown = Array.isArray(v) ? v.join(", ") : v;
+      const word = (x) => (typeof x === "string" && LABELS[x]) ? `${LABELS[x]} (${x})` : x;
+      const shown = Array.isArray(v) ? v.map(word).join(", ") : word(v);
       if (typeof shown === "object") continue;
       t.append(SG.el("tr", {}, SG.el("th", {}, k.replace(/_/g, " ")),
                      SG.el("td", {"data-field": k}, shown)));
@@ -298,7 +302,7 @@
     for (const [m, c] of Object.entries(methodColour)) {
       const sw = SG.el("span", {class: "swatch"});
       sw.style.background = c;
-      legend.append(SG.el("div", {}, sw, m));
+      legend.append(SG.el("div", {"data-method": m}, sw, label(m)));
     }
     if (!Object.keys(methodColour).length) legend.append(SG.el("div", {class: "muted small"}, "none yet"));
     const planLegend = document.getElementById("plan-legend");
