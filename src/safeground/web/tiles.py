@@ -27,15 +27,16 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from safeground.errors import ConfigError, NotFoundError, SafegroundError
 from safeground.record.users import Permission, User
 from safeground.web.auth import require
+from safeground.web.envelope import content, errors
 
 #: the risk surface's file in the work directory, and the model directory beside it
 SURFACE_FILE = "risk.tif"
@@ -525,7 +526,8 @@ def _routes() -> APIRouter:
         return JSONResponse(s.describe() if s else {"available": False, "classes": legend()})
 
     @router.get("/risk/{z}/{x}/{y}.png", summary="A tile of the risk surface (staff)",
-                response_class=Response, responses={200: {"content": {"image/png": {}}}})
+                response_class=Response,
+                responses={**content("image/png"), **errors(400, 404)})
     def risk_tile_route(request: Request, z: int, x: int, y: int,
                         user: User = detail) -> Response:
         s = surface(request.app.state.work_dir)
@@ -539,7 +541,10 @@ def _routes() -> APIRouter:
         return JSONResponse(b.describe() if b else {"available": False})
 
     @router.get("/basemap/{z}/{x}/{y}", summary="A tile of the offline basemap",
-                response_class=Response)
+                response_class=Response,
+                responses={**content("image/png", "image/jpeg", "image/webp"),
+                           204: {"description": "The basemap has no tile there"},
+                           **errors(400, 404)})
     def basemap_tile(request: Request, z: int, x: int, y: int, user: User = public) -> Response:
         b = request.app.state.basemap
         if b is None:
@@ -552,8 +557,9 @@ def _routes() -> APIRouter:
         return Response(data, media_type=b.media_type, headers=cache)
 
     @router.get("/context/roads", summary="The roads of the context layers in view, with "
-                "their names or classes (from zoom 9 on; GeoJSON)")
-    def context_roads(request: Request, bbox: str | None = None, zoom: float | None = None,
+                "their names or classes (from zoom 9 on; GeoJSON)", responses=errors(400, 404))
+    def context_roads(request: Request, bbox: str | None = None,
+                      zoom: Annotated[float | None, Query(ge=0, le=30)] = None,
                       user: User = public) -> Response:
         from safeground.web.mapview import parse_bbox
 
