@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -247,5 +246,5 @@ def pdf_bytes(ledger: Ledger, area_id: str, work_dir: Path | None = None) -> byt
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = write(ledger, area_id, Path(tmp) / f"{escape(area_id)}.pdf", work_dir)
+        path = write(ledger, area_id, Path(tmp) / "dossier.pdf", work_dir)
         return path.read_bytes()

@@ -79,12 +79,15 @@ def _d(g: Any) -> str:
 def overview_map(ledger: Ledger, start: dt.date, end: dt.date, *, width: int = 900,
                  height: int = 560) -> Markup:
     """The programme's map at ``end``, with the land released from ``start`` (inline SVG)."""
-    areas = [a for a in ledger.objects(ReportType.HAZARDOUS_AREA, end)
+    # the record as it stands when the period runs to today (no date of information is in
+    # the future): the derived tables, not a replay of the history
+    day = None if end >= dt.date.today() else end
+    areas = [a for a in ledger.objects(ReportType.HAZARDOUS_AREA, day)
              if a.get("geometry") is not None]
-    released = [r for r in ledger.objects(ReportType.LAND_RELEASE, end)
+    released = [r for r in ledger.objects(ReportType.LAND_RELEASE, day)
                 if r.get("geometry") is not None and start <= r["first_date"] <= end]
-    admin = [a for a in ledger.objects(ReportType.ADMIN_AREA, end) if a.get("geometry")]
-    settlements = [s for s in ledger.objects(ReportType.SETTLEMENT, end) if s.get("geometry")]
+    admin = [a for a in ledger.objects(ReportType.ADMIN_AREA, day) if a.get("geometry")]
+    settlements = [s for s in ledger.objects(ReportType.SETTLEMENT, day) if s.get("geometry")]
     geoms = [a["geometry"] for a in areas] + [r["geometry"] for r in released]
     if not geoms:
         empty = (f'<svg class="map" viewBox="0 0 {width} 60" width="100%" '

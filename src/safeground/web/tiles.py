@@ -146,7 +146,8 @@ _lock = threading.Lock()
 
 
 def surface(work_dir: Path | None) -> Surface | None:
-    """The work directory's risk surface (read once per version of the file), or None."""
+    """The work directory's risk surface (read once per version of the file), or None (also
+    when the file cannot be read: the map then goes without the layer, and the log says why)."""
     if work_dir is None:
         return None
     path = Path(work_dir) / SURFACE_FILE
@@ -158,7 +159,13 @@ def surface(work_dir: Path | None) -> Surface | None:
         known = _surfaces.get(path)
         if known is not None and known.mtime_ns == mtime:
             return known
-    made = _open_surface(path, mtime)
+    try:
+        made = _open_surface(path, mtime)
+    except ConfigError:                 # a file half-written or damaged: no layer, logged
+        import logging
+
+        logging.getLogger("safeground.web").exception("the risk surface cannot be read")
+        return None
     with _lock:
         _surfaces[path] = made
     return made
