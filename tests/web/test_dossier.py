@@ -60,7 +60,7 @@ def test_the_dossier_pdf_holds_the_area_coordinates_and_no_personal_data(tmp_pat
     for lon, lat in ring:
         assert f"{lat:.6f}" in text and f"{lon:.6f}" in text
         e, n = to_utm.transform(lon, lat)
-        assert f"{e:.0f}" in text and f"{n:.0f}" in text
+        assert f"{int(e)}" in text and f"{int(n)}" in text      # cut to the metre, as MGRS
         assert mgrs.MGRS().toMGRS(lat, lon, MGRSPrecision=5) in text
     rank = next(x["rank"] for x in rows if x["object_id"] == area_id)
     assert f"{rank} of {len(rows)} areas" in text
