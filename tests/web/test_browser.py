@@ -583,6 +583,11 @@ def test_staff_see_the_risk_layer_and_an_area_risk_and_print_its_dossier(risk_li
     browser.get(f"{base}/map")
     check = _wait(browser, lambda d: d.find_element(By.ID, "layer-risk"))
     assert MODEL_AS_OF in browser.find_element(By.ID, "risk-legend").text
+    # every settlement's name is a label on the map (shown from zoom 11 on)
+    _wait(browser, lambda d: d.find_element(By.ID, "map").get_attribute("data-loaded") == "true")
+    labels = {e.get_attribute("textContent") for e in
+              browser.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip.sg-label")}
+    assert {s["name"] for s in risk_live.site.ledger.objects(ReportType.SETTLEMENT)} <= labels
     check.click()
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".sg-risk img.leaflet-tile-loaded"))
     srcs = [i.get_attribute("src") for i in

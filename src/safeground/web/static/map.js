@@ -16,6 +16,7 @@
   const LABELS = JSON.parse(box.dataset.labels || "{}");
   const label = (code) => LABELS[code] || String(code).replace(/_/g, " ");
   const planStart = Number(box.dataset.planStart || 0);
+  const settlementLabels = L.layerGroup();
   const planYear = (f) => (f.properties.planned_release_date || "").slice(0, 4);
   const colourOfYear = (y) => !y ? "#9e9e9e" :
     YEARS[Math.max(0, Math.min(YEARS.length - 1, Number(y) - planStart))];
@@ -158,10 +159,13 @@
         fillColor: RETURN[f.properties.return_status] || "#78909c"}),
       onEachFeature: (f, layer) => {
         popup("settlements")(f, layer);
-        // its name beside it, from zoom LABEL_ZOOM on (the .sg-labels class on the map)
-        if (f.properties.name) {
-          layer.bindTooltip(SG.el("span", {}, f.properties.name), {permanent: true,
-            direction: "right", offset: [6, 0], className: "sg-label"});
+        // its name beside it, from zoom LABEL_ZOOM on (the .sg-labels class on the map): a
+        // label of its own, so the hover tooltip stays
+        if (f.properties.name && f.geometry && f.geometry.type === "Point") {
+          const [lon, lat] = f.geometry.coordinates;
+          settlementLabels.addLayer(L.tooltip({permanent: true, direction: "right",
+            offset: [6, 0], className: "sg-label", interactive: false})
+            .setLatLng([lat, lon]).setContent(SG.el("span", {}, f.properties.name)));
         }
       }},
     accidents: {
@@ -286,6 +290,7 @@
 
   function fill(name, fc) {
     if (name === "planned_release") yearsSeen.clear();
+    if (name === "settlements") settlementLabels.clearLayers();
     drawn[name].clearLayers();
     drawn[name].addData(fc);
     counts[name] = fc.features.length;
@@ -402,11 +407,13 @@
   function switchOff(name) {
     on.delete(name);
     drawn[name].remove();
+    if (name === "settlements") settlementLabels.clearLayers();
     if (single[name]) { single[name].abort(); delete single[name]; }
     // a request for every layer under way still carries it: its answer is not drawn for it
     describe(box.dataset.asOf);
   }
 
+  settlementLabels.addTo(map);
   const LABEL_ZOOM = 11;
   const labelled = () => box.classList.toggle("sg-labels", map.getZoom() >= LABEL_ZOOM);
   map.on("zoomend", labelled);
