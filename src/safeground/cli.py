@@ -120,6 +120,8 @@ REPORT_KINDS: dict[str, _Lazy] = {
     "article7": _Lazy("safeground.reports.cli", "article7",
                       "Article 7 forms C, F, G and I of the Mine Ban Convention and the "
                       "Landmine Monitor's figures for a year (HTML, xlsx, PDF)."),
+    "dossier": _Lazy("safeground.reports.cli", "dossier",
+                     "The task dossier of a hazardous area for the field team (A4 PDF)."),
 }
 
 

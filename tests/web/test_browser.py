@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from websupport import password
 
+from safeground.record.labels import VALUES as LABELS
 from safeground.record.vocabulary import ReportStatus, ReportType
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -315,7 +316,10 @@ def test_a_hidden_layer_is_asked_for_only_once_switched_on_and_a_click_shows_eve
                   "first_date", "last_report_id"):
         if row.get(field) is not None:   # none of these is in the map's lean attributes
             cell = info.find_element(By.CSS_SELECTOR, f'[data-field="{field}"]')
-            assert cell.text == str(row[field]), field
+            # a vocabulary code is shown as its label with the code beside it
+            value = str(row[field])
+            assert cell.text == (f"{LABELS[value]} ({value})" if value in LABELS
+                                 else value), field
             shown += 1
     assert shown >= 4 and "Open the record" in info.text
     assert info.find_element(By.CSS_SELECTOR, '[data-field="contamination"]').text == \
@@ -568,3 +572,81 @@ def test_a_user_switches_the_pages_to_russian_and_azerbaijani(live, browser):
             "/dashboard")
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Programme status")
     assert Users(live.site.ledger.db).get("va").language == "en"
+
+
+@pytest.fixture(scope="module")
+def risk_live(tmp_path_factory):
+    """The example site with a risk surface, a risk ranking and a plan in its work directory,
+    served by ``safeground serve`` in its own process."""
+    from resultsupport import write_risk
+    from websupport import Live, build_site, serve_in_process, write_plan
+
+    work = tmp_path_factory.mktemp("risk-live")
+    url = f"sqlite:///{work}/record.sqlite"
+    s = build_site(url)
+    s.plan, s.work_dir = write_plan(s, work), work
+    s.ranking = write_risk(s.ledger, work)
+    log = tmp_path_factory.mktemp("risk-live-log") / "serve.log"
+    with serve_in_process(url, work, log) as base:
+        yield Live(s, base)
+    s.ledger.db.close()
+
+
+def test_staff_see_the_risk_layer_and_an_area_risk_and_print_its_dossier(risk_live, browser,
+                                                                        tmp_path):
+    """The risk surface is a layer of the map (its tiles drawn by this server, its legend and
+    date beside it); the area's page shows its risk rank and factors; its dossier button gives
+    a PDF holding the area's coordinates. Screenshots of both (1200 x 800) go where the tour's
+    do (docs/web.md shows them)."""
+    import io
+
+    import requests
+    from pypdf import PdfReader
+    from resultsupport import MODEL_AS_OF
+    from selenium.webdriver.common.by import By
+
+    base = risk_live.base
+    out = Path(os.environ.get("SAFEGROUND_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    _sign_in(browser, base, "chief")
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": SHOT_SIZE[0], "height": SHOT_SIZE[1], "deviceScaleFactor": 1, "mobile": False})
+    browser.get(f"{base}/map")
+    check = _wait(browser, lambda d: d.find_element(By.ID, "layer-risk"))
+    assert MODEL_AS_OF in browser.find_element(By.ID, "risk-legend").text
+    # every settlement's name is a label on the map (shown from zoom 11 on)
+    _wait(browser, lambda d: d.find_element(By.ID, "map").get_attribute("data-loaded") == "true")
+    labels = {e.get_attribute("textContent") for e in
+              browser.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip.sg-label")}
+    assert {s["name"] for s in risk_live.site.ledger.objects(ReportType.SETTLEMENT)} <= labels
+    check.click()
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".sg-risk img.leaflet-tile-loaded"))
+    srcs = [i.get_attribute("src") for i in
+            browser.find_elements(By.CSS_SELECTOR, ".sg-risk img.leaflet-tile-loaded")]
+    assert srcs and all(s.startswith(f"{base}/api/v1/map/risk/") for s in srcs)
+    hosts = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => new URL(e.name).host)")
+    assert set(hosts) <= {base.removeprefix("http://")}
+    _wait(browser, lambda d: all(d.execute_script("return arguments[0].complete", i) for i in
+                                 d.find_elements(By.CSS_SELECTOR, ".sg-risk img")))
+    browser.save_screenshot(str(out / "risk.png"))
+    assert _png_size(out / "risk.png") == SHOT_SIZE
+    # the area's page: its risk and the dossier link
+    row = risk_live.site.ranking[0]
+    browser.get(f"{base}/objects/hazardous_area/{row['object_id']}")
+    outlook = _wait(browser, lambda d: d.find_element(By.ID, "area-outlook"))
+    rank = outlook.find_element(By.CSS_SELECTOR, '[data-field="risk_rank"]').text
+    assert rank == f"{row['rank']} of {len(risk_live.site.ranking)} areas"
+    assert "distance to roads (km)" in outlook.find_element(By.ID, "risk-factors").text
+    browser.execute_script("arguments[0].scrollIntoView()", outlook)
+    browser.save_screenshot(str(out / "area-risk.png"))
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    link = browser.find_element(By.ID, "dossier-link").get_attribute("href")
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    pdf = requests.get(link, cookies=cookies, timeout=120)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    ring = risk_live.site.ledger.get(ReportType.HAZARDOUS_AREA,
+                                     row["object_id"])["geometry"].exterior.coords
+    for lon, lat in list(ring)[:-1]:
+        assert f"{lat:.6f}" in text and f"{lon:.6f}" in text

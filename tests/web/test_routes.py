@@ -21,7 +21,7 @@ from safeground.web.auth import permission_of
 SAMPLES = {"rtype": "victim", "object_id": "VIC-001", "report_id": "1",
            "collection_id": "hazardous_areas", "feature_id": "HA-001", "name": "visitor",
            "layer": "hazardous_area_points", "settlement_id": "SET-AGHDAM", "grant_id": "1",
-           "job_id": "no-such-job"}
+           "job_id": "no-such-job", "z": "0", "x": "0", "y": "0"}
 
 
 def _routes(app) -> list[tuple[str, str, APIRoute]]:

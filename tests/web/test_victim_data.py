@@ -168,6 +168,7 @@ def _samples(site) -> dict[str, list[str]]:
         "settlement_id": objects[ReportType.SETTLEMENT],
         "name": ["gantt", "va"],
         "job_id": ["no-such-job"],
+        "z": ["0"], "x": ["0"], "y": ["0"],      # map tiles
     }
 
 

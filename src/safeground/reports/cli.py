@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from safeground.cli_boundary import friendly, ledger_from
+from safeground.cli_boundary import ReaderOpt, friendly, ledger_from, permission, reading_user
 
 console = Console()
 
@@ -51,3 +51,26 @@ def article7(
     for path in (written.html, written.xlsx, written.pdf):
         if path is not None:
             console.print(f"written to {path}")
+
+
+@friendly
+def dossier(
+    area: Annotated[str, typer.Argument(help="The hazardous area's id")],
+    out: Annotated[Path, typer.Option(help="The PDF file to write")],
+    work_dir: Annotated[Path | None, typer.Option(
+        "--work-dir", help="Where the risk ranking (area-risk.csv) and the plan (plan/) are "
+        "read from, for the area's risk and planned work")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: "
+                                           "$SAFEGROUND_DATABASE_URL or "
+                                           "sqlite:///safeground.sqlite)")] = None,
+    user: ReaderOpt = None,
+) -> None:
+    """The task dossier of a hazardous area (A4 PDF): map with the perimeter and turning
+    points, their coordinates in lat/lon, UTM and MGRS, evidence, activities, history, risk,
+    planned work and emergency information to fill in. No victim's personal data."""
+    from safeground.reports import dossier as dossier_
+
+    ledger = ledger_from(db)
+    reading_user(ledger.db, user, permission("read_detail"), "report dossier", area)
+    path = dossier_.write(ledger, area, out, work_dir)
+    console.print(f"dossier of {area} written to {path}")

@@ -269,16 +269,17 @@ def charts(report: ProgrammeReport) -> dict[str, str]:
                                 width=960),
         "casualties": svg.columns(months, {killed: [m.killed for m in report.months],
                                            injured: [m.injured for m in report.months]},
-                                  title=_("People killed and injured per month"),
+                                  title=_(_("People killed and injured per month")),
                                   colours={killed: "#b23a48", injured: "#f08a4b"},
                                   width=960),
     }
 
 
 def render_html(report: ProgrammeReport, title: str | None = None,
-                lang: str | None = None) -> str:
+                lang: str | None = None, map_svg: str | None = None) -> str:
     """One self-contained printable HTML page (no scripts, no network), in ``lang`` (en, az,
-    ru; default: the language in use)."""
+    ru; default: the language in use); ``map_svg``: the programme's map
+    (``maps.overview_map``) under the headline."""
     import jinja2
 
     env = jinja2.Environment(
@@ -291,7 +292,7 @@ def render_html(report: ProgrammeReport, title: str | None = None,
     with i18n.use(lang or i18n.current()):
         return env.get_template("programme_report.html").render(
             r=report, title=_(title or TITLE), charts=charts(report), kinds=KINDS,
-            generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+            map_svg=map_svg, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def write_workbook(report: ProgrammeReport, path: str | Path, lang: str | None = None) -> Path:
@@ -346,6 +347,7 @@ def _workbook(report: ProgrammeReport, path: Path) -> Path:
             xlsx_append(ahead, list(rows[0]))
             for row in rows:
                 xlsx_append(ahead, list(row.values()))
+    _workbook_charts(report, wb)
     refs = wb.create_sheet("referrals")
     xlsx_append(refs, [_("service"), _("status"), _("referrals")])
     for service, by_status in report.referrals.items():
@@ -369,6 +371,44 @@ def _casualty_label(key: str) -> str:
     return ", ".join(words_of)
 
 
+def _workbook_charts(report: ProgrammeReport, wb: Any) -> None:
+    """The report's charts as Excel charts over the workbook's own cells (so they follow any
+    change made there): land released per month by kind (stacked columns), people killed and
+    injured per month, items by category."""
+    from openpyxl.chart import BarChart, Reference
+
+    months, n = wb["months"], len(report.months)
+    if n:
+        released = BarChart()
+        released.type, released.grouping, released.overlap = "col", "stacked", 100
+        released.title, released.y_axis.title = _("Land released per month"), "m²"
+        released.add_data(Reference(months, min_col=2, max_col=4, min_row=1, max_row=n + 1),
+                          titles_from_data=True)
+        released.set_categories(Reference(months, min_col=1, min_row=2, max_row=n + 1))
+        for series, kind in zip(released.series, KINDS, strict=True):
+            series.graphicalProperties.solidFill = COLOURS[kind][1:]
+        released.width, released.height = 24, 9
+        months.add_chart(released, "J2")
+        casualties = BarChart()
+        casualties.type, casualties.title = "col", _("People killed and injured per month")
+        casualties.add_data(Reference(months, min_col=6, max_col=7, min_row=1, max_row=n + 1),
+                            titles_from_data=True)
+        casualties.set_categories(Reference(months, min_col=1, min_row=2, max_row=n + 1))
+        for series, colour in zip(casualties.series, ("7f1d1d", "e8a33d"), strict=True):
+            series.graphicalProperties.solidFill = colour
+        casualties.width, casualties.height = 24, 9
+        months.add_chart(casualties, "J22")
+    items, k = wb["items"], len(report.items_by_category)
+    if k:
+        chart = BarChart()
+        chart.type, chart.title = "bar", _("Explosive items destroyed by category")
+        chart.add_data(Reference(items, min_col=2, min_row=1, max_row=k + 1),
+                       titles_from_data=True)
+        chart.set_categories(Reference(items, min_col=1, min_row=2, max_row=k + 1))
+        chart.legend = None
+        items.add_chart(chart, "D2")
+
+
 def write(ledger: Ledger, out: Path, start: dt.date, end: dt.date, *,
           xlsx: Path | None = None, title: str | None = None,
           plan: Path | None = None, pdf: Path | None = None,
@@ -380,7 +420,9 @@ def write(ledger: Ledger, out: Path, start: dt.date, end: dt.date, *,
     if plan is not None and rep.outlook is None:
         raise NotFoundError(f"no plan tables (plan_areas.csv, plan_settlements.csv) in {plan}",
                             code="OUTPUT_NOT_AVAILABLE")
-    html = render_html(rep, title, lang)
+    from safeground.reports.maps import overview_map
+
+    html = render_html(rep, title, lang, overview_map(ledger, start, end))
     out.write_text(html, encoding="utf-8")
     if xlsx:
         write_workbook(rep, xlsx, lang)

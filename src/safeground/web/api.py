@@ -908,7 +908,7 @@ def land_release(request: Request, by: str = "quarter", as_of: str | None = None
     return {"by": by, "rows": rows}
 
 
-REPORT_FORMATS = ("html", "json", "xlsx")
+REPORT_FORMATS = ("html", "json", "xlsx", "pdf")
 JobId = Annotated[str, PathParam(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$",
                                  description="a job's id (from the job's Location)")]
 
@@ -948,7 +948,7 @@ def start_programme_report(request: Request, user: User, first: dt.date, last: d
 
     check_period(first, last)
     if fmt not in REPORT_FORMATS:
-        raise BadRequestError("format must be html, json or xlsx", code="FORMAT_UNKNOWN")
+        raise BadRequestError("format must be html, json, xlsx or pdf", code="FORMAT_UNKNOWN")
     work = request.app.state.work_dir
     plan_dir = Path(work, "plan") if work else None
     from safeground.web.i18n import current, use
@@ -969,7 +969,7 @@ def start_programme_report(request: Request, user: User, first: dt.date, last: d
 
 
 @router.get("/programme-report", summary="Programme report for government and donors over a "
-            "period (HTML, JSON or Excel; counts only, no personal data): made in the "
+            "period (HTML, JSON, Excel or PDF; counts only, no personal data): made in the "
             "background — 202 with the job in Location, or 303 to the result made already",
             tags=["exports"], status_code=202,
             responses={202: {"description": "Being made: poll the job (Location)",
@@ -1003,7 +1003,7 @@ class JobBody(BaseModel):
     kind: Literal["programme-report"] = Field(description="what to make")
     start: dt.date = Field(description="the period's first day")
     end: dt.date | None = Field(None, description="its last day (today when left out)")
-    format: Literal["html", "json", "xlsx"] = "html"
+    format: Literal["html", "json", "xlsx", "pdf"] = "html"
     title: str = Field("Mine action programme report", max_length=200)
 
 
@@ -1034,7 +1034,8 @@ def job_state(request: Request, job_id: JobId, user: User = PUBLIC) -> Response:
 
 @router.get("/jobs/{job_id}/result", summary="The result of a job of yours once done (409 "
             "JOB_NOT_DONE before, JOB_FAILED if it failed)", tags=["jobs"],
-            responses={**content("text/html", "application/json", XLSX), **errors(404, 409)})
+            responses={**content("text/html", "application/json", XLSX, "application/pdf"),
+                       **errors(404, 409)})
 def job_result(request: Request, job_id: JobId, user: User = PUBLIC) -> Response:
     out = request.app.state.jobs.result(job_id, user.name)
     disposition = "attachment" if out.media_type == XLSX or out.media_type.startswith(

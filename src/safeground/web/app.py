@@ -81,6 +81,8 @@ class WebOptions:
     #: the address users reach the app at (``https://imas.example.org``): links in OGC and
     #: API answers are built from it, never from the request's Host header
     public_url: str | None = None
+    #: an offline basemap (a raster MBTiles file) served under the record's layers
+    basemap: Path | None = None
 
 
 def check_public_url(url: str | None) -> str | None:
@@ -244,11 +246,14 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None, *, work_dir: str | Path | None = None,
                secure_cookies: bool = False, ledger: Ledger | None = None,
-               follow_approvals: bool = True, public_url: str | None = None) -> FastAPI:
+               follow_approvals: bool = True, public_url: str | None = None,
+               basemap: str | Path | None = None) -> FastAPI:
     """The Safeground web app over the record named by ``settings.database_url`` (migrated to
     the newest schema on start), or over an open ``ledger``. ``public_url``: where users reach
-    it (links in answers); raises ConfigError if it is not an http(s) URL."""
-    from safeground.web import api, ogc, pages
+    it (links in answers); raises ConfigError if it is not an http(s) URL. ``basemap``: a
+    raster MBTiles file served as the map's background (ConfigError ``BASEMAP_INVALID`` if it
+    is not one)."""
+    from safeground.web import api, ogc, pages, tiles
 
     settings = settings or Settings.from_env()
     if ledger is None:
@@ -265,7 +270,9 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.state.derived = RecordCache()
     app.state.jobs = Jobs()
     app.state.options = WebOptions(Path(work_dir) if work_dir else None, secure_cookies,
-                                   follow_approvals, check_public_url(public_url))
+                                   follow_approvals, check_public_url(public_url),
+                                   Path(basemap) if basemap else None)
+    app.state.basemap = tiles.Basemap.open(basemap) if basemap else None
     app.state.work_dir = app.state.options.work_dir
     app.state.plan_jobs = PlanJobs(app.state.work_dir, follow_approvals)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -301,6 +308,7 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.add_middleware(LanguageMiddleware)     # outermost: every answer in the request's language
     _install_health(app)
     app.include_router(api.router)
+    app.include_router(tiles.router)
     app.include_router(ogc.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -67,6 +67,10 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
               "--forwarded-allow-ips", help="Comma-separated addresses (or networks) of the "
               "reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "
               "(default: none; the connection's own address is the client's)")] = "",
+          basemap: Annotated[Path | None, typer.Option(
+              "--basemap", help="An offline basemap: a raster MBTiles or PMTiles file (PNG, "
+              "JPEG or WebP tiles) the app serves under the map's layers; nothing is fetched from "
+              "the internet")] = None,
           public_url: Annotated[str | None, typer.Option(
               "--public-url", envvar="SAFEGROUND_PUBLIC_URL", show_envvar=False,
               help="The address users reach the app at, e.g. https://imas.example.org "
@@ -81,7 +85,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     proxies = [p.strip() for p in forwarded_allow_ips.split(",") if p.strip()]
     app = create_app(Settings.from_env(database_url=db), work_dir=work_dir,
                      secure_cookies=secure_cookies, follow_approvals=follow_approvals,
-                     public_url=public_url)
+                     public_url=public_url, basemap=basemap)
     shown = app.state.options.public_url or f"http://{host}:{port}"
     console.print(f"Safeground at [bold]{shown}/[/]  (OGC API – Features: {shown}/ogc; "
                   f"trusted proxies: {', '.join(proxies) or 'none'}; stop with Ctrl-C)")

@@ -252,8 +252,16 @@ def programme_report_work(ledger: Any, first: dt.date, last: dt.date, fmt: str, 
             with tempfile.TemporaryDirectory(prefix="sg-job-") as tmp:
                 path = pr.write_workbook(rep, Path(tmp) / "report.xlsx")
                 return Output(Path(path).read_bytes(), XLSX, f"{name}.xlsx")
-        return Output(pr.render_html(rep, title).encode("utf-8"), "text/html; charset=utf-8",
-                      f"{name}.html")
+        from safeground.reports.maps import overview_map
+
+        html = pr.render_html(rep, title, overview_map(ledger, first, last))
+        if fmt == "pdf":
+            from safeground.reports.pdf import html_to_pdf
+
+            with tempfile.TemporaryDirectory(prefix="sg-job-") as tmp:
+                path = html_to_pdf(html, Path(tmp) / "report.pdf")
+                return Output(path.read_bytes(), "application/pdf", f"{name}.pdf")
+        return Output(html.encode("utf-8"), "text/html; charset=utf-8", f"{name}.html")
 
     return work
 

@@ -146,7 +146,16 @@ def map_page(request: Request, as_of: str | None = None, user: User = PUBLIC) ->
     plan = planned_areas(request.app.state.work_dir) if may_read_layer("planned_release",
                                                                        user) else None
     starts = [r["planned_start_date"] for r in (plan or {}).values() if r["planned_start_date"]]
+    from safeground.web import tiles
+
+    risk = tiles.surface(request.app.state.work_dir) if user.can(Permission.READ_DETAIL) \
+        else None
+    basemap = request.app.state.basemap
     return _render(request, "map.html", user, as_of=as_of or "",
+                   risk=risk.describe() if risk else None,
+                   roads=tiles.roads_file(request.app.state.work_dir) is not None,
+                   labels={code: labels.value(code) for code in labels.VALUES},
+                   basemap=basemap.describe() if basemap else None,
                    extent=map_extent(ledger_of(request), user, day),
                    layers=default_layers(user, plan is not None),
                    plan_start=min(starts)[:4] if starts else "",
@@ -192,7 +201,11 @@ def dashboard_figures(ledger: Ledger, day: dt.date | None) -> tuple[Any, dict[st
         "released_total": sum(released.values()), "items": sum(s.items.values()),
         "killed": killed, "injured": injured, "displaced": s.displaced,
         "returned": s.returned, "waiting": max(0, s.displaced - s.returned),
+        "settlements": settlement_figures(ledger, day),
     }
+    # killed drawn dark red, injured amber, whatever the status; codes read as words
+    casualties = [(k, v) for k, v in s.casualties.items() if "_" in k]
+    casualties.sort(key=lambda kv: (kv[0].split("_")[0] != "killed", kv[0]))
     ch = {
         "areas": charts.bars([(_("SHA open"), figures["sha"][0]),
                               (_("CHA open"), figures["cha"][0]),
@@ -210,11 +223,16 @@ def dashboard_figures(ledger: Ledger, day: dt.date | None) -> tuple[Any, dict[st
         "items": charts.bars([(labels.value(k), v) for k, v in
                               sorted(s.items.items(), key=lambda kv: -kv[1])],
                              title=_("Explosive items by category")),
-        "casualties": charts.bars([(_casualty(k), v) for k, v in s.casualties.items()
-                                   if "_" in k], title=_("Casualties by outcome and status")),
-        "settlements": charts.bars([(labels.value(k), v) for k, v in s.settlements.items()],
-                                   title=_("Settlements by return status")),
-        "people": charts.bars([(_("returned"), s.returned), (_("waiting"), figures["waiting"])],
+        "casualties": charts.bars(
+            [(_casualty(k), v) for k, v in casualties],
+            title=_("Casualties by outcome and status"),
+            colours=[CASUALTY_COLOURS[k.split("_", 1)[0]] for k, _v in casualties]),
+        "settlements": charts.bars(
+            [(labels.value(k), v) for k, v in s.settlements.items()],
+            title=_("Settlements by return status"),
+            colours=[RETURN_COLOURS.get(k, "#78909c") for k in s.settlements]),
+        "people": charts.bars([(_("returned"), s.returned),
+                               (_("still displaced"), figures["waiting"])],
                               title=_("Displaced people"), colours=["#2e7d32", "#e8a33d"]),
     }
     return s, figures, ch
@@ -324,6 +342,30 @@ def speak(request: Request, user: User | None) -> str:
     return current_language()
 
 
+#: casualty outcomes: killed dark red, injured amber (never green)
+CASUALTY_COLOURS = {"killed": "#7f1d1d", "injured": "#e8a33d"}
+#: settlements by return status, as the map draws them
+RETURN_COLOURS = {"returned": "#2e7d32", "partial": "#e8a33d", "not_returned": "#78909c"}
+
+
+def settlement_figures(ledger: Ledger, day: dt.date | None) -> list[dict[str, Any]]:
+    """Settlements by return status with the people recorded in them: how many settlements,
+    how many people displaced from them and how many recorded as returned. A settlement
+    marked returned with no people recorded adds to the first count only, so the dashboard
+    says both in one table rather than two figures that seem to disagree."""
+    rows: dict[str, dict[str, Any]] = {}
+    for st in ledger.objects(ReportType.SETTLEMENT, day):
+        code = st.get("return_status") or "not_returned"
+        r = rows.setdefault(code, {"status": code, "label": labels.value(code), "settlements": 0,
+                                   "displaced": 0, "returned": 0})
+        r["settlements"] += 1
+        r["displaced"] += int(st.get("displaced_population") or 0)
+        r["returned"] += int(st.get("returned_population") or 0)
+    order = ["returned", "partial", "not_returned"]
+    return sorted(rows.values(), key=lambda r: (order.index(r["status"])
+                                                if r["status"] in order else 9, r["status"]))
+
+
 @router.get("/review", response_class=HTMLResponse)
 def review(request: Request, user: User = DECIDE) -> Response:
     queue = review_queue(request, user, 500)
@@ -364,13 +406,37 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
         geo["features"].append({"type": "Feature", "properties": {"part": "remaining"},
                                 "geometry": jsonable(row["remaining_geometry"])})
     waits = return_waits_on(request, object_id, day) if t is ReportType.SETTLEMENT else None
+    risk = plan = None
+    if t is ReportType.HAZARDOUS_AREA:       # the model's and the planner's outputs on it
+        from safeground.reports.outlook import area_plan, area_risk
+
+        work = request.app.state.work_dir
+        risk, plan = area_risk(work, object_id), area_plan(work, object_id)
     for a in (waits or {}).get("areas", []):     # the areas in the way, on the small map
         geo["features"].append({"type": "Feature", "properties": {"part": "access",
                                                                   "id": a["id"]},
                                 "geometry": jsonable(a.pop("geometry"))})
     return _render(request, "object.html", user, rtype=t, obj=feat, props=feat["properties"],
                    withheld=withheld, reports=reports, as_of=as_of or "", refs=_refs(t),
-                   geo=geo, today=dt.date.today().isoformat(), waits=waits, custom=custom)
+                   geo=geo, today=dt.date.today().isoformat(), waits=waits, custom=custom,
+                   risk=risk, plan=plan, dossier=t is ReportType.HAZARDOUS_AREA)
+
+
+@router.get("/objects/hazardous_area/{object_id}/dossier.pdf")
+def dossier_pdf(request: Request, object_id: str, user: User = DETAIL) -> Response:
+    """The area's task dossier, an A4 PDF for the field team (``reports.dossier``): never a
+    victim's personal data, so every staff role may print it."""
+    from safeground.reports import dossier
+
+    data = dossier.pdf_bytes(ledger_of(request), object_id, request.app.state.work_dir)
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="dossier-{_file_safe(object_id)}.pdf"'})
+
+
+def _file_safe(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:100] or "area"
 
 
 def _custom_fields(history: list[Any], t: ReportType, object_id: str,

@@ -13,7 +13,11 @@
   // the plan's areas by the year the plan releases them: its first year green, its sixth
   // and later red; grey dashed: not within the plan
   const YEARS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027"];
+  // codes as people read them (the vocabulary's labels): "nts" -> "non-technical survey"
+  const LABELS = JSON.parse(box.dataset.labels || "{}");
+  const label = (code) => LABELS[code] || String(code).replace(/_/g, " ");
   const planStart = Number(box.dataset.planStart || 0);
+  const settlementLabels = L.layerGroup();
   const planYear = (f) => (f.properties.planned_release_date || "").slice(0, 4);
   const colourOfYear = (y) => !y ? "#9e9e9e" :
     YEARS[Math.max(0, Math.min(YEARS.length - 1, Number(y) - planStart))];
@@ -26,6 +30,26 @@
   const map = L.map(box, {preferCanvas: false, zoomSnap: 0.25, maxZoom: 19,
                           attributionControl: false});
   L.control.scale({metric: true, imperial: false, position: "bottomleft"}).addTo(map);
+  // tiles drawn on this server only: the authority's offline basemap (under everything) and
+  // the risk surface (staff, when the work directory holds one); never another host
+  const basemapInfo = box.dataset.basemap ? JSON.parse(box.dataset.basemap) : null;
+  const riskInfo = box.dataset.risk ? JSON.parse(box.dataset.risk) : null;
+  if (basemapInfo) {
+    map.createPane("basemap").style.zIndex = 150;
+    L.tileLayer("/api/v1/map/basemap/{z}/{x}/{y}", {pane: "basemap", maxZoom: 19,
+      minNativeZoom: basemapInfo.min_zoom, maxNativeZoom: basemapInfo.max_zoom,
+      className: "sg-basemap"}).addTo(map);
+    if (basemapInfo.attribution) {
+      L.control.attribution({prefix: false}).addAttribution(
+        SG.el("span", {}, basemapInfo.attribution).outerHTML).addTo(map);
+    }
+  }
+  let riskLayer = null;
+  if (riskInfo) {
+    map.createPane("risk").style.zIndex = 250;      // above the basemap, under the record
+    riskLayer = L.tileLayer(riskInfo.tiles,
+      {pane: "risk", maxZoom: 19, maxNativeZoom: 16, opacity: 0.85, className: "sg-risk"});
+  }
   // where the record is (the server puts the extent of what this user may see in the page)
   const extent = box.dataset.extent ? JSON.parse(box.dataset.extent) : null;
   if (extent) map.fitBounds([[extent[1], extent[0]], [extent[3], extent[2]]], {padding: [20, 20]});
@@ -43,8 +67,9 @@
     const t = SG.el("table", {class: "plain small"});
     for (const [k, v] of Object.entries(props)) {
       if (v === null || v === undefined || k === "id") continue;
-      const shown = Array.isArray(v) ? v.map(SG.term).join(", ") :
-        typeof v === "number" ? SG.num(v) : typeof v === "string" ? SG.term(v) : v;
+      const word = (x) => (typeof x === "string" && LABELS[x]) ? `${LABELS[x]} (${x})` :
+        typeof x === "number" ? SG.num(x) : x;
+      const shown = Array.isArray(v) ? v.map(word).join(", ") : word(v);
       if (typeof shown === "object") continue;
       t.append(SG.el("tr", {}, SG.el("th", {}, SG.field(k)),
                      SG.el("td", {"data-field": k}, shown)));
@@ -112,9 +137,11 @@
                       className: `sg-ha sg-ha-${f.properties.status}`}),
       onEachFeature: popup("hazardous_areas")},
     planned_release: {
-      style: (f) => ({color: colourOfYear(planYear(f)), weight: 2,
-                      fillColor: colourOfYear(planYear(f)), fillOpacity: 0.5,
-                      dashArray: planYear(f) ? null : "3 3",
+      // areas the plan does not release: a thin dashed outline, no fill (they are often
+      // large, and would hide what the plan does)
+      style: (f) => ({color: colourOfYear(planYear(f)), weight: planYear(f) ? 2 : 1,
+                      fillColor: colourOfYear(planYear(f)), fillOpacity: planYear(f) ? 0.5 : 0,
+                      fill: Boolean(planYear(f)), dashArray: planYear(f) ? null : "3 3",
                       className: `sg-plan sg-plan-${planYear(f) || "later"}`}),
       onEachFeature: (f, layer) => { yearsSeen.add(planYear(f)); popup("planned_release")(f, layer); }},
     hazardous_area_points: {
@@ -132,7 +159,17 @@
         radius: 3 + Math.sqrt((f.properties.displaced_population || 0) / 200),
         weight: 1, color: "#263238", fillOpacity: 0.6, className: "sg-settlement",
         fillColor: RETURN[f.properties.return_status] || "#78909c"}),
-      onEachFeature: popup("settlements")},
+      onEachFeature: (f, layer) => {
+        popup("settlements")(f, layer);
+        // its name beside it, from zoom LABEL_ZOOM on (the .sg-labels class on the map): a
+        // label of its own, so the hover tooltip stays
+        if (f.properties.name && f.geometry && f.geometry.type === "Point") {
+          const [lon, lat] = f.geometry.coordinates;
+          settlementLabels.addLayer(L.tooltip({permanent: true, direction: "right",
+            offset: [6, 0], className: "sg-label", interactive: false})
+            .setLatLng([lat, lon]).setContent(SG.el("span", {}, f.properties.name)));
+        }
+      }},
     accidents: {
       pointToLayer: (f, ll) => L.circleMarker(ll, {radius: 4, weight: 2, color: "#fff",
         fillColor: "#111", fillOpacity: 1, className: "sg-accident"}),
@@ -172,6 +209,55 @@
   const single = {};         // layer -> the AbortController of its request alone
   let view = null, pending = null, timer = null, requests = 0, layerRequests = 0;
 
+  if (riskLayer) {
+    const check = SG.el("input", {type: "checkbox", id: "layer-risk"});
+    check.addEventListener("change", () => {
+      if (check.checked) riskLayer.addTo(map); else riskLayer.remove();
+      box.dataset.riskOn = String(check.checked);
+    });
+    const date = riskInfo.as_of || riskInfo.made;
+    list.append(SG.el("label", {class: "layer"}, check, ` Risk surface (${date}) `,
+                      SG.el("span", {class: "count"}, "")));
+  }
+  // the roads of the context layers, named: asked for the view from zoom 9 on, again as the
+  // map moves (a request at a time; drawn under the record's layers)
+  if (box.dataset.roadsUrl) {
+    map.createPane("roads").style.zIndex = 350;
+    const roads = L.geoJSON(null, {pane: "roads", interactive: false,
+      style: () => ({color: "#8d6e63", weight: 1.5, opacity: 0.8, className: "sg-road"}),
+      onEachFeature: (f, layer) => {
+        if (f.properties.label) layer.bindTooltip(SG.el("span", {}, f.properties.label),
+          {permanent: true, direction: "center", className: "sg-label sg-road-label"});
+      }});
+    let roadsCtl = null;
+    const loadRoads = async () => {
+      if (!map.hasLayer(roads)) return;
+      if (roadsCtl) roadsCtl.abort();
+      const ctl = roadsCtl = new AbortController();
+      const v = currentView();
+      const url = new URL(box.dataset.roadsUrl, window.location.href);
+      url.searchParams.set("bbox", v.bbox);
+      url.searchParams.set("zoom", v.zoomParam);
+      try {
+        const data = await SG.api("GET", url.pathname + url.search, undefined, {signal: ctl.signal});
+        if (roadsCtl !== ctl) return;
+        roads.clearLayers();
+        roads.addData(data);
+        box.dataset.roads = String(data.features.length);
+      } catch (err) {
+        if (err.name !== "AbortError") statusBox.textContent = `Could not load the roads: ${err.code}`;
+      }
+    };
+    const check = SG.el("input", {type: "checkbox", id: "layer-roads"});
+    check.checked = true;
+    roads.addTo(map);
+    check.addEventListener("change", () => {
+      if (check.checked) { roads.addTo(map); loadRoads(); } else roads.remove();
+    });
+    list.append(SG.el("label", {class: "layer"}, check, " Roads ", SG.el("span", {class: "count"}, "")));
+    map.on("moveend", loadRoads);
+    setTimeout(loadRoads, 0);
+  }
   for (const name of available) {
     const layer = drawn[name] = L.geoJSON(null, options[name]);
     if (on.has(name)) layer.addTo(map);
@@ -207,6 +293,7 @@
 
   function fill(name, fc) {
     if (name === "planned_release") yearsSeen.clear();
+    if (name === "settlements") settlementLabels.clearLayers();
     drawn[name].clearLayers();
     drawn[name].addData(fc);
     counts[name] = fc.features.length;
@@ -223,7 +310,7 @@
     for (const [m, c] of Object.entries(methodColour)) {
       const sw = SG.el("span", {class: "swatch"});
       sw.style.background = c;
-      legend.append(SG.el("div", {}, sw, SG.term(m)));
+      legend.append(SG.el("div", {"data-method": m}, sw, label(m)));
     }
     if (!Object.keys(methodColour).length) legend.append(SG.el("div", {class: "muted small"}, _("none yet")));
     const planLegend = document.getElementById("plan-legend");
@@ -325,11 +412,17 @@
   function switchOff(name) {
     on.delete(name);
     drawn[name].remove();
+    if (name === "settlements") settlementLabels.clearLayers();
     if (single[name]) { single[name].abort(); delete single[name]; }
     // a request for every layer under way still carries it: its answer is not drawn for it
     describe(box.dataset.asOf);
   }
 
+  settlementLabels.addTo(map);
+  const LABEL_ZOOM = 11;
+  const labelled = () => box.classList.toggle("sg-labels", map.getZoom() >= LABEL_ZOOM);
+  map.on("zoomend", labelled);
+  labelled();
   map.on("moveend", () => {
     clearTimeout(timer);
     timer = setTimeout(load, DEBOUNCE_MS);
