@@ -230,32 +230,67 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
     return {"user": user, "csrf": csrf, "nav": nav, "path": request.url.path}
 
 
+def _lifespan(connections: int | None) -> Any:
+    """Start: as many request threads as database connections (when given). Stop (the server
+    was told to stop, and has finished the requests it was answering): the background jobs
+    and the re-planning this process was making are marked failed, so that nobody waits for
+    them and another server may make them again."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        if connections:
+            import anyio.to_thread
+
+            anyio.to_thread.current_default_thread_limiter().total_tokens = connections
+        yield
+        import logging
+
+        for stop in (app.state.jobs.stop, app.state.plan_jobs.stop):
+            try:
+                stop()
+            except Exception:     # the database may be gone: the jobs' heartbeats stop anyway
+                logging.getLogger("safeground.web").warning("stopping: %s failed",
+                                                            stop.__qualname__, exc_info=True)
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None, *, work_dir: str | Path | None = None,
                secure_cookies: bool = False, ledger: Ledger | None = None,
-               follow_approvals: bool = True, public_url: str | None = None) -> FastAPI:
+               follow_approvals: bool = True, public_url: str | None = None,
+               connections: int | None = None) -> FastAPI:
     """The Safeground web app over the record named by ``settings.database_url`` (migrated to
     the newest schema on start), or over an open ``ledger``. ``public_url``: where users reach
-    it (links in answers); raises ConfigError if it is not an http(s) URL."""
+    it (links in answers); raises ConfigError if it is not an http(s) URL. ``connections``:
+    the database connections this process keeps (``safeground serve --db-connections``
+    shares them among its workers); requests that reach the database run on as many threads,
+    so that under load they wait in line for a thread rather than time out waiting for a
+    connection."""
     from safeground.web import api, ogc, pages
 
     settings = settings or Settings.from_env()
     if ledger is None:
-        ledger = Ledger(Database.open(settings.database_url), settings)
-    app = FastAPI(title="Safeground", version="1",
+        ledger = Ledger(Database.open(settings.database_url, pool_size=connections), settings)
+    app = FastAPI(title="Safeground", version="1", lifespan=_lifespan(connections),
                   description="The national mine action record: API and OGC API – Features. "
                               "See docs/web.md.",
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.ledger = ledger
     app.state.users = Users(ledger.db)
-    app.state.limiter = LoginLimiter()
+    # what the service keeps between requests lives in the database, so that every worker
+    # and every server on it answer as one (sessions and tokens: ``users``)
+    app.state.limiter = LoginLimiter(db=ledger.db)
+    # per process, and safe so: both re-read the database on every request (the user's
+    # stored hash; the record's version)
     app.state.credentials = VerifiedCredentials()
     app.state.derived = RecordCache()
-    app.state.jobs = Jobs()
+    app.state.jobs = Jobs(ledger.db)
     app.state.options = WebOptions(Path(work_dir) if work_dir else None, secure_cookies,
                                    follow_approvals, check_public_url(public_url))
     app.state.work_dir = app.state.options.work_dir
-    app.state.plan_jobs = PlanJobs(app.state.work_dir, follow_approvals)
+    app.state.plan_jobs = PlanJobs(app.state.work_dir, follow_approvals, db=ledger.db)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates = templates
     app.state.page_context = page_context
