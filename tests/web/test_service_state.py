@@ -1,0 +1,61 @@
+"""The service's state kept in the database (migration 0008): sign-in throttling counted by
+every app on one record, and the migration going down and up."""
+
+from __future__ import annotations
+
+import pytest
+
+from safeground.record.storage import Database
+from safeground.web.auth import LoginLimiter, TooManyAttemptsError
+
+
+def test_the_limiter_counts_failures_of_every_app_on_the_database(database_url):
+    db = Database.open(database_url)
+    now = [1_000_000.0]
+    one = LoginLimiter(pair=3, address=100, account=100, window=60, db=db,
+                       clock=lambda: now[0])
+    other = LoginLimiter(pair=3, address=100, account=100, window=60,
+                         db=Database.open(database_url, migrate=False), clock=lambda: now[0])
+    one.failed("amina", "10.0.0.1")
+    other.failed("AMINA", "10.0.0.1")
+    one.check("amina", "10.0.0.1")                  # two failures: not yet
+    other.failed("amina ", "10.0.0.1")
+    for lim in (one, other):
+        with pytest.raises(TooManyAttemptsError) as e:
+            lim.check("amina", "10.0.0.1")
+        assert 1 <= e.value.details["retry_after"] <= 61
+    other.check("amina", "10.0.0.2")                # another address is not stopped
+    one.succeeded("amina", "10.0.0.1")              # a success clears the pair for both
+    other.check("amina", "10.0.0.1")
+    # the window passes: old rows are deleted as new failures come
+    one.failed("amina", "10.0.0.1")
+    assert len(one) == 4 * 3 - 3            # (the success deleted the pair's three)
+    now[0] += 61
+    other.failed("someone", "10.0.0.9")
+    assert len(one) == 3
+    one.check("amina", "10.0.0.1")
+
+
+def test_migration_0008_goes_down_and_up(database_url):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from safeground.record.storage.database import MIGRATIONS
+
+    db = Database.open(database_url)
+
+    def run(step, target):
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with db.write() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, target)
+
+    state = {"login_failures", "service_jobs", "plan_jobs"}
+    assert state <= set(inspect(db.engine).get_table_names())
+    run(command.downgrade, "0007")
+    assert not state & set(inspect(db.engine).get_table_names())
+    run(command.upgrade, "head")
+    assert state <= set(inspect(db.engine).get_table_names())
+    assert db.schema_revision()[0] == "0008"
