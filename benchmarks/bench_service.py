@@ -209,6 +209,39 @@ def show(label: str, rows: list[dict[str, str]]) -> dict[str, str]:
     return total
 
 
+def alone(base: str, token: str, extent: tuple[float, ...], areas: int, n: int = 20) -> None:
+    """Each kind of request asked ``n`` times, one at a time: what one costs without load."""
+    import random
+    import statistics
+
+    rnd = random.Random(7)
+    x0, y0, x1, y1 = extent
+    w, h = (x1 - x0) / 6, (y1 - y0) / 6
+
+    def bbox() -> str:
+        x, y = rnd.uniform(x0, x1 - w), rnd.uniform(y0, y1 - h)
+        return (f"/ogc/collections/hazardous_areas/items?bbox={x:.5f},{y:.5f},{x + w:.5f},"
+                f"{y + h:.5f}&limit=100")
+
+    kinds = {"ogc items bbox": bbox,
+             "api objects page": lambda: "/api/v1/objects/hazardous_area?limit=50&offset="
+                                         f"{rnd.randrange(0, max(1, areas - 50))}",
+             "api reports": lambda: "/api/v1/reports?status=approved&limit=50",
+             "dashboard": lambda: "/dashboard", "api status": lambda: "/api/v1/status"}
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Bearer {token}", "Accept": "text/html",
+                            "Accept-Encoding": "gzip"})
+    parts = []
+    for kind, path in kinds.items():
+        took = []
+        for _ in range(n):
+            t = time.perf_counter()
+            session.get(f"{base}{path()}", timeout=120).raise_for_status()
+            took.append((time.perf_counter() - t) * 1000)
+        parts.append(f"{kind} {statistics.median(took):.0f}")
+    print(f"    one at a time, p50 ms: {', '.join(parts)}", flush=True)
+
+
 def run_backend(name: str, url: str, files: list[Path], args: argparse.Namespace,
                 locust: str, tmp: Path) -> None:
     tmp.mkdir(parents=True, exist_ok=True)
@@ -227,6 +260,8 @@ def run_backend(name: str, url: str, files: list[Path], args: argparse.Namespace
                          "items?limit=100", "/api/v1/objects/hazardous_area?limit=50"):
                 requests.get(f"{server.base}{path}", headers={
                     "Authorization": f"Bearer {token}", "Accept": "text/html"}, timeout=120)
+            if workers == args.workers[0]:
+                alone(server.base, token, extent, areas)
             out = tmp / f"locust-{name}-{workers}"
             out.mkdir(exist_ok=True)
             rows = drive(locust, server.base, token, extent, areas, args.users, args.seconds,

@@ -59,3 +59,43 @@ def test_migration_0008_goes_down_and_up(database_url):
     run(command.upgrade, "head")
     assert state <= set(inspect(db.engine).get_table_names())
     assert db.schema_revision()[0] == "0008"
+
+
+def test_the_jobs_of_a_stopped_server_are_failed_and_may_be_asked_again(tmp_path):
+    import threading
+
+    from sqlalchemy import update
+
+    from safeground.record.storage.schema import service_jobs
+    from safeground.web.jobs import STALE, Jobs, Output
+
+    url = f"sqlite:///{tmp_path / 'record.sqlite'}"
+    one, other = Jobs(Database.open(url)), Jobs(Database.open(url, migrate=False))
+    release = threading.Event()
+
+    def work(progress):
+        release.wait(30)
+        return Output(b"made", "text/plain", "x.txt")
+
+    job, started = one.start("amina", "report", {}, ("report", 1), work)
+    assert started and other.get(job.id, "amina").state in ("waiting", "running")
+    # the same user asking the other server for the same output gets the same job
+    same, started = other.start("amina", "report", {}, ("report", 1), work)
+    assert same.id == job.id and not started
+    one.stop()                                       # the first server stops
+    seen = other.get(job.id, "amina")
+    assert seen.state == "failed" and "stopped" in seen.error["message"]
+    release.set()
+    assert one.wait(job.id, 30).state == "failed"    # its thread ending changes nothing
+    again, started = other.start("amina", "report", {}, ("report", 1), work)
+    assert started and again.id != job.id
+    assert other.wait(again.id, 30).state == "done"
+    assert one.result(again.id, "amina").body == b"made"     # fetched from either server
+    # a server that vanished without stopping: its job is failed once it gives no sign of life
+    release.clear()
+    lost, _ = one.start("bahram", "report", {}, ("report", 2), work)
+    with one.db.write() as conn:
+        conn.execute(update(service_jobs).where(service_jobs.c.id == lost.id)
+                     .values(beat=service_jobs.c.beat - STALE - 1))
+    assert other.get(lost.id, "bahram").state == "failed"
+    release.set()

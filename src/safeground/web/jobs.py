@@ -276,10 +276,14 @@ class Jobs:
                 time.sleep(min(left, 0.2))
 
     def _set(self, job_id: str, **what: Any) -> None:
+        """Update the job while it is open (a job failed meanwhile — its server stopping —
+        stays failed)."""
         from sqlalchemy import update
 
         with self.db.write() as conn:
-            conn.execute(update(sj).where(sj.c.id == job_id).values(beat=time.time(), **what))
+            conn.execute(update(sj).where(sj.c.id == job_id,
+                                          sj.c.state.in_(("waiting", "running")))
+                         .values(beat=time.time(), **what))
 
     def _run(self, job_id: str, work: Work) -> None:
         with Heartbeat(self.db, sj, sj.c.id == job_id), self._slots:
