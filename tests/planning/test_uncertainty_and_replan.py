@@ -112,3 +112,20 @@ def test_extra_teams_work_at_the_fleet_s_rate(small_instance):
     dogs, _ = variants["+2 dog teams"]
     assert {t.productivity_m2_per_day for t in dogs.teams[3:]} == \
         {inst.config.team_rate["dog"]}
+
+
+def test_forecast_on_a_dask_cluster_equals_the_local_one(small_instance, tmp_path):
+    from harness.dask_cluster import cluster
+
+    plan = plan_heuristic(small_instance, seconds=0.2)
+    local = simulate(plan, runs=60, seed=3)
+    with cluster(tmp_path / "dask") as address:
+        remote = simulate(plan, runs=60, seed=3, scheduler=address)
+        f_remote = forecast(plan, runs=60, seed=3, scheduler=address)
+    for name in local.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(remote, name), getattr(local, name))
+    assert f_remote == forecast(plan, runs=60, seed=3)
+    # each run is its own: the first runs of a longer simulation are the shorter one's
+    longer = simulate(plan, runs=90, seed=3)
+    np.testing.assert_array_equal(longer.completion_week[:60], local.completion_week)
+    assert local.completion_week.std() > 0

@@ -71,3 +71,20 @@ def test_surface_runs_on_a_dask_scheduler_address(programme, tmp_path):
     assert res.cog_valid and res.windows > 4
     with rasterio.open(res.path) as a, rasterio.open(sync.path) as b:
         np.testing.assert_allclose(a.read(1), b.read(1))
+
+
+def test_surface_on_a_dask_cluster_of_processes_equals_the_local_one(programme, tmp_path):
+    # a `dask scheduler` and two `dask worker` programs, as on other machines
+    from harness.dask_cluster import cluster
+
+    study, model = _fitted(programme)
+    grid = Grid.from_bounds(study.grid.bounds, 50, study.grid.crs)
+    builder = sources.study_on(study, grid).builder("2021-12-31")
+    with cluster(tmp_path / "dask") as address:
+        res = compute_surface(builder, model, tmp_path / "d.tif", window_size=64,
+                              scheduler=address)
+    local = compute_surface(builder, model, tmp_path / "s.tif", window_size=64,
+                            scheduler="sync")
+    assert res.cog_valid and res.windows > 4 and res.cells == local.cells == grid.n_cells
+    with rasterio.open(res.path) as a, rasterio.open(local.path) as b:
+        np.testing.assert_array_equal(a.read(1), b.read(1))

@@ -201,8 +201,14 @@ def test_one_job_per_user_only_the_owner_sees_it_and_no_result_before_it_ends(fr
     assert site.client().get(job["href"]).status_code == 401
 
 
-def test_few_jobs_run_at_once_and_the_waiting_line_is_bounded():
-    jobs = Jobs(workers=1, max_waiting=1)
+def _service_db(tmp_path):
+    from safeground.record.storage import Database
+
+    return Database.open(f"sqlite:///{tmp_path / 'service.sqlite'}")
+
+
+def test_few_jobs_run_at_once_and_the_waiting_line_is_bounded(tmp_path):
+    jobs = Jobs(_service_db(tmp_path), workers=1, max_waiting=1)
     release = threading.Event()
 
     def work(progress):
@@ -223,8 +229,8 @@ def test_few_jobs_run_at_once_and_the_waiting_line_is_bounded():
     assert jobs.result(again.id, "c").body == b"x"
 
 
-def test_a_failing_job_says_why():
-    jobs = Jobs(workers=1)
+def test_a_failing_job_says_why(tmp_path):
+    jobs = Jobs(_service_db(tmp_path), workers=1)
 
     def work(progress):
         raise ValueError("broken")

@@ -146,3 +146,26 @@ def test_the_current_plan_is_a_collection_for_analysts(live):
         pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_USERPWD": None})
     assert set(frame["id"]) == set(planned.index)
     assert "planned_release_date" in frame.columns
+
+
+def test_the_fast_geojson_and_encoder_write_what_the_standard_ones_do():
+    import json
+    import math
+
+    import shapely
+    from shapely.geometry import LineString, MultiPolygon, Point, Polygon, mapping
+
+    from safeground.web.views import FastJSONResponse, geojson
+
+    holed = shapely.box(2, 2, 3, 3).difference(shapely.box(2.2, 2.2, 2.5, 2.5))
+    for g in (shapely.box(44.1234567, 39.7654321, 44.2, 39.8), holed,
+              Polygon([(0, 0, 1), (1, 0, 2), (1, 1, 3)]), Polygon(),
+              MultiPolygon([shapely.box(0, 0, 1, 1), holed]), Point(1, 2),
+              LineString([(0, 0), (1, 1)])):
+        assert json.loads(json.dumps(geojson(g))) == json.loads(json.dumps(mapping(g)))
+    body = {"type": "FeatureCollection", "features": [
+        {"id": "HA-1", "geometry": geojson(holed), "properties": {"name": "Şuşa", "m2": 1.5,
+                                                                   "tags": ("a", "b")}}]}
+    raw = FastJSONResponse(body).body
+    assert json.loads(raw) == json.loads(json.dumps(body))
+    assert json.loads(FastJSONResponse({"x": math.nan}).body) == {"x": None}

@@ -280,7 +280,7 @@ def test_the_limiter_forgets_after_its_window_and_keeps_bounded_memory():
     lim.check("amina", "a")                      # a success cleared the pair
     for i in range(200):
         lim.failed(f"u{i}", f"10.0.0.{i}")
-    assert len(lim._fails) <= 30 + 3
+    assert len(lim) <= 30 + 3
 
 
 def test_deactivated_users_lose_their_tokens(fresh_site):

@@ -162,10 +162,10 @@ def made(site: Site, client: TestClient, url: str, timeout: float = 120):
 
 
 @contextmanager
-def serve_in_process(url: str, work: Path, log: Path) -> Iterator[str]:
+def serve_in_process(url: str, work: Path, log: Path, *extra: str) -> Iterator[str]:
     """``safeground serve`` of the record at ``url`` in a process of its own (GDAL's HTTP
-    client holds the GIL) on a free localhost port; yields its base URL once it answers and
-    stops it afterwards. The server's output goes to ``log``."""
+    client holds the GIL) on a free localhost port, with ``extra`` options; yields its base
+    URL once it answers and stops it afterwards. The server's output goes to ``log``."""
     import subprocess
     import sys
     import time
@@ -181,10 +181,10 @@ def serve_in_process(url: str, work: Path, log: Path) -> Iterator[str]:
                                  # tests that approve a report and then read the plan they
                                  # wrote: it must not be made again under them (following
                                  # approvals: test_plan_pages.py)
-                                 "--no-follow-approvals"],
+                                 "--no-follow-approvals", *extra],
                                 stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     try:
         while True:
             try:
@@ -199,6 +199,6 @@ def serve_in_process(url: str, work: Path, log: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()

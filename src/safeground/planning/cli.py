@@ -443,7 +443,11 @@ def forecast_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = Non
                      "--what-if", help="Also forecast more teams, dogs, machines, better NTS")]
                  = False,
                  db: DbOpt = None, risk: RiskOpt = None, context: ContextOpt = None,
-                 as_json: JsonOpt = False) -> None:
+                 as_json: JsonOpt = False,
+                 scheduler: Annotated[str | None, typer.Option(
+                     "--scheduler", help="A Dask scheduler address (tcp://host:8786) to run "
+                     "the Monte Carlo runs on its workers (default: here); the results are "
+                     "the same")] = None) -> None:
     """Monte Carlo completion forecast (P10 / P50 / P90) and what-if scenarios."""
     from safeground.planning.heuristic import plan_heuristic
     from safeground.planning.uncertainty import forecast
@@ -455,12 +459,13 @@ def forecast_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = Non
         with _progress() as prog:
             job = prog.add_task("What if", total=5)
             rows = what_if_fn(inst, runs=runs, seed=seed, seconds=seconds,
+                              scheduler=scheduler,
                               on_variant=lambda name: (prog.update(job, description=name),
                                                        prog.advance(job)))
         _print(rows, "What if", as_json)
         return
     plan = plan_heuristic(inst, seconds=seconds, seed=seed)
-    f = forecast(plan, runs=runs, seed=seed)
+    f = forecast(plan, runs=runs, seed=seed, scheduler=scheduler)
     rows = f.rows()
     _print(rows, f"Forecast over {runs} runs (share of cleared land with EO "
                  f"{f.share_cleared_with_eo:.1%})", as_json)

@@ -40,12 +40,40 @@ def _beta(rng: np.random.Generator, mean: np.ndarray, conc: float) -> np.ndarray
     return np.where(mean <= 0, 0.0, out)
 
 
-def simulate(plan: Plan, runs: int = 200, seed: int = 0, *,
-             cancel_boost: float = 0.0) -> Simulation:
-    """Replay ``plan`` ``runs`` times under sampled outcomes (see module docstring)."""
+#: runs in one Dask task when the forecast runs on a cluster
+CHUNK_RUNS = 25
+
+
+def simulate(plan: Plan, runs: int = 200, seed: int = 0, *, cancel_boost: float = 0.0,
+             scheduler: str | None = None) -> Simulation:
+    """Replay ``plan`` ``runs`` times under sampled outcomes (see module docstring).
+
+    Run ``r`` draws from its own generator, seeded by ``(seed, r)``, so a run's outcome does
+    not depend on where it runs: ``scheduler`` (a Dask scheduler address, ``tcp://host:8786``)
+    spreads the runs over that cluster's workers, ``CHUNK_RUNS`` to a task, and gives the
+    same simulation as running them here (None)."""
+    n_runs = int(runs)
+    if scheduler in (None, "", "sync"):
+        return _simulate_runs(plan, range(n_runs), seed, cancel_boost)
+    from dask.distributed import Client
+
+    with Client(scheduler) as client:
+        plan_f = client.scatter(plan, broadcast=True)
+        futures = [client.submit(_simulate_runs, plan_f, range(a, min(a + CHUNK_RUNS, n_runs)),
+                                 seed, cancel_boost, pure=False)
+                   for a in range(0, n_runs, CHUNK_RUNS)]
+        parts = client.gather(futures)
+    if not parts:
+        return _simulate_runs(plan, range(0), seed, cancel_boost)
+    return Simulation(*(np.concatenate([getattr(s, f) for s in parts])
+                        for f in Simulation.__dataclass_fields__))
+
+
+def _simulate_runs(plan: Plan, run_ids: range, seed: int,
+                   cancel_boost: float) -> Simulation:
+    """The runs ``run_ids`` of ``simulate`` (each seeded by ``(seed, run)``)."""
     p: Prepared = plan.prepared
     cfg = p.instance.config
-    rng = np.random.default_rng(seed)
     d = p.days
     seq = plan.sequence()
     # each (team, task)'s share of the task's work in the plan
@@ -60,7 +88,7 @@ def simulate(plan: Plan, runs: int = 200, seed: int = 0, *,
         share = {key: v / tot[key[1]] if tot[key[1]] > 0 else 0.0 for key, v in per.items()}
     base = expected_shares(p.instance, cancel_boost)
     sigma = np.sqrt(np.log(1 + cfg.productivity_cv ** 2))
-    n_runs = int(runs)
+    n_runs = len(run_ids)
     done_all = np.full((n_runs, p.n_tasks), np.inf)
     sett = np.full((n_runs, len(p.settlement_areas)), np.inf)
     comp = np.zeros(n_runs)
@@ -70,7 +98,8 @@ def simulate(plan: Plan, runs: int = 200, seed: int = 0, *,
     area_has_clear = np.zeros(p.n_areas, dtype=bool)
     area_has_clear[p.task_area[p.task_stage == 2]] = True
     p_cont = np.array([a.contamination_probability for a in p.instance.areas])
-    for r in range(n_runs):
+    for r, run in enumerate(run_ids):
+        rng = np.random.default_rng((seed, run))
         c = _beta(rng, base.cancel, cfg.share_concentration)
         red = _beta(rng, base.reduce, cfg.share_concentration)
         a_rem = p.remaining
@@ -141,9 +170,10 @@ class Forecast:
 
 
 def forecast(plan: Plan, runs: int = 200, seed: int = 0, *, cancel_boost: float = 0.0,
-             years: tuple[int, ...] = (1, 3, 5)) -> Forecast:
-    """P10 / P50 / P90 completion and people returned by each year, from ``simulate``."""
-    sim = simulate(plan, runs, seed, cancel_boost=cancel_boost)
+             years: tuple[int, ...] = (1, 3, 5), scheduler: str | None = None) -> Forecast:
+    """P10 / P50 / P90 completion and people returned by each year, from ``simulate`` (on the
+    Dask cluster at ``scheduler``, when given)."""
+    sim = simulate(plan, runs, seed, cancel_boost=cancel_boost, scheduler=scheduler)
     p = plan.prepared
     start: date = p.instance.start
     q = {"P10": 10, "P50": 50, "P90": 90}
@@ -206,9 +236,10 @@ def what_if_instances(instance: Instance, *, more_teams: float = 0.2, extra_dogs
 
 def what_if(instance: Instance, *, runs: int = 100, seed: int = 0, seconds: float = 2.0,
             on_variant: Callable[[str], object] | None = None,
-            **variants: float) -> list[dict]:
+            scheduler: str | None = None, **variants: float) -> list[dict]:
     """Plan and forecast every variant; one row per variant. ``on_variant(name)`` is called
-    as each variant is done (progress)."""
+    as each variant is done (progress); the forecasts run on the Dask cluster at
+    ``scheduler`` when given."""
     from safeground.planning.heuristic import BACKFILL_MAX_TEAMS, plan_heuristic
 
     rows = []
@@ -218,7 +249,7 @@ def what_if(instance: Instance, *, runs: int = 100, seed: int = 0, seconds: floa
         prep = Prepared(inst, expected_shares(inst, boost)) if boost else Prepared(inst)
         plan = plan_heuristic(inst, seconds=seconds, seed=seed, prepared=prep,
                               local=seconds > 0, backfill=backfill)
-        f = forecast(plan, runs=runs, seed=seed, cancel_boost=boost)
+        f = forecast(plan, runs=runs, seed=seed, cancel_boost=boost, scheduler=scheduler)
         rows.append({"scenario": name, "teams": len(inst.teams),
                      "objective_person_weeks": round(plan.objective, 1),
                      "completion_P10": f.completion_date["P10"],

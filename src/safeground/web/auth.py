@@ -13,7 +13,8 @@ Three ways to authenticate, checked in this order:
 
 Every route declares the permission it needs with ``Depends(require(Permission.X))``;
 ``tests/web/test_routes.py`` walks every route and checks it. Failed sign-ins are throttled
-by account *and* client address (``LoginLimiter``), so that nobody elsewhere can lock a user
+by account *and* client address (``LoginLimiter``, counted in the database so that every
+worker and server counts the same failures), so that nobody elsewhere can lock a user
 out. The client address is the connection's peer; a proxy's ``X-Forwarded-For`` is believed
 only from the addresses given to ``safeground serve --forwarded-allow-ips``.
 
@@ -69,7 +70,7 @@ class Principal:
 
 
 class LoginLimiter:
-    """Failed sign-ins counted over a sliding ``window`` (seconds) three ways, in this process:
+    """Failed sign-ins counted over a sliding ``window`` (seconds) three ways:
 
     * per (account, address): after ``pair`` failures that address may not try that account
       again until the window has passed;
@@ -82,67 +83,146 @@ class LoginLimiter:
       password per address once the account is guarded.
 
     A success clears that (account, address) pair. Accounts are counted by ``name_key`` (any
-    case of a name is the same account), whether or not they exist. At most ``max_keys``
-    counters are kept; expired ones go first, then the oldest.
+    case of a name is the same account), whether or not they exist.
+
+    With a ``db`` (the web app) the failures are rows of the database's ``login_failures``
+    table, so every worker and every server on that database counts the same failures; rows
+    older than the window are deleted as new failures come. Without one (a library user, the
+    tests) they are counted in this process, at most ``max_keys`` counters (expired ones go
+    first, then the oldest).
     """
 
     def __init__(self, pair: int = 5, address: int = 20, account: int = 10,
                  window: float = 900.0, max_keys: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] | None = None, db: Any = None) -> None:
         self.pair, self.address, self.account = pair, address, account
         self.window = window
         self.max_keys = max_keys
-        self.clock = clock
-        self._fails: dict[tuple[str, ...], deque[float]] = {}
-        self._lock = threading.Lock()
+        # the database's counters are compared across machines: wall-clock time
+        self.clock = clock or (time.time if db is not None else time.monotonic)
+        self._store: _MemoryFailures | _DbFailures = \
+            _DbFailures(db) if db is not None else _MemoryFailures(max_keys)
 
-    def _recent(self, key: tuple[str, ...], now: float) -> deque[float]:
-        q = self._fails.get(key)
-        if q is None:
-            return deque()
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        if not q:
-            del self._fails[key]
-        return q
+    @staticmethod
+    def _keys(name: str, client: str) -> tuple[str, str, str]:
+        acct = name_key(name)[:100]
+        # a unit separator: never in a name or an address (PostgreSQL text refuses NUL)
+        sep = "\x1f"
+        return f"p{sep}{acct}{sep}{client[:100]}", f"c{sep}{client[:100]}", f"u{sep}{acct}"
 
-    def _refuse(self, q: deque[float], now: float, why: str) -> TooManyAttemptsError:
-        wait = max(1, int(q[0] + self.window - now) + 1)
+    def _refuse(self, times: list[float], now: float, why: str) -> TooManyAttemptsError:
+        wait = max(1, int(times[0] + self.window - now) + 1)
         return TooManyAttemptsError(f"too many failed sign-ins {why}; try again in {wait} s",
                                     details={"retry_after": wait})
 
     def check(self, name: str, client: str) -> None:
         """Raise TooManyAttemptsError (429, ``details.retry_after``) if this address may not
         try this account now."""
-        acct, now = name_key(name)[:100], self.clock()
-        with self._lock:
-            pair = self._recent(("p", acct, client), now)
-            if len(pair) >= self.pair:
-                raise self._refuse(pair, now, "for this account from this address")
-            addr = self._recent(("c", client), now)
-            if len(addr) >= self.address:
-                raise self._refuse(addr, now, "from this address")
-            account = self._recent(("u", acct), now)
-            if len(account) >= self.account and pair:
-                raise self._refuse(pair, now, "for this account, which is being guessed at")
+        keys, now = self._keys(name, client), self.clock()
+        recent = self._store.recent(keys, now - self.window)
+        pair, addr, account = (recent.get(k, []) for k in keys)
+        if len(pair) >= self.pair:
+            raise self._refuse(pair, now, "for this account from this address")
+        if len(addr) >= self.address:
+            raise self._refuse(addr, now, "from this address")
+        if len(account) >= self.account and pair:
+            raise self._refuse(pair, now, "for this account, which is being guessed at")
 
     def failed(self, name: str, client: str) -> None:
-        acct, now = name_key(name)[:100], self.clock()
-        with self._lock:
-            if len(self._fails) >= self.max_keys:
-                self._prune(now)
-            for key in (("p", acct, client), ("c", client), ("u", acct)):
-                self._fails.setdefault(key, deque()).append(now)
+        now = self.clock()
+        self._store.add(self._keys(name, client), now, now - self.window)
 
     def succeeded(self, name: str, client: str) -> None:
-        with self._lock:
-            self._fails.pop(("p", name_key(name)[:100], client), None)
+        self._store.drop(self._keys(name, client)[0])
 
-    def _prune(self, now: float) -> None:
-        for key in list(self._fails):
-            self._recent(key, now)
-        while len(self._fails) >= self.max_keys:
-            del self._fails[next(iter(self._fails))]
+    def __len__(self) -> int:
+        """How many counters (memory) or failure rows (database) are kept."""
+        return len(self._store)
+
+
+class _MemoryFailures:
+    """Failure times per counter, in this process."""
+
+    def __init__(self, max_keys: int) -> None:
+        self.max_keys = max_keys
+        self._fails: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, since: float) -> deque[float]:
+        q = self._fails.get(key)
+        if q is None:
+            return deque()
+        while q and q[0] <= since:
+            q.popleft()
+        if not q:
+            del self._fails[key]
+        return q
+
+    def recent(self, keys: tuple[str, ...], since: float) -> dict[str, list[float]]:
+        with self._lock:
+            return {k: list(self._recent(k, since)) for k in keys}
+
+    def add(self, keys: tuple[str, ...], at: float, since: float) -> None:
+        with self._lock:
+            if len(self._fails) >= self.max_keys:
+                for key in list(self._fails):
+                    self._recent(key, since)
+                while len(self._fails) >= self.max_keys:
+                    del self._fails[next(iter(self._fails))]
+            for key in keys:
+                self._fails.setdefault(key, deque()).append(at)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._fails.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._fails)
+
+
+class _DbFailures:
+    """Failure times per counter, rows of ``login_failures`` (parameterised statements)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def recent(self, keys: tuple[str, ...], since: float) -> dict[str, list[float]]:
+        from sqlalchemy import select
+
+        from safeground.record.storage.schema import login_failures as lf
+
+        with self.db.read() as conn:
+            rows = conn.execute(select(lf.c.key, lf.c.at).where(
+                lf.c.key.in_(keys), lf.c.at > since).order_by(lf.c.at)).all()
+        out: dict[str, list[float]] = {}
+        for key, at in rows:
+            out.setdefault(key, []).append(float(at))
+        return out
+
+    def add(self, keys: tuple[str, ...], at: float, since: float) -> None:
+        from sqlalchemy import delete, insert
+
+        from safeground.record.storage.schema import login_failures as lf
+
+        with self.db.write() as conn:
+            conn.execute(delete(lf).where(lf.c.at <= since))
+            conn.execute(insert(lf), [{"key": k, "at": at} for k in keys])
+
+    def drop(self, key: str) -> None:
+        from sqlalchemy import delete
+
+        from safeground.record.storage.schema import login_failures as lf
+
+        with self.db.write() as conn:
+            conn.execute(delete(lf).where(lf.c.key == key))
+
+    def __len__(self) -> int:
+        from sqlalchemy import func, select
+
+        from safeground.record.storage.schema import login_failures as lf
+
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(lf)).scalar_one())
 
 
 class VerifiedCredentials:

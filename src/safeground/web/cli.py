@@ -75,21 +75,52 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
               "--public-url", envvar="SAFEGROUND_PUBLIC_URL", show_envvar=False,
               help="The address users reach the app at, e.g. https://imas.example.org "
               "(default: $SAFEGROUND_PUBLIC_URL, else the address served on): links in OGC "
-              "and API answers use it, never the request's Host header")] = None) -> None:
-    """Run the web app, the API and OGC API – Features (docs/web.md)."""
+              "and API answers use it, never the request's Host header")] = None,
+          workers: Annotated[int, typer.Option(
+              "--workers", min=1, max=64, help="Worker processes answering requests (about one "
+              "per CPU core); they share sessions, throttling, jobs and the re-planning "
+              "through the database")] = 1,
+          db_connections: Annotated[int, typer.Option(
+              "--db-connections", min=1, max=1000, help="Database connections this server keeps "
+              "open, shared among its workers (each keeps at least 4, and as many again for "
+              "a while under load); keep the sum over all servers below PostgreSQL's "
+              "max_connections")] = 20,
+          graceful_timeout: Annotated[int, typer.Option(
+              "--graceful-timeout", min=1, help="Seconds a stopping server (SIGTERM, Ctrl-C) "
+              "waits for the requests it is answering")] = 30) -> None:
+    """Run the web app, the API and OGC API – Features (docs/web.md, docs/deploy.md)."""
     import uvicorn
 
+    from safeground.record.storage import Database
     from safeground.settings import Settings
-    from safeground.web import create_app
+    from safeground.web.app import check_public_url
+    from safeground.web.serving import ServeOptions, build, per_worker, to_env
 
     proxies = [p.strip() for p in forwarded_allow_ips.split(",") if p.strip()]
-    app = create_app(Settings.from_env(database_url=db), work_dir=work_dir,
-                     secure_cookies=secure_cookies, follow_approvals=follow_approvals,
-                     public_url=public_url, basemap=basemap)
-    shown = app.state.options.public_url or f"http://{host}:{port}"
+    options = ServeOptions(db, str(work_dir.resolve()) if work_dir else None, secure_cookies,
+                           follow_approvals, check_public_url(public_url),
+                           per_worker(db_connections, workers),
+                           str(basemap.resolve()) if basemap else None)
+    shown = options.public_url or f"http://{host}:{port}"
+    run: dict[str, Any] = {"log_level": "info", "timeout_graceful_shutdown": graceful_timeout,
+                           **uvicorn_options(host, port, proxies)}
+    if workers == 1:
+        app: Any = build(options)
+    else:
+        import os
+
+        # the schema brought up to date once, here, before the workers open the record
+        Database.open(Settings.from_env(database_url=db).database_url).close()
+        os.environ.update(to_env(options))
+        app = "safeground.web.serving:app_from_env"
+        # a worker builds its app before it answers uvicorn's health check: seconds on a busy
+        # machine, more than uvicorn's default 5 s
+        run.update(factory=True, workers=workers, timeout_worker_healthcheck=120)
     console.print(f"Safeground at [bold]{shown}/[/]  (OGC API – Features: {shown}/ogc; "
-                  f"trusted proxies: {', '.join(proxies) or 'none'}; stop with Ctrl-C)")
-    uvicorn.run(app, log_level="info", **uvicorn_options(host, port, proxies))
+                  f"{workers} worker{'s' if workers > 1 else ''}, {options.connections} "
+                  f"database connections each; trusted proxies: {', '.join(proxies) or 'none'}; "
+                  "stop with Ctrl-C)")
+    uvicorn.run(app, **run)
 
 
 def uvicorn_options(host: str, port: int, proxies: list[str]) -> dict[str, Any]:

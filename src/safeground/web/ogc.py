@@ -45,7 +45,7 @@ from safeground.web.api import casualties_by_accident, parse_day, planned_areas
 from safeground.web.auth import require
 from safeground.web.envelope import content, errors
 from safeground.web.mapview import MapView, box_query, parse_bbox
-from safeground.web.views import feature, public_area
+from safeground.web.views import FastJSONResponse, feature, public_area
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 GEOJSON = "application/geo+json"
@@ -130,7 +130,7 @@ def _base(request: Request) -> str:
 
 
 def _json(body: dict[str, Any], media: str = "application/json") -> JSONResponse:
-    return JSONResponse(body, media_type=media)
+    return FastJSONResponse(body, media_type=media)
 
 
 @router.get("", summary="OGC API – Features landing page (public)")

@@ -1,11 +1,12 @@
 """Re-planning from the web app: an analyst asks, the plan is made again from the record.
 
-One job at a time per app, in a background thread (a national plan takes tens of seconds, more
-than a request should wait). It does what ``safeground plan make --db ... --previous ...``
-does (``planning.replan.replan_from_record``): plans from the record as known on the day asked
-for, with the risk ranking and context layers of the work directory when there are (the
-access rule reads roads from them: ``planning.record.context_in``), holding the work in
-progress of the plan already there. The new plan's files are written to a folder beside the
+One job at a time for the whole service (every worker and every server on the database: the
+job's state is a row of the database), in a background thread (a national plan takes tens of
+seconds, more than a request should wait). It does what ``safeground plan make --db ...
+--previous ...`` does (``planning.replan.replan_from_record``): plans from the record as known
+on the day asked for, with the risk ranking and context layers of the work directory when there
+are (the access rule reads roads from them: ``planning.record.context_in``), holding the work
+in progress of the plan already there. The new plan's files are written to a folder beside the
 old one and swapped in only once complete, so the web app never serves half a plan; a failed
 job leaves the old plan as it was. Each new plan comes with its completion forecast
 (``forecast.csv``, 100 Monte Carlo runs). Each plan made is written to the audit trail.
@@ -21,8 +22,10 @@ everything approved.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import shutil
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,8 @@ from typing import Any
 from safeground.errors import ConflictError, NotFoundError, SafegroundError
 from safeground.record import audit
 from safeground.record.ledger import Ledger
+from safeground.record.storage.schema import plan_jobs as pj
+from safeground.web.jobs import PROCESS, STALE, Heartbeat
 
 #: Monte Carlo runs of each new plan for its completion forecast (``plan/forecast.csv``)
 FORECAST_RUNS = 100
@@ -61,36 +66,75 @@ class PlanJob:
 
 
 class PlanJobs:
-    """The app's re-planning: ``start`` one job (refused while one runs), ``current`` to see
-    how it goes, ``wait`` for it (the tests)."""
+    """The service's re-planning: ``start`` one job (refused while one runs), ``current`` to
+    see how it goes, ``wait`` for it (the tests).
 
-    def __init__(self, work_dir: Path | None, follow_approvals: bool = True) -> None:
+    Its state is a row of the database's ``plan_jobs`` table, so that whichever worker or
+    server is asked, one plan is made at a time and every one of them tells how it goes. The
+    job runs in the process that started it; approvals gathered meanwhile (on any server) are
+    written to the row, and that process starts the one more re-planning. A job whose process
+    stopped (no sign of life for ``jobs.STALE`` seconds, or the server shut down) is failed,
+    and a new one may start."""
+
+    NAME = "plan"
+
+    def __init__(self, work_dir: Path | None, follow_approvals: bool = True, *,
+                 db: Any) -> None:
         self.work_dir = work_dir
         self.follow_approvals = follow_approvals
-        self._lock = threading.Lock()
-        self._job = PlanJob()
+        self.db = db
+        self.owner = f"{PROCESS}/{secrets.token_hex(3)}"      # this app in this process
         self._thread: threading.Thread | None = None
-        self._next: tuple[Ledger, str, dt.date] | None = None     # approvals gathered
+
+    # ------------------------------------------------------------------ the row
+    def _load(self, conn: Any, lock: bool = False) -> tuple[PlanJob, Any]:
+        from sqlalchemy import select
+
+        q = select(pj).where(pj.c.name == self.NAME)
+        if lock and self.db.dialect == "postgresql":
+            q = q.with_for_update()
+        row = conn.execute(q).first()
+        if row is None:
+            return PlanJob(), None
+        job = PlanJob(**row.job)
+        if job.state == "running" and (row.beat or 0) < time.time() - STALE:
+            job.state, job.finished = "failed", job.finished or _now()
+            job.error = dict(LOST_PLAN)
+            job.queued = False
+        return job, row
+
+    def _save(self, conn: Any, job: PlanJob, row: Any, **extra: Any) -> None:
+        from sqlalchemy import insert, update
+
+        values = {"job": _plain(job.to_dict()), **extra}
+        if row is None:
+            conn.execute(insert(pj).values(name=self.NAME, **values))
+        else:
+            conn.execute(update(pj).where(pj.c.name == self.NAME).values(**values))
 
     def current(self) -> PlanJob:
-        with self._lock:
-            return PlanJob(**asdict(self._job))
+        with self.db.read() as conn:
+            return self._load(conn)[0]
 
+    # ------------------------------------------------------------------ asking
     def start(self, ledger: Ledger, user: str, *, start: dt.date, horizon_weeks: int,
               seconds: float, freeze_weeks: int, trigger: str = "asked") -> PlanJob:
         """Start re-planning; OUTPUT_NOT_AVAILABLE (404) without a work directory,
-        PLAN_JOB_RUNNING (409) while a job runs."""
+        PLAN_JOB_RUNNING (409) while a job runs (on any server)."""
         if self.work_dir is None:
             raise NotFoundError("the web app was started without a work directory "
                                 "(safeground serve --work-dir DIR), so it has nowhere to "
                                 "write a plan", code="OUTPUT_NOT_AVAILABLE")
-        with self._lock:
-            if self._job.state == "running":
-                raise ConflictError(f"a plan is being made (asked by {self._job.by} at "
-                                    f"{self._job.started}); wait for it",
-                                    code="PLAN_JOB_RUNNING", details=self._job.to_dict())
-            return self._launch(ledger, user, start, horizon_weeks, seconds, freeze_weeks,
-                                trigger)
+        with self.db.write() as conn:
+            self.db.serialise(conn, "plan-job")
+            job, row = self._load(conn, lock=True)
+            if job.state == "running":
+                raise ConflictError(f"a plan is being made (asked by {job.by} at "
+                                    f"{job.started}); wait for it",
+                                    code="PLAN_JOB_RUNNING", details=job.to_dict())
+            job = self._claim(conn, row, user, start, horizon_weeks, trigger)
+        self._launch(ledger, user, start, horizon_weeks, seconds, freeze_weeks)
+        return job
 
     def follow(self, ledger: Ledger, user: str, report_ids: list[int]) -> PlanJob | None:
         """``user`` approved ``report_ids``: make the plan in the work directory again (see the
@@ -101,48 +145,71 @@ class PlanJobs:
         newest = ledger.newest_date(report_ids)
         if newest is None:
             return None
-        with self._lock:
-            if self._job.state == "running":
-                self._next = (ledger, user, newest if self._next is None
-                              else max(newest, self._next[2]))
-                self._job.queued = True
-                return PlanJob(**asdict(self._job))
-            return self._launch_follow(ledger, user, newest)
+        with self.db.write() as conn:
+            self.db.serialise(conn, "plan-job")
+            job, row = self._load(conn, lock=True)
+            if job.state == "running":
+                if row.next_newest is not None:
+                    newest = max(newest, row.next_newest)
+                job.queued = True
+                self._save(conn, job, row, next_user=user, next_newest=newest)
+                return job
+            planned = self._follow_args(newest)
+            if planned is None:
+                return None
+            start, weeks = planned
+            job = self._claim(conn, row, user, start, weeks, "approval")
+        self._launch(ledger, user, start, weeks, FOLLOW_SECONDS, FOLLOW_FREEZE_WEEKS)
+        return job
 
-    def _launch_follow(self, ledger: Ledger, user: str, newest: dt.date) -> PlanJob | None:
-        """With the lock held: start the re-planning that follows approvals."""
+    def _follow_args(self, newest: dt.date) -> tuple[dt.date, int] | None:
+        """(first day, horizon) of the re-planning that follows approvals, or None without a
+        plan in the work directory."""
         meta = _meta(self.work_dir)
         if meta is None:
             return None
-        start = max(dt.date.fromisoformat(meta["start"]), newest)
-        return self._launch(ledger, user, start, int(meta["horizon_weeks"]), FOLLOW_SECONDS,
-                            FOLLOW_FREEZE_WEEKS, "approval")
+        return max(dt.date.fromisoformat(meta["start"]), newest), int(meta["horizon_weeks"])
+
+    def _claim(self, conn: Any, row: Any, user: str, start: dt.date, horizon_weeks: int,
+               trigger: str) -> PlanJob:
+        """In the locked transaction: the row says a job runs here, from now."""
+        job = PlanJob("running", user, start.isoformat(), horizon_weeks, _now(),
+                      trigger=trigger)
+        self._save(conn, job, row, owner=self.owner, beat=time.time(), next_user=None,
+                   next_newest=None)
+        return job
 
     def _launch(self, ledger: Ledger, user: str, start: dt.date, horizon_weeks: int,
-                seconds: float, freeze_weeks: int, trigger: str) -> PlanJob:
-        """With the lock held: mark a job running and start its thread."""
-        self._job = PlanJob("running", user, start.isoformat(), horizon_weeks, _now(),
-                            trigger=trigger)
-        job = PlanJob(**asdict(self._job))
+                seconds: float, freeze_weeks: int) -> None:
+        """Once the row is claimed: start the job's thread."""
         self._thread = threading.Thread(
             target=self._run, args=(ledger, user, start, horizon_weeks, seconds, freeze_weeks),
             name="safeground-replan", daemon=True)
         self._thread.start()
-        return job
 
     def wait(self, timeout: float | None = None) -> PlanJob:
-        """Wait for the job running, and for those gathered approvals start after it."""
+        """Wait for the job running (here or on another server), and for those gathered
+        approvals start after it."""
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
         while True:
             thread = self._thread
-            if thread is None:
-                break
-            thread.join(timeout)
-            if thread.is_alive() or thread is self._thread:
-                break
-        return self.current()
+            left = deadline - time.monotonic()
+            if thread is not None and thread.is_alive() and left > 0:
+                thread.join(min(left, 1.0))
+            job = self.current()
+            if job.state != "running" or deadline - time.monotonic() <= 0:
+                return job
+            if thread is None or not thread.is_alive():
+                time.sleep(0.2)
 
+    # ------------------------------------------------------------------ making it
     def _run(self, ledger: Ledger, user: str, start: dt.date, horizon_weeks: int,
              seconds: float, freeze_weeks: int) -> None:
+        with Heartbeat(self.db, pj, (pj.c.name == self.NAME) & (pj.c.owner == self.owner)):
+            self._make(ledger, user, start, horizon_weeks, seconds, freeze_weeks)
+
+    def _make(self, ledger: Ledger, user: str, start: dt.date, horizon_weeks: int,
+              seconds: float, freeze_weeks: int) -> None:
         from safeground.planning.outputs import write_all, write_forecast
         from safeground.planning.record import context_in, risk_from_ranking
         from safeground.planning.replan import replan_from_record
@@ -174,25 +241,65 @@ class PlanJobs:
                           **{k: summary[k] for k in ("people_returned_in_horizon",
                                                      "areas_released_in_horizon",
                                                      "tasks_held_from_previous_plan")}})
-            self._finish("done", summary=summary)
+            self._finish(ledger, "done", summary=summary)
         except SafegroundError as err:
             shutil.rmtree(fresh, ignore_errors=True)
-            self._finish("failed", error=err.to_dict()["error"])
+            self._finish(ledger, "failed", error=err.to_dict()["error"])
         except Exception as err:      # reported to the user as PLAN_JOB_FAILED, never lost
             shutil.rmtree(fresh, ignore_errors=True)
-            self._finish("failed", error={"code": "PLAN_JOB_FAILED",
-                                          "message": f"{type(err).__name__}: {err}"})
+            self._finish(ledger, "failed", error={"code": "PLAN_JOB_FAILED",
+                                                  "message": f"{type(err).__name__}: {err}"})
 
-    def _finish(self, state: str, **what: Any) -> None:
-        with self._lock:
-            self._job.state = state
-            self._job.finished = _now()
+    def _finish(self, ledger: Ledger, state: str, **what: Any) -> None:
+        """The job ends; approvals gathered meanwhile start one more, in the same
+        transaction (nobody sees the plan idle between the two)."""
+        after: tuple[str, dt.date, int] | None = None
+        with self.db.write() as conn:
+            self.db.serialise(conn, "plan-job")
+            job, row = self._load(conn, lock=True)
+            job.state, job.finished = state, _now()
             for k, v in what.items():
-                setattr(self._job, k, v)
-            if self._next is not None:          # approvals came in meanwhile: once more
-                ledger, user, newest = self._next
-                self._next = None
-                self._launch_follow(ledger, user, newest)
+                setattr(job, k, v)
+            nxt = (row.next_user, row.next_newest) if row is not None and \
+                row.next_newest is not None else None
+            self._save(conn, job, row, next_user=None, next_newest=None)
+            if nxt is not None:              # approvals came in meanwhile: once more
+                planned = self._follow_args(nxt[1])
+                if planned is not None:
+                    self._claim(conn, row, nxt[0], planned[0], planned[1], "approval")
+                    after = (nxt[0], *planned)
+        if after is not None:
+            self._launch(ledger, after[0], after[1], after[2], FOLLOW_SECONDS,
+                         FOLLOW_FREEZE_WEEKS)
+
+    def stop(self) -> None:
+        """The server stops: a plan this process was making is failed (its thread is a daemon,
+        ended with it; the plan served stays as it was)."""
+        with self.db.write() as conn:
+            self.db.serialise(conn, "plan-job")
+            job, row = self._load(conn, lock=True)
+            if row is None or job.state != "running" or row.owner != self.owner:
+                return
+            job.state, job.finished, job.error, job.queued = "failed", _now(), \
+                dict(LOST_PLAN), False
+            self._save(conn, job, row, owner=None, next_user=None, next_newest=None)
+        if self.work_dir is not None:
+            shutil.rmtree(Path(self.work_dir) / "plan.new", ignore_errors=True)
+
+
+#: the error of a re-planning whose server stopped before it ended
+LOST_PLAN = {"code": "PLAN_JOB_FAILED", "message": "the server making the plan stopped before "
+             "it ended; ask again"}
+
+
+def _plain(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` as plain JSON (numbers of numpy and the like become Python numbers)."""
+    import json
+
+    def other(obj: Any) -> Any:
+        return obj.item() if hasattr(obj, "item") else str(obj)
+
+    return json.loads(json.dumps(value, default=other))
 
 
 def _meta(work_dir: Path) -> dict[str, Any] | None:

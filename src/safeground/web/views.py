@@ -17,6 +17,7 @@ import datetime as dt
 from typing import Any
 
 import shapely
+from fastapi.responses import JSONResponse
 from shapely.geometry import mapping
 
 from safeground.record.problems import Problem, withhold_values
@@ -33,6 +34,34 @@ _INTERNAL = {"engine_state"}
 _PLAIN = (str, int, float, type(None))   # bool is an int
 
 
+def geojson(geom: Any) -> dict[str, Any]:
+    """The GeoJSON geometry of ``geom`` (as ``shapely.geometry.mapping``): polygons and
+    multipolygons read each ring's coordinates in one call, twice as fast as point by point
+    (an OGC page of 100 areas holds some 10,000 points)."""
+    kind = geom.geom_type
+    if kind == "Polygon" and not geom.is_empty:
+        return {"type": "Polygon", "coordinates": _rings(geom)}
+    if kind == "MultiPolygon" and not geom.is_empty:
+        return {"type": "MultiPolygon", "coordinates": [_rings(p) for p in geom.geoms]}
+    return mapping(geom)
+
+
+def _rings(polygon: Any) -> list[list[list[float]]]:
+    z = polygon.has_z
+    return [shapely.get_coordinates(r, include_z=z).tolist()
+            for r in (polygon.exterior, *polygon.interiors)]
+
+
+class FastJSONResponse(JSONResponse):
+    """A JSON answer written by pydantic-core's encoder (several times faster than the
+    standard library's on large GeoJSON); a NaN or infinite number is written as null."""
+
+    def render(self, content: Any) -> bytes:
+        import pydantic_core
+
+        return pydantic_core.to_json(content, inf_nan_mode="null")
+
+
 def jsonable(value: Any) -> Any:
     if type(value) in _PLAIN or isinstance(value, bool):    # most values: no work
         return value
@@ -41,7 +70,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, bytes | memoryview):
         return None
     if hasattr(value, "geom_type"):
-        return mapping(value)
+        return geojson(value)
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -82,7 +111,7 @@ def feature(rtype: ReportType, row: dict[str, Any], user: User) -> tuple[dict[st
         props["redacted"] = withheld
     geom = row.get("geometry")
     return ({"type": "Feature", "id": row["id"], "properties": props,
-             "geometry": mapping(geom) if geom is not None else None}, withheld)
+             "geometry": geojson(geom) if geom is not None else None}, withheld)
 
 
 def public_area(row: dict[str, Any]) -> dict[str, Any]:

@@ -63,18 +63,23 @@ class Database:
         self._write_lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True, busy_wait: float = BUSY_WAIT) -> Database:
+    def open(cls, url: str, *, migrate: bool = True, busy_wait: float = BUSY_WAIT,
+             pool_size: int | None = None) -> Database:
         """Connect to ``url`` (``sqlite:///file`` or ``postgresql+psycopg://...``) and bring the
-        schema to the newest migration. Raises ConfigError for an unsupported URL."""
+        schema to the newest migration. ``pool_size``: connections kept open (SQLAlchemy's
+        default, 5, when None); as many more may be opened for a while under load. Raises
+        ConfigError for an unsupported URL."""
+        pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         if url.startswith("sqlite"):
             if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, connect_args={"check_same_thread": False})
+            engine = create_engine(url, connect_args={"check_same_thread": False},
+                                   **(pool if url != "sqlite:///:memory:" else {}))
             event.listen(engine, "connect", _sqlite_on_connect)
         elif url.startswith("postgresql"):
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, **pool)
         else:
             raise ConfigError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r} "
                               "(use sqlite:/// or postgresql://)")

@@ -191,3 +191,59 @@ sessions = Table(
     Column("created_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),
 )
+
+# ------------------------------------------------------------------ the web service's state
+# Kept in the database, not in a server's memory, so that every worker of ``safeground
+# serve --workers N`` and every server on the same database (several machines) answer as one
+# service (migration 0008). Times are seconds since the epoch (UTC), compared across machines.
+
+#: failed sign-ins, one row per counter they count towards (``web.auth.LoginLimiter``):
+#: ``key`` names the counter (account and address, address, account); rows older than the
+#: limiter's window are deleted as new ones come
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(300), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_login_failures_key", "key", "at"),
+    Index("ix_login_failures_at", "at"),
+)
+
+#: heavy outputs made in the background (``web.jobs``): state, progress and result
+service_jobs = Table(
+    "service_jobs", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("user_name", String(200), nullable=False, index=True),
+    #: SHA-256 of what was asked (kind, parameters, record version, plan served)
+    Column("key_hash", String(64), nullable=False, index=True),
+    Column("state", String(16), nullable=False),       # waiting, running, done, failed
+    Column("progress", Float, nullable=False),
+    Column("step", String(200), nullable=False),
+    Column("asked", String(40), nullable=False),
+    Column("started", String(40)),
+    Column("finished", String(40)),
+    Column("error", JSON),
+    Column("output", LargeBinary),
+    Column("media_type", String(200)),
+    Column("filename", String(300)),
+    #: the server process making it, and when it last said it still was (a job whose server
+    #: stopped saying so is failed)
+    Column("owner", String(100), nullable=False),
+    Column("beat", Float, nullable=False),
+    Column("asked_at", Float, nullable=False),
+)
+
+#: the re-planning of the work directory's plan (``web.planjob``): one row per plan, so that
+#: one plan is made at a time whichever server was asked
+plan_jobs = Table(
+    "plan_jobs", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("job", JSON, nullable=False),               # ``PlanJob.to_dict()``
+    Column("owner", String(100)),
+    Column("beat", Float),
+    #: approvals gathered while a plan was being made: who approved, the newest date
+    Column("next_user", String(200)),
+    Column("next_newest", Date),
+)
