@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -176,8 +176,21 @@ class Deciding:
         fast, areas = self._set_wise(conn, todo, eff, links)
         del links
         now = now_utc()
+        later: list[tuple[int, int, ReportType]] = []  # set-wise: (id, seq, type)
         for part in chunks(todo, self.approve_chunk):  # type: ignore[arg-type]
-            seq = self._approve_part(conn, part, fast, eff, seq, user, note, now, result)
+            seq = self._approve_part(conn, part, fast, eff, seq, user, note, now, result,
+                                     later)
+        # the set-wise reports in id order, the order of the report table: each page read and
+        # written once, not once per run
+        later.sort()
+        for part in chunks(later, self.approve_chunk):  # type: ignore[arg-type]
+            new: dict[ReportType, list[int]] = defaultdict(list)
+            for rid, _, rtype in part:
+                new[rtype].append(rid)
+            for rtype, ids in new.items():
+                for part_ids in chunks(ids, _IN):
+                    self._insert_new_objects(conn, rtype, part_ids)
+            self._mark_approved(conn, [(rid, s) for rid, s, _ in part], user, now, note)
         self._items_found(conn, areas)
         audit.write(conn, user, "approve", None,
                     {"approved": result.approved[:1000], "refused": len(result.refused),
@@ -186,10 +199,12 @@ class Deciding:
 
     def _approve_part(self, conn: Connection, part: list[Light], fast: set[int],
                       eff: dict[int, dt.date], seq: int, user: str, note: str | None,
-                      now: dt.datetime, result: ApproveResult) -> int:
-        """Approve one run of the ordered reports: the others one by one through the fold,
-        the set-wise ones in the database. Their status is written before the next run, where
-        a late report's rebuild finds them."""
+                      now: dt.datetime, result: ApproveResult,
+                      later: list[tuple[int, int, ReportType]]) -> int:
+        """Approve one run of the ordered reports: the set-wise ones get their approval
+        number and are left for ``later`` (nothing else reads them); the others go one by one
+        through the fold, and their status is written before the next run, where a late
+        report's rebuild finds them."""
         slow = [r.id for r in part if r.id not in fast]
         rows: list[Any] = []
         for ids in chunks(slow, _IN):
@@ -200,27 +215,24 @@ class Deciding:
         del rows
         batch: list[tuple[Any, int]] = []
         done: list[tuple[int, int]] = []
-        new: dict[ReportType, list[int]] = defaultdict(list)
         for light in part:
             rep = reps.get(light.id)
-            if rep is None:  # written set-wise below
+            if rep is None:  # written set-wise, later
                 seq += 1
-                new[light.type].append(light.id)
-            else:
-                try:
-                    self._fold(ws, rep, seq + 1, conn, batch, eff[rep.id])
-                except SafegroundError as exc:
-                    result.refused.append((rep.id, exc.details or [{"code": exc.code,
-                                                                    "message": exc.message}]))
-                    continue
-                seq += 1
-                batch.append((rep, seq))
+                later.append((light.id, seq, light.type))
+                result.approved.append(light.id)
+                continue
+            try:
+                self._fold(ws, rep, seq + 1, conn, batch, eff[rep.id])
+            except SafegroundError as exc:
+                result.refused.append((rep.id, exc.details or [{"code": exc.code,
+                                                                "message": exc.message}]))
+                continue
+            seq += 1
+            batch.append((rep, seq))
             done.append((light.id, seq))
             result.approved.append(light.id)
         self._write_workspace(conn, ws)
-        for rtype, ids in new.items():
-            for part_ids in chunks(ids, _IN):
-                self._insert_new_objects(conn, rtype, part_ids)
         self._mark_approved(conn, done, user, now, note)
         return seq
 
@@ -234,23 +246,23 @@ class Deciding:
                 reports.c.date_of_information,
                 *[reports.c.payload[n].as_string().label(n) for n in _REF_NAMES]]
         found: dict[int, Any] = {}
-        if ids is None:
+        rows: Iterable[Any]
+        if ids is None:  # streamed: never every row at once
             q = select(*cols).where(reports.c.status == ReportStatus.SUBMITTED.value)
-            found = {r.id: r for r in conn.execute(q.order_by(reports.c.id))}
-            wanted = list(found)
+            rows = conn.execute(q.order_by(reports.c.id))
         else:
             wanted = list(dict.fromkeys(int(i) for i in ids))
             for part in chunks(sorted(wanted), _IN):
                 found.update((r.id, r) for r in conn.execute(
                     select(*cols).where(reports.c.id.in_(part))))
+            rows = (found.pop(i, i) for i in wanted)  # an id alone: no such report
         todo: list[Light] = []
         own: list[int] = []
         shared: dict[tuple[Any, ...], dict[str, str]] = {}  # one dict per distinct set of links
         submitted = ReportStatus.SUBMITTED.value
-        for i in wanted:
-            r = found.pop(i, None)
-            if r is None:
-                result.not_found.append(i)
+        for r in rows:
+            if isinstance(r, int):
+                result.not_found.append(r)
             elif r.status != submitted:
                 result.already_decided.append((r.id, r.status, r.decided_by))
             elif r.submitted_by == user:
@@ -397,7 +409,7 @@ class Deciding:
         conn.exec_driver_sql(
             "UPDATE reports SET status = ?, decided_by = ?, decided_at = ?, decision_note = ?, "
             "seq = ? WHERE id = ?",
-            [(status, user, at(now) if at else now, note, s, i) for i, s in done])
+            [(status, user, at(now) if at else now, note, s, i) for i, s in sorted(done)])
 
     @staticmethod
     def _keys_of(rows: list[Any]) -> set[tuple[ReportType, str]]:
