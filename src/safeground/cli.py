@@ -37,10 +37,9 @@ from safeground.cli_boundary import (
 )
 from safeground.errors import SafegroundError
 from safeground.record.exchange import to_geojson
-from safeground.record.ledger import Ledger
 from safeground.record.storage import Database
 from safeground.record.summary import status
-from safeground.record.vocabulary import ReportStatus, ReportType
+from safeground.record.vocabulary import ReportType
 from safeground.reports import programme
 from safeground.settings import Settings
 
@@ -155,9 +154,7 @@ def init(db: DbOpt = None) -> None:
     console.print(f"Record ready at [bold]{s.database_url}[/]")
 
 
-def _ids(ids: list[int], all_: bool, ledger: Ledger) -> list[int]:
-    if all_:
-        return [r.id for r in ledger.reports(status=ReportStatus.SUBMITTED)]
+def _ids(ids: list[int]) -> list[int]:
     if not ids:
         raise typer.BadParameter("name report ids, or --all")
     return ids
@@ -183,13 +180,13 @@ def approve(ids: Annotated[list[int] | None, typer.Argument(help="Report ids")] 
         links[int(rid)] = area.strip()
     ledger = _ledger(db)
     who = acting_user(ledger.db, user, permission("decide"), "approve")
-    wanted = _ids(ids or [], all_, ledger)
-    res = ledger.approve(wanted, who.name, note, links=links or None)
+    if all_:  # chosen in the database: nothing loaded but what is approved, a run at a time
+        res = ledger.approve_all(who.name, note, links=links or None)
+    else:
+        res = ledger.approve(_ids(ids or []), who.name, note, links=links or None)
     console.print(f"{len(res.approved)} approved, {len(res.refused)} refused, "
                   f"{len(res.already_decided)} already decided, {len(res.not_found)} not found")
-    for out in res.outcomes(wanted):
-        if out["outcome"] == "approved":
-            continue
+    for out in res.outcomes(approved=False):
         for p in out["problems"]:
             colour = "yellow" if out["outcome"] == "already_decided" else "red"
             err.print(f"  report {out['report_id']}: {out['outcome'].replace('_', ' ')}: "

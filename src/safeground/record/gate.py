@@ -72,6 +72,29 @@ class LinkChecker:
                 reports.c.submission_id.is_not(None), reports.c.status != "rejected")).all())
         self._area_tree: Any = None
 
+    def take_in_since(self, conn: Connection, last_id: int) -> None:
+        """Add the reports stored since this checker was loaded (ids above ``last_id``) as
+        loading it now would find them — valid when nothing but submissions changed the
+        record since (a submission only adds reports): a few rows read, not the whole
+        record, while the write lock is held."""
+        self.conn = conn
+        since = reports.c.id > last_id
+        live = reports.c.status != "rejected"
+        waiting = reports.c.status == ReportStatus.SUBMITTED.value
+        for rid, rtype, oid, status, h, sub in conn.execute(select(
+                reports.c.id, reports.c.report_type, reports.c.object_id, reports.c.status,
+                reports.c.content_hash, reports.c.submission_id).where(since, live)
+                .order_by(reports.c.id)):
+            if status == ReportStatus.SUBMITTED.value:
+                self.known[rtype].add(oid)
+            self.hashes.setdefault(h, rid)
+            if sub is not None:
+                self.submissions[sub] = rid
+        for oid, payload in conn.execute(select(reports.c.object_id, reports.c.payload).where(
+                since, waiting, reports.c.report_type == ReportType.ACTIVITY.value)
+                .order_by(reports.c.id)):
+            self.activity_area[oid] = payload.get("hazardous_area_id")
+
     def exists(self, rtype: Any, oid: Any) -> bool:
         return isinstance(rtype, str) and isinstance(oid, str) and oid.strip() in \
             self.known.get(rtype.strip(), ())

@@ -5,6 +5,8 @@ driver ``executemany`` that bypasses SQLAlchemy's per-row parameter handling.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,15 +74,23 @@ def insert_many_sqlite(conn: Connection, columns: dict[str, Any], ids: list[int]
     params = list(zip(*given, strict=True))
     # the object index takes keys in random order: with SQLite's default 2 MB page cache a
     # large insert reads its pages again and again
-    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    big = n >= _BIG_INSERT
-    if big:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {-_BIG_INSERT_CACHE_KIB:d}")
-    try:
+    with big_cache(conn, n >= _BIG_INSERT):
         conn.exec_driver_sql(sql, params)
+
+
+@contextmanager
+def big_cache(conn: Connection, big: bool = True) -> Iterator[None]:
+    """A larger SQLite page cache (up to 512 MiB, allocated as used) for the duration of a
+    large write: indexes then stay in memory instead of being read again and again."""
+    if not big or conn.dialect.name != "sqlite":
+        yield
+        return
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = {-_BIG_INSERT_CACHE_KIB:d}")
+    try:
+        yield
     finally:
-        if big:
-            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache):d}")
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache):d}")
 
 
 def _all_same(values: list[Any]) -> bool:

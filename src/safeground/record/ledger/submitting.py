@@ -32,7 +32,7 @@ from safeground.record.ledger.rows import (
 )
 from safeground.record.problems import CATALOGUE, Problem
 from safeground.record.reports import normal_record, normal_records
-from safeground.record.storage.schema import LIVE_SUBMISSION, reports
+from safeground.record.storage.schema import LIVE_SUBMISSION, audit_log, reports
 from safeground.record.storage.types import encode_many
 from safeground.record.validation import CheckedRecord, check_record
 from safeground.record.vocabulary import (
@@ -92,6 +92,11 @@ class Submitting:
             if n >= BATCH_THRESHOLD else None
         meta_of = _MetaKeys()
         submitted = ReportStatus.SUBMITTED
+        if self._links is None and self.db.dialect == "sqlite":
+            # the record's ids and hashes read before the write lock is taken (WAL: reading
+            # waits for no writer), so that the lock is held for what changed since only
+            with self.db.read() as rc:
+                self._links = (record_version(rc), LinkChecker(rc, self.settings))
         try:
             with self.db.write() as conn:
                 links, before = self._link_checker(conn)
@@ -200,6 +205,12 @@ class Submitting:
         if cached is not None and cached[0] == version:
             cached[1].conn = conn
             return cached[1], version
+        if cached is not None and self.db.dialect == "sqlite" and \
+                _only_submitted_since(conn, cached[0], version):
+            # SQLite has one writer at a time, so the reports since are those above the last
+            # id then; on PostgreSQL concurrent writers may commit ids out of order
+            cached[1].take_in_since(conn, cached[0][0])
+            return cached[1], version
         return LinkChecker(conn, self.settings), version
 
     def _row(self, rec: CheckedRecord, user: str, now: dt.datetime, source: str | None,
@@ -287,6 +298,15 @@ class Submitting:
             holders.update(conn.execute(select(reports.c.submission_id, reports.c.id).where(
                 reports.c.submission_id.in_(part), text(LIVE_SUBMISSION))).tuples().all())
         return ids, {k: holders.get(sub, 0) for k, sub in lost.items()}
+
+
+def _only_submitted_since(conn: Connection, then: tuple[int, int, int],
+                          now: tuple[int, int, int]) -> bool:
+    """Nothing but submissions wrote to the record between two versions (every write leaves
+    an audit row: none was removed, and every one since is a submission's)."""
+    actions = conn.execute(select(audit_log.c.action).where(audit_log.c.id > then[2])).scalars()
+    found = list(actions)
+    return now[1] - then[1] == len(found) and all(a == "submit" for a in found)
 
 
 def _meta(raw: dict[str, Any]) -> dict[str, Any]:

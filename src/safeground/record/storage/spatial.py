@@ -75,27 +75,29 @@ def write_boxes(conn: Connection, rtype: ReportType, ids: Sequence[str],
     if conn.dialect.name != "sqlite" or rtype not in rtrees or not ids:
         return
     arr = np.empty(len(geoms), dtype=object)
-    arr[:] = [shapely.from_wkb(bytes(g)) if isinstance(g, bytes | bytearray | memoryview)
-              else g for g in geoms]
+    if all(g is None or g.__class__ is bytes for g in geoms):
+        arr[:] = shapely.from_wkb(np.asarray(geoms, dtype=object))  # one vectorised call
+    else:
+        arr[:] = [shapely.from_wkb(bytes(g)) if isinstance(g, bytes | bytearray | memoryview)
+                  else g for g in geoms]
     bounds = shapely.bounds(arr)            # NaN for None and empty geometries
     kind = rtype.value
-    conn.execute(text("INSERT OR IGNORE INTO spatial_keys (kind, object_id) "
-                      "VALUES (:kind, :oid)"), [{"kind": kind, "oid": i} for i in ids])
+    # driver executemany: no per-row parameter handling for what may be a million boxes
+    conn.exec_driver_sql("INSERT OR IGNORE INTO spatial_keys (kind, object_id) VALUES (?, ?)",
+                         [(kind, i) for i in ids])
     rt = rtrees[rtype].name
-    put, drop = [], []
-    for oid, b in zip(ids, bounds, strict=True):
-        if np.isnan(b).any():
-            drop.append({"kind": kind, "oid": oid})
-        else:
-            put.append({"kind": kind, "oid": oid, "x0": float(b[0]), "y0": float(b[1]),
-                        "x1": float(b[2]), "y1": float(b[3])})
+    empty = np.isnan(bounds).any(axis=1)
+    put = [(kind, oid, *b) for oid, b, e in zip(ids, bounds.tolist(), empty.tolist(),
+                                                  strict=True) if not e]
+    drop = [(kind, oid) for oid, e in zip(ids, empty.tolist(), strict=True) if e]
     if put:
-        conn.execute(text(f"INSERT OR REPLACE INTO {rt} (id, minx, maxx, miny, maxy) "
-                          "SELECT id, :x0, :x1, :y0, :y1 FROM spatial_keys "
-                          "WHERE kind = :kind AND object_id = :oid"), put)
+        conn.exec_driver_sql(f"INSERT OR REPLACE INTO {rt} (id, minx, miny, maxx, maxy) "
+                             "SELECT id, ?, ?, ?, ? FROM spatial_keys "
+                             "WHERE kind = ? AND object_id = ?",
+                             [(x0, y0, x1, y1, k, o) for k, o, x0, y0, x1, y1 in put])
     if drop:
-        conn.execute(text(f"DELETE FROM {rt} WHERE id IN (SELECT id FROM spatial_keys "
-                          "WHERE kind = :kind AND object_id = :oid)"), drop)
+        conn.exec_driver_sql(f"DELETE FROM {rt} WHERE id IN (SELECT id FROM spatial_keys "
+                             "WHERE kind = ? AND object_id = ?)", drop)
 
 
 def fill_sqlite(conn: Connection, chunk: int = 20_000) -> None:
