@@ -67,8 +67,9 @@ def score_window(builder: FeatureBuilder, model: RiskModel, window: Window,
     if adjustment is not None and builder.released:
         before = p
         p = adjust(p, builder.released_shares(window), adjustment)
-        # the score follows the adjustment's change of log-odds, so it keeps the map's order
-        z = z + _logit(p) - _logit(before)
+        if score_band:
+            # the score follows the adjustment's change of log-odds: it keeps the map's order
+            z = z + _logit(p) - _logit(before)
     p = p.astype(np.float32).reshape(window.height, window.width)
     if not score_band:
         return window, p

@@ -271,11 +271,20 @@ def _rank(x: np.ndarray) -> np.ndarray:
     return pd.Series(x).rank(pct=True).to_numpy()
 
 
-def ensemble(*parts: GridVariant) -> GridVariant:
-    """Mean of the parts' within-fold percentile ranks."""
-    def run(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> np.ndarray:
-        return np.mean([_rank(p(train, test, seed)) for p in parts], axis=0)
-    return run
+@dataclass(frozen=True)
+class Ensemble:
+    """Mean of the within-fold percentile ranks of other variants (scored before it)."""
+
+    parts: tuple[str, ...]
+
+    def combine(self, scores: dict[str, np.ndarray]) -> np.ndarray:
+        return np.mean([_rank(scores[p]) for p in self.parts], axis=0)
+
+
+def _score(fn: object, scores: dict[str, np.ndarray], *args: object) -> np.ndarray:
+    if isinstance(fn, Ensemble):
+        return fn.combine(scores)
+    return np.asarray(fn(*args), float)  # type: ignore[operator]
 
 
 def grid_variants() -> dict[str, GridVariant]:
@@ -297,13 +306,12 @@ def grid_variants() -> dict[str, GridVariant]:
         "plain, covariate-shift weights": shift_weighted,
         "simple LightGBM (4 leaves)": simple,
         "logistic, all columns (C=0.1)": logistic_all,
-        "ensemble: plain + known-mines density": ensemble(plain_lightgbm, kde_known_mines),
-        "ensemble: plain + simple + logistic all": ensemble(plain_lightgbm, simple,
-                                                            logistic_all),
-        "ensemble: plain + buildings distance": ensemble(plain_lightgbm,
-                                                         distance_to_buildings),
         KDE_BASELINE: kde_known_mines,
         BUILDINGS_BASELINE: distance_to_buildings,
+        "ensemble: plain + known-mines density": Ensemble((REFERENCE, KDE_BASELINE)),
+        "ensemble: plain + simple + logistic all": Ensemble((
+            REFERENCE, "simple LightGBM (4 leaves)", "logistic, all columns (C=0.1)")),
+        "ensemble: plain + buildings distance": Ensemble((REFERENCE, BUILDINGS_BASELINE)),
     }
 
 
@@ -328,7 +336,9 @@ class Comparison:
         """Mean of each metric over folds, and for ROC-AUC, top 20 % (and top 10 %) the mean
         difference from ``reference`` with a 95 % paired bootstrap interval over folds."""
         df = self.frame()
-        order = list(dict.fromkeys(df["variant"]))
+        names = list(dict.fromkeys(df["variant"]))
+        order = ([n for n in names if not n.startswith("baseline:")]
+                 + [n for n in names if n.startswith("baseline:")])
         mean = df.groupby("variant")[list(METRICS)].mean().reindex(order)
         mean["folds"] = df.groupby("variant")["fold"].nunique().reindex(order)
         ref = df[df["variant"] == reference].set_index("fold")
@@ -380,8 +390,10 @@ def evaluate_grid(df: pd.DataFrame, folds: list[Fold], variants: dict[str, GridV
         labels = held[reland.LABEL].to_numpy().astype(int) if reland.LABEL in held else None
         if labels is None:
             raise invalid("COLUMN_MISSING", where="test grid", column=reland.LABEL)
+        scores: dict[str, np.ndarray] = {}
         for vname, fn in variants.items():
-            comp.add(name, vname, metrics(np.asarray(fn(train, held, seed), float), labels))
+            scores[vname] = _score(fn, scores, train, held, seed)
+            comp.add(name, vname, metrics(scores[vname], labels))
         if progress:
             progress(name)
     return comp
@@ -507,9 +519,6 @@ def event_variants() -> dict[str, EventVariant]:
     def dist(f: EventFold, s: int) -> np.ndarray:
         return -_distance_to(f.xy, f.known)
 
-    def ens(*parts: EventVariant) -> EventVariant:
-        return lambda f, s: np.mean([_rank(p(f, s)) for p in parts], axis=0)
-
     return {
         REFERENCE: plain,
         "project LightGBM alone (no pooling)": event_kind("alone"),
@@ -519,10 +528,11 @@ def event_variants() -> dict[str, EventVariant]:
         "plain, monotone on event densities and distances": mono,
         "simple LightGBM (4 leaves)": simple_,
         "self-exciting intensity alone (4 y)": se_only,
-        "ensemble: plain + density of past events": ens(plain, kde),
-        "ensemble: plain + self-exciting features + density": ens(plain_se, kde),
         EVENT_KDE_BASELINE: kde,
         EVENT_DISTANCE_BASELINE: dist,
+        "ensemble: plain + density of past events": Ensemble((REFERENCE, EVENT_KDE_BASELINE)),
+        "ensemble: plain + self-exciting features + density": Ensemble((
+            "plain + self-exciting features (1 y, 4 y)", EVENT_KDE_BASELINE)),
     }
 
 
@@ -559,8 +569,10 @@ def evaluate_events(folds: Iterator[EventFold], variants: dict[str, EventVariant
     comp = Comparison(title)
     for f in folds:
         labels = np.where(f.counts > 0, 1, -1)
+        scores: dict[str, np.ndarray] = {}
         for vname, fn in variants.items():
-            comp.add(f.name, vname, metrics(np.asarray(fn(f, seed), float), labels, f.counts))
+            scores[vname] = _score(fn, scores, f, seed)
+            comp.add(f.name, vname, metrics(scores[vname], labels, f.counts))
             if progress:
                 progress(f"{f.name}: {vname}")
     return comp
@@ -568,9 +580,14 @@ def evaluate_events(folds: Iterator[EventFold], variants: dict[str, EventVariant
 
 def pick(variants: dict, wanted: str | None) -> dict:
     """The variants whose names contain one of the comma-separated words of ``wanted`` (case
-    aside), always with the reference and the baselines; None or "all": every variant."""
+    aside), always with the reference and the baselines (and an ensemble's parts); None or
+    "all": every variant."""
     if not wanted or wanted.strip().lower() == "all":
         return variants
     words = [w.strip().lower() for w in wanted.split(",") if w.strip()]
-    return {k: v for k, v in variants.items()
+    keep = {k for k in variants
             if k == REFERENCE or k.startswith("baseline:") or any(w in k.lower() for w in words)}
+    for k in list(keep):
+        if isinstance(variants[k], Ensemble):
+            keep |= set(variants[k].parts)
+    return {k: v for k, v in variants.items() if k in keep}
