@@ -296,6 +296,7 @@ def grid_variants() -> dict[str, GridVariant]:
         "project LightGBM, alone or pooled by inner CV": kind("inner-cv"),
         "project logistic (8 columns)": kind("logistic"),
         "plain LightGBM as a project model (plain)": kind("plain"),
+        "simple LightGBM as a project model (simple)": kind("simple"),
         "plain + known-mines density": lambda tr, te, s: plain_lightgbm(
             tr, te, s, cols=[*_file_columns(tr), reland.KNOWN_DENSITY]),
         "plain without municipal counts": lambda tr, te, s: plain_lightgbm(
@@ -481,6 +482,13 @@ def _event_lgbm(Xtr: pd.DataFrame, y: np.ndarray, Xte: pd.DataFrame, seed: int,
     return m.predict_proba(Xte[list(Xtr.columns)].to_numpy(np.float64), raw_score=True)
 
 
+def _event_monotone(columns: object) -> list[int]:
+    """+1 on event densities, -1 on distances to events: more evidence nearby never lowers
+    risk."""
+    return [1 if c.startswith("density_") else -1 if c.startswith("dist_") and
+            c.split("_")[1] in ("accident", "find", "evidence") else 0 for c in columns]
+
+
 def event_kind(name: str) -> EventVariant:
     from safeground.risk import forecast
     from safeground.risk.models import fit_model
@@ -500,15 +508,19 @@ def event_variants() -> dict[str, EventVariant]:
         return _event_lgbm(tr, f.y_train, te, s)
 
     def mono(f: EventFold, s: int) -> np.ndarray:
-        cons = [1 if c.startswith("density_") else -1 if c.startswith("dist_") and
-                c.split("_")[1] in ("accident", "find", "evidence") else 0
-                for c in f.X_train.columns]
-        return _event_lgbm(f.X_train, f.y_train, f.X_test, s, monotone_constraints=cons,
+        return _event_lgbm(f.X_train, f.y_train, f.X_test, s,
+                           monotone_constraints=_event_monotone(f.X_train.columns),
                            monotone_constraints_method="advanced")
 
     def simple_(f: EventFold, s: int) -> np.ndarray:
         return _event_lgbm(f.X_train, f.y_train, f.X_test, s, num_leaves=4,
                            learning_rate=0.05, min_child_samples=50)
+
+    def simple_mono(f: EventFold, s: int) -> np.ndarray:
+        return _event_lgbm(f.X_train, f.y_train, f.X_test, s, num_leaves=4,
+                           learning_rate=0.05, min_child_samples=50,
+                           monotone_constraints=_event_monotone(f.X_train.columns),
+                           monotone_constraints_method="advanced")
 
     def se_only(f: EventFold, s: int) -> np.ndarray:
         return self_exciting(f.xy, f.known, f.origin, SELF_EXCITING_DECAY_YEARS[1])
@@ -527,12 +539,18 @@ def event_variants() -> dict[str, EventVariant]:
         "plain + self-exciting features (1 y, 4 y)": plain_se,
         "plain, monotone on event densities and distances": mono,
         "simple LightGBM (4 leaves)": simple_,
+        "simple LightGBM as a project model (simple)": event_kind("simple"),
+        "simple LightGBM, monotone": simple_mono,
         "self-exciting intensity alone (4 y)": se_only,
         EVENT_KDE_BASELINE: kde,
         EVENT_DISTANCE_BASELINE: dist,
         "ensemble: plain + density of past events": Ensemble((REFERENCE, EVENT_KDE_BASELINE)),
         "ensemble: plain + self-exciting features + density": Ensemble((
             "plain + self-exciting features (1 y, 4 y)", EVENT_KDE_BASELINE)),
+        "ensemble: simple + self-exciting intensity": Ensemble((
+            "simple LightGBM (4 leaves)", "self-exciting intensity alone (4 y)")),
+        "ensemble: simple + distance to past events": Ensemble((
+            "simple LightGBM (4 leaves)", EVENT_DISTANCE_BASELINE)),
     }
 
 
