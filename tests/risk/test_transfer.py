@@ -76,6 +76,7 @@ def test_evaluate_compares_variants_with_plain_lightgbm(reland_like, tmp_path):
     summary = data["summary"]
     assert set(summary) == {transfer.REFERENCE, "project LightGBM alone (no pooling)",
                             "simple LightGBM (4 leaves)", transfer.KDE_BASELINE,
+                            "simple LightGBM as a project model (simple)",
                             transfer.BUILDINGS_BASELINE}
     ref = summary[transfer.REFERENCE]
     assert ref["folds"] == 6 and ref["d_roc_auc"] == 0
@@ -151,7 +152,9 @@ def test_evaluate_forward_in_time_from_origins(tmp_path):
     summary = data["summary"]
     assert {transfer.REFERENCE, transfer.EVENT_KDE_BASELINE,
             transfer.EVENT_DISTANCE_BASELINE, "simple LightGBM (4 leaves)",
-            "self-exciting intensity alone (4 y)"} == set(summary)
+            "simple LightGBM as a project model (simple)", "simple LightGBM, monotone",
+            "self-exciting intensity alone (4 y)",
+            "ensemble: simple + self-exciting intensity"} == set(summary)
     assert {r["fold"] for r in data["folds"]} == {"fit to 2004, score 2005-2006",
                                                   "fit to 2005, score 2006-2008"}
     # events return to the hot spots: past density puts most of them in the top 10 %

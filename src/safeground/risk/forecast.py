@@ -182,7 +182,7 @@ def model_config(kind: str, names: list[str], seed: int = 0,
 KINDS = ("lightgbm", "logistic", "alone", "pooled", "plain", "simple")
 #: what ``lightgbm`` means: the configuration that did best forward in time and on held-out
 #: ground, across splits (docs/risk-model.md, "Models that transfer")
-DEFAULT_LIGHTGBM = "simple"
+DEFAULT_LIGHTGBM = "pooled"
 
 
 def kind_config(kind: str, names: list[str], seed: int = 0, bias_correction: bool = True,
