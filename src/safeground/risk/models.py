@@ -14,12 +14,20 @@ not negative — most of it was never searched (docs/domain.md §6). The models 
    negatives help discrimination only and are background in the calibration (negatives drawn
    from released land are no random sample of the land). Without them, calibration gives
    P(labelled | x) and the label frequency c turns it into
-   P(contaminated | x) = min(1, P(labelled | x) / c) (Elkan & Noto, KDD 2008). With a prior
+   P(contaminated | x) ≈ P(labelled | x) / c (Elkan & Noto, KDD 2008), applied as a shift of
+   the log-odds by -log c: the same for sparse cells, and it never reaches 1, so probabilities
+   keep the order of the scores (they stop at ``P_MAX``). With a prior
    share of contaminated land over reference cells (``prior_share``, e.g. 3 % of suspected
    land), c = mean P(labelled | x) over the reference cells / prior. Without one,
    Elkan–Noto's estimate c = mean P(labelled | x) over held-out positives is used; it assumes
    labelled positives are recognisable with certainty and, for sparse contamination, inflates
    probabilities (whole suspected areas near 1).
+
+Missing inputs: a table lacking a one-hot class column (``zero_fill`` prefixes) has 0 there;
+lacking another feature, the training median (``fill_``), unless the columns lacking carry more
+than ``MAX_IMPUTED_IMPORTANCE`` of the model's importance (``missing_columns``). Missing values
+are the training mean in the logistic model (no contribution) and LightGBM's own missing-value
+branch in the trees. ``unlabelled="drop"`` learns from labelled rows only (1 against 0).
 
 Both models explain each cell in log-odds units: LightGBM's exact TreeSHAP (``pred_contrib``),
 and for the logistic model coefficient x standardised feature.
