@@ -104,6 +104,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--kinds", default="logistic,lightgbm")
     ap.add_argument("--keep", help="directory to keep the GeoTIFFs in")
+    ap.add_argument("--score-band", action="store_true",
+                    help="also write the score band, as `risk map` does by default")
     args = ap.parse_args()
 
     from safeground.risk import forecast, sources, twin
@@ -133,7 +135,8 @@ def main() -> None:
             load0 = os.getloadavg()[0]
             with PeakMemory() as mem:
                 res = compute_surface(builder, models[kind], tmp / f"risk_{kind}.tif",
-                                      window_size=args.window, n_workers=args.workers)
+                                      window_size=args.window, n_workers=args.workers,
+                                      score_band=args.score_band)
             total = prep + res.seconds
             load = os.getloadavg()[0]
             results[kind] = {"load_1min_before": round(load0, 2),

@@ -134,3 +134,48 @@ def small_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("small-scenario")
     scenario.generate(ScenarioConfig.small(seed=0)).write(out)
     return out
+
+
+def make_reland_like(seed: int = 0, groups: int = 6, per_group: int = 120) -> pd.DataFrame:
+    """A small grid of the RELand schema: municipalities side by side (about 1 km cells), mines
+    near buildings and at middle elevation, surveyed-empty and unknown cells; one-hot classes
+    and a Relative Wealth Index missing in some cells, as in the real files. Seeded."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for g in range(groups):
+        n = per_group
+        lat = 5.3 + rng.uniform(0, 0.1, n)
+        lon = -75.5 + 0.12 * g + rng.uniform(0, 0.1, n)
+        buildings = rng.gamma(2.0, 1.0, n)
+        elevation = rng.uniform(200, 2500, n)
+        roads = rng.gamma(1.5, 1.0, n)
+        risk = -1.2 * buildings - ((elevation - 1300) / 600) ** 2 + 0.3 * g - 0.5
+        mine = rng.random(n) < 1 / (1 + np.exp(-risk))
+        surveyed = rng.random(n) < np.exp(-roads / 3)
+        label = np.where(mine & (surveyed | (rng.random(n) < 0.5)), 1,
+                         np.where(surveyed, 0, -1))
+        relief = rng.integers(0, 3, n)
+        rwi = rng.normal(0, 0.5, n)
+        rwi[rng.random(n) < 0.4] = np.nan
+        rows.append(pd.DataFrame({
+            "LATITUD_Y": lat, "LONGITUD_X": lon, "mines_outcome": label,
+            "Municipio": f"M{g}", "elevation": elevation,
+            "Vocacion_Agroforestal": (relief == 0).astype(int),
+            "Vocacion_Forestal": (relief != 0).astype(int),
+            "CLIMA_Frío muy húmedo": (elevation > 1800).astype(int),
+            "CLIMA_Templado húmedo a muy húmedo": (elevation <= 1800).astype(int),
+            "TIPO_RELIE_Filas y vigas": (relief == 1).astype(int),
+            "TIPO_RELIE_Lomas y colinas": (relief == 2).astype(int),
+            "TIPO_RELIE_Vallecitos": (relief == 0).astype(int),
+            "population_2020": rng.gamma(2.0, 20.0, n), "rwi": rwi,
+            "rwi_missing": np.isnan(rwi).astype(int),
+            "Amenaza": np.full(n, 100.0 * (g + 1)),
+            "buildings_dist": buildings, "roads_dist": roads,
+            "settlement_dist": rng.gamma(3.0, 1.5, n), "waterways_dist": rng.gamma(1.0, 1.0, n),
+            "railways_dist": rng.uniform(20, 90, n), "coca_dist": rng.gamma(2.0, 3.0, n)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.fixture(scope="session")
+def reland_like() -> pd.DataFrame:
+    return make_reland_like()

@@ -195,3 +195,39 @@ def test_deduplicated_tree_scores_equal_row_by_row_scores(n_features):
     A[7, 0] = np.nan
     np.testing.assert_array_equal(model.decision(A, raw=True),
                                   model.estimator.predict(A, raw_score=True))
+
+
+@pytest.mark.parametrize("kind", ["logistic", "lightgbm"])
+def test_probabilities_never_saturate_and_keep_the_order_of_the_scores(kind):
+    # few labelled cells: Elkan-Noto's c is small, and dividing by it used to reach 1
+    X, labels, _ = pu_data(n=3000)
+    labels = np.where((labels == 1) & (np.arange(len(labels)) % 4 == 0), 1, -1)
+    model = fit_model(X, labels, ModelConfig(kind=kind, features=FEATURES, n_estimators=60))
+    assert model.calibrated_on_ == "pu" and model.label_frequency_ < 0.5
+    z, p = model.decision(X), model.predict(X)
+    assert p.max() < 1
+    top = z >= np.quantile(z, 0.9)
+    # within the top 10 %, the probabilities still tell the cells apart as the scores do
+    assert len(np.unique(p[top])) >= 0.9 * len(np.unique(z[top]))
+    order = np.argsort(z, kind="stable")
+    assert (np.diff(p[order]) >= 0).all()
+
+
+def test_missing_columns_one_hot_as_zero_numeric_imputed_or_refused():
+    X, labels, _ = pu_data(n=800)
+    X = X.assign(cls_a=(X.density > 1).astype(int), cls_b=(X.density <= 1).astype(int))
+    cfg = ModelConfig(kind="lightgbm", features=(*FEATURES, "cls_a", "cls_b"), n_estimators=30,
+                      zero_fill=("cls_",))
+    model = fit_model(X, labels, cfg)
+    gaps = model.missing_columns([*FEATURES, "cls_a"])
+    assert gaps == {"zero": ["cls_b"], "imputed": []}
+    np.testing.assert_allclose(model.decision(X.drop(columns="cls_b")),
+                               model.decision(X.assign(cls_b=0)))
+    imp = model.importance()
+    weakest = min(FEATURES, key=imp.get)
+    assert model.missing_columns([f for f in X.columns if f != weakest])["imputed"] == [weakest]
+    np.testing.assert_allclose(model.decision(X.drop(columns=weakest)),
+                               model.decision(X.assign(**{weakest: model.fill_[weakest]})))
+    with pytest.raises(ValidationError) as err:
+        model.missing_columns(["cls_a", "cls_b", weakest])
+    assert err.value.problems[0].code == "RISK_FEATURE_MISSING"

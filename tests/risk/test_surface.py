@@ -88,3 +88,21 @@ def test_surface_on_a_dask_cluster_of_processes_equals_the_local_one(programme, 
     assert res.cog_valid and res.windows > 4 and res.cells == local.cells == grid.n_cells
     with rasterio.open(res.path) as a, rasterio.open(local.path) as b:
         np.testing.assert_array_equal(a.read(1), b.read(1))
+
+
+def test_score_band_holds_the_models_scores_beside_the_same_probabilities(programme, tmp_path):
+    study, model = _fitted(programme)
+    grid = Grid.from_bounds(study.grid.bounds, 100, study.grid.crs)
+    builder = sources.study_on(study, grid).builder("2021-12-31")
+    one = compute_surface(builder, model, tmp_path / "one.tif", window_size=64,
+                          scheduler="sync")
+    two = compute_surface(builder, model, tmp_path / "two.tif", window_size=64,
+                          scheduler="sync", score_band=True)
+    assert two.cog_valid, two.cog_errors
+    with rasterio.open(one.path) as a, rasterio.open(two.path) as b:
+        assert a.count == 1 and b.count == 2
+        assert b.descriptions[0] == "probability"
+        np.testing.assert_array_equal(a.read(1), b.read(1))
+        z = b.read(2)
+    scores = model.decision(builder.frame(model.features)).astype(np.float32)
+    np.testing.assert_allclose(z.ravel(), scores, rtol=1e-5, atol=1e-5)

@@ -27,6 +27,8 @@ problems.register({
     "RISK_AREA_UNKNOWN": N_("hazardous area '{value}' is not in the area file"),
     "RISK_PRIOR_SHARE": N_("prior share {value} must be between 0 and 1 (exclusive)"),
     "RISK_NEGATIVES": N_("'{value}' is not a source of negatives (expected {expected})"),
+    "RISK_CRS": N_("'{value}' is not a coordinate reference system (e.g. EPSG:4326)"),
+    "RISK_SPLIT": N_("'{value}' is not a split of this evaluation ({reason})"),
     "RISK_RELEASE_RESIDUAL": N_("residual {value} of {kind} land must be at least 0 and below 1"),
 })
 

@@ -38,7 +38,13 @@ from safeground.risk.features import (
     window_share,
 )
 from safeground.risk.grid import Grid
-from safeground.risk.models import ModelConfig, RiskModel, fit_model
+from safeground.risk.models import (
+    PLAIN_LIGHTGBM,
+    SIMPLE_LIGHTGBM,
+    ModelConfig,
+    RiskModel,
+    fit_model,
+)
 
 #: event groups whose events are contamination on the ground (targets of the forecast)
 TARGET_GROUPS = ("accident", "find", "evidence")
@@ -169,6 +175,37 @@ def model_config(kind: str, names: list[str], seed: int = 0,
     return replace(cfg, **overrides) if overrides else cfg
 
 
+#: the model kinds of event fits (``risk fit --kind``): ``lightgbm`` is ``DEFAULT_LIGHTGBM``;
+#: ``alone`` the project's full LightGBM (200 trees of 15 leaves); ``pooled`` pools it with the
+#: logistic model; ``plain`` is LightGBM's own settings, no bias weights;
+#: ``simple`` a small LightGBM (``SIMPLE_LIGHTGBM``) with the bias weights
+KINDS = ("lightgbm", "logistic", "alone", "pooled", "plain", "simple")
+#: what ``lightgbm`` means: the configuration that did best forward in time and on held-out
+#: ground, across splits (docs/risk-model.md, "Models that transfer")
+DEFAULT_LIGHTGBM = "pooled"
+
+
+def kind_config(kind: str, names: list[str], seed: int = 0, bias_correction: bool = True,
+                pool: bool = True, **overrides: object) -> ModelConfig:
+    """The configuration of a model kind (``KINDS``). Raises ValidationError (RISK_MODEL_KIND)."""
+    if kind not in KINDS:
+        raise invalid("RISK_MODEL_KIND", value=kind, expected=", ".join(KINDS))
+    if kind == "lightgbm":
+        kind = DEFAULT_LIGHTGBM
+    if kind == "logistic":
+        return model_config("logistic", names, seed, bias_correction, **overrides)
+    if kind == "plain":
+        return model_config("lightgbm", names, seed, False, **{**PLAIN_LIGHTGBM, **overrides})
+    if kind == "simple":
+        return model_config("lightgbm", names, seed, bias_correction,
+                            **{**SIMPLE_LIGHTGBM, **overrides})
+    if kind == "pooled" and pool:
+        logistic = model_config("logistic", names, seed, bias_correction).features
+        return model_config("lightgbm", names, seed, bias_correction,
+                            **{"pool_features": logistic, **overrides})
+    return model_config("lightgbm", names, seed, bias_correction, **overrides)
+
+
 def training_table(study: Study, until: dt.date | str, horizon_years: float
                    ) -> tuple[pd.DataFrame, np.ndarray, FeatureBuilder, np.ndarray]:
     """Features at ``until - horizon`` and labels (1: a target event in the horizon; 0: land
@@ -187,8 +224,9 @@ def training_table(study: Study, until: dt.date | str, horizon_years: float
 
 def fit(study: Study, until: dt.date | str, horizon_years: float = 3.0,
         kinds: tuple[str, ...] = ("logistic", "lightgbm"), seed: int = 0,
-        bias_correction: bool = True) -> dict[str, RiskModel]:
-    """Fit each model kind to predict the events that follow ``until`` (see module doc)."""
+        bias_correction: bool = True, pool: bool = True) -> dict[str, RiskModel]:
+    """Fit each model kind (``KINDS``) to predict the events that follow ``until`` (see
+    module doc)."""
     X, labels, b, neg = training_table(study, until, horizon_years)
     ref = None if study.reference is None else \
         np.asarray(study.reference, bool).ravel()[study.cells()]
@@ -197,7 +235,8 @@ def fit(study: Study, until: dt.date | str, horizon_years: float = 3.0,
                                "negative_scale": "positive"}
     if study.prior_share is not None:
         over["prior_share"] = study.prior_share
-    models = {k: fit_model(X, labels, model_config(k, b.names, seed, bias_correction, **over),
+    models = {k: fit_model(X, labels, kind_config(k, b.names, seed, bias_correction, pool,
+                                                  **over),
                            negative_weights=neg)
               for k in kinds}
     if ref is not None and ref.any():

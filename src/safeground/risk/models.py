@@ -14,12 +14,20 @@ not negative — most of it was never searched (docs/domain.md §6). The models 
    negatives help discrimination only and are background in the calibration (negatives drawn
    from released land are no random sample of the land). Without them, calibration gives
    P(labelled | x) and the label frequency c turns it into
-   P(contaminated | x) = min(1, P(labelled | x) / c) (Elkan & Noto, KDD 2008). With a prior
+   P(contaminated | x) ≈ P(labelled | x) / c (Elkan & Noto, KDD 2008), applied as a shift of
+   the log-odds by -log c: the same for sparse cells, and it never reaches 1, so probabilities
+   keep the order of the scores (they stop at ``P_MAX``). With a prior
    share of contaminated land over reference cells (``prior_share``, e.g. 3 % of suspected
    land), c = mean P(labelled | x) over the reference cells / prior. Without one,
    Elkan–Noto's estimate c = mean P(labelled | x) over held-out positives is used; it assumes
    labelled positives are recognisable with certainty and, for sparse contamination, inflates
    probabilities (whole suspected areas near 1).
+
+Missing inputs: a table lacking a one-hot class column (``zero_fill`` prefixes) has 0 there;
+lacking another feature, the training median (``fill_``), unless the columns lacking carry more
+than ``MAX_IMPUTED_IMPORTANCE`` of the model's importance (``missing_columns``). Missing values
+are the training mean in the logistic model (no contribution) and LightGBM's own missing-value
+branch in the trees. ``unlabelled="drop"`` learns from labelled rows only (1 against 0).
 
 Both models explain each cell in log-odds units: LightGBM's exact TreeSHAP (``pred_contrib``),
 and for the logistic model coefficient x standardised feature.
@@ -57,6 +65,20 @@ KINDS = ("logistic", "lightgbm")
 DEDUP_MIN_ROWS = 20_000
 #: ... unless more than this share of the rows are distinct
 DEDUP_MAX_SHARE = 0.6
+#: probabilities stop just short of 1, so no two cells tie at certainty (rank by ``decision``)
+P_MAX = 1.0 - 1e-6
+#: a file may lack columns the model imputes, unless together they carry more than this share
+#: of the model's importance: then it lacks what the model truly needs
+MAX_IMPUTED_IMPORTANCE = 0.5
+#: ``ModelConfig`` fields of LightGBM's own default settings (no subsampling, no regularisation)
+PLAIN_LIGHTGBM: dict[str, Any] = {
+    "n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
+    "extra": {"subsample": 1.0, "subsample_freq": 0, "colsample_bytree": 1.0, "reg_lambda": 0.0}}
+#: a small LightGBM (4 leaves, 100 trees at 0.05, 50 rows a leaf): fewer interactions to get
+#: wrong on new ground
+SIMPLE_LIGHTGBM: dict[str, Any] = {
+    "n_estimators": 100, "learning_rate": 0.05, "num_leaves": 4, "min_child_samples": 50,
+    "extra": {"subsample": 1.0, "subsample_freq": 0, "colsample_bytree": 1.0, "reg_lambda": 0.0}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +119,11 @@ class ModelConfig:
     #: positive-unlabelled calibration: the share of the *reference* cells (suspected land)
     #: that is truly contaminated, a programme-level prior; None: Elkan–Noto's estimate
     prior_share: float | None = None
+    #: columns starting with one of these (one-hot classes) count as 0 when a file lacks them
+    zero_fill: tuple[str, ...] = ()
+    #: "background": unlabelled rows (-1) are the background of the positive-unlabelled fit;
+    #: "drop": only labelled rows are learnt from (1 against 0; needs surveyed negatives)
+    unlabelled: str = "background"
 
     def __setstate__(self, state: list[Any]) -> None:
         # models pickled before the later fields existed: those take their defaults
@@ -111,14 +138,14 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("features", "categorical", "pool_features"):
+        for k in ("features", "categorical", "pool_features", "zero_fill"):
             d[k] = list(d[k])
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         d = dict(d)
-        for k in ("features", "categorical", "pool_features"):
+        for k in ("features", "categorical", "pool_features", "zero_fill"):
             d[k] = tuple(d.get(k, ()))
         return cls(**d)
 
@@ -167,6 +194,8 @@ class RiskModel:
         self.logit_shift_: float = 0.0
         self.calibrated_on_: str = ""
         self.train_summary_: dict[str, Any] = {}
+        #: value standing in for a column a file lacks (training median), per feature
+        self.fill_: dict[str, float] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         # caches derived from the booster are rebuilt where the model is used
@@ -180,6 +209,7 @@ class RiskModel:
         self.__dict__.setdefault("pool_", (1.0, 0.0, 0.0))
         self.__dict__.setdefault("_tree_cols", np.arange(len(self.config.features)))
         self.__dict__.setdefault("_pool_cols", np.zeros(0, np.int64))
+        self.__dict__.setdefault("fill_", {})
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, labels: np.ndarray, groups: np.ndarray | None = None,
@@ -197,7 +227,19 @@ class RiskModel:
         """
         labels = np.asarray(labels).astype(int)
         _check_labels(labels)
+        if self.config.unlabelled == "drop" and (labels == 0).sum() >= 5:
+            keep = labels >= 0
+            X = X[keep] if isinstance(X, np.ndarray) else X.loc[keep]
+            labels = labels[keep]
+            groups = None if groups is None else np.asarray(groups)[keep]
+            reference = None if reference is None else np.asarray(reference, bool)[keep]
+            negative_weights = (None if negative_weights is None
+                                else np.asarray(negative_weights, float)[keep])
         A = self._matrix(X)
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(A, axis=0) if len(A) else np.zeros(A.shape[1])
+        self.fill_ = {f: float(v) if np.isfinite(v) else 0.0
+                      for f, v in zip(self.features, med, strict=True)}
         rng = np.random.default_rng(self.config.seed)
         cal = self._calibration_rows(labels, groups, rng)
         fit_rows = ~cal
@@ -210,7 +252,9 @@ class RiskModel:
         self.train_summary_ = {"rows": len(labels), "positives": int(s.sum()),
                                "surveyed_negatives": int((labels == 0).sum()),
                                "unlabelled": int((labels == -1).sum()),
-                               "calibration_rows": int(cal.sum())}
+                               "calibration_rows": int(cal.sum()),
+                               "missing_values": {f: int(n) for f, n in zip(
+                                   self.features, np.isnan(A).sum(axis=0), strict=True) if n}}
         ref = None if reference is None else np.asarray(reference, bool)
         if self.calibrated_on_ == "pu" and self.config.prior_share and ref is not None \
                 and ref.any():
@@ -247,12 +291,37 @@ class RiskModel:
         self.train_summary_["prior"] = {"share": prior, "reference_rows": len(g),
                                         "logit_shift": self.logit_shift_}
 
+    def missing_columns(self, columns: Any) -> dict[str, list[str]]:
+        """What a table with these columns lacks: ``zero`` (one-hot classes, counted as 0) and
+        ``imputed`` (numeric columns, given the training median).
+
+        Raises ValidationError (RISK_FEATURE_MISSING) when a lacking column has no stand-in, or
+        the imputed ones carry more than ``MAX_IMPUTED_IMPORTANCE`` of the model's importance.
+        """
+        cols = set(columns)
+        missing = [f for f in self.features if f not in cols]
+        prefixes = tuple(self.config.zero_fill)
+        zero = [f for f in missing if prefixes and f.startswith(prefixes)]
+        imputed = [f for f in missing if f not in zero]
+        for f in imputed:
+            if f not in self.fill_:
+                raise invalid("RISK_FEATURE_MISSING", column=f)
+        if imputed:
+            imp = self.importance()
+            total = sum(imp.values())
+            share = sum(imp.get(f, 0.0) for f in imputed) / total if total > 0 else 0.0
+            if share > MAX_IMPUTED_IMPORTANCE:
+                raise invalid("RISK_FEATURE_MISSING",
+                              column=max(imputed, key=lambda f: imp.get(f, 0.0)))
+        return {"zero": zero, "imputed": imputed}
+
     def _matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         if isinstance(X, np.ndarray):
             return X.astype(np.float64, copy=False)
-        missing = [f for f in self.features if f not in X.columns]
-        if missing:
-            raise invalid("RISK_FEATURE_MISSING", column=missing[0])
+        gaps = self.missing_columns(X.columns)
+        if gaps["zero"] or gaps["imputed"]:
+            fill = {f: 0.0 for f in gaps["zero"]} | {f: self.fill_[f] for f in gaps["imputed"]}
+            X = X.assign(**{f: np.full(len(X), v) for f, v in fill.items()})
         return X[self.features].to_numpy(np.float64)
 
     def _calibration_rows(self, labels: np.ndarray, groups: np.ndarray | None,
@@ -294,7 +363,10 @@ class RiskModel:
     def _fit_estimator(self, A: np.ndarray, s: np.ndarray, w: np.ndarray) -> None:
         cfg = self.config
         if cfg.kind == "logistic":
-            self.mean_ = A.mean(axis=0)
+            with np.errstate(all="ignore"):
+                mean = np.nanmean(A, axis=0) if len(A) else np.zeros(A.shape[1])
+            self.mean_ = np.where(np.isfinite(mean), mean, 0.0)
+            A = _fill_nan(A, self.mean_)
             std = A.std(axis=0)
             self.std_ = np.where(std > 0, std, 1.0)
             Z = (A - self.mean_) / self.std_
@@ -354,7 +426,8 @@ class RiskModel:
         """
         A = X if raw else self._matrix(X)
         if self.config.kind == "logistic":
-            Z = (np.asarray(A, dtype=np.float64) - self.mean_) / self.std_
+            # a missing value is the training mean: it adds nothing to the log-odds
+            Z = (_fill_nan(np.asarray(A, dtype=np.float64), self.mean_) - self.mean_) / self.std_
             return Z @ self.estimator.coef_[0] + self.estimator.intercept_[0]
         A = np.asarray(A)
         grid = self._grid_evaluator() if shape is not None else None
@@ -463,11 +536,19 @@ class RiskModel:
                 shape: tuple[int, int] | None = None) -> np.ndarray:
         """Calibrated probability that a cell is contaminated, in [0, 1] (``shape``: see
         ``decision``)."""
-        p = self._calibrate(self.decision(X, raw=isinstance(X, np.ndarray), threads=threads,
-                                          shape=shape))
+        return self.probability(self.decision(X, raw=isinstance(X, np.ndarray),
+                                              threads=threads, shape=shape))
+
+    def probability(self, score: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of ``decision`` scores (monotone; below 1, see ``P_MAX``)."""
+        p = self._calibrate(score)
         if self.calibrated_on_ == "pu-prior":
-            return expit(_logit(p) + self.logit_shift_)
-        return np.clip(p / self.label_frequency_, 0.0, 1.0)
+            p = expit(_logit(p) + self.logit_shift_)
+        elif self.label_frequency_ != 1.0:
+            # Elkan–Noto's division by c, as a shift of the log-odds: the same for sparse cells,
+            # and it never reaches 1, so cells keep the order of their scores
+            p = expit(_logit(p) - np.log(self.label_frequency_))
+        return np.clip(p, 0.0, P_MAX)
 
     def contributions(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """Per-cell contribution of each feature to the log-odds, plus ``bias``.
@@ -476,7 +557,7 @@ class RiskModel:
         """
         A = X if isinstance(X, np.ndarray) else self._matrix(X)
         if self.config.kind == "logistic":
-            Z = (np.asarray(A, np.float64) - self.mean_) / self.std_
+            Z = (_fill_nan(np.asarray(A, np.float64), self.mean_) - self.mean_) / self.std_
             c = Z * self.estimator.coef_[0]
             bias = np.full((len(Z), 1), self.estimator.intercept_[0])
             vals = np.hstack([c, bias])
@@ -513,6 +594,14 @@ def _calibration_target(labels: np.ndarray,
     if target != "pu" and (labels == 0).sum() >= 5 and (labels[labelled] == 1).sum() >= 2:
         return labelled, labels[labelled].astype(int), "surveyed"
     return np.ones(len(labels), bool), (labels == 1).astype(int), "pu"
+
+
+def _fill_nan(A: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``A`` with each NaN replaced by its column's value (a copy only when there are NaNs)."""
+    nan = np.isnan(A)
+    if not nan.any():
+        return A
+    return np.where(nan, np.broadcast_to(values, A.shape), A)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

@@ -24,7 +24,13 @@ from scipy.spatial import cKDTree
 from safeground.risk import tuning
 from safeground.risk.errors import invalid
 from safeground.risk.evaluation import Scoreboard, leave_one_group_out
-from safeground.risk.models import ModelConfig, RiskModel, fit_model
+from safeground.risk.models import (
+    PLAIN_LIGHTGBM,
+    SIMPLE_LIGHTGBM,
+    ModelConfig,
+    RiskModel,
+    fit_model,
+)
 
 LABEL = "mines_outcome"
 GROUP = "Municipio"
@@ -37,6 +43,10 @@ FRONTLINE_PROXY = "coca_dist"
 #: kernel density (3 km) of the known positives of *other* groups: the spatial context feature
 KNOWN_DENSITY = "known_mines_density_3km"
 EFFORT_FEATURE = "roads_dist"
+#: one-hot classes of the schema: a file without one of these columns has no cell of that class
+ONE_HOT_PREFIXES = ("Vocacion_", "CLIMA_", "TIPO_RELIE_")
+#: the flag of a missing Relative Wealth Index, derived from ``rwi`` when a file lacks it
+RWI, RWI_MISSING = "rwi", "rwi_missing"
 METRIC_CRS = "EPSG:9377"   # MAGNA-SIRGAS 2018 / Origen-Nacional (CTM12)
 
 
@@ -51,6 +61,8 @@ def load_grid(path: str | Path, require_label: bool = True) -> pd.DataFrame:
     for col in needed:
         if col not in df.columns:
             raise invalid("COLUMN_MISSING", where=Path(path).name, column=col)
+    if RWI in df and RWI_MISSING not in df:
+        df[RWI_MISSING] = df[RWI].isna().astype(int)
     return df
 
 
@@ -83,24 +95,65 @@ def model_config(kind: str, df: pd.DataFrame, seed: int = 0, *,
     if pooled and kind == "lightgbm":
         pool = model_config("logistic", df, seed, bias_correction=bias_correction).features
     return ModelConfig(kind=kind, features=feats, seed=seed, effort_feature=effort,
-                       effort_scale_km=2.0, monotone=monotone, pool_features=pool)
+                       effort_scale_km=2.0, monotone=monotone, pool_features=pool,
+                       zero_fill=ONE_HOT_PREFIXES)
+
+
+#: the model kinds a grid can be fitted with (``risk fit --kind``), see ``kind_config``
+KINDS = ("lightgbm", "logistic", "alone", "pooled", "inner-cv", "plain", "simple")
+#: what ``lightgbm`` means: the configuration that did best on held-out municipalities and
+#: departments (docs/risk-model.md, "Models that transfer")
+DEFAULT_LIGHTGBM = "simple"
+
+
+def resolve_kind(kind: str, pool: bool = True) -> str:
+    """The concrete kind behind ``kind`` (``lightgbm``: the default); ``pool`` False turns a
+    pooled or inner-CV choice into LightGBM alone. Raises ValidationError (RISK_MODEL_KIND)."""
+    if kind not in KINDS:
+        raise invalid("RISK_MODEL_KIND", value=kind, expected=", ".join(KINDS))
+    k = DEFAULT_LIGHTGBM if kind == "lightgbm" else kind
+    return "alone" if not pool and k in ("pooled", "inner-cv") else k
+
+
+def kind_config(kind: str, df: pd.DataFrame, seed: int = 0, *,
+                bias_correction: bool = True) -> ModelConfig:
+    """The configuration of a concrete kind (not ``inner-cv``, which chooses between two)."""
+    if kind == "logistic":
+        return model_config("logistic", df, seed, bias_correction=bias_correction)
+    if kind == "alone":
+        return model_config("lightgbm", df, seed, bias_correction=bias_correction)
+    if kind == "pooled":
+        return model_config("lightgbm", df, seed, bias_correction=bias_correction, pooled=True)
+    if kind == "plain":
+        # every numeric column, labelled rows only, LightGBM's defaults, no bias weights
+        return ModelConfig(kind="lightgbm", features=tuple(feature_columns(df)), seed=seed,
+                           zero_fill=ONE_HOT_PREFIXES, unlabelled="drop", **PLAIN_LIGHTGBM)
+    if kind == "simple":
+        # the small LightGBM on every column, surveyed cells only
+        return ModelConfig(kind="lightgbm", features=tuple(feature_columns(df)), seed=seed,
+                           zero_fill=ONE_HOT_PREFIXES, unlabelled="drop", **SIMPLE_LIGHTGBM)
+    raise invalid("RISK_MODEL_KIND", value=kind, expected=", ".join(KINDS))
 
 
 def fit_kind(kind: str, train: pd.DataFrame, labels: np.ndarray, groups: np.ndarray | None,
              seed: int = 0, *, bias_correction: bool = True,
-             group: str = GROUP) -> RiskModel:
-    """Fit one model kind on grid rows carrying the known-mines density.
+             group: str = GROUP, pool: bool = True) -> RiskModel:
+    """Fit one model kind (``KINDS``) on grid rows carrying the known-mines density.
 
-    LightGBM's configuration is chosen by inner cross-validation over the training groups only
+    ``inner-cv`` chooses by inner cross-validation over the training groups only
     (``tuning.select_by_inner_cv``) between two candidates fixed in advance: LightGBM alone, and
     LightGBM pooled with the logistic model. The choice and every candidate's inner score are
     kept in ``train_summary_["selection"]``.
     """
-    cfg = model_config(kind, train, seed, bias_correction=bias_correction)
+    kind = resolve_kind(kind, pool)
+    if kind != "inner-cv":
+        return fit_model(train, labels, kind_config(kind, train, seed,
+                                                    bias_correction=bias_correction),
+                         groups=groups)
+    cfg = kind_config("alone", train, seed, bias_correction=bias_correction)
     selection = None
-    if kind == "lightgbm" and groups is not None and len(np.unique(groups)) >= 4:
-        candidates = [cfg, model_config(kind, train, seed, bias_correction=bias_correction,
-                                        pooled=True)]
+    if groups is not None and len(np.unique(groups)) >= 4:
+        candidates = [cfg, kind_config("pooled", train, seed, bias_correction=bias_correction)]
         selection = tuning.select_by_inner_cv(
             train, labels, groups, candidates, seed=seed,
             prepare=lambda tr, te: with_known_density(tr, te, group))

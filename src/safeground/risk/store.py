@@ -61,10 +61,13 @@ def save(model_dir: str | Path, models: dict[str, RiskModel], metadata: dict[str
         entry = {"file": f"{kind}.joblib", "config": model.config.to_dict(),
                  "label_frequency": model.label_frequency_,
                  "calibrated_on": model.calibrated_on_, "train": model.train_summary_,
-                 "importance": model.importance()}
+                 "importance": model.importance(),
+                 "imputation": {"zero_fill_prefixes": list(model.config.zero_fill),
+                                "fill_values": getattr(model, "fill_", {})}}
         if model.config.kind == "lightgbm":
-            model.estimator.save_model(str(root / "lightgbm.txt"))
-            entry["booster_text"] = "lightgbm.txt"
+            text = "lightgbm.txt" if kind == "lightgbm" else f"{kind}.lightgbm.txt"
+            model.estimator.save_model(str(root / text))
+            entry["booster_text"] = text
         entries[kind] = entry
     meta = {"created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "versions": {"lightgbm": lightgbm.__version__, "scikit-learn": sklearn.__version__},
@@ -90,6 +93,15 @@ def load(model_dir: str | Path) -> tuple[dict[str, RiskModel], dict[str, Any]]:
         # joblib files are written by this module into the user's own model directory
         models[kind] = joblib.load(f)
     return models, meta
+
+
+def append_record(model_dir: str | Path, key: str, entry: dict[str, Any]) -> None:
+    """Append ``entry`` to the list ``key`` of an existing ``model.json`` (e.g. what a scoring
+    run had to fill in)."""
+    path = Path(model_dir) / METADATA
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta.setdefault(key, []).append(_jsonable(entry))
+    path.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def write_metrics(model_dir: str | Path, metrics: dict[str, Any]) -> None:

@@ -56,27 +56,42 @@ class SurfaceResult:
 
 
 def score_window(builder: FeatureBuilder, model: RiskModel, window: Window,
-                 threads: int = 1, adjustment: ReleaseAdjustment | None = None
-                 ) -> tuple[Window, np.ndarray]:
+                 threads: int = 1, adjustment: ReleaseAdjustment | None = None,
+                 score_band: bool = False) -> tuple[Window, np.ndarray]:
     """Probability of contamination of every cell of ``window`` (float32, rows x cols),
-    adjusted for released land when ``adjustment`` is given."""
+    adjusted for released land when ``adjustment`` is given; with ``score_band``, stacked
+    over the model's score (2 x rows x cols)."""
     X = builder.window(window, model.features)
-    p = model.predict(X, threads=threads, shape=(window.height, window.width))
+    z = model.decision(X, raw=True, threads=threads, shape=(window.height, window.width))
+    p = model.probability(z)
     if adjustment is not None and builder.released:
+        before = p
         p = adjust(p, builder.released_shares(window), adjustment)
-    p = p.astype(np.float32)
-    return window, p.reshape(window.height, window.width)
+        if score_band:
+            # the score follows the adjustment's change of log-odds: it keeps the map's order
+            z = z + _logit(p) - _logit(before)
+    p = p.astype(np.float32).reshape(window.height, window.width)
+    if not score_band:
+        return window, p
+    return window, np.stack([p, z.astype(np.float32).reshape(window.height, window.width)])
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, np.float64), 1e-300, 1.0 - 1e-16)
+    return np.log(q) - np.log1p(-q)
 
 
 def _sync(builder: FeatureBuilder, model: RiskModel, windows: list[Window],
-          adjustment: ReleaseAdjustment | None) -> Iterator[tuple[Window, np.ndarray]]:
+          adjustment: ReleaseAdjustment | None, score_band: bool = False
+          ) -> Iterator[tuple[Window, np.ndarray]]:
     for w in windows:
-        yield score_window(builder, model, w, threads=1, adjustment=adjustment)
+        yield score_window(builder, model, w, threads=1, adjustment=adjustment,
+                           score_band=score_band)
 
 
 def _distributed(builder: FeatureBuilder, model: RiskModel, windows: list[Window],
                  scheduler: str | None, n_workers: int,
-                 adjustment: ReleaseAdjustment | None = None
+                 adjustment: ReleaseAdjustment | None = None, score_band: bool = False
                  ) -> Iterator[tuple[Window, np.ndarray]]:
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -101,14 +116,14 @@ def _distributed(builder: FeatureBuilder, model: RiskModel, windows: list[Window
         queue = list(windows)
         in_flight = 2 * n_workers      # bounded: memory holds a few windows, never all
         batch = as_completed([client.submit(score_window, b_f, m_f, queue.pop(0), 1,
-                                             adjustment, pure=False)
+                                             adjustment, score_band, pure=False)
                               for _ in range(min(in_flight, len(queue)))])
         for fut in batch:
             result = fut.result()
             fut.release()
             if queue:
                 batch.add(client.submit(score_window, b_f, m_f, queue.pop(0), 1, adjustment,
-                                        pure=False))
+                                        score_band, pure=False))
             yield result
     finally:
         client.close()
@@ -120,11 +135,14 @@ def compute_surface(builder: FeatureBuilder, model: RiskModel, out_path: str | P
                     window_size: int = 1024, scheduler: str | None = None,
                     n_workers: int = 2,
                     progress: Callable[[int, int], None] | None = None,
-                    adjustment: ReleaseAdjustment | None = None) -> SurfaceResult:
+                    adjustment: ReleaseAdjustment | None = None,
+                    score_band: bool = False) -> SurfaceResult:
     """Write the probability surface of ``builder.grid`` to ``out_path`` as a COG.
 
     ``scheduler``: None or "local" (a local dask.distributed cluster of ``n_workers``
     processes), "sync" (in this process), or a scheduler address ("tcp://host:8786").
+    ``score_band``: a second band holds the model's score (log-odds), which orders every cell
+    even where probabilities are equal at the top.
     """
     from rio_cogeo.cogeo import cog_validate
 
@@ -134,17 +152,26 @@ def compute_surface(builder: FeatureBuilder, model: RiskModel, out_path: str | P
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.stem + f".{os.getpid()}.tmp.tif")
     windows = list(grid.windows(window_size))
-    profile = {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1,
+    bands = 2 if score_band else 1
+    profile = {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": bands,
                "dtype": "float32", "crs": grid.crs, "transform": grid.transform,
                "nodata": NODATA, "tiled": True, "blockxsize": 512, "blockysize": 512,
                "BIGTIFF": "IF_SAFER"}
-    source = (_sync(builder, model, windows, adjustment) if scheduler == "sync"
-              else _distributed(builder, model, windows, scheduler, n_workers, adjustment))
+    source = (_sync(builder, model, windows, adjustment, score_band) if scheduler == "sync"
+              else _distributed(builder, model, windows, scheduler, n_workers, adjustment,
+                                score_band))
     same = pairs = 0
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
+            if score_band:
+                dst.set_band_description(1, "probability")
+                dst.set_band_description(2, "score (log-odds; orders every cell)")
             for i, (win, arr) in enumerate(source, 1):
-                dst.write(arr, 1, window=win)
+                if score_band:
+                    dst.write(arr, window=win)
+                    arr = arr[0]
+                else:
+                    dst.write(arr, 1, window=win)
                 same += int(np.count_nonzero(arr[:, 1:] == arr[:, :-1]))
                 pairs += arr[:, 1:].size
                 if progress:
@@ -162,3 +189,28 @@ def compute_surface(builder: FeatureBuilder, model: RiskModel, out_path: str | P
     valid, errors, _warnings = cog_validate(str(out), quiet=True)
     return SurfaceResult(out, grid.n_cells, time.perf_counter() - t0, len(windows), valid,
                          tuple(errors), t1 - t0, t2 - t1)
+
+
+def warp_cog(src_path: str | Path, out_path: str | Path, crs: str,
+             bounds: tuple[float, float, float, float], resolution: float) -> tuple[bool, tuple]:
+    """Resample a surface COG onto another grid (``crs``, ``bounds`` in it, square cells of
+    ``resolution`` in its units; nearest cell, so probabilities and scores keep their values)
+    and write it as a COG. Returns (COG valid, errors)."""
+    import math
+
+    from affine import Affine
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+    from rio_cogeo.cogeo import cog_validate
+
+    minx, miny, maxx, maxy = bounds
+    width = max(1, math.ceil((maxx - minx) / resolution - 1e-9))
+    height = max(1, math.ceil((maxy - miny) / resolution - 1e-9))
+    transform = Affine(resolution, 0.0, minx, 0.0, -resolution, maxy)
+    with rasterio.open(src_path) as src, WarpedVRT(
+            src, crs=crs, transform=transform, width=width, height=height,
+            resampling=Resampling.nearest, nodata=NODATA, src_nodata=NODATA) as vrt:
+        rasterio.shutil.copy(vrt, out_path, driver="COG", COMPRESS="DEFLATE",
+                             OVERVIEW_RESAMPLING="AVERAGE", BIGTIFF="IF_SAFER")
+    valid, errors, _warnings = cog_validate(str(out_path), quiet=True)
+    return valid, tuple(errors)
