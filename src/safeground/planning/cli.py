@@ -204,17 +204,19 @@ def _replan_record(db: str | None, risk: Path | None, context: Path | None,
                    forecast_runs: int, as_json: bool) -> None:
     """Plan (or re-plan, holding work in progress) from the record as known on ``start``."""
     from safeground.cli_boundary import ledger_from
+    from safeground.planning.explain import record_provenance
     from safeground.planning.record import risk_from_ranking
     from safeground.planning.replan import replan_from_record
 
     with _working("Planning from the record..."):
-        r = replan_from_record(ledger_from(db), start=_day(start), horizon_weeks=horizon,
+        ledger = ledger_from(db)
+        r = replan_from_record(ledger, start=_day(start), horizon_weeks=horizon,
                                previous=previous,
                                risk=risk_from_ranking(risk) if risk else None,
                                context=context, freeze_weeks=freeze_weeks, seconds=seconds,
                                config=load_config(config), monthly_budget=budget,
                                monthly_capacity_team_days=capacity)
-        files = _write(r.plan, out, forecast_runs)
+        files = _write(r.plan, out, forecast_runs, record_provenance(ledger, risk))
     extra = {}
     if previous is not None:
         extra = {"tasks_held_from_previous_plan": len(r.kept),
@@ -222,12 +224,13 @@ def _replan_record(db: str | None, risk: Path | None, context: Path | None,
     _report(r.plan, files, as_json, extra)
 
 
-def _write(plan: Any, out: Path, forecast_runs: int) -> dict[str, Path]:
+def _write(plan: Any, out: Path, forecast_runs: int,
+           provenance: dict[str, Any] | None = None) -> dict[str, Path]:
     """The plan's files, and ``forecast.csv`` when ``forecast_runs`` > 0."""
     from safeground.planning.outputs import write_all, write_forecast
     from safeground.planning.uncertainty import forecast
 
-    files = write_all(plan, out)
+    files = write_all(plan, out, provenance=provenance)
     if forecast_runs > 0:
         files["forecast"] = write_forecast(forecast(plan, runs=forecast_runs), out / "forecast.csv")
     return files

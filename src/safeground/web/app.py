@@ -79,6 +79,11 @@ class WebOptions:
     public_url: str | None = None
 
 
+def _as_written(text: str, **params: Any) -> str:
+    """A marked string as written (``_("%(n)s areas", n=3)``), until a catalogue translates it."""
+    return text % params if params else text
+
+
 def check_public_url(url: str | None) -> str | None:
     """``url`` without a trailing slash, or None. Raises ConfigError unless it is an http(s)
     URL with a host and no query or fragment."""
@@ -257,6 +262,8 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.state.work_dir = app.state.options.work_dir
     app.state.plan_jobs = PlanJobs(app.state.work_dir, follow_approvals)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    # the pages' strings are marked for translation; until catalogues are installed, as written
+    templates.env.globals.setdefault("_", _as_written)
     app.state.templates = templates
     app.state.page_context = page_context
     _install_errors(app)
