@@ -446,12 +446,28 @@ def forecast_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = Non
                      "--what-if", help="Also forecast more teams, dogs, machines, better NTS")]
                  = False,
                  db: DbOpt = None, risk: RiskOpt = None, context: ContextOpt = None,
+                 replan: Annotated[str, typer.Option(
+                     "--replan", help="Also forecast with re-planning as outcomes unfold: "
+                                      "quarterly (every 13 weeks) or monthly (every 4), "
+                                      "beside the plan followed as made")] = "none",
+                 replan_runs: Annotated[int, typer.Option(
+                     "--replan-runs", help="With --replan: Monte Carlo runs (each makes a "
+                                           "plan every period)")] = 20,
+                 years: Annotated[int, typer.Option(
+                     "--years", help="With --replan: years each run goes on")] = 5,
                  as_json: JsonOpt = False) -> None:
     """Monte Carlo completion forecast (P10 / P50 / P90) and what-if scenarios."""
     from safeground.planning.heuristic import plan_heuristic
     from safeground.planning.uncertainty import forecast
     from safeground.planning.uncertainty import what_if as what_if_fn
 
+    periods = {"none": 0, "quarterly": 13, "monthly": 4}
+    if replan not in periods:
+        raise ConfigError(f"--replan '{replan}' is not one of none, quarterly, monthly",
+                          code="PLAN_CONFIG_INVALID")
+    if years < 1 or replan_runs < 1:
+        raise ConfigError("--years and --replan-runs must be at least 1",
+                          code="PLAN_CONFIG_INVALID")
     inst = _source(synthetic, seed, areas, settlements, teams, horizon_weeks, start, config,
                    db, risk, context)
     if what_if:
@@ -464,6 +480,38 @@ def forecast_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = Non
         return
     plan = plan_heuristic(inst, seconds=seconds, seed=seed)
     f = forecast(plan, runs=runs, seed=seed)
-    rows = f.rows()
-    _print(rows, f"Forecast over {runs} runs (share of cleared land with EO "
-                 f"{f.share_cleared_with_eo:.1%})", as_json)
+    if not periods[replan]:
+        rows = f.rows()
+        _print(rows, f"Forecast over {runs} runs (share of cleared land with EO "
+                     f"{f.share_cleared_with_eo:.1%})", as_json)
+        return
+    from safeground.planning.uncertainty import forecast_replanning
+
+    n_periods = -(-52 * years // periods[replan])
+    with _progress() as prog:
+        job = prog.add_task(f"Re-planning {replan}", total=replan_runs * n_periods)
+        g = forecast_replanning(inst, runs=replan_runs, seed=seed,
+                                period_weeks=periods[replan], years=years, seconds=seconds,
+                                iterations=None, on_period=lambda r, p: prog.advance(job))
+    rows = side_by_side(f, g, inst.start, years)
+    _print(rows, f"Forecast: the plan followed as made ({runs} runs) and re-planned {replan} "
+                 f"({replan_runs} runs over {years} years); share of cleared land with EO "
+                 f"{f.share_cleared_with_eo:.1%} and {g.share_cleared_with_eo:.1%}", as_json)
+
+
+def side_by_side(fixed: Any, replanned: Any, start: dt.date, years: int) -> list[dict]:
+    """One row per quantile: completion and people able to return by each year, for the plan
+    followed as made and re-planned (completion beyond the re-planned runs' years: 'after'
+    their end)."""
+    end = start + dt.timedelta(weeks=52 * years)
+    rows = []
+    for q in ("P10", "P50", "P90"):
+        again = replanned.completion_date[q]
+        row = {"quantile": q, "completion (plan as made)": fixed.completion_date[q],
+               "completion (re-planned)": again or f"after {end.isoformat()}"}
+        for y, v in fixed.people_returned.items():
+            row[f"people year {y} (plan as made)"] = v[q]
+            if y in replanned.people_returned:
+                row[f"people year {y} (re-planned)"] = replanned.people_returned[y][q]
+        rows.append(row)
+    return rows

@@ -341,10 +341,12 @@ def simulate_replanning(instance: Instance, runs: int = 20, seed: int = 0, *,
             prep = Prepared(inst)
             local_of = {i: j for j, i in enumerate(open_idx)}
             committed = Committed(team_free=np.maximum(team_free - now, 0.0))
+            task_end: dict[int, float] = {}         # tasks' end days, as drawn
             for a, (stage, end, teams, _) in going.items():
                 k = _task_of(prep, local_of[a], stage)
                 if k is None:
                     continue
+                task_end[k] = end
                 for t in teams:
                     committed.task_team.setdefault(k, t)
                     committed.segments.extend(
@@ -356,7 +358,6 @@ def simulate_replanning(instance: Instance, runs: int = 20, seed: int = 0, *,
             # carry out the work the plan starts within the period, at the drawn rates; each
             # team does its share of a task (two teams may share one), as ``simulate``
             share = _team_shares(plan)
-            task_end: dict[int, float] = {}
             for t, k in plan.sequence():
                 if k in committed.task_team:
                     continue
@@ -373,7 +374,9 @@ def simulate_replanning(instance: Instance, runs: int = 20, seed: int = 0, *,
                 if begin >= end_of_period or prep.rate[t, j] <= 0:
                     continue                # not started this period: the next plan decides
                 if a in going and going[a][0] != stage:
-                    continue
+                    # its previous stage ends before it starts: what it left is known then
+                    stage0, end0, _, left0 = going.pop(a)
+                    _finish(a, stage0, end0, left0, rem, done_stages, released, cleared_land)
                 work = rem[a]               # the land the stage starts with, as drawn
                 days = share.get((t, k), 1.0) * (prep.setup[t, j] + work / prep.rate[t, j]) \
                     / factor[t, a, stage]
@@ -443,7 +446,9 @@ def forecast_from(sim: Simulation, prepared: Prepared, start: date,
                   years: tuple[int, ...] = (1, 3, 5)) -> Forecast:
     """P10 / P50 / P90 of a ``Simulation`` (of ``prepared``'s instance)."""
     q = {"P10": 10, "P50": 50, "P90": 90}
-    comp = {k: float(np.percentile(sim.completion_week, v)) for k, v in q.items()}
+    with np.errstate(invalid="ignore"):      # runs that never finish: inf
+        comp = {k: float(np.percentile(sim.completion_week, v)) for k, v in q.items()}
+    comp = {k: v if not np.isnan(v) else float("inf") for k, v in comp.items()}
     dates = {k: (start + timedelta(days=7 * (int(w) + 1) - 1)) if np.isfinite(w) else None
              for k, w in comp.items()}
     people = {}
