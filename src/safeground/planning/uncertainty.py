@@ -269,7 +269,7 @@ def _why_fewer(row: dict, base: dict, o, b) -> str:
     gains = {"casualty risk removed": o.risk - b.risk,
              "roads, water and reconstruction": o.infrastructure - b.infrastructure,
              "land released": o.released - b.released,
-             "people returning (person-weeks in the horizon)": o.returns - b.returns}
+             "people returning sooner": o.returns - b.returns}
     what, gain = max(gains.items(), key=lambda kv: kv[1])
     if row["objective_person_weeks"] < base["objective_person_weeks"]:
         return f"fewer people by year {years}: its plan is worth less than the baseline's"
