@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean system-packages screenshots
+.PHONY: demo test lint bench clean system-packages screenshots translations
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(STAMP)
 screenshots: $(STAMP)
 	SAFEGROUND_SCREENSHOTS=docs/img $(BIN)/python -m pytest -n 0 -p no:cacheprovider \
 		tests/web/test_browser.py -k tour
+
+# Extract the marked strings into the catalogues (src/safeground/locale) and compile them.
+translations: $(STAMP)
+	BIN=$(BIN) bash scripts/translations.sh
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -12,9 +12,7 @@ and the time the full size would take at that rate.
 
 from __future__ import annotations
 
-import csv
 import os
-import random
 import sys
 import tempfile
 import time
@@ -26,35 +24,18 @@ from safeground.intake.importer import import_path
 from safeground.record.ledger import Ledger
 from safeground.record.storage import Database
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "harness"))
+from writers import SEED, items_csv
+
 ITEMS_TARGET = (1_000_000, 60.0)
 NTS_TARGET = (10_000, 60.0)
 
 
 def _ledger(tmp: Path) -> Ledger:
     led = Ledger(Database.open(f"sqlite:///{tmp}/bench.sqlite"))
-    base = {"date_of_information": "2024-01-01", "organisation": "ORG-1", "author": "bench"}
-    res = led.submit([
-        {**base, "report_type": "organisation", "object_id": "ORG-1", "name": "Bench NGO",
-         "kind": "ngo"},
-        {**base, "report_type": "activity", "object_id": "ACT-1", "activity_type": "clearance",
-         "organisation_id": "ORG-1", "start_date": "2024-01-01", "status": "ongoing"},
-    ], user="bench")
+    res = led.submit(SEED, user="bench")
     led.approve(res.accepted, user="approver")
     return led
-
-
-def _items_csv(path: Path, n: int) -> Path:
-    rng = random.Random(1)
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["report_type", "object_id", "date_of_information", "organisation", "author",
-                    "activity_id", "category", "model", "condition", "depth_cm", "disposal",
-                    "quantity", "longitude", "latitude"])
-        for i in range(n):
-            w.writerow(["ordnance", f"EO-{i}", "2025-05-01", "ORG-1", "team 3", "ACT-1",
-                        "AP_mine", "PMN-2", "armed", rng.randint(0, 20), "destroyed_in_situ", 1,
-                        f"{46.5 + rng.random():.6f}", f"{39.6 + rng.random():.6f}"])
-    return path
 
 
 def _report(name: str, n: int, unit: str, summary, seconds: float,
@@ -80,7 +61,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         ledger = _ledger(tmp)
-        path = _items_csv(tmp / "items.csv", n_items)
+        path = items_csv(tmp / "items.csv", n_items)
         t = time.perf_counter()
         s = import_path(ledger, path, "bench", progress=False)
         ok &= _report("explosive items (CSV)", n_items, "rows", s, time.perf_counter() - t,

@@ -204,8 +204,6 @@ def test_migration_0007_goes_down_and_up_and_fills_the_index(database_url):
 def test_a_batch_rolled_back_takes_its_boxes_with_it(sqlite_ledger):
     """Deleting objects (a batch rolled back) removes their boxes (the delete trigger), and
     objects derived again get theirs back."""
-    from safeground.record.batches import rollback
-
     ledger = sqlite_ledger
     load(ledger, base())
     res = ledger.submit([rec("hazardous_area", "HA-9", "2021-02-01", area_box(3, 4, 3, 4),
@@ -213,6 +211,6 @@ def test_a_batch_rolled_back_takes_its_boxes_with_it(sqlite_ledger):
                         user="alice", source="batch-7")
     ledger.approve(res.accepted, user="bob")
     assert set(_boxes(ledger)) == {"HA-1", "HA-9"}
-    rollback(ledger, "batch-7", "batch-7", user="bob")
+    ledger.rollback_batch("batch-7", "batch-7", user="bob")
     assert set(_boxes(ledger)) == {"HA-1"}
     assert ledger.page(HA, bbox=area_box(3, 4, 3, 4).bounds) == ([], 0)

@@ -23,6 +23,13 @@ import time
 from pathlib import Path
 
 BASE = {"date_of_information": "2024-01-01", "organisation": "ORG-1", "author": "seed"}
+#: the organisation and activity the item rows link to
+SEED = [
+    {**BASE, "report_type": "organisation", "object_id": "ORG-1", "name": "Field NGO",
+     "kind": "ngo"},
+    {**BASE, "report_type": "activity", "object_id": "ACT-1", "activity_type": "clearance",
+     "organisation_id": "ORG-1", "start_date": "2024-01-01", "status": "ongoing"},
+]
 
 
 def items_csv(path: Path, n: int, seed: int = 1) -> Path:
@@ -50,12 +57,7 @@ def _ledger(url: str):
 
 def seed(url: str) -> dict:
     led = _ledger(url)
-    res = led.submit([
-        {**BASE, "report_type": "organisation", "object_id": "ORG-1", "name": "Field NGO",
-         "kind": "ngo"},
-        {**BASE, "report_type": "activity", "object_id": "ACT-1", "activity_type": "clearance",
-         "organisation_id": "ORG-1", "start_date": "2024-01-01", "status": "ongoing"},
-    ], user="seed")
+    res = led.submit(SEED, user="seed")
     return {"approved": led.approve(res.accepted, user="approver").approved}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
@@ -137,6 +138,24 @@ def test_geopackage_in_a_projected_crs_is_reprojected(ledger, tmp_path):
     assert rep.geometry.distance(Point(47.0, 40.0)) < 1e-7
 
 
+@pytest.mark.parametrize("zipped", [False, True], ids=["folder", "zip"])
+def test_esri_file_geodatabase_is_taken_like_a_geopackage(ledger, tmp_path, zipped):
+    frame = gpd.GeoDataFrame(
+        {"object_id": ["EV-F1"], "date_of_information": ["2025-05-02"],
+         "organisation": ["ORG-1"], "author": ["gis"], "category": ["marking"],
+         "source": ["observed"], "reliability": ["high"]},
+        geometry=[Point(47.0, 40.0)], crs=4326).to_crs(32638)
+    gdb = tmp_path / "partner.gdb"
+    pyogrio.write_dataframe(frame, gdb, layer="evidence", driver="OpenFileGDB")
+    path = gdb
+    if zipped:
+        import shutil
+        path = Path(shutil.make_archive(str(tmp_path / "partner"), "zip", tmp_path, "partner.gdb"))
+    s = import_path(ledger, path, "alice", progress=False)
+    assert s.accepted == 1, s.rejections
+    assert ledger.report(s.report_ids[0]).geometry.distance(Point(47.0, 40.0)) < 1e-7
+
+
 def test_shapefile_with_cut_column_names(ledger, tmp_path):
     frame = gpd.GeoDataFrame(
         {"report_type": ["evidence"], "object_id": ["EV-S1"],
@@ -246,3 +265,28 @@ def test_progress_bar_does_not_get_in_the_way(ledger, tmp_path, capsys):
     path = fx.odk_csv_zip([samples.nts(1)], tmp_path / "nts.zip")
     s = import_path(ledger, path, "alice", progress=True, chunk=2)
     assert s.accepted == 5
+
+
+def test_a_row_with_an_oversize_field_is_rejected_alone_and_nothing_of_it_stored(ledger,
+                                                                                 tmp_path):
+    limit = ledger.settings.max_field_chars
+    head = "report_type,object_id,date_of_information,organisation,author,category,source," \
+           "reliability,description,lat,lon"
+    path = tmp_path / "long.csv"
+    path.write_text(f"{head}\n"
+                    "evidence,EV-L1,2025-05-01,ORG-1,a,marking,observed,high,short,40.0,47.0\n"
+                    f"evidence,EV-L2,2025-05-01,ORG-1,a,marking,observed,high,{'x' * (limit + 1)},"
+                    "40.0,47.01\n")
+    before = len(ledger.reports())
+    s = import_path(ledger, path, "alice", progress=False)
+    assert s.accepted == 1 and s.rejected == 1, (s.rejections, s.reviews)
+    (where, probs), = s.rejections
+    assert "row 3" in where or "3" in where, where
+    assert [(p.code, p.field, p.params["value"]) for p in probs] == \
+        [("FIELD_TOO_LARGE", "description", limit + 1)]
+    assert len(ledger.reports()) == before + 1  # the long row is not kept at the gate either
+    with (tmp_path / "long.rejects.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["object_id"] for r in rows] == ["EV-L2"]
+    assert rows[0]["description"].endswith("…") and len(rows[0]["description"]) < 300
+    assert "FIELD_TOO_LARGE" in rows[0]["_problems"]

@@ -20,12 +20,15 @@ import time
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import func, select, text
 
 from safeground.errors import DatabaseBusyError
 from safeground.intake.importer import import_path
 from safeground.record.ledger import Ledger
 from safeground.record.storage import Database
+from safeground.record.storage.database import MIGRATIONS
 from safeground.record.storage.schema import reports
 from safeground.settings import Settings
 
@@ -169,9 +172,11 @@ def test_overlapping_approvals_approve_each_report_once(url, tmp_path):
 
 def test_duplicates_stored_before_the_unique_index_are_settled(database_url):
     db = Database.open(database_url)
-    with db.write() as conn:   # the record as migration 0005 left it
-        conn.execute(text("DROP INDEX ux_reports_submission"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+    with db.write() as conn:   # the record as migration 0005 left it: later ones undone
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
     ledger = Ledger(db)
     org = {"report_type": "organisation", "date_of_information": "2024-01-01",
            "organisation": "ORG-1", "author": "x", "name": "N", "kind": "ngo"}

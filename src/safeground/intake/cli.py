@@ -86,8 +86,9 @@ def render_summary(summary: Any, out: Console | None = None, limit: int = 20) ->
 
 @friendly
 def import_cmd(paths: Annotated[list[Path], typer.Argument(help="Files: ODK/Kobo/Survey123 "
-                                                           "exports, GeoPackage, GeoJSON, "
-                                                           "Shapefile (zip), KML, CSV")],
+                                                           "exports, GeoPackage, Esri .gdb, "
+                                                           "GeoJSON, Shapefile (zip), KML, "
+                                                           "CSV")],
                db: DbOpt = None, user: UserOpt = None,
                report_type: Annotated[str | None, typer.Option(
                    "--type", help="Report type of rows that name none")] = None,

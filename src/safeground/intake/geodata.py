@@ -93,7 +93,14 @@ def read_ogr(path: Path, report_type: str | None = None, layer: str | None = Non
         return
     with tempfile.TemporaryDirectory(prefix="sg-unzip-") as tmp:
         with SafeZip(path, settings) as zf:
-            files = zf.extract(Path(tmp))
+            # a zipped Esri file geodatabase: its (flat) folder of tables is unpacked as one
+            gdb = any(".gdb/" in n.replace("\\", "/").lower() for n in zf.names())
+            dest = Path(tmp) / "source.gdb" if gdb else Path(tmp)
+            dest.mkdir(exist_ok=True)
+            files = zf.extract(dest)
+        if gdb:
+            yield from _read_ogr(path, str(dest), report_type, layer)
+            return
         sources = [f for f in files if f.suffix.lower() in (".shp", ".gpkg")]
         if not sources:
             raise FileProblem("FILE_EMPTY", path.name)

@@ -41,13 +41,14 @@ from safeground.record.cells import csv_dict
 from safeground.record.ledger import Ledger, no_cyclic_gc
 from safeground.record.problems import Problem
 from safeground.record.storage.schema import audit_log
+from safeground.record.validation import oversize_fields
 from safeground.settings import Settings
 
 log = logging.getLogger("safeground.intake")
 
 FORMATS = ("odk-csv-zip", "odk-csv", "odk-odata", "kobo-json", "kobo-csv", "survey123",
            "geojson", "csv", "ogr", "reports")
-SUFFIXES = (".zip", ".csv", ".json", ".geojson", ".gpkg", ".shp", ".kml", ".fgb", ".gml")
+SUFFIXES = (".zip", ".csv", ".json", ".geojson", ".gpkg", ".gdb", ".shp", ".kml", ".fgb", ".gml")
 #: records per Ledger.submit call: the gate loads the holding area's ids and hashes once per
 #: call, so a big file goes in a few large calls (at most MAX_CALLS), each a step of the bar
 CHUNK = 20_000
@@ -126,6 +127,8 @@ def detect(path: Path, settings: Settings | None = None) -> str:
     JSON limits).
     """
     if path.is_dir():
+        if path.suffix.lower() == ".gdb":  # an Esri file geodatabase is a folder GDAL reads
+            return "ogr"
         if any(path.glob("*.geojson")):
             return "survey123"
         raise FileProblem("FILE_FORMAT_UNKNOWN", path.name, suffix="(folder)",
@@ -136,7 +139,7 @@ def detect(path: Path, settings: Settings | None = None) -> str:
     if suffix == ".zip":
         with SafeZip(path, settings) as zf:
             names = [n.lower() for n in zf.names()]
-        if any(n.endswith(".shp") or n.endswith(".gpkg") for n in names):
+        if any(n.endswith((".shp", ".gpkg")) or ".gdb/" in n for n in names):
             return "ogr"
         if any(n.endswith((".geojson", ".json")) for n in names):
             return "survey123"
@@ -344,6 +347,19 @@ def take_in(ledger: Ledger, items: Iterable[Submission | dict[str, Any] | FilePr
     if not records and not orphans and not summary.format.startswith("pull"):
         return refuse(summary, Problem("FILE_EMPTY", label), rejects_path)
     rejected_records: list[dict[str, Any]] = []
+    # a row with an oversize field is rejected before the gate (which keeps what it refuses);
+    # its rejects row keeps the other fields and the start of the long one
+    limit = ledger.settings.max_field_chars
+    oversize = {id(rec): probs for rec in records if (probs := oversize_fields(rec, limit))}
+    if oversize:
+        for rec in records:
+            if (probs := oversize.get(id(rec))) is not None:
+                summary.rejections.append((rec["_where"], probs))
+                summary.rejected += 1
+                cut = {k: v[:200] + "…" if isinstance(v, str) and len(v) > limit else v
+                       for k, v in rec.items()}
+                rejected_records.append({**cut, "_problems": probs})
+        records = [rec for rec in records if id(rec) not in oversize]
     accepted: list[tuple[dict[str, Any], int]] = []
     size = chunk or max(CHUNK, -(-len(records) // MAX_CALLS))
     calls = -(-len(records) // size)

@@ -16,7 +16,7 @@ from safeground.migrate.check import known_ids
 from safeground.migrate.mapping import Mapping
 from safeground.migrate.source import Source
 from safeground.migrate.transform import Plan, plan
-from safeground.record import batches
+from safeground.record.ledger import RollbackResult
 from safeground.record.problems import Problem
 from safeground.record.storage.schema import reports
 from safeground.record.vocabulary import ReportStatus
@@ -95,6 +95,6 @@ def run(ledger: Any, source: Source, mapping: Mapping, user: str, approver: str,
     return out
 
 
-def rollback(ledger: Any, batch: str, user: str) -> batches.RollbackResult:
-    """Remove a migration batch whole (see ``safeground.record.batches.rollback``)."""
-    return batches.rollback(ledger, batch_source(batch), batch, user)
+def rollback(ledger: Any, batch: str, user: str) -> RollbackResult:
+    """Remove a migration batch whole (see ``Ledger.rollback_batch``)."""
+    return ledger.rollback_batch(batch_source(batch), batch, user)

@@ -101,6 +101,8 @@ register({
     "PASSWORD_TOO_SHORT": "the password has {value} characters; at least {limit} are needed",
     "PASSWORD_MISMATCH": "the new password and its repetition differ",
     "PASSWORD_WRONG": "the current password is wrong",
+    "LANGUAGE_UNKNOWN": "'{value}' is not a language of this installation (expected one of "
+                        "{expected})",
 })
 
 MIN_PASSWORD = 10
@@ -120,6 +122,9 @@ class User:
     name: str
     roles: frozenset[Role]
     active: bool = True
+    #: the language the user chose for the web app (``en``, ``az``, ``ru``); None: the
+    #: browser's
+    language: str | None = None
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -137,7 +142,8 @@ class User:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "roles": sorted(self.roles),
-                "active": self.active, "permissions": sorted(self.permissions)}
+                "active": self.active, "permissions": sorted(self.permissions),
+                "language": self.language}
 
 
 def _now() -> dt.datetime:
@@ -227,7 +233,8 @@ def _by_name(name: str) -> Any:
 
 def _user(row: Any) -> User:
     return User(row.id, row.name, frozenset(Role(r) for r in row.roles if r in
-                                            Role._value2member_map_), bool(row.active))
+                                            Role._value2member_map_), bool(row.active),
+                getattr(row, "language", None) or None)
 
 
 class Users:
@@ -383,6 +390,21 @@ class Users:
             audit.write(conn, by, "user_active" if active else "user_deactivate", row.name,
                         None)
         return self.get(row.name)
+
+    def set_language(self, name: str, language: str | None) -> User:
+        """Store the language the user chose (None: follow the browser). Raises
+        ValidationError (``LANGUAGE_UNKNOWN``) for a language without a catalogue."""
+        from safeground import i18n
+
+        if language is not None and not i18n.is_language(language):
+            raise ValidationError([Problem("LANGUAGE_UNKNOWN", "user", "language", {
+                "value": str(language)[:20], "expected": ", ".join(i18n.languages())})])
+        with self.db.write() as conn:
+            row = conn.execute(select(users.c.id).where(_by_name(name))).first()
+            if row is None:
+                raise NotFoundError(f"no user '{shown_name(name)}'", code="USER_NOT_FOUND")
+            conn.execute(update(users).where(users.c.id == row.id).values(language=language))
+        return self.get(name)
 
     def set_password(self, name: str, password: str, *, by: str = "system",
                      keep_session: str | None = None, detail: Any = None,

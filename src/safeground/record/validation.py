@@ -18,7 +18,7 @@ from typing import Any
 from shapely.geometry.base import BaseGeometry
 
 from safeground.record import geometry as geo
-from safeground.record.problems import Problem
+from safeground.record.problems import Problem, register
 from safeground.record.reports import HEADER_FIELDS, REPORT_SPECS, FieldSpec
 from safeground.record.vocabulary import ReportType, choices
 from safeground.settings import Settings
@@ -264,3 +264,33 @@ def check_record(raw: dict[str, Any], settings: Settings, projector: geo.Project
     return CheckedRecord(rtype, oid, date, str(raw["organisation"]).strip(),
                          str(raw["author"]).strip(), sub, payload, geom, where,
                          content_hash(rtype.value, oid, date, payload, geom)), []
+
+
+register({"FIELD_TOO_LARGE": "the field holds {value} characters, more than the {limit} "
+                             "a field may hold"})
+
+#: a field's name may be at most this long (longer ones are refused as FIELD_TOO_LARGE)
+MAX_FIELD_NAME = 200
+
+
+def oversize_fields(rec: dict[str, Any], max_chars: int) -> list[Problem]:
+    """FIELD_TOO_LARGE for each field of a raw record (other than its geometry) longer than
+    ``max_chars``, and each field name longer than ``MAX_FIELD_NAME``: checked before the gate,
+    since a record the gate refuses is kept as sent (the API refuses the request, a file
+    import rejects the row)."""
+    where = str(rec.get("_where", ""))
+    found: list[Problem] = []
+    for key, value in rec.items():
+        if key in ("geometry", "_where") or key.startswith("_intake"):
+            continue
+        name = key if len(key) <= 60 else key[:60] + "…"
+        if len(key) > MAX_FIELD_NAME:
+            found.append(Problem("FIELD_TOO_LARGE", where, name,
+                                 {"value": len(key), "limit": MAX_FIELD_NAME}))
+            continue
+        size = len(value) if isinstance(value, str) else \
+            len(json.dumps(value, default=str)) if isinstance(value, list | dict) else 0
+        if size > max_chars:
+            found.append(Problem("FIELD_TOO_LARGE", where, name,
+                                 {"value": size, "limit": max_chars}))
+    return found

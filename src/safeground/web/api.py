@@ -22,9 +22,9 @@ from starlette.background import BackgroundTask
 from safeground.errors import NotFoundError, SafegroundError, ValidationError
 from safeground.record import audit
 from safeground.record.ledger import Ledger
-from safeground.record.problems import Problem, register
 from safeground.record.summary import status
 from safeground.record.users import Permission, User, Users
+from safeground.record.validation import oversize_fields
 from safeground.record.vocabulary import ReportStatus, ReportType
 from safeground.web.auth import COOKIE, principal, require
 from safeground.web.cache import derived, request_version
@@ -203,6 +203,27 @@ def change_password(request: Request, body: PasswordBody,
             limiter.failed(user.name, client)
         raise
     return {"changed": user.name, "sessions_ended": ended}
+
+
+class LanguageBody(BaseModel):
+    #: ``en``, ``az``, ``ru`` (a language with a catalogue); null: follow the browser
+    language: str | None = Field(default=None, max_length=20)
+
+
+@router.post("/me/language", summary="Choose the language of your pages (en, az, ru; null: "
+             "the browser's)", tags=["auth"])
+def choose_language(request: Request, response: Response, body: LanguageBody,
+                    user: User = PUBLIC) -> dict[str, Any]:
+    from safeground.web.i18n import COOKIE as LANG_COOKIE
+
+    changed = users_of(request).set_language(user.name, body.language)
+    if body.language:
+        response.set_cookie(LANG_COOKIE, body.language, max_age=365 * 86400,
+                            samesite="lax", path="/",
+                            secure=request.app.state.options.secure_cookies)
+    else:
+        response.delete_cookie(LANG_COOKIE, path="/")
+    return {"user": changed.name, "language": changed.language}
 
 
 # ---------------------------------------------------------------------------- the record
@@ -493,13 +514,6 @@ def one_report(request: Request, report_id: ReportId, user: User = DETAIL) -> di
     return reports_json(request, [ledger_of(request).report(report_id)], user)[0]
 
 
-register({"FIELD_TOO_LARGE": "the field holds {value} characters, more than the {limit} "
-                             "a field may hold"})
-
-#: a field's name may be at most this long (longer ones are refused as FIELD_TOO_LARGE)
-MAX_FIELD_NAME = 200
-
-
 def _not_an_object(where: str, what: str) -> BadRequestError:
     return BadRequestError(f"[{where}] {what} must be a JSON object", code="BODY_INVALID",
                            details={"where": where, "field": what})
@@ -529,24 +543,7 @@ def check_fields(records: list[dict[str, Any]], max_chars: int) -> None:
     field name longer than ``MAX_FIELD_NAME``, before anything is stored: 422 with one coded
     FIELD_TOO_LARGE problem per field (a record refused at the gate is kept as sent, so the
     limit must hold before the gate)."""
-    import json
-
-    found: list[Problem] = []
-    for rec in records:
-        where = str(rec.get("_where", ""))
-        for key, value in rec.items():
-            if key in ("geometry", "_where"):
-                continue
-            name = key if len(key) <= 60 else key[:60] + "…"
-            if len(key) > MAX_FIELD_NAME:
-                found.append(Problem("FIELD_TOO_LARGE", where, name,
-                                     {"value": len(key), "limit": MAX_FIELD_NAME}))
-                continue
-            size = len(value) if isinstance(value, str) else \
-                len(json.dumps(value, default=str)) if isinstance(value, list | dict) else 0
-            if size > max_chars:
-                found.append(Problem("FIELD_TOO_LARGE", where, name,
-                                     {"value": size, "limit": max_chars}))
+    found = [p for rec in records for p in oversize_fields(rec, max_chars)]
     if found:
         raise ValidationError(found[:100])
 

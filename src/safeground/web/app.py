@@ -44,6 +44,7 @@ from safeground.web.guard import (
     internal_error,
     too_large,
 )
+from safeground.web.i18n import LanguageMiddleware, _, choose, install, set_language
 from safeground.web.jobs import Jobs
 from safeground.web.planjob import PlanJobs
 
@@ -53,6 +54,8 @@ HERE = Path(__file__).parent
 PUBLIC_ROUTES = frozenset({
     ("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/auth/token"),
     ("GET", "/ogc"), ("GET", "/ogc/conformance"), ("GET", "/static"),
+    # the language switcher: sets the language cookie (the sign-in page has it too)
+    ("GET", "/language"),
     # for load balancers and monitoring: whether the database answers, and no data
     ("GET", "/healthz"),
 })
@@ -77,11 +80,6 @@ class WebOptions:
     #: the address users reach the app at (``https://imas.example.org``): links in OGC and
     #: API answers are built from it, never from the request's Host header
     public_url: str | None = None
-
-
-def _as_written(text: str, **params: Any) -> str:
-    """A marked string as written (``_("%(n)s areas", n=3)``), until a catalogue translates it."""
-    return text % params if params else text
 
 
 def check_public_url(url: str | None) -> str | None:
@@ -210,7 +208,9 @@ def _install_health(app: FastAPI) -> None:
 
 
 def page_context(request: Request, user: User | None) -> dict[str, Any]:
-    """What every page template gets: the user, the CSRF token, the navigation."""
+    """What every page template gets: the user, the CSRF token, the navigation. Sets the
+    page's language: the cookie of the switcher, else the user's stored choice, else the
+    browser's (``web.i18n.choose``)."""
     if user is None:
         try:
             p = principal(request)
@@ -221,18 +221,21 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
     else:
         p = getattr(request.state, "principal", None)
         csrf = p.csrf if p else None
+    set_language(choose(request.headers.get("cookie"), request.headers.get("accept-language"),
+                        user.language if user is not None else None))
     nav = []
     if user is not None:
-        nav = [("/map", "Map"), ("/dashboard", "Dashboard")]
+        nav = [("/map", _("Map")), ("/dashboard", _("Dashboard"))]
         if user.can(Permission.DECIDE):
-            nav.append(("/review", "Review queue"))
+            nav.append(("/review", _("Review queue")))
         if user.can(Permission.ANALYSE):
-            nav.append(("/analysis", "Analysis & exports"))
+            nav.append(("/analysis", _("Analysis & exports")))
         if user.can(Permission.MANAGE_USERS):
-            nav.append(("/users", "Users"))
-            nav.append(("/audit", "Audit trail"))
-        nav.append(("/api/v1/docs", "API"))
-    return {"user": user, "csrf": csrf, "nav": nav, "path": request.url.path}
+            nav.append(("/users", _("Users")))
+            nav.append(("/audit", _("Audit trail")))
+        nav.append(("/api/v1/docs", _("API")))
+    return {"user": user, "csrf": csrf, "nav": nav, "path": request.url.path,
+            "query": request.url.query}
 
 
 def create_app(settings: Settings | None = None, *, work_dir: str | Path | None = None,
@@ -262,8 +265,7 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     app.state.work_dir = app.state.options.work_dir
     app.state.plan_jobs = PlanJobs(app.state.work_dir, follow_approvals)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    # the pages' strings are marked for translation; until catalogues are installed, as written
-    templates.env.globals.setdefault("_", _as_written)
+    install(templates.env)
     app.state.templates = templates
     app.state.page_context = page_context
     _install_errors(app)
@@ -292,6 +294,7 @@ def create_app(settings: Settings | None = None, *, work_dir: str | Path | None 
     from starlette.middleware.gzip import GZipMiddleware
 
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are MBs of GeoJSON
+    app.add_middleware(LanguageMiddleware)     # outermost: every answer in the request's language
     _install_health(app)
     app.include_router(api.router)
     app.include_router(ogc.router)

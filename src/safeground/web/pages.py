@@ -32,6 +32,8 @@ from safeground.web.api import (
 )
 from safeground.web.auth import COOKIE, client_of, principal, require
 from safeground.web.cache import derived
+from safeground.web.i18n import COOKIE as LANG_COOKIE
+from safeground.web.i18n import is_language
 from safeground.web.mapview import default_layers, may_read_layer
 from safeground.web.views import feature, hidden_fields, jsonable
 
@@ -97,6 +99,25 @@ def login(request: Request, name: Annotated[str, Form(max_length=100)],
     response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True,
                         samesite="strict", secure=request.app.state.options.secure_cookies,
                         path="/")
+    if _user.language:    # the user's own language from now on, in this browser
+        _language_cookie(request, response, _user.language)
+    return response
+
+
+def _language_cookie(request: Request, response: Response, code: str) -> None:
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", path="/",
+                        secure=request.app.state.options.secure_cookies)
+
+
+@router.get("/language")
+def language(request: Request, lang: Annotated[str, Query(max_length=20)],
+             next: str | None = None) -> Response:
+    """The switcher's link: answer in ``lang`` from now on in this browser (a cookie), and go
+    back to the page. Signed-in users' choice is stored on them by the page's script
+    (``POST /api/v1/me/language``). An unknown language changes nothing."""
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if is_language(lang):
+        _language_cookie(request, response, lang)
     return response
 
 

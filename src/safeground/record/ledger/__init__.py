@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from safeground.record import geometry as geo
 from safeground.record.gate import LinkChecker
+from safeground.record.ledger.batches import Batches, RollbackResult
 from safeground.record.ledger.deciding import ApproveResult, Deciding
 from safeground.record.ledger.deriving import Deriving
 from safeground.record.ledger.reading import Reading
@@ -33,10 +34,11 @@ from safeground.record.ledger.submitting import (
 from safeground.record.storage import Database
 from safeground.settings import Settings
 
-__all__ = ["ApproveResult", "Ledger", "Rejection", "SubmitResult", "no_cyclic_gc"]
+__all__ = ["ApproveResult", "Ledger", "Rejection", "RollbackResult", "SubmitResult",
+           "no_cyclic_gc"]
 
 
-class Ledger(Submitting, Deciding, Deriving, Reading):
+class Ledger(Submitting, Deciding, Deriving, Reading, Batches):
     """The national record: the one entry point for reports and the state derived from them."""
 
     def __init__(self, db: Database, settings: Settings | None = None) -> None:

@@ -158,6 +158,9 @@ users = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("password_changed_at", DateTime, nullable=False),
+    #: the language chosen for the web app (``en``, ``az``, ``ru``); NULL: the browser's
+    #: (migration 0008)
+    Column("language", String(16)),
 )
 #: one user per name whatever its case (names are ASCII: ``lower`` folds them on both backends)
 Index("uq_users_name_lower", func.lower(users.c.name), unique=True)

@@ -44,5 +44,16 @@ const SG = (() => {
     try { await api("POST", "/logout"); } catch (e) { /* the session may be gone already */ }
     window.location = "/login";
   });
+  // the language switcher: a signed-in user's choice is kept on the user too, then the link
+  // sets this browser's language cookie and comes back to the page
+  for (const a of document.querySelectorAll("#languages a[data-lang]")) {
+    if (!csrf) break;
+    a.addEventListener("click", async (ev) => {
+      ev.preventDefault();
+      try { await api("POST", "/api/v1/me/language", {language: a.dataset.lang}); }
+      catch (e) { /* the cookie alone still switches this browser */ }
+      window.location = a.href;
+    });
+  }
   return {api, el, say, csrf};
 })();

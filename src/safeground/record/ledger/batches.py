@@ -47,10 +47,17 @@ def _links(rep: Report) -> set[Key]:
     return out
 
 
-def rollback(ledger: Any, source: str, batch: str, user: str) -> RollbackResult:
-    """Remove every report stored under ``source`` (the batch's label) and derive its objects
-    again from what remains. Raises NotFoundError(BATCH_UNKNOWN) and
-    ConflictError(BATCH_BUILT_ON) — nothing changes then."""
+class Batches:
+    """The ledger's batch operations (mixed into ``Ledger``)."""
+
+    def rollback_batch(self, source: str, batch: str, user: str) -> RollbackResult:
+        """Remove every report stored under ``source`` (the batch's label) and derive its
+        objects again from what remains. Raises NotFoundError(BATCH_UNKNOWN) and
+        ConflictError(BATCH_BUILT_ON) — nothing changes then."""
+        return _rollback(self, source, batch, user)
+
+
+def _rollback(ledger: Any, source: str, batch: str, user: str) -> RollbackResult:
     result = RollbackResult(batch)
     with ledger.db.write() as conn:
         rows = conn.execute(select(reports).where(reports.c.source == source)).all()
