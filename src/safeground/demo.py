@@ -147,6 +147,7 @@ def _risk(workdir: Path, database_url: str, console: Console) -> dict[str, float
 
 
 def _plan(ledger: Ledger, workdir: Path, risk: dict[str, float], console: Console) -> None:
+    from safeground.planning.explain import record_provenance
     from safeground.planning.heuristic import plan_heuristic
     from safeground.planning.outputs import write_all, write_forecast
     from safeground.planning.productivity import measured_rates
@@ -164,7 +165,9 @@ def _plan(ledger: Ledger, workdir: Path, risk: dict[str, float], console: Consol
     with console.status(f"Planning {len(inst.areas):,} areas, {len(inst.settlements):,} "
                         f"settlements, {len(inst.teams):,} teams..."):
         plan = plan_heuristic(inst, seconds=10.0)
-    files = write_all(plan, workdir / "plan")
+    ranking = workdir / "area-risk.csv"
+    files = write_all(plan, workdir / "plan", provenance=record_provenance(
+        ledger, ranking if risk and ranking.is_file() else None))
     with console.status("Forecasting completion (100 Monte Carlo runs of the plan)..."):
         fc = forecast(plan, runs=100)
     files["forecast"] = write_forecast(fc, workdir / "plan" / "forecast.csv")

@@ -241,3 +241,20 @@ def test_cli_what_if_and_twin_comparison(tmp_path, monkeypatch):
     runs = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["policy"] for r in runs] == ["nearest_first", "greedy"]
     assert {r["policy"] for r in json.loads(res.output)} == {"nearest_first", "greedy"}
+
+
+def test_cli_forecast_re_planned_quarterly_beside_the_plan_as_made():
+    """``plan forecast --replan quarterly`` prints, per quantile, the completion and people
+    able to return for the plan followed as made and for the plan made again every quarter."""
+    res = runner.invoke(app, ["forecast", "--synthetic", "10", "--horizon-weeks", "26",
+                              "--runs", "20", "--seconds", "0.05", "--replan", "quarterly",
+                              "--replan-runs", "2", "--years", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert [r["quantile"] for r in rows] == ["P10", "P50", "P90"]
+    assert {"completion (plan as made)", "completion (re-planned)",
+            "people year 1 (plan as made)", "people year 1 (re-planned)"} <= set(rows[0])
+    again = [r["people year 1 (re-planned)"] for r in rows]
+    assert again == sorted(again, reverse=True)         # P10 is the optimistic side
+    bad = runner.invoke(app, ["forecast", "--synthetic", "10", "--replan", "weekly"])
+    assert bad.exit_code == 2 and "PLAN_CONFIG_INVALID" in bad.output

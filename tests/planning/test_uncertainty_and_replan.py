@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
+import pytest
 
 from safeground.planning.heuristic import plan_heuristic
 from safeground.planning.replan import frozen_work, replan
@@ -129,3 +130,47 @@ def test_forecast_on_a_dask_cluster_equals_the_local_one(small_instance, tmp_pat
     longer = simulate(plan, runs=90, seed=3)
     np.testing.assert_array_equal(longer.completion_week[:60], local.completion_week)
     assert local.completion_week.std() > 0
+
+
+def test_monte_carlo_with_re_planning_is_seeded_and_ordered(small_instance):
+    from safeground.planning.uncertainty import forecast_replanning, simulate_replanning
+
+    inst = replace(small_instance, horizon_weeks=26)
+    a = simulate_replanning(inst, runs=3, seed=4, period_weeks=13, years=1, iterations=20)
+    b = simulate_replanning(inst, runs=3, seed=4, period_weeks=13, years=1, iterations=20)
+    assert np.array_equal(a.settlement_return_week, b.settlement_return_week)
+    f = forecast_replanning(inst, runs=3, seed=4, period_weeks=13, years=1, iterations=20)
+    people = f.people_returned[1]
+    assert people["P10"] >= people["P50"] >= people["P90"] > 0
+    total = sum(s.displaced_population for s in inst.settlements)
+    assert people["P10"] <= total
+    assert 0 < a.cleared_m2.max() <= sum(x.remaining_m2 for x in inst.areas)
+
+
+def test_re_planning_in_a_world_without_surprises_keeps_the_plan_s_dates():
+    """With outcomes exactly as expected (no spread in shares or rates), one SHA worked
+    through NTS, TS and clearance by one team each is released the same week whether the plan
+    is followed as made or made again every four weeks: work in progress carries over from
+    one period to the next, and a stage starts the week after the one before it."""
+    from dataclasses import replace as dc_replace
+
+    from safeground.planning.instance import build_instance
+    from safeground.planning.uncertainty import simulate_replanning
+
+    cfg = dc_replace(build_instance([], [], [], horizon_weeks=1).config,
+                     productivity_cv=1e-9, share_concentration=1e9)
+    inst = build_instance(
+        [{"id": "A", "classification": "SHA", "remaining_m2": 2_000_000, "x": 0.0, "y": 0.0,
+          "contamination_probability": 0.2}], [],
+        [{"id": "N", "asset": "nts", "productivity_m2_per_day": 100_000, "base_x": 0.0,
+          "base_y": 0.0},
+         {"id": "T", "asset": "ts", "productivity_m2_per_day": 50_000, "base_x": 0.0,
+          "base_y": 0.0},
+         {"id": "M", "asset": "machine", "productivity_m2_per_day": 30_000, "base_x": 0.0,
+          "base_y": 0.0}], horizon_weeks=52, config=cfg)
+    plan = plan_heuristic(inst, iterations=10)
+    fixed = simulate(plan, runs=1, seed=0)
+    again = simulate_replanning(inst, runs=1, seed=0, period_weeks=4, years=1, iterations=10)
+    assert 8 < fixed.completion_week[0] < 52           # it spans several periods
+    assert again.completion_week[0] == fixed.completion_week[0]
+    assert again.cleared_m2[0] == pytest.approx(fixed.cleared_m2[0], rel=1e-6)

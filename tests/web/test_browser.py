@@ -650,3 +650,55 @@ def test_staff_see_the_risk_layer_and_an_area_risk_and_print_its_dossier(risk_li
                                      row["object_id"])["geometry"].exterior.coords
     for lon, lat in list(ring)[:-1]:
         assert f"{lat:.6f}" in text and f"{lon:.6f}" in text
+
+
+def test_the_analysis_page_says_why_each_top_priority_area_waits(live, browser):
+    """Every area of the priority ranking's first 20 that the plan does not release within its
+    horizon carries a reason on the Analysis page (a plan of two years: the example's areas are
+    large for its teams, and all but one wait);
+    the served plan is restored afterwards for the other tests of this module."""
+    import datetime as dt
+
+    from selenium.webdriver.common.by import By
+
+    from safeground.planning.explain import REASONS
+    from safeground.planning.heuristic import plan_heuristic
+    from safeground.planning.outputs import write_all
+    from safeground.planning.priority import area_frame
+    from safeground.planning.record import instance_from_record
+
+    folder = live.site.work_dir / "plan"
+    backup = {p.name: p.read_bytes() for p in folder.iterdir()}
+    try:
+        inst = instance_from_record(live.site.ledger, start=dt.date(2021, 4, 1),
+                                    horizon_weeks=104)
+        plan = plan_heuristic(inst, seconds=0.2)
+        write_all(plan, folder)
+        index = inst.area_index()
+        top = area_frame(inst).head(20).area_id.tolist()
+        waiting = {a for a in top
+                   if not plan.outcome.area_release_week[index[a]] < plan.prepared.horizon}
+        assert waiting and len(waiting) < len(top)          # some released, some not
+        _sign_in(browser, live.base, "analyst", then="/analysis")
+        table = browser.find_element(By.ID, "plan-priorities")
+        rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+        assert len(rows) == len(top)
+        explained = {}
+        for row in rows:
+            area = row.find_elements(By.CSS_SELECTOR, "td")[1].text
+            why = row.find_elements(By.CSS_SELECTOR, ".plan-why")
+            if "not within the plan" in row.text:
+                assert len(why) == 1, area
+                explained[area] = why[0]
+            else:
+                assert not why, area
+        assert set(explained) == waiting
+        for area, why in explained.items():
+            assert why.get_attribute("data-reason") in REASONS
+            text = why.text
+            assert text.startswith("Why:") and len(text) > 40, (area, text)
+    finally:
+        for p in folder.iterdir():
+            p.unlink()
+        for name, data in backup.items():
+            (folder / name).write_bytes(data)

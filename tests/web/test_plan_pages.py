@@ -347,8 +347,10 @@ def test_the_analysis_page_sets_the_priority_ranking_beside_the_plan(planned):
     html = site.as_user("analyst").get("/analysis").text
     assert 'id="plan-priorities"' in html
     table = html.split('id="plan-priorities"')[1].split("</table>")[0]
-    # the rows follow the priority rank, each area linked once
-    positions = [table.index(f"/objects/hazardous_area/{s.id}\"") for s in scores]
+    # the rows follow the priority rank, each area in its own row (an explanation may link to
+    # other areas: the work it would displace)
+    positions = [table.index(f"<td><a href=\"/objects/hazardous_area/{s.id}\"")
+                 for s in scores]
     assert positions == sorted(positions)
     first = scores[0]
     for name, points in first.breakdown.items():
@@ -447,7 +449,20 @@ def test_approving_reports_makes_the_plan_again(replanning):
     assert job["horizon_weeks"] == 260
     done = site.app.state.plan_jobs.wait(180)
     assert done.state == "done", done.error
-    assert json.loads((folder / "plan.json").read_text())["start"] == job["start"]
+    meta = json.loads((folder / "plan.json").read_text())
+    assert meta["start"] == job["start"]
+    # what it was made from: the record as it stood after the approval, the work directory's
+    # risk ranking if any, the weights and the config's hash
+    from safeground.record.ledger.rows import record_version
+
+    with site.ledger.db.read() as conn:
+        now = list(record_version(conn))
+    assert meta["record_version"][0] == now[0]
+    ranking = folder.parent / "area-risk.csv"
+    assert meta["risk_model"]["kind"] == ("risk_ranking" if ranking.is_file()
+                                          else "classification")
+    assert len(meta["config_sha256"]) == 64 and meta["weights"]["priorities"]["weights"]
+    assert isinstance(meta["unscheduled_priority_areas"], list)
     assert pd.read_csv(folder / "plan.csv").week_start.min() >= job["start"]
     (entry,) = site.audit("plan_made")
     assert entry["user"] == "chief" and entry["detail"]["trigger"] == "approval"

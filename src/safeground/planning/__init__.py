@@ -8,8 +8,11 @@
 * ``model``       — expected work per stage, team rates, the shared evaluator of benefits;
 * ``heuristic``   — benefit-per-team-day greedy plus local search (national scale);
 * ``milp``        — the exact time-indexed MILP with HiGHS (small instances);
-* ``uncertainty`` — Monte Carlo evaluation, P10/P50/P90 forecasts, what-if;
+* ``uncertainty`` — Monte Carlo evaluation (the plan as made, or re-planned every period),
+                    P10/P50/P90 forecasts, what-if;
 * ``replan``      — rolling re-planning that keeps work in progress;
+* ``explain``     — why a plan leaves a top-priority area for later; what a plan was made
+                    with (weights, config hash, record version, risk model);
 * ``outputs``     — CSV, GeoPackage, Gantt and returns charts;
 * ``policies``, ``evaluation`` — policies compared on the operations twin;
 * ``cli``         — ``safeground plan make | compare | forecast``.

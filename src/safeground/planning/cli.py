@@ -204,17 +204,19 @@ def _replan_record(db: str | None, risk: Path | None, context: Path | None,
                    forecast_runs: int, as_json: bool) -> None:
     """Plan (or re-plan, holding work in progress) from the record as known on ``start``."""
     from safeground.cli_boundary import ledger_from
+    from safeground.planning.explain import record_provenance
     from safeground.planning.record import risk_from_ranking
     from safeground.planning.replan import replan_from_record
 
     with _working("Planning from the record..."):
-        r = replan_from_record(ledger_from(db), start=_day(start), horizon_weeks=horizon,
+        ledger = ledger_from(db)
+        r = replan_from_record(ledger, start=_day(start), horizon_weeks=horizon,
                                previous=previous,
                                risk=risk_from_ranking(risk) if risk else None,
                                context=context, freeze_weeks=freeze_weeks, seconds=seconds,
                                config=load_config(config), monthly_budget=budget,
                                monthly_capacity_team_days=capacity)
-        files = _write(r.plan, out, forecast_runs)
+        files = _write(r.plan, out, forecast_runs, record_provenance(ledger, risk))
     extra = {}
     if previous is not None:
         extra = {"tasks_held_from_previous_plan": len(r.kept),
@@ -222,12 +224,13 @@ def _replan_record(db: str | None, risk: Path | None, context: Path | None,
     _report(r.plan, files, as_json, extra)
 
 
-def _write(plan: Any, out: Path, forecast_runs: int) -> dict[str, Path]:
+def _write(plan: Any, out: Path, forecast_runs: int,
+           provenance: dict[str, Any] | None = None) -> dict[str, Path]:
     """The plan's files, and ``forecast.csv`` when ``forecast_runs`` > 0."""
     from safeground.planning.outputs import write_all, write_forecast
     from safeground.planning.uncertainty import forecast
 
-    files = write_all(plan, out)
+    files = write_all(plan, out, provenance=provenance)
     if forecast_runs > 0:
         files["forecast"] = write_forecast(forecast(plan, runs=forecast_runs), out / "forecast.csv")
     return files
@@ -443,6 +446,15 @@ def forecast_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = Non
                      "--what-if", help="Also forecast more teams, dogs, machines, better NTS")]
                  = False,
                  db: DbOpt = None, risk: RiskOpt = None, context: ContextOpt = None,
+                 replan: Annotated[str, typer.Option(
+                     "--replan", help="Also forecast with re-planning as outcomes unfold: "
+                                      "quarterly (every 13 weeks) or monthly (every 4), "
+                                      "beside the plan followed as made")] = "none",
+                 replan_runs: Annotated[int, typer.Option(
+                     "--replan-runs", help="With --replan: Monte Carlo runs (each makes a "
+                                           "plan every period)")] = 20,
+                 years: Annotated[int, typer.Option(
+                     "--years", help="With --replan: years each run goes on")] = 5,
                  as_json: JsonOpt = False,
                  scheduler: Annotated[str | None, typer.Option(
                      "--scheduler", help="A Dask scheduler address (tcp://host:8786) to run "
@@ -453,6 +465,13 @@ def forecast_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = Non
     from safeground.planning.uncertainty import forecast
     from safeground.planning.uncertainty import what_if as what_if_fn
 
+    periods = {"none": 0, "quarterly": 13, "monthly": 4}
+    if replan not in periods:
+        raise ConfigError(f"--replan '{replan}' is not one of none, quarterly, monthly",
+                          code="PLAN_CONFIG_INVALID")
+    if years < 1 or replan_runs < 1:
+        raise ConfigError("--years and --replan-runs must be at least 1",
+                          code="PLAN_CONFIG_INVALID")
     inst = _source(synthetic, seed, areas, settlements, teams, horizon_weeks, start, config,
                    db, risk, context)
     if what_if:
@@ -466,6 +485,38 @@ def forecast_cmd(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = Non
         return
     plan = plan_heuristic(inst, seconds=seconds, seed=seed)
     f = forecast(plan, runs=runs, seed=seed, scheduler=scheduler)
-    rows = f.rows()
-    _print(rows, f"Forecast over {runs} runs (share of cleared land with EO "
-                 f"{f.share_cleared_with_eo:.1%})", as_json)
+    if not periods[replan]:
+        rows = f.rows()
+        _print(rows, f"Forecast over {runs} runs (share of cleared land with EO "
+                     f"{f.share_cleared_with_eo:.1%})", as_json)
+        return
+    from safeground.planning.uncertainty import forecast_replanning
+
+    n_periods = -(-52 * years // periods[replan])
+    with _progress() as prog:
+        job = prog.add_task(f"Re-planning {replan}", total=replan_runs * n_periods)
+        g = forecast_replanning(inst, runs=replan_runs, seed=seed,
+                                period_weeks=periods[replan], years=years, seconds=seconds,
+                                iterations=None, on_period=lambda r, p: prog.advance(job))
+    rows = side_by_side(f, g, inst.start, years)
+    _print(rows, f"Forecast: the plan followed as made ({runs} runs) and re-planned {replan} "
+                 f"({replan_runs} runs over {years} years); share of cleared land with EO "
+                 f"{f.share_cleared_with_eo:.1%} and {g.share_cleared_with_eo:.1%}", as_json)
+
+
+def side_by_side(fixed: Any, replanned: Any, start: dt.date, years: int) -> list[dict]:
+    """One row per quantile: completion and people able to return by each year, for the plan
+    followed as made and re-planned (completion beyond the re-planned runs' years: 'after'
+    their end)."""
+    end = start + dt.timedelta(weeks=52 * years)
+    rows = []
+    for q in ("P10", "P50", "P90"):
+        again = replanned.completion_date[q]
+        row = {"quantile": q, "completion (plan as made)": fixed.completion_date[q],
+               "completion (re-planned)": again or f"after {end.isoformat()}"}
+        for y, v in fixed.people_returned.items():
+            row[f"people year {y} (plan as made)"] = v[q]
+            if y in replanned.people_returned:
+                row[f"people year {y} (re-planned)"] = replanned.people_returned[y][q]
+        rows.append(row)
+    return rows

@@ -19,7 +19,7 @@ import numpy as np
 
 from safeground.planning.instance import Instance
 from safeground.planning.model import Prepared, outcome_from_done
-from safeground.planning.plan import Plan, plan_from_rows
+from safeground.planning.plan import Plan, plan_from_rows, plan_on
 
 BIG = 1e18
 # local search: the start temperature as a share of the plan's value, and the share of the
@@ -546,7 +546,7 @@ def plan_heuristic(instance: Instance, *, seconds: float = 5.0, seed: int = 0,
                    order: np.ndarray | None = None,
                    committed: Committed | None = None,
                    prepared: Prepared | None = None, method: str | None = None,
-                   backfill: bool | None = None) -> Plan:
+                   backfill: bool | None = None, start: Plan | None = None) -> Plan:
     """Plan with the greedy order and (unless ``local`` is False) local search for ``seconds``
     or ``iterations`` moves in all, whichever ends first (moves make results repeatable on a
     busy machine; seconds bound the time).
@@ -554,14 +554,19 @@ def plan_heuristic(instance: Instance, *, seconds: float = 5.0, seed: int = 0,
     ``order`` (of areas) replaces the greedy first order (policy comparisons); ``committed``
     fixes work already under way (re-planning); ``backfill`` whether the decoder fills idle
     gaps (default: fleets of at most ``BACKFILL_MAX_TEAMS``; plans compared with one another
-    should share it).
+    should share it); ``start`` a plan of an instance with the same areas and some of these
+    teams (``plan_on``): its order of work is one more start of the search, and the plan
+    returned is never worth less than it (a larger fleet keeps at least what it planned).
     """
     t0 = time.perf_counter()
     prep = prepared or Prepared(instance)
     decoder = Decoder(prep, committed, cutoff_weeks=prep.horizon, backfill=backfill)
     first = greedy_order(prep) if order is None else tasks_of(prep, order)
+    warm = plan_on(start, prep) if start is not None and committed is None else None
     if local:
         starts = [first] if order is not None else [first, area_ratio_order(prep)]
+        if warm is not None:
+            starts.append(order_of(warm, first))
         if order is None and committed is None:
             inserted = insertion_order(decoder)
             if inserted is not None:
@@ -572,6 +577,18 @@ def plan_heuristic(instance: Instance, *, seconds: float = 5.0, seed: int = 0,
         best, modes = first, None
     _, rows = decoder.run(best, record=True, mode=modes)
     arr = np.array(rows, dtype=float).reshape(-1, 4)
-    return plan_from_rows(method or ("heuristic" if local else "greedy"), prep,
-                          arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3],
+    name = method or ("heuristic" if local else "greedy")
+    plan = plan_from_rows(name, prep, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3],
                           seconds=time.perf_counter() - t0, check=committed is None)
+    if warm is not None and warm.objective > plan.objective:
+        return plan_from_rows(name, prep, warm.team, warm.task, warm.week, warm.days,
+                              seconds=time.perf_counter() - t0)
+    return plan
+
+
+def order_of(plan: Plan, rest: np.ndarray) -> np.ndarray:
+    """An order of tasks for the decoder: the plan's tasks in the order they are first worked,
+    then those of ``rest`` it does not work."""
+    seen = list(dict.fromkeys(int(k) for _, k in plan.sequence()))
+    have = set(seen)
+    return np.array(seen + [int(k) for k in rest if int(k) not in have], dtype=np.int64)

@@ -231,12 +231,13 @@ def returns_chart(plans: list[Plan], path: str | Path, weeks: int | None = None)
 
 
 def write_all(plan: Plan, out_dir: str | Path, prefix: str = "plan",
-              crs: str = "EPSG:32638") -> dict[str, Path]:
-    """CSV (the weekly rows, and the area and settlement tables), GeoPackage, Gantt and
-    returns charts into ``out_dir``."""
+              crs: str = "EPSG:32638", provenance: dict[str, Any] | None = None
+              ) -> dict[str, Path]:
+    """``plan.json`` (``write_meta``), CSV (the weekly rows, and the area and settlement
+    tables), GeoPackage, Gantt and returns charts into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return {"meta": write_meta(plan, out / f"{prefix}.json"),
+    return {"meta": write_meta(plan, out / f"{prefix}.json", provenance),
             "csv": write_csv(plan, out / f"{prefix}.csv"),
             **write_tables(plan, out, prefix),
             "gpkg": write_gpkg(plan, out / f"{prefix}.gpkg", crs),
@@ -244,15 +245,31 @@ def write_all(plan: Plan, out_dir: str | Path, prefix: str = "plan",
             "returns": returns_chart([plan], out / f"{prefix}_returns.png")}
 
 
-def write_meta(plan: Plan, path: str | Path) -> Path:
+def write_meta(plan: Plan, path: str | Path,
+               provenance: dict[str, Any] | None = None) -> Path:
     """``plan.json``: what the plan was made for — its first day, horizon, method, when it
-    was made — so that it can be made again alike (the web app re-plans after approvals)."""
+    was made — so that it can be made again alike (the web app re-plans after approvals);
+    what it was made with — the weights (priority score and benefit), a hash of every
+    planning setting, and, from ``provenance``, the record's version and the risk model
+    (``record_version``, ``risk_model``: ``explain.record_version_of``,
+    ``explain.risk_provenance``); and why the authority's top-ranked areas the plan does not
+    release within its horizon wait (``unscheduled_priority_areas``,
+    ``explain.explain_unscheduled``)."""
+    from safeground.planning.explain import config_hash, explain_unscheduled, weights_used
+
     path = Path(path)
     inst = plan.instance
+    prov = dict(provenance or {})
+    prov.setdefault("risk_model", {"kind": "given", "detail": "each area's contamination "
+                                   "probability as given to the planner"})
     path.write_text(json.dumps({
         "start": inst.start.isoformat(), "horizon_weeks": int(inst.horizon_weeks),
         "method": plan.method, "areas": len(inst.areas), "teams": len(inst.teams),
-        "made": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}, indent=1),
+        "made": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "weights": weights_used(inst.config), "config_sha256": config_hash(inst.config),
+        "record_version": prov.pop("record_version", None),
+        "risk_model": prov.pop("risk_model", None), **prov,
+        "unscheduled_priority_areas": explain_unscheduled(plan)}, indent=1, default=str),
         encoding="utf-8")
     return path
 

@@ -124,3 +124,31 @@ def plan_from_rows(method: str, prepared: Prepared, team: np.ndarray, task: np.n
     team, task, week, days = team[keep], task[keep], week[keep], days[keep]
     outcome = evaluate(prepared, team, task, week, days, check=check)
     return Plan(method, prepared, team, task, week, days, outcome, seconds, status, bound)
+
+
+def plan_on(previous: Plan, prepared: Prepared, method: str | None = None) -> Plan | None:
+    """``previous``'s weekly rows as a plan of another instance (``prepared``) holding the same
+    areas with the same work and at least its teams (a fleet with more teams): teams matched by
+    id, tasks by area and stage, the outcome computed by the shared evaluator. None when a
+    team, a task or its work differs: the rows would not mean the same there."""
+    src = previous.prepared
+    if not len(previous.team):
+        return plan_from_rows(method or previous.method, prepared, [], [], [], [])
+    team_idx = {t.id: i for i, t in enumerate(prepared.instance.teams)}
+    task_idx = {(prepared.instance.areas[prepared.task_area[k]].id,
+                 int(prepared.task_stage[k])): k for k in range(prepared.n_tasks)}
+    teams = [team_idx.get(t.id) for t in src.instance.teams]
+    tasks = [task_idx.get((src.instance.areas[src.task_area[k]].id, int(src.task_stage[k])))
+             for k in range(src.n_tasks)]
+    used_t = np.unique(previous.team)
+    used_k = np.unique(previous.task)
+    if any(teams[t] is None for t in used_t) or any(tasks[k] is None for k in used_k):
+        return None
+    t_new = np.array([teams[t] for t in previous.team.tolist()], dtype=np.int64)
+    k_new = np.array([tasks[k] for k in previous.task.tolist()], dtype=np.int64)
+    same = np.allclose(prepared.task_work[k_new], src.task_work[previous.task]) and np.allclose(
+        prepared.effective_rate(t_new, k_new), src.effective_rate(previous.team, previous.task))
+    if not same:
+        return None
+    return plan_from_rows(method or previous.method, prepared, t_new, k_new, previous.week,
+                          previous.days)

@@ -478,10 +478,16 @@ def analysis(request: Request, user: User = ANALYSE) -> Response:
     if work and (work / "plan" / "plan_areas.csv").is_file():
         rows, _ = read_csv_rows(work / "plan" / "plan_areas.csv", 1_000_000)
         if rows and "priority_rank" in rows[0]:      # plans written before the scores had none
+            from safeground.planning.outputs import read_meta
+
             top = sorted(rows, key=lambda r: int(r["priority_rank"]))[:20]
+            # why the plan leaves an area for later (plan.json; plans written before, none)
+            why = {w["area_id"]: w for w in
+                   (read_meta(work / "plan") or {}).get("unscheduled_priority_areas", [])}
             priorities = [{**r, "points": [(k[7:].replace("_", " "), float(v))
                                            for k, v in r.items()
-                                           if k.startswith("points_") and float(v)]}
+                                           if k.startswith("points_") and float(v)],
+                           "why": why.get(r["area_id"])}
                           for r in top]
     forecast = None
     if work and (work / "plan" / "forecast.csv").is_file():

@@ -210,6 +210,7 @@ class PlanJobs:
 
     def _make(self, ledger: Ledger, user: str, start: dt.date, horizon_weeks: int,
               seconds: float, freeze_weeks: int) -> None:
+        from safeground.planning.explain import record_provenance
         from safeground.planning.outputs import write_all, write_forecast
         from safeground.planning.record import context_in, risk_from_ranking
         from safeground.planning.replan import replan_from_record
@@ -226,7 +227,8 @@ class PlanJobs:
                 risk=risk_from_ranking(ranking) if ranking.is_file() else None,
                 context=context_in(work), freeze_weeks=freeze_weeks, seconds=seconds)
             shutil.rmtree(fresh, ignore_errors=True)
-            write_all(r.plan, fresh)
+            write_all(r.plan, fresh, provenance=record_provenance(
+                ledger, ranking if ranking.is_file() else None))
             write_forecast(forecast(r.plan, runs=FORECAST_RUNS), fresh / "forecast.csv")
             shutil.rmtree(stale, ignore_errors=True)
             if folder.exists():
