@@ -12,6 +12,7 @@ from websupport import build_site, made, write_plan
 
 from safeground.planning.outputs import settlement_table
 from safeground.planning.replan import replan_from_record
+from safeground.record import labels
 
 
 @pytest.fixture(scope="module")
@@ -355,7 +356,7 @@ def test_the_analysis_page_sets_the_priority_ranking_beside_the_plan(planned):
     first = scores[0]
     for name, points in first.breakdown.items():
         if points:
-            assert f"{name.replace('_', ' ')} {points:.1f}" in table
+            assert f"{labels.criterion(name)} {points:.1f}" in table
 
 
 def test_a_settlement_page_says_what_its_return_waits_on(planned):
@@ -505,3 +506,47 @@ def test_without_a_plan_to_follow_approval_makes_none(tmp_path, fresh_site):
         assert res.json()["plan_job"] is None and not other.audit("plan_made")
     finally:
         other.ledger.db.close()
+
+
+def test_the_plan_charts_are_served_in_the_pages_language(planned):
+    """The planner draws each chart once per catalogue language; the analysis page asks for the
+    one in its own language, and a plan written before (English only) is served in English."""
+    site, _plan = planned
+    analyst = site.as_user("analyst")
+    analyst.cookies.set("sg_lang", "az")
+    assert 'src="/api/v1/plan/charts/gantt?lang=az"' in analyst.get("/analysis").text
+    for name in ("gantt", "returns"):
+        en = site.as_user("analyst").get(f"/api/v1/plan/charts/{name}")
+        az = analyst.get(f"/api/v1/plan/charts/{name}")
+        ru = site.as_user("analyst").get(f"/api/v1/plan/charts/{name}?lang=ru")
+        assert en.headers["content-type"] == az.headers["content-type"] == "image/png"
+        assert en.content[:8] == az.content[:8] == ru.content[:8] == b"\x89PNG\r\n\x1a\n"
+        assert len({en.content, az.content, ru.content}) == 3
+        assert az.content == (site.app.state.work_dir / "plan" / f"plan_{name}.az.png").read_bytes()
+    assert site.as_user("visitor").get("/api/v1/plan/charts/gantt?lang=az").status_code == 403
+
+
+def test_a_plan_written_before_shows_its_english_charts(tmp_path):
+    from safeground.planning.outputs import chart_path
+
+    (tmp_path / "plan_gantt.png").write_bytes(b"en")
+    assert chart_path(tmp_path, "gantt", "az") == tmp_path / "plan_gantt.png"
+    (tmp_path / "plan_gantt.az.png").write_bytes(b"az")
+    assert chart_path(tmp_path, "gantt", "az") == tmp_path / "plan_gantt.az.png"
+    assert chart_path(tmp_path, "gantt", "en") == tmp_path / "plan_gantt.png"
+
+
+def test_an_object_page_offers_a_correction_to_those_who_may_report(planned):
+    """data_entry may report, so its object pages link to a correction form; an analyst may
+    not (no link), and a viewer sees no object page at all."""
+    site, _plan = planned
+    page = "/objects/hazardous_area/HA-002"
+    clerk = site.as_user("clerk").get(page)
+    assert clerk.status_code == 200
+    assert 'href="/submit?type=hazardous_area&amp;object=HA-002"' in clerk.text
+    assert site.as_user("clerk").get("/submit?type=hazardous_area&object=HA-002"
+                                      ).status_code == 200
+    analyst = site.as_user("analyst").get(page)
+    assert analyst.status_code == 200
+    assert "report-correction" not in analyst.text and "/submit?" not in analyst.text
+    assert site.as_user("visitor").get(page).status_code == 403

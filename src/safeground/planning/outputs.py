@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
+from safeground.i18n import DEFAULT, N_, _, languages, use
 from safeground.planning.config import STAGES
 from safeground.planning.plan import Plan
 from safeground.planning.priority import area_frame, settlement_scores
@@ -34,6 +35,9 @@ from safeground.planning.uncertainty import Forecast
 from safeground.record.cells import safe_frame
 
 COLOURS = {"nts": "#4c78a8", "ts": "#f58518", "clearance": "#e45756"}
+#: the activities' names in the charts' legends (translated when drawn)
+ACTIVITIES = {"nts": N_("non-technical survey"), "ts": N_("technical survey"),
+              "clearance": N_("clearance")}
 
 
 def write_csv(plan: Plan, path: str | Path) -> Path:
@@ -194,13 +198,14 @@ def gantt_chart(plan: Plan, path: str | Path, max_weeks: int | None = None) -> P
     d = plan.prepared.days
     for act, g in df.groupby("activity"):
         ax.barh([y[t] for t in g.team_id], g.days / d, left=g.week, height=0.7,
-                color=COLOURS.get(act, "grey"), label=act)
+                color=COLOURS.get(act, "grey"),
+                label=_(ACTIVITIES[act]) if act in ACTIVITIES else act)
     if len(teams) <= 40:
         ax.set_yticks(range(len(teams)), teams, fontsize=7)
     ax.set_ylim(-1, len(teams))
     ax.invert_yaxis()
-    ax.set_xlabel("week from plan start")
-    ax.set_title(f"Plan ({plan.method}): team x week, by activity")
+    ax.set_xlabel(_("week from plan start"))
+    ax.set_title(_("Plan (%(method)s): team × week, by activity", method=plan.method))
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -219,9 +224,9 @@ def returns_chart(plans: list[Plan], path: str | Path, weeks: int | None = None)
         sw = plan.outcome.settlement_return_week
         people = [(p.settlement_people * (sw < x)).sum() for x in w]
         ax.step(w, people, where="post", label=plan.method)
-    ax.set_xlabel("week from plan start")
-    ax.set_ylabel("displaced people able to return")
-    ax.set_title("Returns over time")
+    ax.set_xlabel(_("week from plan start"))
+    ax.set_ylabel(_("displaced people able to return"))
+    ax.set_title(_("Returns over time"))
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -234,15 +239,35 @@ def write_all(plan: Plan, out_dir: str | Path, prefix: str = "plan",
               crs: str = "EPSG:32638", provenance: dict[str, Any] | None = None
               ) -> dict[str, Path]:
     """``plan.json`` (``write_meta``), CSV (the weekly rows, and the area and settlement
-    tables), GeoPackage, Gantt and returns charts into ``out_dir``."""
+    tables), GeoPackage, Gantt and returns charts into ``out_dir``. The charts are in
+    English (``plan_gantt.png``) and in every other catalogue language (``plan_gantt.az.png``,
+    see ``chart_path``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return {"meta": write_meta(plan, out / f"{prefix}.json", provenance),
-            "csv": write_csv(plan, out / f"{prefix}.csv"),
-            **write_tables(plan, out, prefix),
-            "gpkg": write_gpkg(plan, out / f"{prefix}.gpkg", crs),
-            "gantt": gantt_chart(plan, out / f"{prefix}_gantt.png"),
-            "returns": returns_chart([plan], out / f"{prefix}_returns.png")}
+    files = {"meta": write_meta(plan, out / f"{prefix}.json", provenance),
+             "csv": write_csv(plan, out / f"{prefix}.csv"),
+             **write_tables(plan, out, prefix),
+             "gpkg": write_gpkg(plan, out / f"{prefix}.gpkg", crs)}
+    for lang in [DEFAULT, *(c for c in languages() if c != DEFAULT)]:
+        tag = "" if lang == DEFAULT else f"_{lang}"
+        with use(lang):
+            files[f"gantt{tag}"] = gantt_chart(plan, chart_file(out, "gantt", lang, prefix))
+            files[f"returns{tag}"] = returns_chart([plan],
+                                                   chart_file(out, "returns", lang, prefix))
+    return files
+
+
+def chart_file(plan_dir: str | Path, name: str, lang: str, prefix: str = "plan") -> Path:
+    """Where ``write_all`` writes chart ``name`` (gantt, returns) in language ``lang``."""
+    suffix = "" if lang == DEFAULT else f".{lang}"
+    return Path(plan_dir) / f"{prefix}_{name}{suffix}.png"
+
+
+def chart_path(plan_dir: str | Path, name: str, lang: str, prefix: str = "plan") -> Path:
+    """The chart to show in ``lang``: its own if written, else the English one (plans written
+    before the charts were translated have only that)."""
+    own = chart_file(plan_dir, name, lang, prefix)
+    return own if own.is_file() else chart_file(plan_dir, name, DEFAULT, prefix)
 
 
 def write_meta(plan: Plan, path: str | Path,

@@ -244,6 +244,18 @@ VALUES: dict[str, str] = {
 }
 
 
+#: the prioritisation criteria (the planner's ``points_<criterion>`` columns)
+CRITERIA: dict[str, str] = {
+    "casualties": N_("casualties"),
+    "socio_economic": N_("socio-economic impact"),
+    "resettlement": N_("resettlement"),
+    "reconstruction": N_("reconstruction"),
+    "food_security": N_("food security"),
+    "other": N_("other priorities"),
+    "displaced_people": N_("displaced people"),
+}
+
+
 def _plain(code: str) -> str:
     return code.replace("_", " ")
 
@@ -263,6 +275,14 @@ def value(code: Any) -> str:
     key = str(code)
     label = VALUES.get(key)
     return _(label) if label else key
+
+
+def criterion(code: Any) -> str:
+    """A prioritisation criterion's name in the language in use (``food_security`` ->
+    ``food security``)."""
+    key = str(code)
+    label = CRITERIA.get(key)
+    return _(label) if label else _plain(key)
 
 
 def capital(text: str) -> str:

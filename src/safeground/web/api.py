@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from safeground.errors import NotFoundError, SafegroundError, ValidationError
-from safeground.i18n import _
+from safeground.i18n import _, current, is_language
 from safeground.record import audit
 from safeground.record.ledger import Ledger
 from safeground.record.problems import Problem
@@ -1179,10 +1179,18 @@ def plan_geopackage(request: Request, user: User = ANALYSE) -> FileResponse:
 
 @router.get("/plan/charts/{name}", summary="Plan charts: gantt or returns (PNG)",
             tags=["analysis"], responses={**content("image/png"), **errors(404)})
-def plan_chart(request: Request, name: str, user: User = ANALYSE) -> FileResponse:
+def plan_chart(request: Request, name: str,
+               lang: Annotated[str | None, Query(max_length=20)] = None,
+               user: User = ANALYSE) -> FileResponse:
+    """``lang``: the chart's language (en, az, ru; default: the request's). Plans written
+    before the charts were translated have them in English only."""
     if name not in ("gantt", "returns"):
         raise NotFoundError(f"no chart '{name}' (gantt or returns)", code="OUTPUT_NOT_AVAILABLE")
-    return FileResponse(_work_file(request, "plan", f"plan_{name}.png"), media_type="image/png")
+    from safeground.planning.outputs import chart_path
+
+    path = _work_file(request, "plan", f"plan_{name}.png")
+    shown = lang if lang and is_language(lang) else current()
+    return FileResponse(chart_path(path.parent, name, shown), media_type="image/png")
 
 
 # --------------------------------------------------------------------------------- users

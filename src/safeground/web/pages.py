@@ -419,7 +419,8 @@ def object_page(request: Request, rtype: str, object_id: str, as_of: str | None 
     return _render(request, "object.html", user, rtype=t, obj=feat, props=feat["properties"],
                    withheld=withheld, reports=reports, as_of=as_of or "", refs=_refs(t),
                    geo=geo, today=dt.date.today().isoformat(), waits=waits, custom=custom,
-                   risk=risk, plan=plan, dossier=t is ReportType.HAZARDOUS_AREA)
+                   risk=risk, plan=plan, dossier=t is ReportType.HAZARDOUS_AREA,
+                   correct=user.can(Permission.SUBMIT))
 
 
 @router.get("/objects/hazardous_area/{object_id}/dossier.pdf")
@@ -484,7 +485,7 @@ def analysis(request: Request, user: User = ANALYSE) -> Response:
             # why the plan leaves an area for later (plan.json; plans written before, none)
             why = {w["area_id"]: w for w in
                    (read_meta(work / "plan") or {}).get("unscheduled_priority_areas", [])}
-            priorities = [{**r, "points": [(k[7:].replace("_", " "), float(v))
+            priorities = [{**r, "points": [(labels.criterion(k[7:]), float(v))
                                            for k, v in r.items()
                                            if k.startswith("points_") and float(v)],
                            "why": why.get(r["area_id"])}
