@@ -48,8 +48,6 @@ from safeground.planning.evaluation import (
 )
 from safeground.planning.priority import CRITERIA, with_priorities
 
-TODAY = {"casualties": 6.0, "socio_economic": 5.0, "resettlement": 4.0, "reconstruction": 3.0,
-         "food_security": 2.0, "other": 1.0}
 PEOPLE_PER_CASUALTY = 2500.0
 POLICIES = "weighted_score,tuned_ranking,nearest_first,greedy,optimised"
 WEIGHTS_FILE = Path(__file__).resolve().parents[1] / "src/safeground/planning/tuned_weights.toml"
@@ -108,12 +106,26 @@ def _execute(jobs: list[dict[str, Any]], out: Path, workers: int) -> list[dict[s
     return results
 
 
+#: Weightings a centre would try first: today's, resettlement first (people home), and people
+#: well ahead of everything else. The search adds random ones to them.
+DESIGNED = [
+    {"casualties": 6.0, "socio_economic": 5.0, "resettlement": 4.0, "reconstruction": 3.0,
+     "food_security": 2.0, "other": 1.0},
+    {"casualties": 5.0, "socio_economic": 4.0, "resettlement": 6.0, "reconstruction": 3.0,
+     "food_security": 2.0, "other": 1.0},
+    {"casualties": 4.0, "socio_economic": 2.0, "resettlement": 12.0, "reconstruction": 1.0,
+     "food_security": 1.0, "other": 1.0},
+]
+
+
 def candidates(n: int, seed: int) -> list[dict[str, Any]]:
-    """Today's weights, then ``n - 1`` random ones: weights drawn uniformly on the simplex
-    (scaled to sum to 21, as today's 6:5:4:3:2:1) and the displaced-people scale log or rank."""
+    """Today's weights, two weightings that put displaced people first, then random ones:
+    weights drawn uniformly on the simplex (scaled to sum to 21, as today's 6:5:4:3:2:1) and
+    the displaced-people scale log or rank."""
     rng = np.random.default_rng(seed)
-    out = [{"label": "c00", "weights": dict(TODAY), "scales": {"displaced": "log"}}]
-    for i in range(1, n):
+    out = [{"label": f"c{i:02d}", "weights": dict(w), "scales": {"displaced": "log"}}
+           for i, w in enumerate(DESIGNED[:n])]
+    for i in range(len(out), n):
         w = rng.dirichlet(np.ones(len(CRITERIA))) * 21.0
         out.append({"label": f"c{i:02d}",
                     "weights": {c: round(float(x), 2) for c, x in zip(CRITERIA, w, strict=True)},
@@ -175,16 +187,18 @@ def _write(best: dict[str, Any], final: list[dict[str, Any]], res: list[dict[str
         "# `tuned_ranking` ranks areas with them; `weighted_score` keeps priorities.toml.",
         "#",
         f"# Found by `benchmarks/bench_planning_baselines.py tune` on {dt.date.today()}:",
-        f"# random search, {args.candidates} candidates (today's 6:5:4:3:2:1 and "
-        f"{args.candidates - 1} drawn uniformly",
-        "# on the simplex of the six weights, scaled to sum 21, with the displaced-people scale",
-        f"# log or rank; search seed {args.search_seed}), each run on twin seeds "
+        f"# random search, {args.candidates} candidates (today's 6:5:4:3:2:1, 5:4:6:3:2:1,",
+        f"# 4:2:12:1:1:1 and {args.candidates - 3} drawn uniformly on the simplex of the six",
+        "# weights, scaled to sum 21, with the displaced-people scale log or rank;",
+        f"# search seed {args.search_seed}), each run on twin seeds "
         f"0–{args.screen_seeds - 1}; the best {args.keep}",
         f"# and today's then on seeds {args.screen_seeds}–{args.tune_seeds - 1}. "
         f"Twin runs of {args.years} years, re-planned",
         f"# every {args.period_weeks} weeks. Score: mean people returned by year 3, less "
         f"{PEOPLE_PER_CASUALTY:,.0f} people",
         "# per casualty above today's practice on the same seeds. Seeds 10-29 were never used.",
+        "# The weights are in the order of priorities.toml: casualties, socio-economic needs,",
+        "# resettlement, reconstruction, food security, other.",
         f"# On seeds 0–{args.tune_seeds - 1} ({n} seeds): {p:,.0f} people by year 3 and "
         f"{cas:.1f} casualties,",
         f"# against {p0:,.0f} and {cas0:.1f} with today's weights (candidate {best['label']}).",
@@ -246,7 +260,7 @@ def main() -> None:
         p.add_argument("--seconds", type=float, default=1.0)
         p.add_argument("--out", type=Path, required=True)
     t = sub.choices["tune"]
-    t.add_argument("--candidates", type=int, default=10)
+    t.add_argument("--candidates", type=int, default=10, help="at least 3")
     t.add_argument("--keep", type=int, default=3)
     t.add_argument("--screen-seeds", type=int, default=3)
     t.add_argument("--tune-seeds", type=int, default=10)

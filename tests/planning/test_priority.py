@@ -140,12 +140,16 @@ def test_aghdam_and_talagishlag_differ_on_the_displaced_people_criterion(default
     pts = {s.id: s.breakdown["resettlement"] for s in area_scores(inst)}
     area = {a.id: a for a in inst.areas}
 
-    def points(sett):   # its built-up and farmland access areas that serve only it
-        return {pts[a] for a in sett.access_area_ids
-                if a in area and area[a].settlement_ids == (sett.id,) and pts[a] > 0}
+    people = {s.id: s.displaced_population for s in inst.settlements}
+
+    def points(sett):   # the resettlement points of its access areas that score on it
+        return {a: pts[a] for a in sett.access_area_ids if a in area and pts[a] > 0}
 
     assert points(aghdam) and points(village)
-    assert min(points(aghdam)) > max(points(village))
+    assert min(points(aghdam).values()) > max(points(village).values())
+    # both sides wait on more than 2,000 people: capped there, they used to score the same
+    waiting = [sum(people[s] for s in area[a].settlement_ids) for a in points(village)]
+    assert min(waiting) > 2000
     sett = {s.id: s for s in settlement_scores(inst)}
     assert (sett[aghdam.id].breakdown["displaced_people"]
             > sett[village.id].breakdown["displaced_people"])

@@ -340,11 +340,16 @@ def compare(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
 
         _twin_tables(runs_from_jsonl(runs_in), as_json)
         return
+    from safeground.planning import policies as pol
+
+    for name in policies.split(","):
+        if name not in pol.POLICIES:
+            raise ConfigError(f"unknown policy '{name}' (expected {', '.join(pol.POLICIES)})",
+                              code="PLAN_CONFIG_INVALID")
     if twin:
         _compare_twin(range(first_seed, first_seed + seeds), years, period_weeks, seconds,
                       policies.split(","), out, as_json)
         return
-    from safeground.planning import policies as pol
     from safeground.planning.heuristic import plan_heuristic
     from safeground.planning.model import Prepared
 
@@ -353,9 +358,6 @@ def compare(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
     prep = Prepared(inst)
     rows = []
     for name in policies.split(","):
-        if name not in pol.POLICIES:
-            raise ConfigError(f"unknown policy '{name}' (expected {', '.join(pol.POLICIES)})",
-                              code="PLAN_CONFIG_INVALID")
         o = pol.plan_policy(inst, name, seconds, prep).outcome
         rows.append({"planner": name, "objective_person_weeks": round(o.objective, 1),
                      "people_returned_in_horizon": o.people_returned_by(prep, prep.horizon)})
