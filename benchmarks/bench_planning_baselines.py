@@ -66,9 +66,11 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
     config = twin_config()
     if job.get("weights"):
         config = with_priorities(config, job["weights"], job.get("scales"))
-    r = run_policy(_SCENARIO, job["policy"], seed=job["seed"], years=job["years"],
+    # the tuned ranking with a candidate's weights given is today's ranking with those weights
+    policy = "weighted_score" if job.get("weights") else job["policy"]
+    r = run_policy(_SCENARIO, policy, seed=job["seed"], years=job["years"],
                    period_weeks=job["period_weeks"], seconds=job["seconds"], config=config)
-    return {**job, "run": r.as_dict()}
+    return {**job, "run": {**r.as_dict(), "policy": job["policy"]}}
 
 
 def _done(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
@@ -228,19 +230,34 @@ def _write(best: dict[str, Any], final: list[dict[str, Any]], res: list[dict[str
 
 
 def evaluate(args: argparse.Namespace) -> None:
+    extra: dict[str, Any] = {}
+    if args.candidate:    # the tuned ranking with one candidate's weights, before it is frozen
+        (cand,) = [c for c in candidates(args.candidates, args.search_seed)
+                   if c["label"] == args.candidate]
+        extra = {"candidate": cand["label"], "weights": cand["weights"],
+                 "scales": cand["scales"]}
     jobs = [{"label": name, "policy": name, "seed": s, "years": args.years,
-             "period_weeks": args.period_weeks, "seconds": args.seconds}
+             "period_weeks": args.period_weeks, "seconds": args.seconds,
+             **(extra if name == "tuned_ranking" else {})}
             for s in range(args.first_seed, args.first_seed + args.seeds)
             for name in args.policies.split(",")]
     _execute(jobs, args.out, args.workers)
-    report(argparse.Namespace(runs=[args.out]))
+    report(argparse.Namespace(runs=[args.out], common=False, policies=None))
 
 
 def report(args: argparse.Namespace) -> None:
-    runs = []
+    by_key: dict[tuple[str, int], TwinRun] = {}     # one run per policy and seed
     for path in args.runs:
-        runs.extend(TwinRun(**d["run"]) for d in _done(Path(path)).values()
-                    if d["label"] == d["policy"])
+        for d in _done(Path(path)).values():
+            if d["label"] == d["policy"] and (not args.policies
+                                               or d["policy"] in args.policies.split(",")):
+                by_key[(d["policy"], d["seed"])] = TwinRun(**d["run"])
+    if args.common:    # only the seeds every policy ran
+        names = {p for p, _ in by_key}
+        seeds = {s for _, s in by_key if all((p, s) in by_key for p in names)}
+        by_key = {k: r for k, r in by_key.items() if k[1] in seeds}
+    runs = [by_key[k] for k in sorted(by_key)]
+    print(f"{len(runs)} runs, seeds {sorted({r.seed for r in runs})}")
     names = list(dict.fromkeys(r.policy for r in runs))
     print(json.dumps(summarise(runs), indent=1))
     for base in ("tuned_ranking", "weighted_score"):
@@ -270,8 +287,14 @@ def main() -> None:
     e.add_argument("--first-seed", type=int, default=10)
     e.add_argument("--seeds", type=int, default=20)
     e.add_argument("--policies", default=POLICIES)
+    e.add_argument("--candidate", help="run tuned_ranking with this search candidate's weights "
+                                       "(as `tune` numbers them) instead of the frozen ones")
+    e.add_argument("--candidates", type=int, default=10)
+    e.add_argument("--search-seed", type=int, default=0)
     r = sub.add_parser("report")
     r.add_argument("--runs", type=Path, action="append", required=True)
+    r.add_argument("--common", action="store_true", help="only the seeds every policy ran")
+    r.add_argument("--policies", help="only these policies (comma-separated)")
     args = ap.parse_args()
     {"tune": tune, "evaluate": evaluate, "report": report}[args.step](args)
 
