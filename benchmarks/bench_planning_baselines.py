@@ -259,11 +259,48 @@ def report(args: argparse.Namespace) -> None:
     runs = [by_key[k] for k in sorted(by_key)]
     print(f"{len(runs)} runs, seeds {sorted({r.seed for r in runs})}")
     names = list(dict.fromkeys(r.policy for r in runs))
+    if getattr(args, "markdown", False):
+        _markdown(runs)
+        return
     print(json.dumps(summarise(runs), indent=1))
     for base in ("tuned_ranking", "weighted_score"):
         if base in names and "optimised" in names:
             print(f"optimised − {base}:")
             print(json.dumps(paired(runs, base, "optimised"), indent=1))
+
+
+def _markdown(runs: list[TwinRun]) -> None:
+    """The tables of docs/planning.md §8: per policy mean ± sd, then optimised paired with
+    each ranking."""
+    print("| policy | seeds | people by year 1 | by year 3 | casualties | of them civilian | "
+          "share of cleared m² that held EO (25 m cells) | share of cleared land in areas "
+          "with EO | items found | cleared km² |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in summarise(runs):
+        def f(key: str, fmt: str = "{:,.0f}", scale: float = 1.0,
+              r: dict[str, Any] = r) -> str:
+            return (f"{fmt.format(r[key + '_mean'] * scale)} ± "
+                    f"{fmt.format(r[key + '_sd'] * scale)}")
+        print(f"| {r['policy']} | {r['runs']} | {f('people_year_1')} | {f('people_year_3')} | "
+              f"{f('casualties', '{:,.1f}')} | {f('civilian_casualties', '{:,.1f}')} | "
+              f"{f('share_cleared_with_eo', '{:.3f}')} | "
+              f"{f('share_cleared_areas_with_eo', '{:.3f}')} | {f('items_found')} | "
+              f"{f('cleared_m2', '{:,.2f}', 1e-6)} |")
+    names = {r.policy for r in runs}
+    print()
+    print("| optimised − | figure | mean difference | 95 % bootstrap interval | sd | min | max | "
+          "optimised ahead on |")
+    print("|---|---|---|---|---|---|---|---|")
+    for base in ("tuned_ranking", "weighted_score", "greedy", "nearest_first"):
+        if base not in names or "optimised" not in names:
+            continue
+        for p in paired(runs, base, "optimised"):
+            if p["figure"] == "people_year_5":
+                continue
+            print(f"| {base} | {p['figure']} | {p['mean_difference']:+,.1f} | "
+                  f"{p['ci95_low']:+,.1f} to {p['ci95_high']:+,.1f} | {p['sd']:,.1f} | "
+                  f"{p['min']:+,.0f} | {p['max']:+,.0f} | "
+                  f"{p['optimised_ahead_on']} of {p['seeds']} |")
 
 
 def main() -> None:
@@ -295,6 +332,7 @@ def main() -> None:
     r.add_argument("--runs", type=Path, action="append", required=True)
     r.add_argument("--common", action="store_true", help="only the seeds every policy ran")
     r.add_argument("--policies", help="only these policies (comma-separated)")
+    r.add_argument("--markdown", action="store_true", help="the tables of docs/planning.md")
     args = ap.parse_args()
     {"tune": tune, "evaluate": evaluate, "report": report}[args.step](args)
 
