@@ -16,9 +16,9 @@ from safeground.planning.model import Prepared, expected_shares
 
 def test_defaults_follow_domain_figures():
     c = DEFAULT_CONFIG
-    # 8 deminers x 30 m²/day (HALO: 10-50 per deminer); dogs ~3x manual
+    # 8 deminers x 30 m²/day (HALO: 10-50 per deminer); a dog pair 800-900 m²/day, 3.5x manual
     assert c.team_rate["manual"] == 240
-    assert c.team_rate["dog"] == pytest.approx(3 * c.team_rate["manual"])
+    assert c.team_rate["dog"] == pytest.approx(3.5 * c.team_rate["manual"]) == 840
     assert c.terrain_factor("forest", "machine") == 0   # machines cannot work forest
     assert sum(c.priority_weights.values()) > 0
 

@@ -95,7 +95,8 @@ def test_cli_compare_and_forecast():
                               "--seconds", "0.2", "--json"])
     assert res.exit_code == 0, res.output
     rows = {r["planner"]: r for r in json.loads(res.output)}
-    assert set(rows) == {"weighted_score", "nearest_first", "greedy", "optimised"}
+    assert set(rows) == {"weighted_score", "tuned_ranking", "nearest_first", "greedy",
+                         "optimised"}
     res = runner.invoke(app, ["forecast", "--synthetic", "10", "--horizon-weeks", "10",
                               "--seconds", "0.1", "--runs", "20", "--json"])
     assert res.exit_code == 0, res.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -12,6 +13,7 @@ from safeground.planning import policies
 from safeground.planning.cli import app
 from safeground.planning.evaluation import (
     TwinRun,
+    bootstrap_interval,
     instance_from_twin,
     paired,
     run_policy,
@@ -100,6 +102,12 @@ def test_run_policy_on_the_twin(small_scenario):
     for r in runs:
         assert r.people_year_1 >= 0 and r.cleared_m2 >= 0
         assert 0 <= r.share_cleared_with_eo <= 1
+        # the land of the 25 m cells where items were found lies in the areas that held
+        # them, which lie in the land cleared
+        assert r.cleared_m2_with_eo <= r.cleared_m2_in_areas_with_eo + 1.0
+        assert r.cleared_m2_in_areas_with_eo <= r.cleared_m2 + 1.0
+        assert r.share_cleared_areas_with_eo == pytest.approx(
+            r.cleared_m2_in_areas_with_eo / r.cleared_m2 if r.cleared_m2 else 0.0, abs=1e-4)
     rows = summarise(runs)
     assert [r["policy"] for r in rows] == ["weighted_score", "optimised"]
 
@@ -153,4 +161,29 @@ def test_paired_comparison_by_seed_and_runs_from_jsonl(tmp_path):
     out = CliRunner().invoke(app, ["compare", "--runs", str(path)])
     assert out.exit_code == 0, out.output
     # one row per figure, mean ± sd for each of the two policies (the title has one more)
-    assert out.output.count("±") == 7 * 2 + 1 and "paired by seed" in out.output
+    # (the share of cleared land in areas with EO is not in these runs: shown as "-")
+    assert out.output.count("±") == 8 * 2 + 1 and "paired by seed" in out.output
+
+
+def test_the_optimised_plan_is_paired_with_the_tuned_ranking(tmp_path):
+    runs = [_run("tuned_ranking", s, 100 + 10 * s, 50) for s in range(4)] + \
+           [_run("optimised", s, 150 + 10 * s, 45) for s in range(4)]
+    rows = {r["figure"]: r for r in paired(runs, "tuned_ranking", "optimised")}
+    p3 = rows["people_year_3"]
+    assert p3["mean_difference"] == 50 and p3["optimised_ahead_on"] == 4
+    assert p3["ci95_low"] == p3["ci95_high"] == 50          # the same gain on every seed
+    path = tmp_path / "runs.jsonl"
+    path.write_text("".join(json.dumps(r.as_dict()) + "\n" for r in runs))
+    out = CliRunner().invoke(app, ["compare", "--runs", str(path)])
+    assert out.exit_code == 0, out.output
+    assert "optimised against tuned_ranking" in out.output
+
+
+def test_bootstrap_interval_of_paired_differences():
+    d = np.array([10.0, -5.0, 30.0, 12.0, 8.0, 20.0, -2.0, 15.0])
+    low, high = bootstrap_interval(d)
+    assert low < d.mean() < high
+    assert d.min() < low and high < d.max()
+    assert bootstrap_interval(d) == (low, high)             # seeded: the same each time
+    low99, high99 = bootstrap_interval(d, level=0.99)
+    assert low99 <= low and high <= high99

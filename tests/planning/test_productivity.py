@@ -130,3 +130,23 @@ def test_the_programme_report_shows_team_productivity(record, tmp_path):
     wb = load_workbook(programme_report.write_workbook(report, tmp_path / "r.xlsx"))
     sheet = list(wb["productivity"].values)
     assert sheet[0][0] == "asset" and len(sheet) == 6
+
+
+def test_the_defaults_agree_with_the_published_field_rates():
+    """The config's clearance rates against published field figures: a deminer 10-50 m² a
+    day; a dog pair 800-900 m² a day; a machine's effective rate (with its follow-up) below
+    its peak of 4,000-5,000 m² an hour over a day, and above a manual team's; survey faster
+    per m² than any clearance asset (it releases land without clearing it)."""
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("safeground.planning").joinpath("defaults.toml").read_text("utf-8")
+    p = tomllib.loads(text)["productivity"]
+    cfg = DEFAULT_CONFIG
+    assert 10 <= p["manual_m2_per_deminer_day"] <= 50
+    assert cfg.team_rate["manual"] == p["manual_m2_per_deminer_day"] * p["deminers_per_team"]
+    assert 800 <= cfg.team_rate["dog"] <= 900
+    assert cfg.team_rate["manual"] < cfg.team_rate["machine"] < 4000 * 8
+    clearing = max(cfg.team_rate[a] for a in ("manual", "dog", "machine"))
+    assert clearing < cfg.team_rate["ts"] < cfg.team_rate["nts"]
+

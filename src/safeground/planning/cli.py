@@ -330,7 +330,7 @@ def compare(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
                                                       help="Re-planning period")] = 13,
             policies: Annotated[str, typer.Option(
                 "--policies", help="Comma-separated policies")] =
-            "weighted_score,nearest_first,greedy,optimised",
+            "weighted_score,tuned_ranking,nearest_first,greedy,optimised",
             out: Annotated[Path | None, typer.Option("--out", help="Write runs as JSON lines")]
             = None,
             runs_in: Annotated[list[Path] | None, typer.Option(
@@ -343,11 +343,16 @@ def compare(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
 
         _twin_tables(runs_from_jsonl(runs_in), as_json)
         return
+    from safeground.planning import policies as pol
+
+    for name in policies.split(","):
+        if name not in pol.POLICIES:
+            raise ConfigError(f"unknown policy '{name}' (expected {', '.join(pol.POLICIES)})",
+                              code="PLAN_CONFIG_INVALID")
     if twin:
         _compare_twin(range(first_seed, first_seed + seeds), years, period_weeks, seconds,
                       policies.split(","), out, as_json)
         return
-    from safeground.planning import policies as pol
     from safeground.planning.heuristic import plan_heuristic
     from safeground.planning.model import Prepared
 
@@ -356,9 +361,6 @@ def compare(synthetic: Synthetic = None, seed: Seed = 0, areas: Areas = None,
     prep = Prepared(inst)
     rows = []
     for name in policies.split(","):
-        if name not in pol.POLICIES:
-            raise ConfigError(f"unknown policy '{name}' (expected {', '.join(pol.POLICIES)})",
-                              code="PLAN_CONFIG_INVALID")
         o = pol.plan_policy(inst, name, seconds, prep).outcome
         rows.append({"planner": name, "objective_person_weeks": round(o.objective, 1),
                      "people_returned_in_horizon": o.people_returned_by(prep, prep.horizon)})
@@ -408,8 +410,9 @@ def _progress() -> Progress:
 
 
 def _twin_tables(runs: list, as_json: bool) -> None:
-    """Mean and sd per policy, then each policy paired by seed with today's practice."""
-    from safeground.planning.evaluation import paired, summarise
+    """Mean and sd per policy, then each policy paired by seed with today's practice, and the
+    optimised plan with the tuned ranking."""
+    from safeground.planning.evaluation import SUMMARY_FIGURES, paired, summarise
 
     rows = summarise(runs)
     if as_json:
@@ -419,20 +422,25 @@ def _twin_tables(runs: list, as_json: bool) -> None:
         table.add_column("figure")
         for r in rows:
             table.add_column(f"{r['policy']} ({r['runs']} runs)", justify="right")
-        for key in ("people_year_1", "people_year_3", "people_year_5", "casualties",
-                    "civilian_casualties", "share_cleared_with_eo", "items_found"):
-            fmt = "{:,.3f}" if key == "share_cleared_with_eo" else "{:,.0f}"
-            table.add_row(key, *[f"{fmt.format(r[key + '_mean'])} ± "
-                                 f"{fmt.format(r[key + '_sd'])}" for r in rows])
+        labels = {"share_cleared_with_eo": "share of cleared m² that held EO (25 m cells)",
+                  "share_cleared_areas_with_eo": "share of cleared land in areas with EO"}
+        for key in SUMMARY_FIGURES:
+            fmt = "{:,.3f}" if key.startswith("share") else "{:,.0f}"
+            table.add_row(labels.get(key, key),
+                          *[f"{fmt.format(r[key + '_mean'])} ± {fmt.format(r[key + '_sd'])}"
+                            if key + "_mean" in r else "-" for r in rows])
         table.add_row("runs completing the region",
                       *[str(r["completed_runs"]) for r in rows])
         console.print(table)
     names = list(dict.fromkeys(r.policy for r in runs))
-    if "weighted_score" in names:
+    for base in ("weighted_score", "tuned_ranking"):
+        if base not in names:
+            continue
         for name in names:
-            if name != "weighted_score":
-                _print(paired(runs, "weighted_score", name),
-                       f"{name} against weighted_score, paired by seed", as_json)
+            if name != base and (base == "weighted_score" or name == "optimised"):
+                _print(paired(runs, base, name),
+                       f"{name} against {base}, paired by seed (difference {name} − {base}, "
+                       "95 % bootstrap interval)", as_json)
 
 
 @app.command("forecast")

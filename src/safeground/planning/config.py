@@ -38,6 +38,8 @@ STAGE_ASSETS: dict[str, tuple[str, ...]] = {
 STAGES = ("nts", "ts", "clearance")
 #: How the planner values a released area's casualty risk (``[benefit] casualty_model``).
 CASUALTY_MODELS = ("exposure", "density")
+#: How a graded priority criterion turns a count into points (``priority.py``).
+PRIORITY_SCALES = ("log", "linear", "rank")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +86,10 @@ class PlanningConfig:
     priority_weights: dict[str, float] = field(default_factory=dict)
     capabilities: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(STAGE_ASSETS))
     access: AccessRule = field(default_factory=AccessRule)
-    casualties_full: float = 3.0
-    displaced_full: float = 2000.0
+    casualties_full: float = 10.0
+    displaced_full: float = 100000.0
+    casualties_scale: str = "log"                    # "log", "linear" or "rank" (priority.py)
+    displaced_scale: str = "log"
 
     def terrain_factor(self, terrain: str, asset: str) -> float:
         row = self.terrain.get(terrain) or self.terrain["open"]
@@ -268,6 +272,10 @@ def _build(main: dict[str, Any], prio: dict[str, Any]) -> PlanningConfig:
                                   prio["scales"]["casualties_full"], False),
         displaced_full=_positive("priorities.scales.displaced_full",
                                  prio["scales"]["displaced_full"], False),
+        casualties_scale=_choice("priorities.scales.casualties", prio["scales"]["casualties"],
+                                 PRIORITY_SCALES),
+        displaced_scale=_choice("priorities.scales.displaced", prio["scales"]["displaced"],
+                                PRIORITY_SCALES),
     )
 
 

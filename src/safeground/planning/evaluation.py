@@ -6,7 +6,9 @@ teams the tasks planned to start within the period as work orders, and advances 
 are never pulled off a job or a queue they already have (work in progress stays stable): a team
 gets new orders only when its queue is empty, and the planner sees it busy until its current job
 is expected to end. After ``years`` it reads the twin's metrics: people returned by years 1, 3
-and 5, casualties, completion date, share of cleared land that held ordnance.
+and 5, casualties, completion date, and the share of cleared land that held ordnance, two
+ways: in m² (the twin's 25 m cells where an item was found, the field's measure) and by area
+(all the cleared land of an area where any item was found).
 
 The twin has no travel time and lets teams work every day; ``TWIN_OVERRIDES`` sets the planning
 config to match (7 working days a week, no commuting or relocation), sets stage shares near
@@ -56,6 +58,11 @@ class TwinRun:
     items_found: int
     cleared_m2: float
     seconds: float
+    #: cleared land in the twin's 25 m cells where an item was found (m²)
+    cleared_m2_with_eo: float | None = None
+    #: cleared land of the areas where any item was found, and its share of all cleared land
+    cleared_m2_in_areas_with_eo: float | None = None
+    share_cleared_areas_with_eo: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,6 +188,7 @@ def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
     config = config or twin_config()
     fn = POLICIES[policy]
     stages = stages_before(scenario, start)
+    cleared: list[tuple[str, Any]] = []      # (area id, cleared land in lon/lat)
     now = start
     end = start + dt.timedelta(days=round(365.25 * years))
     while now < end:
@@ -196,13 +204,17 @@ def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
                 if day < limit and team_id not in queued:
                     orders.append(WorkOrder(team_id, area_id, activity,
                                             now + dt.timedelta(days=int(day))))
-        reports = [r for r in twin.advance(orders, until)
-                   if str(r.get("report_type")) == "activity"]
+        emitted = twin.advance(orders, until)
+        cleared.extend((str(r.get("hazardous_area_id")), r["geometry"]) for r in emitted
+                       if str(r.get("report_type")) == "land_release"
+                       and str(r.get("release")) == "cleared" and r.get("geometry") is not None)
+        reports = [r for r in emitted if str(r.get("report_type")) == "activity"]
         for aid, n in stages_done(reports).items():
             stages[aid] = max(stages.get(aid, 0), n)
         now = until
     m = twin.metrics()
     comp = m.completion_date
+    in_areas = cleared_in_areas_with_eo(twin, cleared)
     return TwinRun(
         policy=policy, seed=seed,
         people_year_1=m.people_returned(start + dt.timedelta(days=365)),
@@ -212,7 +224,24 @@ def run_policy(scenario: Any, policy: str, seed: int, *, years: float = 5,
         civilian_casualties=m.casualties.civilian, killed=m.casualties.killed,
         completion_years=((comp - start).days / 365.25) if comp else None,
         share_cleared_with_eo=round(m.share_cleared_with_eo, 4), items_found=m.items_found,
-        cleared_m2=round(m.cleared_m2, 1), seconds=round(time.perf_counter() - t0, 1))
+        cleared_m2=round(m.cleared_m2, 1), seconds=round(time.perf_counter() - t0, 1),
+        cleared_m2_with_eo=round(m.cleared_m2_with_eo, 1),
+        cleared_m2_in_areas_with_eo=round(in_areas, 1),
+        share_cleared_areas_with_eo=round(in_areas / m.cleared_m2, 4) if m.cleared_m2 else 0.0)
+
+
+def cleared_in_areas_with_eo(twin: Any, cleared: list[tuple[str, Any]]) -> float:
+    """Cleared land (m²) of the areas where any item has been found (``known_items``), from
+    the clearance reports' polygons (lon/lat, measured in the twin's UTM grid)."""
+    import shapely
+
+    from safeground.scenario.geo import to_utm
+
+    with_eo = {a.id for a in twin.observable_areas() if a.known_items > 0}
+    geoms = [g for aid, g in cleared if aid in with_eo]
+    if not geoms:
+        return 0.0
+    return float(shapely.area(to_utm(np.array(geoms, dtype=object))).sum())
 
 
 def stages_before(scenario: Any, start: dt.date) -> dict[str, int]:
@@ -223,6 +252,12 @@ def stages_before(scenario: Any, start: dt.date) -> dict[str, int]:
                        and str(r.get("date_of_information"))[:10] < start.isoformat())
 
 
+#: The figures ``summarise`` gives per policy (mean and sd over seeds).
+SUMMARY_FIGURES = ("people_year_1", "people_year_3", "people_year_5", "casualties",
+                   "civilian_casualties", "share_cleared_with_eo", "share_cleared_areas_with_eo",
+                   "items_found", "cleared_m2")
+
+
 def summarise(runs: list[TwinRun]) -> list[dict[str, Any]]:
     """Mean and standard deviation per policy; completion as the share of runs complete and
     the mean years among them."""
@@ -230,9 +265,11 @@ def summarise(runs: list[TwinRun]) -> list[dict[str, Any]]:
     for policy in dict.fromkeys(r.policy for r in runs):
         rs = [r for r in runs if r.policy == policy]
         row: dict[str, Any] = {"policy": policy, "runs": len(rs)}
-        for key in ("people_year_1", "people_year_3", "people_year_5", "casualties",
-                    "civilian_casualties", "share_cleared_with_eo", "items_found"):
-            v = np.array([getattr(r, key) for r in rs], dtype=float)
+        for key in SUMMARY_FIGURES:
+            vals = [getattr(r, key) for r in rs if getattr(r, key) is not None]
+            if not vals:
+                continue
+            v = np.array(vals, dtype=float)
             row[f"{key}_mean"] = float(v.mean())
             row[f"{key}_sd"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
         comp = [r.completion_years for r in rs if r.completion_years is not None]
@@ -242,10 +279,24 @@ def summarise(runs: list[TwinRun]) -> list[dict[str, Any]]:
     return out
 
 
+def bootstrap_interval(d: np.ndarray, level: float = 0.95, draws: int = 10_000,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of paired differences ``d`` (seeds drawn
+    with replacement; a fixed seed, so the same runs give the same interval)."""
+    d = np.asarray(d, dtype=float)
+    if len(d) < 2:
+        return (float(d.mean()), float(d.mean())) if len(d) else (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), size=(draws, len(d)))].mean(axis=1)
+    tail = (1.0 - level) / 2.0
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1.0 - tail))
+
+
 def paired(runs: list[TwinRun], baseline: str, policy: str) -> list[dict[str, Any]]:
     """``policy`` against ``baseline`` on the seeds both ran: per figure the mean and standard
-    deviation of the difference, its smallest and largest value, and on how many seeds the
-    policy was ahead (more people; fewer casualties)."""
+    deviation of the difference (policy − baseline), its 95 % bootstrap interval, its smallest
+    and largest value, and on how many seeds the policy was ahead (more people; fewer
+    casualties)."""
     base = {r.seed: r for r in runs if r.policy == baseline}
     other = {r.seed: r for r in runs if r.policy == policy}
     seeds = sorted(set(base) & set(other))
@@ -257,8 +308,10 @@ def paired(runs: list[TwinRun], baseline: str, policy: str) -> list[dict[str, An
             break
         d = np.array([getattr(other[s], key) - getattr(base[s], key) for s in seeds], float)
         ahead = int((d > 0).sum() if more_is_better else (d < 0).sum())
+        low, high = bootstrap_interval(d)
         out.append({"figure": key, "seeds": len(seeds), "mean_difference": float(d.mean()),
                     "sd": float(d.std(ddof=1)) if len(d) > 1 else 0.0,
+                    "ci95_low": low, "ci95_high": high,
                     "min": float(d.min()), "max": float(d.max()),
                     f"{policy}_ahead_on": ahead})
     return out

@@ -6,6 +6,8 @@ day each is planned to start. They differ only in how they order work:
 
 * ``weighted_score`` — today's practice: areas ranked by the authority's weighted priority score
   (``priority.area_scores``), teams given the next task in rank order they can do;
+* ``tuned_ranking`` — the same ranking with the best weights a centre could find: searched on
+  the operations twin and frozen in ``tuned_weights.toml`` (``priority.tuned_config``);
 * ``nearest_first`` — every team, when free, takes the nearest task it can do;
 * ``greedy`` — benefit per team-day (``heuristic.greedy_order``), no search;
 * ``optimised`` — greedy, then local search on the settlement-centred objective.
@@ -28,7 +30,7 @@ from safeground.planning.heuristic import (
 from safeground.planning.instance import Instance
 from safeground.planning.model import Prepared
 from safeground.planning.plan import Plan, plan_from_rows
-from safeground.planning.priority import area_scores
+from safeground.planning.priority import area_scores, tuned_config
 
 #: (team id, area id, activity, planned start day)
 Work = tuple[str, str, str, float]
@@ -66,6 +68,15 @@ def weighted_score(instance: Instance, committed: Committed | None = None,
     idx = instance.area_index()
     order = np.array([idx[s.id] for s in area_scores(instance)], dtype=np.int64)
     return _decode(instance, order, committed)
+
+
+def tuned_ranking(instance: Instance, committed: Committed | None = None,
+                  seconds: float = 0.0) -> list[Work]:
+    """Rank areas by the weighted score with the tuned weights; teams take tasks in rank
+    order."""
+    idx = instance.area_index()
+    ranked = area_scores(instance, tuned_config(instance.config))
+    return _decode(instance, np.array([idx[s.id] for s in ranked], dtype=np.int64), committed)
 
 
 def nearest_first(instance: Instance, committed: Committed | None = None,
@@ -137,8 +148,9 @@ def optimised(instance: Instance, committed: Committed | None = None,
     return _work_from_rows(prep, rows, committed)
 
 
-POLICIES: dict[str, Policy] = {"weighted_score": weighted_score, "nearest_first": nearest_first,
-                               "greedy": greedy, "optimised": optimised}
+POLICIES: dict[str, Policy] = {"weighted_score": weighted_score, "tuned_ranking": tuned_ranking,
+                               "nearest_first": nearest_first, "greedy": greedy,
+                               "optimised": optimised}
 
 
 def plan_of_work(instance: Instance, work: list[Work], method: str,
@@ -185,9 +197,10 @@ def plan_policy(instance: Instance, name: str, seconds: float = 2.0,
         return plan_heuristic(instance, seconds=seconds, prepared=prep, method=name)
     if name == "greedy":
         return plan_heuristic(instance, local=False, prepared=prep, method=name)
-    if name == "weighted_score":
+    if name in ("weighted_score", "tuned_ranking"):
         idx = instance.area_index()
-        order = [idx[s.id] for s in area_scores(instance)]
+        cfg = tuned_config(instance.config) if name == "tuned_ranking" else None
+        order = [idx[s.id] for s in area_scores(instance, cfg)]
         return plan_heuristic(instance, local=False, prepared=prep, method=name, order=order)
     if name == "nearest_first":
         return plan_of_work(instance, nearest_first(instance), name, prep)
