@@ -17,7 +17,8 @@ from harness.postgis import PostgisUnavailable, skip_reason
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "system-packages.sh"
 PACKAGES = ("postgresql-15 postgresql-15-postgis-3 chromium chromium-driver "
-            "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core")
+            "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core "
+            "default-jre-headless")
 
 
 def _shim(folder: Path, name: str, body: str) -> None:

@@ -323,7 +323,7 @@ def test_a_hidden_layer_is_asked_for_only_once_switched_on_and_a_click_shows_eve
             shown += 1
     assert shown >= 4 and "Open the record" in info.text
     assert info.find_element(By.CSS_SELECTOR, '[data-field="contamination"]').text == \
-        ", ".join(row["contamination"])
+        ", ".join(f"{LABELS[c]} ({c})" if c in LABELS else c for c in row["contamination"])
     asked = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)"
         ".filter(n => n.includes('/api/v1/map/features/'))")

@@ -242,7 +242,9 @@ def test_an_approver_accepts_a_cha_proposal_of_the_risk_ranking(live, browser):
         row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#review-table tbody tr")
                    if "risk-model" in r.text)
         rid = int(row.get_attribute("data-report-id"))
-        assert "HA-003" in row.text and "classification: SHA -> CHA" in row.text
+        from safeground.web.i18n import reason  # the proposal's reason as the page words it
+
+        assert "HA-003" in row.text and reason("classification: SHA -> CHA") in row.text
         assert "EV-NEAR" in row.text
         assert ledger.report(rid).submitted_by == "risk-model"
         row.find_element(By.CSS_SELECTOR, "button.approve").click()

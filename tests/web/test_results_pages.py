@@ -48,7 +48,7 @@ def test_killed_is_dark_red_and_codes_read_as_words(tmp_path):
     html = site.as_user("visitor").get("/dashboard").text
     casualties = html[html.index('aria-label="Casualties by outcome and status"'):]
     casualties = casualties[:casualties.index("</svg>")]
-    killed = re.search(r'fill="(#[0-9a-f]{6})"><title>killed \(civilian\)', casualties)
+    killed = re.search(r'fill="(#[0-9a-f]{6})"><title>killed · civilian', casualties)
     assert killed, casualties
     r, g, b = (int(killed.group(1)[i:i + 2], 16) for i in (1, 3, 5))
     assert r > g and r > b and g < 100          # red or dark red, never green

@@ -207,7 +207,8 @@ class Jobs:
                 "user_name": user, "key_hash": khash, "state": "waiting", "progress": 0.0,
                 "step": "waiting for a worker", "asked": _now(), "started": None,
                 "finished": None, "error": None, "output": None, "media_type": None,
-                "filename": None, "owner": self.owner, "beat": now, "asked_at": now}
+                "filename": None, "info": None, "owner": self.owner, "beat": now,
+                "asked_at": now}
 
     def _trim(self, conn: Any) -> None:
         """Keep the ``max_kept`` newest finished jobs (with the lock held)."""
@@ -302,7 +303,8 @@ class Jobs:
 
             out = work(progress)
             self._set(job_id, state="done", progress=1.0, step="done", finished=_now(),
-                      output=out.body, media_type=out.media_type, filename=out.filename)
+                      output=out.body, media_type=out.media_type, filename=out.filename,
+                      info=out.info)
         except SafegroundError as err:
             self._fail(job_id, err.to_dict()["error"])
         except Exception as err:     # told to the user as JOB_FAILED, never lost
@@ -337,7 +339,7 @@ LOST = {"code": "JOB_FAILED", "message": "the server making it stopped before it
 
 def _job(row: Any) -> Job:
     m = row if isinstance(row, dict) else row._mapping
-    output = Output(bytes(m["output"]), m["media_type"], m["filename"]) \
+    output = Output(bytes(m["output"]), m["media_type"], m["filename"], m.get("info")) \
         if m["state"] == "done" and m["output"] is not None else None
     return Job(m["id"], m["kind"], dict(m["params"]), m["user_name"], m["key_hash"],
                m["state"], float(m["progress"]), m["step"], m["asked"], m["started"],
@@ -377,7 +379,7 @@ def programme_report_work(ledger: Any, first: dt.date, last: dt.date, fmt: str, 
                 return Output(Path(path).read_bytes(), XLSX, f"{name}.xlsx")
         from safeground.reports.maps import overview_map
 
-        html = pr.render_html(rep, title, overview_map(ledger, first, last))
+        html = pr.render_html(rep, title, map_svg=overview_map(ledger, first, last))
         if fmt == "pdf":
             from safeground.reports.pdf import html_to_pdf
 

@@ -228,6 +228,7 @@ service_jobs = Table(
     Column("output", LargeBinary),
     Column("media_type", String(200)),
     Column("filename", String(300)),
+    Column("info", JSON),                              # what the job says of its result
     #: the server process making it, and when it last said it still was (a job whose server
     #: stopped saying so is failed)
     Column("owner", String(100), nullable=False),
