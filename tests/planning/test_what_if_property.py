@@ -80,7 +80,7 @@ def test_without_the_baseline_s_plan_one_more_team_could_lower_the_value():
     """The case that broke the property: the heuristic alone, with one more TS team and its
     budget scaled, found a plan worth less than the smaller fleet's; from the baseline's plan
     it does not."""
-    inst, more = _pair(3, "ts", areas=8, weeks=8)
+    inst, more = _pair(11, "ts", areas=8, weeks=8)   # a case found by trying seeds in order
     moves = 400
     base = plan_heuristic(inst, iterations=moves, seconds=60, seed=0)
     scaled = moves * len(more.teams) // len(inst.teams)

@@ -2,14 +2,17 @@
 
 ``site``   the example programme with one user per role, on SQLite and on PostGIS.
 ``fresh_site`` the same, of its own, on SQLite (for tests that change sign-in state).
+``browser`` Debian's headless Chromium driven by Selenium (one window per test module).
 ``live``   the same on SQLite, served by a real uvicorn on a free localhost port, with a plan
            of its record in its work directory (``websupport.write_plan``).
 """
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
-from websupport import Live, Site, build_site, serve_in_process, write_plan
+from websupport import CHROMEDRIVER, CHROMIUM, Live, Site, build_site, serve_in_process, write_plan
 
 
 @pytest.fixture(scope="module",
@@ -50,3 +53,23 @@ def live(tmp_path_factory: pytest.TempPathFactory):
     with serve_in_process(url, work, log) as base:
         yield Live(s, base)
     s.ledger.db.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1400,900",
+                 f"--user-data-dir={profile}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=opts)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)

@@ -4,17 +4,13 @@ Selenium; Selenium Manager is never asked to download anything)."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from websupport import password
+from websupport import CHROMEDRIVER, CHROMIUM, password
 
 from safeground.record.labels import VALUES as LABELS
 from safeground.record.vocabulary import ReportStatus, ReportType
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 pytestmark = pytest.mark.browser
 
@@ -22,26 +18,6 @@ if not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and os.environ.get("CI") !=
     pytest.skip("Chromium not installed here (Debian packages chromium chromium-driver: "
                 "`bash scripts/system-packages.sh` says how); CI runs these tests",
                 allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,900",
-                 f"--user-data-dir={profile}"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=opts)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _wait(driver, condition, timeout: float = 30, poll: float = 0.5):

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMEDRIVER, CHROMIUM, _follow, _sign_in, _wait
+from test_browser import _follow, _sign_in, _wait
 
 from safeground.record.vocabulary import ReportStatus, ReportType
 
@@ -30,29 +30,6 @@ CSV = ("report_type,object_id,date_of_information,organisation,author,category,s
        "evidence,EV-BR-1,2024-03-01,ANAMA,team 1,find,observed,high,47.31,40.31\n"
        "evidence,EV-BR-2,2024-03-02,ANAMA,team 1,verbal,verbal,medium,47.32,40.32\n"
        "evidence,EV-BR-3,2024-03-03,ANAMA,team 1,no_such_category,observed,high,47.33,40.33\n")
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    """Chromium, headless, as test_browser.py drives it (a window of this module's own)."""
-    import shutil
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,900",
-                 f"--user-data-dir={profile}"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=opts)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _shot(browser, name: str) -> None:

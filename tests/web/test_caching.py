@@ -132,8 +132,8 @@ def test_the_programme_report_is_a_job_whose_result_is_the_direct_build(fresh_si
     from safeground.reports.maps import overview_map
 
     assert page.text == pr.render_html(direct, "Mine action programme report",
-                                       overview_map(site.ledger, dt.date(2021, 1, 1),
-                                                    dt.date(2021, 12, 31)))
+                                       map_svg=overview_map(site.ledger, dt.date(2021, 1, 1),
+                                                            dt.date(2021, 12, 31)))
     names = [x["name"] for x in example.records() if x["report_type"] == "victim"
              and x.get("name")]
     assert names and not any(n in page.text for n in names)

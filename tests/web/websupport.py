@@ -33,6 +33,11 @@ SUBMITTER = "records.officer"
 #: reports of the example programme left submitted (for the review queue)
 WAITING = 3
 
+#: Debian's Chromium and its driver, for the browser tests (Selenium Manager is never asked to
+#: download anything)
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
 
 def password(name: str) -> str:
     return f"{name}-password"

@@ -620,6 +620,19 @@ def upload_name(filename: str | None) -> str:
     return name
 
 
+def save_upload(file: UploadFile, path: Path) -> None:
+    """Copy an uploaded file to ``path`` a MiB at a time, refusing it (400 BODY_TOO_LARGE)
+    once it passes ``MAX_UPLOAD``."""
+    with path.open("wb") as fh:
+        copied = 0
+        while chunk := file.file.read(1 << 20):
+            copied += len(chunk)
+            if copied > MAX_UPLOAD:
+                raise BadRequestError(f"the file is larger than {MAX_UPLOAD >> 20} MiB",
+                                      code="BODY_TOO_LARGE")
+            fh.write(chunk)
+
+
 @router.post("/imports", status_code=201, summary="Import a file (any format `safeground "
              "import` reads) through the gate", tags=["reports"], responses=errors(404))
 def import_file(request: Request, file: Annotated[UploadFile, File()],
@@ -630,14 +643,7 @@ def import_file(request: Request, file: Annotated[UploadFile, File()],
     name = upload_name(file.filename)
     with tempfile.TemporaryDirectory(prefix="sg-import-") as tmp:
         path = Path(tmp) / name
-        with path.open("wb") as fh:
-            copied = 0
-            while chunk := file.file.read(1 << 20):
-                copied += len(chunk)
-                if copied > MAX_UPLOAD:
-                    raise BadRequestError(f"the file is larger than {MAX_UPLOAD >> 20} MiB",
-                                          code="BODY_TOO_LARGE")
-                fh.write(chunk)
+        save_upload(file, path)
         summary = import_path(ledger_of(request), path, user.name, progress=False,
                               report_type=report_type_, crs=crs,
                               rejects_path=Path(tmp) / "rejects.csv")
@@ -668,14 +674,7 @@ def import_job(request: Request, file: Annotated[UploadFile, File()],
     folder = Path(tempfile.mkdtemp(prefix="sg-import-"))
     path = folder / name
     try:
-        with path.open("wb") as fh:
-            copied = 0
-            while chunk := file.file.read(1 << 20):
-                copied += len(chunk)
-                if copied > MAX_UPLOAD:
-                    raise BadRequestError(f"the file is larger than {MAX_UPLOAD >> 20} MiB",
-                                          code="BODY_TOO_LARGE")
-                fh.write(chunk)
+        save_upload(file, path)
         params = {"file": name, "type": report_type_, "crs": crs}
         job, _ = request.app.state.jobs.start(
             user.name, "import", params, ("import", secrets.token_hex(8)),
