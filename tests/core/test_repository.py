@@ -14,9 +14,9 @@ from harness import shared
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Absolute folders that belong to one machine or one user: home directories, scratch and
-#: mount points, temporary folders, a workplace's own trees. A path under one of them works on
-#: the machine it was written on and nowhere else, so no tracked file may name one. System
+#: The first folders of absolute paths that belong to one machine or one user (listed below).
+#: A path under one of them works on the machine it was written on and nowhere else, so no
+#: tracked file may name one. System
 #: paths the Debian packages install to (/usr/bin/chromium, /usr/lib/postgresql, /dev/null,
 #: /etc/...) are the same on every machine with those packages, and are allowed where they
 #: are used on purpose. Examples write to relative folders (``--out karabakh``), never to a

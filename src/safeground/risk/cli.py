@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from safeground.cli_boundary import friendly
+from safeground.cli_boundary import DbOpt, UserOpt, friendly
 from safeground.record.cells import safe_frame
 from safeground.risk import forecast, reland, sources, store
 from safeground.risk.errors import invalid
@@ -668,10 +668,7 @@ def _now() -> str:
 @friendly
 def propose(ranking: Annotated[Path, typer.Argument(help="The ranking `risk rank --out` wrote "
                                                           "(area-risk.csv)")],
-            db: Annotated[str | None, typer.Option("--db", help="Database URL (default: "
-                                                   "SAFEGROUND_DATABASE_URL)")] = None,
-            user: Annotated[str | None, typer.Option(
-                "--user", help="Who acts (an approver); or SAFEGROUND_TOKEN")] = None) -> None:
+            db: DbOpt = None, user: UserOpt = None) -> None:
     """Bring the ranking's SHA / CHA proposals that differ from the record into the review
     queue as draft reports, for an approver to accept or reject (docs/web.md)."""
     from safeground.cli_boundary import acting_user, ledger_from, permission
